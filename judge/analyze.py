@@ -1,0 +1,139 @@
+"""Everything about one post that needs no database: text, language, identity, fingerprints, relevance.
+
+`analyze(item, seeds, profile)` is pure (no I/O), so the batch ingest can run it in worker processes
+and `rjwatch classify` can run it as a dry run. The database half (is it known, what is it a duplicate
+of) lives in storage.ingest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from judge import fingerprint, identity, lang, text
+from judge.classify import SeedMatch
+from judge.htmltext import html_to_text, links_from_html
+from judge.relevance import Relevance, TopicProfile
+
+#: Largest body we analyse (characters of text after HTML is stripped). Blog posts are rarely over
+#: 100 KB of text; a bigger body is cut here so one hostile page cannot stall a batch.
+MAX_TEXT_CHARS = 1_000_000
+#: Largest HTML body accepted, in characters, before it is refused as hostile.
+MAX_HTML_CHARS = 10_000_000
+
+
+class BadPost(ValueError):
+    """A post that cannot be stored, explained in one line."""
+
+
+@dataclass
+class Seed:
+    id: int
+    title: str
+    mode: str
+    shingles: set[int]
+
+
+@dataclass
+class Analysis:
+    url: str
+    canonical_url: str
+    title: str | None
+    author: str | None
+    published: str | None
+    updated: str | None
+    lang: str | None
+    text: str
+    mode: str
+    content_hash: str
+    shingles: set[int]
+    signature: np.ndarray | None
+    band_keys: list[int]
+    relevance: Relevance
+    seed_matches: list[SeedMatch]
+    links: list[str]
+    blog_id: str | None
+    post_id: str | None
+    labels: list[str] = field(default_factory=list)
+    summary_only: bool = False
+
+    @property
+    def seed_similarity(self) -> dict[str, dict]:
+        return {str(m.seed_id): m.as_dict() for m in self.seed_matches}
+
+
+def prepare_seed(seed_id: int, title: str, body: str) -> Seed:
+    norm = text.normalize(text.clean_text(body))
+    mode, toks = text.tokens(norm)
+    return Seed(seed_id, title, mode, fingerprint.shingles(mode, toks))
+
+
+def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
+    url = item.get("url")
+    if not url or not isinstance(url, str):
+        raise BadPost("post has no URL")
+    try:
+        canonical = identity.canonical_url(url)
+    except ValueError as exc:
+        raise BadPost(str(exc)) from None
+    html = item.get("html")
+    body = item.get("text")
+    links: list[str] = list(item.get("links") or [])
+    if html:
+        if len(html) > MAX_HTML_CHARS:
+            raise BadPost(f"post body is {len(html):,} characters of HTML (cap {MAX_HTML_CHARS:,})")
+        body = html_to_text(html)
+        if not links:
+            links = links_from_html(html, url)
+    if not body or not body.strip():
+        raise BadPost("post has no text")
+    if "\x00" in body:
+        raise BadPost("post text contains NUL bytes (binary data?)")
+    body = body[:MAX_TEXT_CHARS]
+    clean = text.clean_text(body)
+    if not clean:
+        raise BadPost("post has no text once Blogger chrome is removed")
+    title = text.clean_title(item.get("title"))
+    norm = text.normalize(clean)
+    mode, toks = text.tokens(norm)
+    sh = fingerprint.shingles(mode, toks)
+    if len(sh) >= fingerprint.MIN_SHINGLES_FOR_LSH:
+        sig = fingerprint.signature(sh)
+        keys = fingerprint.band_keys(sig)
+    else:
+        sig, keys = None, []
+    rel = profile.score(norm, text.normalize(title or ""))
+    matches = [SeedMatch(s.id, fingerprint.overlap(s.shingles, sh)) for s in seeds if s.mode == mode]
+    blog_id, post_id = item.get("blog_id"), item.get("post_id")
+    return Analysis(
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        author=text.clean_title(item.get("author")),
+        published=item.get("published"),
+        updated=item.get("updated"),
+        lang=lang.detect(clean, item.get("lang_hint")),
+        text=clean,
+        mode=mode,
+        content_hash=text.content_hash(toks),
+        shingles=sh,
+        signature=sig,
+        band_keys=keys,
+        relevance=rel,
+        seed_matches=matches,
+        links=[u for u in links if _linkable(u)],
+        blog_id=str(blog_id) if blog_id else None,
+        post_id=str(post_id) if post_id else None,
+        labels=[str(x) for x in (item.get("labels") or [])],
+        summary_only=bool(item.get("summary_only")),
+    )
+
+
+def _linkable(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -1,0 +1,275 @@
+"""Topic relevance: an explainable score from a multilingual topic profile (TOML).
+
+A profile names two sides (e.g. Russia and Japan) and three kinds of evidence that a text is about the
+relations between them: the territorial dispute (naming it is enough), bilateral compounds
+("Russo-Japanese", 日露), and sentences that bring both sides together with relations vocabulary
+(talks, treaty, sanctions, ...). Each kind adds points, capped so one repeated word cannot carry a
+post; the score is 1 - exp(-points / SCORE_SCALE), in [0, 1). Every point is listed in `reasons`,
+which `rjwatch show` prints.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+DEFAULT_PROFILE = "russia_japan.toml"
+
+# Points per kind of evidence, and their caps.
+#: Each distinct dispute term (Kuril, 北方領土, Шикотан ...) is strong evidence on its own.
+POINTS_DISPUTE_TERM = 1.0
+CAP_DISPUTE = 3.0
+#: A bilateral compound names the relationship itself.
+POINTS_BILATERAL_TERM = 1.5
+CAP_BILATERAL = 3.0
+#: A sentence with both sides and a relations word: the core signal of coverage of the relations.
+POINTS_RELATIONS_SENTENCE = 1.0
+CAP_RELATIONS_SENTENCES = 4.0
+#: A sentence with both sides but no relations word ("Russia beat Japan 3-1") counts for little.
+POINTS_BOTH_SIDES_SENTENCE = 0.25
+CAP_BOTH_SIDES = 1.0
+#: A title naming both sides with relations vocabulary, the dispute or a bilateral compound.
+POINTS_TITLE = 1.5
+#: When one side never appears (a Japan–US meeting, a Russia–China summit) the points shrink to a
+#: fifth: such posts can be near the topic but are not about the relations.
+ONE_SIDED_FACTOR = 0.2
+#: Points at which the score reaches 1 - 1/e = 0.63.
+SCORE_SCALE = 3.0
+#: A post is relevant from this score on: about 2.1 points, e.g. one sentence with both sides in
+#: a relations context plus one dispute term, or two such sentences and a fitting title. Checked
+#: against tests/fixtures/classify (volleyball, a Japan–US meeting, travel diaries stay below).
+RELEVANT_MIN_SCORE = 0.5
+
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SENTENCE_END_RE = re.compile(r"[.!?。！？\n]+|;\s")
+
+
+class ProfileError(ValueError):
+    """A topic profile that cannot be used, explained in one line."""
+
+
+@dataclass
+class Concept:
+    name: str
+    label: str
+    terms: list[str]
+
+
+@dataclass
+class Relevance:
+    score: float
+    relevant: bool
+    points: float
+    matched_terms: dict[str, dict[str, int]]  # concept -> term -> count
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"score": round(self.score, 4), "relevant": self.relevant, "points": round(self.points, 3),
+                "matched_terms": self.matched_terms, "reasons": self.reasons}
+
+
+_TOKEN_RE = re.compile(r"\w+(?:[-–+.'’]\w+)*")
+
+
+class TermMatcher:
+    """Finds every concept's terms in normalised text in one pass over its tokens.
+
+    Latin/Cyrillic terms are sequences of word parts, each exact or a prefix (`japan*`); they are
+    indexed by their first part, so each text token costs a few dict lookups whatever the number of
+    terms, and a two-character filter skips most tokens outright. Japanese/Chinese terms are
+    literals found with one regex alternation per concept.
+    """
+
+    def __init__(self, concept_terms: dict[str, list[str]]):
+        Entry = tuple  # (concept, parts)
+        self.exact_first: dict[str, list[Entry]] = {}
+        self.prefix_first: dict[str, list[Entry]] = {}
+        lengths: set[int] = set()
+        self.cjk: dict[str, re.Pattern[str]] = {}
+        for concept, terms in concept_terms.items():
+            cjk: list[str] = []
+            for term in terms:
+                t = unicodedata.normalize("NFKC", term).casefold().strip()
+                if not t:
+                    continue
+                if _CJK_RE.search(t):
+                    cjk.append(t.rstrip("*"))
+                    continue
+                parts = tuple((p[:-1], True) if p.endswith("*") else (p, False) for p in t.split())
+                head, is_prefix = parts[0]
+                if is_prefix:
+                    self.prefix_first.setdefault(head, []).append((concept, parts))
+                    lengths.add(len(head))
+                else:
+                    self.exact_first.setdefault(head, []).append((concept, parts))
+            if cjk:
+                self.cjk[concept] = re.compile(
+                    "|".join(re.escape(t) for t in sorted(set(cjk), key=len, reverse=True)))
+        for table in (self.exact_first, self.prefix_first):
+            for key in table:
+                table[key].sort(key=lambda e: len(e[1]), reverse=True)  # longest phrase wins
+        self.lengths = sorted(lengths, reverse=True)
+        self.starts = {k[:2] for k in self.prefix_first}
+        self.min_prefix = min(lengths) if lengths else 0
+
+    def find(self, toks: list[tuple[int, str]], text: str, has_cjk: bool) -> dict[str, list[tuple[int, str]]]:
+        out: dict[str, list[tuple[int, str]]] = {}
+        exact, prefix, lengths, starts = self.exact_first, self.prefix_first, self.lengths, self.starts
+        n = len(toks)
+        for i, (pos, tok) in enumerate(toks):
+            cands = exact.get(tok)
+            if tok[:2] in starts and len(tok) >= self.min_prefix:
+                for length in lengths:
+                    if length <= len(tok):
+                        more = prefix.get(tok[:length])
+                        if more:
+                            cands = (cands or []) + more
+            if not cands:
+                continue
+            done: set[str] = set()
+            for concept, parts in cands:
+                if concept in done:
+                    continue
+                k = len(parts)
+                if i + k > n:
+                    continue
+                if k == 1 or all((toks[i + j][1].startswith(p) if pre else toks[i + j][1] == p)
+                                 for j, (p, pre) in enumerate(parts)):
+                    term = tok if k == 1 else " ".join(toks[i + j][1] for j in range(k))
+                    out.setdefault(concept, []).append((pos, term))
+                    done.add(concept)
+        if has_cjk:
+            for concept, regex in self.cjk.items():
+                found = [(m.start(), m.group(0)) for m in regex.finditer(text)]
+                if found:
+                    out.setdefault(concept, []).extend(found)
+        return out
+
+
+def text_tokens(norm_text: str) -> list[tuple[int, str]]:
+    """(offset, token) pairs; hyphenated compounds also yield their parts (pro-russian -> russian)."""
+    out = []
+    for m in _TOKEN_RE.finditer(norm_text):
+        tok = m.group(0)
+        out.append((m.start(), tok))
+        if "-" in tok or "–" in tok:
+            offset = m.start()
+            for part in re.split(r"[-–]", tok):
+                out.append((offset, part))
+                offset += len(part) + 1
+    return out
+
+
+class TopicProfile:
+    REQUIRED = ("side_a", "side_b", "dispute", "bilateral", "relations")
+
+    def __init__(self, data: dict, source: str = "<profile>", raw: str | None = None):
+        self.source = source
+        self.raw = raw
+        self.name = str(data.get("name") or "topic")
+        self.description = str(data.get("description") or "")
+        concepts = data.get("concepts")
+        if not isinstance(concepts, dict):
+            raise ProfileError(f"{source}: no [concepts.*] tables")
+        self.concepts: dict[str, Concept] = {}
+        for key in self.REQUIRED:
+            spec = concepts.get(key)
+            if not isinstance(spec, dict) or not isinstance(spec.get("terms"), list) or not spec["terms"]:
+                raise ProfileError(f"{source}: [concepts.{key}] needs a non-empty `terms` list")
+            terms = [str(t) for t in spec["terms"] if str(t).strip()]
+            self.concepts[key] = Concept(key, str(spec.get("label") or key), terms)
+        self.matcher = TermMatcher({k: c.terms for k, c in self.concepts.items()})
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "TopicProfile":
+        if path is None:
+            raw = resources.files("judge").joinpath("profiles", DEFAULT_PROFILE).read_text("utf-8")
+            source = f"default profile {DEFAULT_PROFILE}"
+        else:
+            try:
+                raw = Path(path).read_text("utf-8")
+            except OSError as exc:
+                raise ProfileError(f"cannot read topic profile {path}: {exc.strerror}") from None
+            source = str(path)
+        return cls.from_text(raw, source)
+
+    @classmethod
+    def from_text(cls, raw: str, source: str = "<profile>") -> "TopicProfile":
+        try:
+            data = tomllib.loads(raw)
+        except tomllib.TOMLDecodeError as exc:
+            raise ProfileError(f"{source}: not valid TOML ({exc})") from None
+        return cls(data, source, raw)
+
+    # ---------------------------------------------------------------------------------------
+    def score(self, norm_text: str, norm_title: str = "") -> Relevance:
+        """Score a normalised (NFKC, casefolded) text and title."""
+        ends = [m.end() for m in _SENTENCE_END_RE.finditer(norm_text)]
+        toks = text_tokens(norm_text)
+        has_cjk = bool(_CJK_RE.search(norm_text))
+        hits: dict[str, list[tuple[int, str]]] = {}
+        matched: dict[str, dict[str, int]] = {}
+        found_all = self.matcher.find(toks, norm_text, has_cjk)
+        for key in self.concepts:
+            found = found_all.get(key, [])
+            hits[key] = found
+            if found:
+                counts: dict[str, int] = {}
+                for _, term in found:
+                    counts[term] = counts.get(term, 0) + 1
+                matched[key] = counts
+
+        def sentences(key: str) -> set[int]:
+            return {bisect.bisect_right(ends, pos) for pos, _ in hits[key]}
+
+        reasons: list[str] = []
+        points = 0.0
+        dispute_terms = set(matched.get("dispute", {}))
+        if dispute_terms:
+            p = min(CAP_DISPUTE, POINTS_DISPUTE_TERM * len(dispute_terms))
+            points += p
+            reasons.append(f"+{p:g} territorial dispute: {', '.join(sorted(dispute_terms))}")
+        bilateral_terms = set(matched.get("bilateral", {}))
+        if bilateral_terms:
+            p = min(CAP_BILATERAL, POINTS_BILATERAL_TERM * len(bilateral_terms))
+            points += p
+            reasons.append(f"+{p:g} bilateral compound: {', '.join(sorted(bilateral_terms))}")
+        a, b, rel = sentences("side_a"), sentences("side_b"), sentences("relations")
+        both = a & b
+        with_rel = both & rel
+        if with_rel:
+            p = min(CAP_RELATIONS_SENTENCES, POINTS_RELATIONS_SENTENCE * len(with_rel))
+            points += p
+            reasons.append(f"+{p:g} {len(with_rel)} sentence(s) with both sides and relations vocabulary")
+        plain = both - with_rel
+        if plain:
+            p = min(CAP_BOTH_SIDES, POINTS_BOTH_SIDES_SENTENCE * len(plain))
+            points += p
+            reasons.append(f"+{p:g} {len(plain)} sentence(s) naming both sides without relations vocabulary")
+        if norm_title:
+            title_toks = text_tokens(norm_title)
+            title_cjk = bool(_CJK_RE.search(norm_title))
+            found_title = self.matcher.find(title_toks, norm_title, title_cjk)
+            t = {k: bool(found_title.get(k)) for k in self.concepts}
+            if t["dispute"] or t["bilateral"] or (t["side_a"] and t["side_b"] and t["relations"]):
+                points += POINTS_TITLE
+                reasons.append(f"+{POINTS_TITLE:g} title is about the relations")
+            for key in ("side_a", "side_b"):
+                if t[key] and not hits[key]:
+                    hits[key] = [(-1, "title")]
+        has_a = bool(hits["side_a"]) or bool(dispute_terms) or bool(bilateral_terms)
+        has_b = bool(hits["side_b"]) or bool(dispute_terms) or bool(bilateral_terms)
+        if points and not (has_a and has_b):
+            missing = self.concepts["side_a" if not has_a else "side_b"].label
+            points *= ONE_SIDED_FACTOR
+            reasons.append(f"x{ONE_SIDED_FACTOR:g} {missing} never mentioned: one-sided")
+        score = 1.0 - math.exp(-points / SCORE_SCALE)
+        relevant = score >= RELEVANT_MIN_SCORE
+        reasons.append(f"= score {score:.2f} ({'relevant' if relevant else 'below'} {RELEVANT_MIN_SCORE:g})")
+        return Relevance(score, relevant, points, matched, reasons)

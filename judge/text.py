@@ -1,0 +1,178 @@
+"""Text clean-up and normalisation: the one way every comparison sees a post's words.
+
+Two forms come out of a post body:
+- `clean_text`: what we store and show. Mojibake repaired (ftfy, plus GBK-decoded emoji), control
+  characters and Blogger chrome lines removed (comment headers and footers, share widgets, "Read
+  more" links, pagers, "Posted by" lines), whitespace collapsed, block boundaries kept as newlines.
+- `normalize`: what we compare. The clean text, Unicode NFKC, casefolded, one line.
+
+Tokenising for shingles (`tokens`) picks words for spaced scripts and characters for Japanese and
+Chinese; in a spaced-script text, stray CJK tokens are dropped, so mojibake such as the seed's
+"馃嚪馃嚭" (a Russian-flag emoji decoded as GBK) cannot change a verdict, fixed or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import ftfy
+
+# --- mojibake ---------------------------------------------------------------------------------
+
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,  # bodies come out of an HTML parser already unescaped
+    uncurl_quotes=False,
+    fix_character_width=False,  # NFKC in `normalize` handles width for comparison
+    fix_latin_ligatures=False,
+    normalization="NFC",
+    explain=False,
+)
+
+# Runs of CJK ideographs that may be UTF-8 bytes mis-decoded as GBK (the seed's flag emoji).
+_CJK_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def _repair_gbk_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    try:
+        fixed = run.encode("gbk").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return run
+    # Only a run that decodes to symbols (emoji, flags, pictographs) is mojibake; real Chinese text
+    # almost never survives the round trip, and when it does it yields letters, not symbols.
+    if fixed and all(unicodedata.category(ch)[0] in "S" or ch in "\u200d\ufe0f" for ch in fixed):
+        return fixed
+    return run
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair mis-decoded text (ftfy) and GBK-decoded emoji runs; ASCII text passes untouched."""
+    if text.isascii():
+        return text
+    text = ftfy.fix_text(text, _FTFY_CONFIG)
+    return _CJK_RUN_RE.sub(_repair_gbk_run, text)
+
+
+def strip_controls(text: str) -> str:
+    """Remove ANSI escape sequences and control characters (keeps newlines and tabs)."""
+    return _CONTROL_RE.sub("", _ANSI_RE.sub("", text))
+
+
+# --- Blogger chrome -------------------------------------------------------------------------------
+
+# Whole lines (compared casefolded, trailing punctuation ignored) that Blogger templates add around
+# a post body in the languages we watch: en, es, fr, de, ru, ja, plus pt/it where cheap.
+_CHROME_PHRASES = [
+    # comment headers and forms
+    r"no comments?", r"\d+ comments?", r"post a comment", r"leave a comment", r"add comment",
+    r"no hay comentarios", r"\d+ comentarios?", r"publicar un comentario", r"deja un comentario",
+    r"aucun commentaire", r"\d+ commentaires?", r"publier un commentaire",
+    r"keine kommentare", r"\d+ kommentare?", r"kommentar veröffentlichen", r"kommentar posten",
+    r"нет комментариев", r"комментариев нет", r"\d+ комментари[йяев]+", r"отправить комментарий",
+    r"コメントはありません", r"\d+ 件のコメント", r"コメントを投稿", r"コメント",
+    r"nenhum comentário", r"postar um comentário", r"nessun commento", r"posta un commento",
+    # pagers and subscription links
+    r"newer posts?", r"older posts?", r"home", r"subscribe to: post comments \(atom\)",
+    r"subscribe to: posts \(atom\)", r"entrada más reciente", r"entradas? antiguas?",
+    r"página principal", r"suscribirse a: (enviar comentarios|entradas) \(atom\)",
+    r"article plus récent", r"article plus ancien", r"accueil", r"inscription à : .*",
+    r"neuerer post", r"älterer post", r"startseite", r"abonnieren: .*",
+    r"следующее", r"предыдущее", r"главная страница", r"подписаться на: .*",
+    r"次の投稿", r"前の投稿", r"ホーム", r"登録: .*",
+    # share widgets
+    r"share to (twitter|facebook|pinterest|x)", r"share this( post)?", r"email this", r"blogthis!?",
+    r"compartir en (twitter|facebook|pinterest|x)", r"enviar por correo electrónico",
+    r"escribe un blog", r"partager sur (twitter|facebook|pinterest|x)",
+    r"envoyer par e-mail", r"bloguer ceci", r"auf (twitter|facebook|pinterest|x) teilen",
+    r"per e-mail versenden", r"diesen post bloggen", r"blog this!", r"написать об этом в блоге",
+    r"поделиться в (twitter|facebook|pinterest|x)", r"отправить по электронной почте",
+    r"twitter で共有する", r"facebook で共有する", r"メールで送信", r"blogthis!",
+    # read-more links
+    r"read more( »| »)?", r"continue reading", r"leer más", r"seguir leyendo", r"lire la suite",
+    r"weiterlesen", r"mehr lesen", r"читать далее", r"читать дальше", r"続きを読む", r"もっと読む",
+    # attribution lines
+    r"(posted by|publicado por|publié par|eingestellt von|опубликовано|автор:?|投稿者:?) .{1,60}",
+    r"(labels|etiquetas|libellés|labels|ярлыки|ラベル) ?: .{0,200}",
+    r"powered by blogger", r"con la tecnología de blogger", r"fourni par blogger",
+    r"bereitgestellt von blogger", r"на платформе blogger", r"提供: blogger",
+]
+_CHROME_RE = re.compile(r"^(?:" + "|".join(_CHROME_PHRASES) + r")[\s.:!·…»>-]*$", re.IGNORECASE)
+#: Chrome lines are short; a longer line is article text even if it starts like a chrome phrase.
+CHROME_MAX_LINE = 160
+
+
+def is_chrome_line(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and len(s) <= CHROME_MAX_LINE and bool(_CHROME_RE.match(s.casefold()))
+
+
+_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def clean_text(text: str) -> str:
+    """The stored form of a body: repaired, control characters and chrome lines removed."""
+    text = strip_controls(fix_mojibake(text or ""))
+    lines = []
+    for raw in text.splitlines():
+        line = _SPACES_RE.sub(" ", raw).strip()
+        if line and not is_chrome_line(line):
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def clean_title(title: str | None) -> str | None:
+    if not title:
+        return None
+    title = _SPACES_RE.sub(" ", strip_controls(fix_mojibake(title)).replace("\n", " ")).strip()
+    return title or None
+
+
+# --- comparison form ------------------------------------------------------------------------------
+
+_WS_RE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """NFKC, casefold, whitespace collapsed to single spaces (input is already `clean_text`)."""
+    return _WS_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+_WORD_RE = re.compile(r"\w+")
+_CJK_CHAR_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_CJK_TOKEN_RE = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+$")
+_CHAR_KEEP_RE = re.compile(r"[\W_]+")
+
+#: A text is compared by characters when at least this share of its letters are CJK. Japanese news
+#: prose is 90%+ CJK; an English article quoting 北方領土 or carrying mojibake is well under 5%.
+CJK_MODE_MIN_SHARE = 0.3
+
+
+def script_mode(norm: str) -> str:
+    """'char' for Japanese/Chinese/Korean text, 'word' for spaced scripts."""
+    sample = norm[:4000]
+    letters = sum(1 for ch in sample if ch.isalpha())
+    if not letters:
+        return "word"
+    cjk = len(_CJK_CHAR_RE.findall(sample))
+    return "char" if cjk / letters >= CJK_MODE_MIN_SHARE else "word"
+
+
+def tokens(norm: str, mode: str | None = None) -> tuple[str, list[str]]:
+    """Comparison tokens of a normalised text: `(mode, tokens)`.
+
+    Word mode: `\\w+` runs, minus all-CJK tokens (mojibake noise in spaced text). Char mode: the
+    letters and digits of the text, one token per character.
+    """
+    mode = mode or script_mode(norm)
+    if mode == "char":
+        return mode, list(_CHAR_KEEP_RE.sub("", norm))
+    return mode, [t for t in _WORD_RE.findall(norm) if not _CJK_TOKEN_RE.match(t)]
+
+
+def content_hash(toks: list[str]) -> str:
+    """Hash of the token stream: equal for texts that differ only in case, spacing, markup or noise."""
+    return hashlib.blake2b(" ".join(toks).encode("utf-8"), digest_size=16).hexdigest()

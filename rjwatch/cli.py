@@ -1,0 +1,433 @@
+"""The `rjwatch` command line: one click group; each command's docstring ends with an example.
+
+Errors that users can cause (bad input, a locked or missing database, a bad config) are printed as
+one line on stderr with a non-zero exit code; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from judge.analyze import BadPost
+from judge.relevance import ProfileError, TopicProfile
+from rjwatch import settings as settings_mod
+from rjwatch.inputs import InputError, check_url, posts_from, read_input
+from rjwatch.output import FORMATS, emit, safe
+from storage.db import DatabaseError, connect, default_db_path
+from storage.schema import is_initialised, migrate
+
+PACKAGED_SEED = "000_2726ccec86287c13.txt"
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class Ctx:
+    def __init__(self, db_path: str | None, config_path: str | None):
+        self.db_path = db_path
+        self.config_path = config_path
+        self._cfg = None
+        self._db = None
+
+    @property
+    def cfg(self):
+        if self._cfg is None:
+            self._cfg = settings_mod.load(self.config_path, {"db": self.db_path})
+        return self._cfg
+
+    @property
+    def path(self) -> Path:
+        if self.db_path:
+            return Path(self.db_path)
+        import os
+
+        if os.environ.get("RJWATCH_DB"):
+            return default_db_path()
+        return Path(self.cfg["db"])
+
+    def db(self, *, create: bool = False):
+        if self._db is None:
+            self._db = connect(self.path, create=create)
+            if not create and not is_initialised(self._db):
+                migrate(self._db)  # bring an older database up to date
+        return self._db
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> None:
+    click.echo(f"rjwatch: error: {safe(message)}", err=True)
+    sys.exit(code)
+
+
+def handled(fn):
+    """Turn the errors users can cause into one-line messages."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, BadPost, DatabaseError, ProfileError, settings_mod.ConfigError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.exit(0)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", "db_path", metavar="PATH", help="Database file (default: $RJWATCH_DB, else ./data/rjwatch.db).")
+@click.option("--config", "config_path", metavar="PATH", envvar="RJWATCH_CONFIG",
+              help="Config file (default: ./rjwatch.toml if present).")
+@click.version_option(package_name="rjwatch")
+@click.pass_context
+def main(ctx: click.Context, db_path: str | None, config_path: str | None) -> None:
+    """rjwatch: find new coverage of Russia–Japan relations on blogs and feeds.
+
+    It collects posts from Blogger blogs and RSS/Atom feeds, judges each one against the seed
+    article and the topic profile (copy, excerpt, new, duplicate or off_topic), and keeps
+    everything in one SQLite database.
+    """
+    ctx.obj = Ctx(db_path, config_path)
+
+
+# --- init --------------------------------------------------------------------------------------
+@main.command()
+@click.pass_obj
+@handled
+def init(obj: Ctx) -> None:
+    """Create or upgrade the database and load the seed and the topic profile. Safe to repeat.
+
+    Example:
+
+        rjwatch init
+    """
+    from judge.article import parse_text_article
+    from storage.seeds import add_seed, store_topic
+
+    db = obj.db(create=True)
+    applied = migrate(db)
+    topic_path = obj.cfg["topic"] or None
+    profile = TopicProfile.load(topic_path)
+    store_topic(db, profile.name, profile.raw or "")
+    raw = resources.files("rjwatch").joinpath("data", "seeds", PACKAGED_SEED).read_text("utf-8")
+    art = parse_text_article(raw)
+    seed_id, created = add_seed(db, title=art["title"], body=art["text"], published=art["published"],
+                                origin=f"packaged:{PACKAGED_SEED}")
+    extra = [_add_seed_from(obj, ref) for ref in obj.cfg["seeds"]]
+    click.echo(f"database {obj.path}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+    click.echo(f"topic: {profile.name} ({profile.source})")
+    click.echo(f"seed #{seed_id}: {art['title']} ({art['published']})" + ("" if created else " [already loaded]"))
+    for sid, title, made in extra:
+        click.echo(f"seed #{sid}: {title}" + ("" if made else " [already loaded]"))
+
+
+def _add_seed_from(obj: Ctx, ref: str) -> tuple[int, str, bool]:
+    from storage.seeds import add_seed
+
+    loaded = read_input(ref, obj.cfg)
+    kind, items = posts_from(loaded, need_url=False)
+    if len(items) != 1:
+        raise InputError(f"{ref}: a seed must be one article, got a {kind} with {len(items)} posts")
+    it = items[0]
+    body = it.get("text")
+    if it.get("html"):
+        from judge.htmltext import html_to_text
+
+        body = html_to_text(it["html"])
+    url = it.get("url") if it.get("url") != "https://unknown.invalid/" else None
+    sid, created = add_seed(obj.db(), title=it.get("title") or Path(ref).stem, body=body or "",
+                            published=it.get("published"), url=url, origin=ref)
+    return sid, it.get("title") or ref, created
+
+
+# --- seeds -------------------------------------------------------------------------------------
+@main.group()
+def seed() -> None:
+    """Reference articles that copies and excerpts are measured against."""
+
+
+@seed.command("add")
+@click.argument("ref", metavar="FILE|URL")
+@click.pass_obj
+@handled
+def seed_add(obj: Ctx, ref: str) -> None:
+    """Add a reference article (a saved page, a text file or a URL).
+
+    Example:
+
+        rjwatch seed add saved-article.html
+    """
+    sid, title, created = _add_seed_from(obj, ref)
+    click.echo(f"seed #{sid}: {safe(title)}" + ("" if created else " [already loaded]"))
+
+
+@seed.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format.")
+@click.pass_obj
+@handled
+def seed_list(obj: Ctx, fmt: str | None) -> None:
+    """List the seeds.
+
+    Example:
+
+        rjwatch seed list
+    """
+    from storage.seeds import list_seeds
+
+    emit(list_seeds(obj.db()), ["id", "title", "published", "lang", "chars", "origin"], fmt)
+
+
+# --- classify ----------------------------------------------------------------------------------
+def _classification(ingestor, item: dict) -> dict:
+    a = ingestor.analyze(item)
+    verdict, _ = ingestor.verdict(a, exclude=ingestor.find_existing(a))
+    return {
+        "title": a.title, "author": a.author, "published": _iso(a.published), "lang": a.lang, "text": a.text,
+        "url": a.url, "canonical_url": a.canonical_url,
+        "blogger": {"blog_id": a.blog_id, "post_id": a.post_id},
+        "status": verdict.status, "relevance": round(a.relevance.score, 4),
+        "matched_terms": a.relevance.matched_terms, "seed_similarity": a.seed_similarity,
+        "duplicate_of": verdict.duplicate_of, "reasons": verdict.reasons + a.relevance.reasons,
+    }
+
+
+def _iso(value):
+    from judge import dates
+
+    return dates.normalize(value)
+
+
+@main.command()
+@click.argument("ref", metavar="FILE|URL|-")
+@click.option("--url", help="The URL the input was fetched from (for identity and links).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@handled
+def classify(obj: Ctx, ref: str, url: str | None, fmt: str) -> None:
+    """Dry run: extract and classify a page, feed or text without storing it.
+
+    A feed gives one result per entry (a JSON array when there are several). The comparison runs
+    against the seeds and posts in the database when it exists, else against the packaged seed.
+
+    Example:
+
+        rjwatch classify saved-post.html --format json
+    """
+    check_url(url)
+    loaded = read_input(ref, obj.cfg, url=url)
+    kind, items = posts_from(loaded, need_url=False)
+    ingestor = _dry_ingestor(obj)
+    results = [_classification(ingestor, it) for it in items]
+    if fmt == "json":
+        click.echo(json.dumps(safe(results[0] if len(results) == 1 else results), ensure_ascii=False, indent=2))
+        return
+    for r in results:
+        _print_verdict(r)
+
+
+def _dry_ingestor(obj: Ctx):
+    """An Ingestor over the database if there is one, else over an in-memory one with the seed."""
+    from storage.ingest import Ingestor
+
+    if obj.path.exists():
+        return Ingestor(obj.db())
+    from judge.article import parse_text_article
+    from storage.seeds import add_seed
+
+    import sqlite3
+
+    import sqlite_utils
+
+    mem = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+    migrate(mem)
+    raw = resources.files("rjwatch").joinpath("data", "seeds", PACKAGED_SEED).read_text("utf-8")
+    art = parse_text_article(raw)
+    add_seed(mem, title=art["title"], body=art["text"], published=art["published"], origin="packaged")
+    return Ingestor(mem)
+
+
+def _print_verdict(r: dict) -> None:
+    r = safe(r)
+    click.echo(f"{click.style(r['status'].upper(), bold=True)}  {r['title'] or '(no title)'}")
+    click.echo(f"  url:        {r['canonical_url']}")
+    click.echo(f"  published:  {r['published'] or '-'}   lang: {r['lang'] or '-'}")
+    if r["blogger"]["post_id"]:
+        click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")
+    click.echo(f"  relevance:  {r['relevance']:.2f}")
+    for sid, s in r["seed_similarity"].items():
+        click.echo(f"  seed #{sid}:    containment {s['containment']:.2f}  jaccard {s['jaccard']:.2f}  "
+                   f"shared {s['shared']}")
+    if r["duplicate_of"]:
+        click.echo(f"  duplicate of post #{r['duplicate_of']}")
+    click.echo("  why:")
+    for reason in r["reasons"]:
+        click.echo(f"    {reason}")
+
+
+# --- ingest -------------------------------------------------------------------------------------
+@main.command()
+@click.argument("refs", nargs=-1, required=True, metavar="FILE|URL...")
+@click.option("--url", help="The URL a single input was fetched from.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@handled
+def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
+    """Store saved HTML pages, feeds (Atom/RSS) and Blogger export files, as if fetched from URL.
+
+    Inputs that cannot be read are reported and skipped; the rest are stored. The exit code is 1
+    when any input or post failed.
+
+    Example:
+
+        rjwatch ingest saved/*.html --format json
+        rjwatch ingest page.html --url https://example.blogspot.com/2017/03/post.html
+    """
+    from storage.ingest import Ingestor
+
+    check_url(url)
+    if url and len(refs) > 1:
+        raise InputError("--url names one input; give one FILE with it")
+    ingestor = Ingestor(obj.db())
+    batch = int(obj.cfg["batch_size"])
+    totals = {"inputs": 0, "posts": 0, "inserted": 0, "seen": 0, "updated": 0, "errors": 0}
+    by_status: dict[str, int] = {}
+    problems: list[str] = []
+    for ref in refs:
+        totals["inputs"] += 1
+        try:
+            loaded = read_input(ref, obj.cfg, url=url)
+            kind, items = posts_from(loaded, need_url=True)
+        except InputError as exc:
+            totals["errors"] += 1
+            problems.append(str(exc))
+            continue
+        for start in range(0, len(items), batch):
+            result = ingestor.ingest_many(items[start:start + batch])
+            for o in result.outcomes:
+                totals["posts"] += 1
+                if o.action == "error":
+                    totals["errors"] += 1
+                    problems.append(f"{ref}: {o.url or '(no url)'}: {o.error}")
+                else:
+                    totals[o.action] += 1
+            for k, v in result.by_status().items():
+                by_status[k] = by_status.get(k, 0) + v
+    if fmt == "json":
+        click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems}), ensure_ascii=False))
+    else:
+        for p in problems:
+            click.echo(f"rjwatch: skipped: {safe(p)}", err=True)
+        status_text = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"
+        click.echo(f"{totals['inputs']} input(s), {totals['posts']} post(s): {totals['inserted']} stored "
+                   f"({status_text}), {totals['seen']} seen before, {totals['updated']} updated, "
+                   f"{totals['errors']} failed")
+    if totals["errors"]:
+        sys.exit(EXIT_FAILED)
+
+
+# --- posts / show -------------------------------------------------------------------------------
+@main.command()
+@click.option("--status", type=click.Choice(["copy", "excerpt", "new", "duplicate", "off_topic"]))
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N posts (newest first).")
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV.")
+@click.pass_obj
+@handled
+def posts(obj: Ctx, status: str | None, limit: int | None, offset: int, fmt: str | None) -> None:
+    """List stored posts, newest first.
+
+    Example:
+
+        rjwatch posts --status copy --format json
+    """
+    from storage.queries import POST_COLUMNS, list_posts
+
+    rows = list_posts(obj.db(), status=status, limit=limit, offset=offset)
+    emit(rows, POST_COLUMNS, fmt,
+         table_columns=["id", "status", "relevance", "published", "lang", "title", "canonical_url"])
+
+
+@main.command()
+@click.argument("post_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@handled
+def show(obj: Ctx, post_id: int, fmt: str) -> None:
+    """Show one post with its evidence: why it got its status, sightings, duplicates, revisions.
+
+    Example:
+
+        rjwatch show 42
+    """
+    from storage.queries import get_post
+
+    post = get_post(obj.db(), post_id)
+    if post is None:
+        fail(f"no post #{post_id}")
+    post = safe(post)
+    if fmt == "json":
+        click.echo(json.dumps(post, ensure_ascii=False, indent=2))
+        return
+    ev = post.get("evidence") or {}
+    click.echo(f"#{post['id']}  {click.style(post['status'].upper(), bold=True)}  {post['title'] or '(no title)'}")
+    click.echo(f"  url:         {post['url']}")
+    click.echo(f"  canonical:   {post['canonical_url']}")
+    click.echo(f"  published:   {post['published'] or '-'}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}")
+    if post.get("post_id"):
+        click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
+    click.echo(f"  source:      {post.get('source') or '-'}")
+    click.echo("  verdict:")
+    for reason in ev.get("reasons", []):
+        click.echo(f"    {reason}")
+    click.echo(f"  relevance {post['relevance']:.2f}:")
+    for reason in ev.get("relevance", []):
+        click.echo(f"    {reason}")
+    for concept, terms in (post.get("matched_terms") or {}).items():
+        click.echo(f"    {concept}: " + ", ".join(f"{t}×{n}" for t, n in sorted(terms.items(), key=lambda kv: -kv[1])))
+    for sid, s in (post.get("seed_similarity") or {}).items():
+        click.echo(f"  seed #{sid} ({post['seeds'].get(sid, '?')}): containment {s['containment']:.2f}, "
+                   f"jaccard {s['jaccard']:.2f}, {s['shared']} shingles shared")
+    if post.get("duplicate_of"):
+        click.echo(f"  duplicate of: #{post['duplicate_of']}")
+    if post["duplicates"]:
+        click.echo("  duplicates pointing here: " + ", ".join(f"#{d['id']}" for d in post["duplicates"]))
+    click.echo(f"  sightings ({len(post['sightings'])}):")
+    for s in post["sightings"]:
+        click.echo(f"    {s['via']:<6} {s['url']}  (first {s['first_seen']}, seen {s['times']}×)")
+    if post["revisions"]:
+        click.echo(f"  revisions ({len(post['revisions'])} earlier):")
+        for r in post["revisions"]:
+            click.echo(f"    r{r['revision']} replaced {r['replaced_at']} ({r['chars']} chars, was {r['status']})")
+    click.echo("")
+    click.echo(post["text"])
+
+
+# --- settings -----------------------------------------------------------------------------------
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the settings table as Markdown (docs/settings.md).")
+@click.pass_obj
+@handled
+def settings_cmd(obj: Ctx, markdown: bool) -> None:
+    """Show every setting with its current value and where it can be set.
+
+    Example:
+
+        rjwatch settings
+    """
+    if markdown:
+        click.echo(settings_mod.markdown_table(), nl=False)
+        return
+    cfg = obj.cfg
+    click.echo(f"config file: {cfg.path or '(none)'}")
+    for s in settings_mod.SETTINGS:
+        click.echo(f"{s.name} = {cfg[s.name]!r}    [{s.env}] {s.help}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

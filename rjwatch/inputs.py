@@ -1,0 +1,140 @@
+"""Turning a CLI argument (a file, a URL or `-`) into posts: read it bounded, sniff it, extract it.
+
+A saved HTML page goes through the page extractor (crawler.extract), a feed through the feed parser
+(crawler.feeds), a Blogger export through its reader, and plain text through judge.article. Every
+problem is an `InputError` with a one-line message naming the input.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler import feeds
+from crawler.http import FetchError, fetch
+from judge.article import parse_text_article
+from judge.identity import canonical_url
+
+
+class InputError(ValueError):
+    """An input that cannot be read or understood, explained in one line."""
+
+
+@dataclass
+class Loaded:
+    name: str  # how to refer to it in messages
+    data: bytes
+    url: str | None  # where it came from, when it is a URL (or --url)
+    content_type: str | None = None
+    via: str = "file"
+
+
+def _is_url(arg: str) -> bool:
+    return arg.startswith(("http://", "https://"))
+
+
+def read_input(arg: str, cfg, *, url: str | None = None) -> Loaded:
+    """Read FILE, URL or `-` (standard input) with the configured byte cap."""
+    cap = int(cfg["max_bytes"])
+    if _is_url(arg):
+        try:
+            resp = fetch(arg, timeout=float(cfg["fetch_timeout"]), max_bytes=cap,
+                         max_redirects=int(cfg["max_redirects"]), user_agent=cfg["user_agent"])
+        except FetchError as exc:
+            raise InputError(str(exc)) from None
+        return Loaded(arg, resp.body, url or resp.url, resp.content_type, via="page")
+    if arg == "-":
+        data = sys.stdin.buffer.read(cap + 1)
+        name = "<stdin>"
+        via = "cli"
+    else:
+        path = Path(arg)
+        if not path.exists():
+            raise InputError(f"{arg}: no such file")
+        if path.is_dir():
+            raise InputError(f"{arg}: is a folder, not a file")
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(cap + 1)
+        except OSError as exc:
+            raise InputError(f"{arg}: cannot read ({exc.strerror})") from None
+        name, via = arg, "file"
+    if len(data) > cap:
+        raise InputError(f"{name}: larger than the {cap:,}-byte cap (setting max_bytes)")
+    return Loaded(name, data, url, None, via)
+
+
+def decode_text(loaded: Loaded) -> str:
+    try:
+        return loaded.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{loaded.name}: not valid UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
+    """(kind, posts) of an input. `kind` is page | feed | export | text."""
+    if not loaded.data.strip():
+        raise InputError(f"{loaded.name}: empty input")
+    kind = feeds.sniff_kind(loaded.data, loaded.content_type)
+    if kind == "binary":
+        raise InputError(f"{loaded.name}: binary data, not HTML, a feed or text")
+    if kind == "feed":
+        try:
+            result = feeds.parse_feed(loaded.data, loaded.url)
+        except feeds.FeedError as exc:
+            raise InputError(f"{loaded.name}: {exc}") from None
+        items = result.entries
+        for it in items:
+            it["seen_via"] = "feed"
+            it.setdefault("seen_url", loaded.url or it.get("url"))
+        if not items:
+            raise InputError(f"{loaded.name}: feed has no entries" + (f" ({result.problem})" if result.problem else ""))
+        return "feed", items
+    if kind == "export":
+        try:
+            items = feeds.parse_blogger_export(loaded.data)
+        except feeds.FeedError as exc:
+            raise InputError(f"{loaded.name}: {exc}") from None
+        if not items:
+            raise InputError(f"{loaded.name}: Blogger export has no published posts")
+        return "export", items
+    if kind == "html":
+        from crawler import extract  # imports trafilatura: only when a page needs it
+
+        try:
+            page = extract.extract_page(loaded.data, loaded.url)
+        except extract.ExtractError as exc:
+            raise InputError(f"{loaded.name}: {exc}") from None
+        if page.get("page_type") in ("archive", "index") and not page.get("post_id"):
+            raise InputError(f"{loaded.name}: an {page['page_type']} page listing {len(page.get('posts') or [])} "
+                             "posts, not a post (ingest the posts' own pages or the blog's feed)")
+        if not page.get("text"):
+            raise InputError(f"{loaded.name}: no post body found (a Dynamic Views page? use the blog's feed)")
+        url = loaded.url or page.get("canonical_url") or page.get("url")
+        if not url and need_url:
+            raise InputError(f"{loaded.name}: the page names no URL of its own; pass --url")
+        item = {k: page.get(k) for k in ("title", "author", "published", "updated", "html", "text", "lang_hint",
+                                         "blog_id", "post_id", "labels", "links")}
+        item.update(url=url or "https://unknown.invalid/", seen_via=loaded.via if loaded.via != "cli" else "file",
+                    seen_url=loaded.url or url)
+        return "page", [item]
+    text = decode_text(loaded)
+    art = parse_text_article(text)
+    if not art["text"]:
+        raise InputError(f"{loaded.name}: no text")
+    if not loaded.url and need_url:
+        raise InputError(f"{loaded.name}: plain text has no URL; pass --url")
+    item = {"url": loaded.url or "https://unknown.invalid/", "title": art["title"], "published": art["published"],
+            "text": art["text"], "seen_via": loaded.via, "seen_url": loaded.url}
+    return "text", [item]
+
+
+def check_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        canonical_url(url)
+    except ValueError as exc:
+        raise InputError(f"--url: {exc}") from None
+    return url

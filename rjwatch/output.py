@@ -1,0 +1,87 @@
+"""Printing rows: a rich table on a terminal, TSV when piped, or JSON / JSONL / CSV on request.
+
+Every string printed goes through `safe` first: text collected from the web must never reach the
+terminal with escape sequences or control characters in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+import click
+
+from judge.text import strip_controls
+
+FORMATS = ("table", "json", "jsonl", "csv", "tsv")
+#: Widest cell in a table or TSV line; longer values are cut with an ellipsis (JSON/CSV get it all).
+CELL_MAX_CHARS = 80
+
+
+def safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {safe(k): safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [safe(v) for v in value]
+    return value
+
+
+def default_format() -> str:
+    return "table" if sys.stdout.isatty() else "tsv"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = " ".join(str(value).split())
+    return text if len(text) <= CELL_MAX_CHARS else text[: CELL_MAX_CHARS - 1] + "…"
+
+
+def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str | None, *, table_columns: Sequence[str] | None = None,
+         title: str | None = None) -> int:
+    """Print rows in a format; returns the number of rows printed."""
+    fmt = fmt or default_format()
+    out = sys.stdout
+    n = 0
+    if fmt == "json":
+        data = [safe({c: r.get(c) for c in columns}) for r in rows]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return len(data)
+    if fmt == "jsonl":
+        for r in rows:
+            click.echo(json.dumps(safe({c: r.get(c) for c in columns}), ensure_ascii=False))
+            n += 1
+        return n
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v)
+                             for v in (safe(r.get(c)) for c in columns)])
+            n += 1
+        return n
+    cols = list(table_columns or columns)
+    if fmt == "tsv":
+        for r in rows:
+            click.echo("\t".join(_cell(safe(r.get(c))) for c in cols))
+            n += 1
+        return n
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c in cols:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*(_cell(safe(r.get(c))) for c in cols))
+        n += 1
+    Console(markup=False, highlight=False).print(table)
+    return n

@@ -1,0 +1,341 @@
+"""The one write path for posts: identify, classify, dedup and store, in one transaction.
+
+The Scrapy pipeline, the feed poller and `rjwatch ingest` all hand `storage.items.PostIn` dicts to
+`Ingestor.ingest` (one post) or `Ingestor.ingest_many` (a batch: one transaction, one savepoint per
+post, so a bad post is reported and skipped while the rest are kept).
+
+Identity, in layers (a post seen again gets a sighting, never a second row):
+1. Blogger ids (blog_id, post_id): a post reached through its feed and its page is one row;
+2. canonical URL (judge.identity): ?m=1 twins, ccTLD aliases, tracking arguments;
+3. exact normalised-content hash on the same site: a feed entry whose id and link changed;
+4. near-duplicate (MinHash/LSH, storage.lsh): a different post of the same article, stored as its own
+   row with status `duplicate` and `duplicate_of` pointing at the original (the earliest published;
+   a later-collected but earlier-published original takes the role over, and the story still has
+   only one alert).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Iterable
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from judge import dates, fingerprint
+from judge.analyze import Analysis, BadPost, Seed, analyze, prepare_seed
+from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
+from judge.relevance import ProfileError, TopicProfile
+from storage import lsh
+from storage.db import DatabaseError, describe, write_tx
+
+#: Statuses that put a message in the alert outbox when a post is first stored.
+ALERT_STATUSES = ("new", "copy", "excerpt")
+#: Characters of post text carried in an alert payload as its snippet.
+SNIPPET_CHARS = 280
+
+
+@dataclass
+class Outcome:
+    """What happened to one post."""
+
+    url: str
+    action: str  # inserted | seen | updated | error
+    post_id: int | None = None
+    status: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for o in self.outcomes if o.action == action)
+
+    @property
+    def errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.action == "error"]
+
+    def by_status(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            if o.action == "inserted" and o.status:
+                out[o.status] = out.get(o.status, 0) + 1
+        return out
+
+
+def load_profile(db: sqlite_utils.Database) -> TopicProfile:
+    """The topic profile stored by `rjwatch init` (or the packaged default)."""
+    if db["topics"].exists():
+        row = db.execute("SELECT name, profile FROM topics ORDER BY id LIMIT 1").fetchone()
+        if row:
+            return TopicProfile.from_text(row[1], f"topic {row[0]!r} in the database")
+    return TopicProfile.load()
+
+
+def load_seeds(db: sqlite_utils.Database) -> list[Seed]:
+    return [prepare_seed(r[0], r[1], r[2]) for r in db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
+
+
+class Ingestor:
+    """Holds what every ingest needs (seeds, topic profile) for one database connection."""
+
+    def __init__(self, db: sqlite_utils.Database, *, profile: TopicProfile | None = None,
+                 alerts: bool = True):
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+        try:
+            self.profile = profile or load_profile(db)
+        except ProfileError as exc:
+            raise DatabaseError(str(exc)) from None
+        self.seeds = load_seeds(db)
+        self.alerts = alerts
+
+    # -- public API ------------------------------------------------------------------------
+    def analyze(self, item: dict) -> Analysis:
+        return analyze(item, self.seeds, self.profile)
+
+    def ingest(self, item: dict, *, silent: bool = False) -> Outcome:
+        """Store one post in its own transaction. Raises BadPost for a post that cannot be stored."""
+        a = self.analyze(item)
+        with write_tx(self.db):
+            return self._store(a, item, silent=silent)
+
+    def ingest_many(self, items: Iterable[dict], *, silent: bool = False) -> BatchResult:
+        """Store a batch in one transaction; bad posts are reported in the result and skipped."""
+        result = BatchResult()
+        prepared: list[tuple[dict, Analysis | None, str | None]] = []
+        for item in items:
+            try:
+                prepared.append((item, self.analyze(item), None))
+            except BadPost as exc:
+                prepared.append((item, None, str(exc)))
+        with write_tx(self.db):
+            for item, a, error in prepared:
+                url = str(item.get("url") or "")
+                if a is None:
+                    result.outcomes.append(Outcome(url, "error", error=error))
+                    continue
+                try:
+                    with self.db.atomic():
+                        result.outcomes.append(self._store(a, item, silent=silent))
+                except sqlite3.IntegrityError as exc:
+                    result.outcomes.append(Outcome(url, "error", error=f"rejected by the database: {exc}"))
+        return result
+
+    # -- the write ---------------------------------------------------------------------------
+    def _store(self, a: Analysis, item: dict, *, silent: bool) -> Outcome:
+        now = dates.now_iso()
+        existing = self.find_existing(a)
+        if existing is not None:
+            return self._seen_again(existing, a, item, now)
+        return self._insert(a, item, now, silent=silent)
+
+    def find_existing(self, a: Analysis) -> int | None:
+        """The id of the stored post this one is (identity layers 1-3), or None."""
+        q = self.conn.execute
+        if a.post_id and a.blog_id:
+            row = q("SELECT id FROM posts WHERE blog_id = ? AND post_id = ?", (a.blog_id, a.post_id)).fetchone()
+            if row:
+                return row[0]
+        row = q("SELECT id, blog_id, post_id FROM posts WHERE canonical_url = ?", (a.canonical_url,)).fetchone()
+        if row:
+            # Same URL but different Blogger post ids is a different post only if both have ids.
+            if not (a.post_id and row[2] and (row[1], row[2]) != (a.blog_id, a.post_id)):
+                return row[0]
+        host = urlsplit(a.canonical_url).hostname
+        for pid, url, blog_id in q("SELECT id, canonical_url, blog_id FROM posts WHERE content_hash = ?",
+                                   (a.content_hash,)):
+            if urlsplit(url).hostname == host or (a.blog_id and blog_id == a.blog_id):
+                return pid
+        return None
+
+    def _sighting(self, post_id: int, item: dict, a: Analysis, now: str) -> None:
+        seen_url = item.get("seen_url") or a.url
+        via = item.get("seen_via") or "cli"
+        self.conn.execute(
+            "INSERT INTO sightings (post_id, url, via, source_id, run_id, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, url, via) DO UPDATE SET "
+            "last_seen = excluded.last_seen, times = times + 1, run_id = coalesce(excluded.run_id, run_id)",
+            (post_id, seen_url, via, item.get("source_id"), item.get("run_id"), now, now))
+        if seen_url != a.url:
+            # The post's own URL is a place it can be found too (the feed told us).
+            self.conn.execute(
+                "INSERT OR IGNORE INTO sightings (post_id, url, via, source_id, run_id, first_seen, last_seen) "
+                "VALUES (?, ?, 'link', ?, ?, ?, ?)",
+                (post_id, a.url, item.get("source_id"), item.get("run_id"), now, now))
+
+    def _seen_again(self, post_id: int, a: Analysis, item: dict, now: str) -> Outcome:
+        c = self.conn
+        row = c.execute("SELECT content_hash, updated, summary_only, status, title, text, revision, "
+                        "blog_id, post_id, published FROM posts WHERE id = ?", (post_id,)).fetchone()
+        old_hash, old_updated, old_summary, old_status, old_title, old_text, revision, bid, pid, pub = row
+        self._sighting(post_id, item, a, now)
+        c.execute("UPDATE posts SET last_seen = ?, blog_id = coalesce(blog_id, ?), post_id = coalesce(post_id, ?),"
+                  " published = coalesce(published, ?) WHERE id = ?",
+                  (now, a.blog_id, a.post_id, dates.normalize(a.published), post_id))
+        changed = a.content_hash != old_hash
+        newer = _is_newer(a.updated, old_updated)
+        fuller = bool(old_summary) and not a.summary_only
+        if not changed or (a.summary_only and not old_summary) or not (newer or fuller):
+            return Outcome(a.url, "seen", post_id, old_status)
+        # An edited post (or the full text of a post first seen as a summary): keep the old version.
+        c.execute("INSERT INTO revisions (post_id, revision, title, text, updated, status, replaced_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (post_id, revision, old_title, old_text, old_updated, old_status, now))
+        verdict, dup_j = self.verdict(a, exclude=post_id)
+        c.execute(
+            "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
+            "content_hash = ?, summary_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
+            "seed_similarity = ?, duplicate_of = ?, evidence = ?, revision = revision + 1 WHERE id = ?",
+            (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), a.lang,
+             verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
+             json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j), post_id))
+        lsh.replace(c, post_id, a.signature, a.band_keys)
+        self._links(post_id, a)
+        return Outcome(a.url, "updated", post_id, verdict.status)
+
+    def verdict(self, a: Analysis, exclude: int | None = None) -> tuple[Verdict, float | None]:
+        """The status a post would get against what is stored now (no write)."""
+        matches = lsh.near_duplicates(self.conn, a.signature, a.band_keys, DUPLICATE_MIN_JACCARD, exclude=exclude)
+        root, root_j = self._root_of(matches)
+        return decide(a.seed_matches, a.relevance.relevant, root, root_j), root_j
+
+    def _root_of(self, matches: list[tuple[int, float]]) -> tuple[int | None, float | None]:
+        """The original (root) of the story the matches belong to, and the best similarity to it."""
+        if not matches:
+            return None, None
+        best: dict[int, float] = {}
+        for pid, j in matches:
+            root = self.conn.execute("SELECT coalesce(duplicate_of, id) FROM posts WHERE id = ?", (pid,)).fetchone()[0]
+            best[root] = max(best.get(root, 0.0), j)
+        roots = list(best)
+        if len(roots) == 1:
+            return roots[0], best[roots[0]]
+        keyed = []
+        for r in roots:
+            pub, first = self.conn.execute("SELECT published, first_seen FROM posts WHERE id = ?", (r,)).fetchone()
+            keyed.append((dates.sort_key(pub, first), r))
+        root = min(keyed)[1]
+        return root, best[root]
+
+    def _insert(self, a: Analysis, item: dict, now: str, *, silent: bool) -> Outcome:
+        c = self.conn
+        verdict, dup_j = self.verdict(a)
+        published = dates.normalize(a.published)
+        takes_over_from = None
+        if verdict.duplicate_of is not None:
+            pub, first = c.execute("SELECT published, first_seen FROM posts WHERE id = ?",
+                                   (verdict.duplicate_of,)).fetchone()
+            if dates.sort_key(published, now) < dates.sort_key(pub, first):
+                # Collected later but published earlier: this post is the original.
+                takes_over_from = verdict.duplicate_of
+                verdict = decide(a.seed_matches, a.relevance.relevant, None)
+                verdict.reasons.append(f"published before post #{takes_over_from}, which becomes its duplicate")
+        cur = c.execute(
+            "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
+            " lang, text, summary_only, content_hash, status, relevance, matched_terms, seed_similarity,"
+            " duplicate_of, evidence, labels, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a.canonical_url, a.url, a.blog_id, a.post_id, item.get("source_id"), a.title, a.author, published,
+             dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), a.content_hash, verdict.status,
+             a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
+             json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
+             json.dumps(a.labels, ensure_ascii=False), now, now))
+        post_id = cur.lastrowid
+        lsh.add(c, post_id, a.signature, a.band_keys)
+        self._sighting(post_id, item, a, now)
+        self._links(post_id, a)
+        story_alerted = False
+        if takes_over_from is not None:
+            story_alerted = self._take_over(post_id, takes_over_from)
+        if self.alerts and verdict.status in ALERT_STATUSES:
+            self._enqueue_alert(post_id, a, verdict, item, now, silent=silent, story_alerted=story_alerted)
+        return Outcome(a.url, "inserted", post_id, verdict.status)
+
+    def _take_over(self, new_root: int, old_root: int) -> bool:
+        """Re-link a story to its earlier-published original; True if the story had an alert already."""
+        c = self.conn
+        c.execute("UPDATE posts SET duplicate_of = ? WHERE duplicate_of = ?", (new_root, old_root))
+        status, evidence = c.execute("SELECT status, evidence FROM posts WHERE id = ?", (old_root,)).fetchone()
+        new_status = "duplicate" if status == "new" else status
+        ev = json.loads(evidence or "{}")
+        ev.setdefault("reasons", []).append(f"re-linked: post #{new_root} was published earlier")
+        c.execute("UPDATE posts SET duplicate_of = ?, status = ?, evidence = ? WHERE id = ?",
+                  (new_root, new_status, json.dumps(ev, ensure_ascii=False), old_root))
+        row = c.execute("SELECT count(*) FROM alerts WHERE kind = 'new' AND post_id IN "
+                        "(SELECT id FROM posts WHERE id = ? OR duplicate_of = ?)", (old_root, new_root)).fetchone()
+        return row[0] > 0
+
+    def _links(self, post_id: int, a: Analysis) -> None:
+        self.conn.execute("DELETE FROM links WHERE post_id = ?", (post_id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO links (post_id, url, host) VALUES (?, ?, ?)",
+            [(post_id, u, (urlsplit(u).hostname or "").lower()) for u in a.links])
+
+    def _enqueue_alert(self, post_id: int, a: Analysis, verdict: Verdict, item: dict, now: str, *,
+                       silent: bool, story_alerted: bool) -> None:
+        status = "pending"
+        note = None
+        if silent:
+            status, note = "suppressed", "collected during a source's first backfill"
+        elif story_alerted:
+            status, note = "suppressed", "this story has been alerted already"
+        why: dict = {"relevance": round(a.relevance.score, 3), "terms": _top_terms(a)}
+        if verdict.seed_id is not None:
+            why["seed"] = verdict.seed_id
+            why["seed_similarity"] = a.seed_similarity.get(str(verdict.seed_id))
+        payload = {
+            "post_id": post_id, "status": verdict.status, "title": a.title, "url": a.url,
+            "published": dates.normalize(a.published), "lang": a.lang, "source_id": item.get("source_id"),
+            "why": why, "snippet": a.text[:SNIPPET_CHARS],
+        }
+        self.conn.execute(
+            "INSERT OR IGNORE INTO alerts (key, kind, post_id, source_id, status, created_at, last_error, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (f"post-{post_id}-{verdict.status}", verdict.status, post_id, item.get("source_id"), status, now, note,
+             json.dumps(payload, ensure_ascii=False)))
+
+
+def _is_newer(new: str | None, old: str | None) -> bool:
+    n, o = dates.parse(new), dates.parse(old)
+    return n is not None and (o is None or n > o)
+
+
+def _top_terms(a: Analysis, limit: int = 8) -> list[str]:
+    counts: dict[str, int] = {}
+    for concept in ("dispute", "bilateral", "relations", "side_a", "side_b"):
+        for term, n in a.relevance.matched_terms.get(concept, {}).items():
+            counts[term] = counts.get(term, 0) + n
+    return [t for t, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]]
+
+
+def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
+    ev = {
+        "reasons": verdict.reasons,
+        "relevance": a.relevance.reasons,
+        "seed": verdict.seed_id,
+        "duplicate_jaccard": round(dup_j, 3) if dup_j is not None else None,
+        "mode": a.mode,
+        "shingles": len(a.shingles),
+    }
+    return json.dumps(ev, ensure_ascii=False)
+
+
+# -- module-level conveniences -------------------------------------------------------------------
+def ingest(db: sqlite_utils.Database, item: dict, **kw) -> Outcome:
+    """Store one post (see Ingestor.ingest)."""
+    return Ingestor(db).ingest(item, **kw)
+
+
+def ingest_many(db: sqlite_utils.Database, items: Iterable[dict], **kw) -> BatchResult:
+    """Store a batch of posts in one transaction (see Ingestor.ingest_many)."""
+    return Ingestor(db).ingest_many(items, **kw)
+
+
+__all__ = ["Ingestor", "Outcome", "BatchResult", "BadPost", "ingest", "ingest_many", "describe"]

@@ -1,0 +1,37 @@
+"""The shape of a post handed to storage: the one contract between collectors and the write path.
+
+Spiders, the feed poller and `rjwatch ingest` all build plain dicts with these keys (Scrapy items are
+dicts too) and pass them to `storage.ingest`. Only `url` and one of `html`/`text` are required.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+#: How a post was seen. `page`: its own HTML page; `feed`: an RSS/Atom entry; `export`: a Blogger
+#: backup file; `file`: a saved file given to `rjwatch ingest`; `cli`: text typed or piped in.
+SeenVia = Literal["page", "feed", "export", "file", "cli"]
+
+
+class PostIn(TypedDict, total=False):
+    url: str  # the post's own URL as found (canonicalised by storage)
+    title: str | None
+    author: str | None
+    published: str | None  # ISO 8601, with offset when known
+    updated: str | None  # ISO 8601; a newer value than stored means the post was edited
+    html: str | None  # the post body as an HTML fragment (preferred: links come from it)
+    text: str | None  # the post body as plain text, when there is no HTML
+    lang_hint: str | None  # e.g. the page's locale or the feed's xml:lang
+    blog_id: str | None  # Blogger blog id (digits, kept as text: up to 19 digits)
+    post_id: str | None  # Blogger post id (digits, kept as text)
+    labels: list[str]
+    links: list[str]  # outbound links; computed from `html` when absent
+    summary_only: bool  # True when the body is a feed summary, not the full post
+    seen_via: SeenVia
+    seen_url: str | None  # the page or feed URL where it was seen (defaults to `url`)
+    source_id: int | None  # the `sources` row it was collected for
+    run_id: int | None  # the `runs` row of the crawl or poll that saw it
+
+
+REQUIRED_KEYS = ("url",)
+BODY_KEYS = ("html", "text")

@@ -1,0 +1,225 @@
+"""The database schema, as named, append-only migrations (sqlite-utils `Migrations`).
+
+Never edit a migration that has shipped: add a new one below it. `migrate(db)` applies whatever is
+pending inside one `BEGIN IMMEDIATE` transaction, so two processes starting at once cannot both
+upgrade, and a failed upgrade leaves the file as it was.
+
+The tables stay plain and Datasette-friendly: integer primary keys, declared foreign keys, ISO 8601
+text dates, JSON stored as text, and `posts_fts` as an external-content FTS5 table kept in step by
+triggers (Datasette detects it and offers search on `posts`).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from storage.db import write_tx
+
+migrations = Migrations("rjwatch")
+
+SCHEMA_V1 = """
+-- Where posts come from: Blogger blogs (crawled), feeds (polled), candidates found by discovery.
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,          -- canonical URL of the blog home page or of the feed
+    kind TEXT NOT NULL CHECK (kind IN ('blogger', 'feed', 'manual')),
+    name TEXT,
+    state TEXT NOT NULL DEFAULT 'enabled' CHECK (state IN ('enabled', 'disabled', 'candidate')),
+    added_at TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}' -- JSON: per-source overrides (interval, full_text, ...)
+);
+
+-- Reference articles that copies and excerpts are measured against.
+CREATE TABLE seeds (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    url TEXT,
+    published TEXT,
+    lang TEXT,
+    text TEXT NOT NULL,                -- the article body, chrome removed
+    content_hash TEXT NOT NULL UNIQUE,
+    origin TEXT,                       -- the file or URL it was loaded from
+    added_at TEXT NOT NULL
+);
+
+-- The topic profile in force (TOML text), so a database explains its own relevance scores.
+CREATE TABLE topics (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    profile TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- Crawl and poll runs.
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                -- crawl | poll | ingest
+    source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    finish_reason TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    stats TEXT NOT NULL DEFAULT '{}'   -- JSON: new posts by status, drops by reason, ...
+);
+
+-- One row per post, whatever the number of places it was seen.
+CREATE TABLE posts (
+    id INTEGER PRIMARY KEY,
+    canonical_url TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,                 -- the URL as first found
+    blog_id TEXT,                      -- Blogger ids as text (up to 19 digits)
+    post_id TEXT,
+    source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+    title TEXT,
+    author TEXT,
+    published TEXT,                    -- ISO 8601
+    updated TEXT,
+    lang TEXT,
+    text TEXT NOT NULL,                -- main text, chrome removed, for reading and search
+    summary_only INTEGER NOT NULL DEFAULT 0,
+    content_hash TEXT NOT NULL,        -- of the normalised text
+    status TEXT NOT NULL CHECK (status IN ('copy', 'excerpt', 'new', 'duplicate', 'off_topic')),
+    relevance REAL NOT NULL,
+    matched_terms TEXT NOT NULL DEFAULT '{}',   -- JSON {concept: {term: count}}
+    seed_similarity TEXT NOT NULL DEFAULT '{}', -- JSON {seed_id: {containment, jaccard, shared}}
+    duplicate_of INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+    evidence TEXT NOT NULL DEFAULT '{}',        -- JSON: why this status (see judge.classify)
+    labels TEXT NOT NULL DEFAULT '[]',
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX posts_blogger_ids ON posts(blog_id, post_id) WHERE post_id IS NOT NULL;
+CREATE INDEX posts_content_hash ON posts(content_hash);
+CREATE INDEX posts_status ON posts(status, id);
+CREATE INDEX posts_duplicate_of ON posts(duplicate_of) WHERE duplicate_of IS NOT NULL;
+CREATE INDEX posts_source ON posts(source_id);
+CREATE INDEX posts_published ON posts(published);
+
+-- Every place a post was seen: its page, its ?m=1 twin, a feed, an aggregator, a saved file.
+CREATE TABLE sightings (
+    id INTEGER PRIMARY KEY,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    via TEXT NOT NULL,                 -- page | feed | export | file | cli
+    source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+    run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    times INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX sightings_unique ON sightings(post_id, url, via);
+
+-- Earlier versions of edited posts.
+CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    title TEXT,
+    text TEXT NOT NULL,
+    updated TEXT,
+    status TEXT,
+    replaced_at TEXT NOT NULL
+);
+CREATE INDEX revisions_post ON revisions(post_id, revision);
+
+-- Outbound links of each post (who links to a seed or to a source; discovery follows them).
+CREATE TABLE links (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    PRIMARY KEY (post_id, url)
+);
+CREATE INDEX links_url ON links(url);
+CREATE INDEX links_host ON links(host);
+
+-- Alert outbox, written in the same transaction as the post that causes it.
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,          -- stable idempotency key
+    kind TEXT NOT NULL,                -- new | copy | excerpt | source_failing | anomaly | backfill
+    post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+    source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'suppressed')),
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    sent_at TEXT,
+    last_error TEXT,
+    payload TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX alerts_status ON alerts(status, next_attempt_at);
+
+-- Near-duplicate index: one MinHash signature per post, and its LSH band keys.
+CREATE TABLE minhash (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+);
+CREATE TABLE lsh (
+    key INTEGER NOT NULL,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    PRIMARY KEY (key, post_id)
+) WITHOUT ROWID;
+
+-- Full-text search over title and text. unicode61 with remove_diacritics folds case and accents
+-- for the spaced scripts (Latin, Cyrillic); Japanese and Chinese runs are indexed as whole tokens,
+-- which the query layer complements with prefix queries.
+CREATE VIRTUAL TABLE posts_fts USING fts5(
+    title, text, content="posts", content_rowid="id",
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
+    INSERT INTO posts_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER posts_ad AFTER DELETE ON posts BEGIN
+    INSERT INTO posts_fts(posts_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER posts_au AFTER UPDATE OF title, text ON posts BEGIN
+    INSERT INTO posts_fts(posts_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO posts_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+
+-- Small key/value state (schema facts, daemon heartbeat, ...).
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+
+@migrations(name="001_initial")
+def m001_initial(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V1):
+        db.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
+    out, buf = [], []
+    for line in script.splitlines():
+        if line.strip().startswith("--") or not line.strip():
+            continue
+        buf.append(line)
+        text = "\n".join(buf)
+        if line.rstrip().endswith(";") and (
+            "CREATE TRIGGER" not in text or line.strip() == "END;"
+        ):
+            out.append(text)
+            buf = []
+    return out
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations atomically; return the names applied."""
+    with write_tx(db):
+        pending = [m.name for m in migrations.pending(db)]
+        if pending:
+            migrations.apply(db)
+    return pending
+
+
+def is_initialised(db: sqlite_utils.Database) -> bool:
+    return db["posts"].exists() and not migrations.pending(db)

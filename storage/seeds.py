@@ -1,0 +1,47 @@
+"""Seeds (reference articles) and the topic profile stored in the database.
+
+The packaged seed (rjwatch's reason to exist: "What Russia Wants From Its Dialogue With Japan") is
+seed #1; `rjwatch seed add` adds more. Every comparison runs against all seeds.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from judge import dates, text
+from judge.lang import detect
+from storage.db import write_tx
+
+
+def add_seed(db: sqlite_utils.Database, *, title: str, body: str, published: str | None = None,
+             url: str | None = None, origin: str | None = None) -> tuple[int, bool]:
+    """Store a seed; returns (id, created). The same text twice is one seed."""
+    clean = text.clean_text(body)
+    if not clean:
+        raise ValueError("the seed has no text")
+    mode, toks = text.tokens(text.normalize(clean))
+    digest = text.content_hash(toks)
+    with write_tx(db):
+        row = db.execute("SELECT id FROM seeds WHERE content_hash = ?", (digest,)).fetchone()
+        if row:
+            return row[0], False
+        cur = db.execute(
+            "INSERT INTO seeds (title, url, published, lang, text, content_hash, origin, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (text.clean_title(title) or "(untitled)", url, dates.normalize(published), detect(clean), clean, digest,
+             origin, dates.now_iso()))
+        return cur.lastrowid, True
+
+
+def list_seeds(db: sqlite_utils.Database) -> list[dict]:
+    return list(db.query("SELECT id, title, published, lang, url, origin, added_at, length(text) AS chars "
+                         "FROM seeds ORDER BY id"))
+
+
+def store_topic(db: sqlite_utils.Database, name: str, profile_text: str) -> None:
+    with write_tx(db):
+        db.execute("INSERT INTO topics (name, profile, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO "
+                   "UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+                   (name, profile_text, dates.now_iso()))
+        # One topic is in force: the latest stored.
+        db.execute("DELETE FROM topics WHERE name != ?", (name,))
