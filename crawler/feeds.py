@@ -984,13 +984,16 @@ def parse_blogger_export(data: bytes) -> list[PostIn]:
     except etree.XMLSyntaxError as exc:
         if not posts:
             raise FeedError(_one_line(f"unreadable Blogger export: {exc}")) from exc
+    if locale:  # settings normally precede posts; cover posts that came first
+        for post in posts:
+            post["lang_hint"] = post["lang_hint"] or locale
     return posts
 
 
 def _is_export_post(elem, ident: str, kind: str | None) -> bool:
     if kind is not None and kind != "post":
         return False
-    if kind is None:  # very old exports: a post id that is not a reply
+    if kind is None:  # no kind category (every export seen has one): a post id that is not a reply
         if ".post-" not in ident or elem.find("{%s}in-reply-to" % THR_NS) is not None:
             return False
     for child in elem.iter():
