@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -70,14 +71,51 @@ def make_post(i: int, rng: random.Random, html: bool) -> dict:
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS of this (the writing) process."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class MemorySampler(threading.Thread):
+    """Samples the proportional set size (PSS) of this process and its worker processes.
+
+    Workers are forked, so most of their pages are shared with the writer; PSS counts a shared page
+    once across them, which is the memory the ingest really takes. RSS would count it per process.
+    """
+
+    def __init__(self, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak_mb = 0.0
+        self.stop = threading.Event()
+
+    @staticmethod
+    def _pss_kb(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop.is_set():
+            try:
+                kids = [int(p) for p in open(f"/proc/{me}/task/{me}/children").read().split()]
+            except OSError:
+                kids = []
+            total = sum(self._pss_kb(pid) for pid in [me, *kids]) / 1024
+            self.peak_mb = max(self.peak_mb, total)
+            self.stop.wait(self.interval)
 
 
 def run_one(kind: str, n: int) -> dict:
     """Ingest n synthetic posts into a fresh database; measure rates and baselines."""
     from rjwatch.cli import main as cli  # noqa: F401  (imports everything a real run imports)
     from storage.db import connect
-    from storage.ingest import Ingestor
+    from storage.ingest import Ingestor, default_workers
     from click.testing import CliRunner
 
     tmp = Path(tempfile.mkdtemp(prefix="rjbench-"))
@@ -91,19 +129,28 @@ def run_one(kind: str, n: int) -> dict:
     t0 = time.perf_counter()
     window_times: dict[str, float] = {}
     done = 0
-    while done < n:
-        batch = [make_post(done + k, rng, html) for k in range(min(BATCH, n - done))]
-        start = time.perf_counter()
-        result = ing.ingest_many(batch)
-        elapsed = time.perf_counter() - start
+    workers = default_workers(n)
+
+    def stream():
+        for k in range(n):
+            yield make_post(k, rng, html)
+
+    sampler = MemorySampler()
+    sampler.start()
+    last = time.perf_counter()
+    for result in ing.ingest_stream(stream(), batch_size=BATCH, workers=workers):
+        now = time.perf_counter()
+        elapsed, last = now - last, now
         assert not result.errors, result.errors[:3]
         # cost per post when ~1k posts are stored (posts 1000-2000) and at the end of the run
         if 1000 <= done < 1000 + WINDOW:
             window_times["at_1k"] = window_times.get("at_1k", 0) + elapsed
         if done >= n - WINDOW:
             window_times["at_end"] = window_times.get("at_end", 0) + elapsed
-        done += len(batch)
+        done += len(result.outcomes)
     total = time.perf_counter() - t0
+    sampler.stop.set()
+    sampler.join()
     gen_rng = random.Random(42)
     gen_start = time.perf_counter()
     sample = [make_post(k, gen_rng, html) for k in range(2000)]
@@ -116,7 +163,7 @@ def run_one(kind: str, n: int) -> dict:
         "kind": kind, "n": n, "seconds": round(total, 1), "posts_per_s": round(ingest_rate, 1),
         "ms_per_post_at_1k": round(window_times.get("at_1k", 0) / WINDOW * 1000, 3),
         "ms_per_post_at_end": round(window_times.get("at_end", 0) / WINDOW * 1000, 3),
-        "peak_rss_mb": round(rss, 1), "db_mb": round(db_size / 1e6, 1), **base,
+        "peak_rss_mb": round(rss, 1), "peak_pss_all_mb": round(sampler.peak_mb, 1), "workers": workers, "db_mb": round(db_size / 1e6, 1), **base,
     }
 
 
@@ -178,13 +225,14 @@ def main() -> None:
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"... {kind} {n}: {rows[-1]['posts_per_s']} posts/s", file=sys.stderr)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
-    print("| input | posts | posts/s | ms/post at 1k stored | ms/post at end | ratio end/1k | peak RSS MB | "
+    print("| input | posts | posts/s | ms/post at 1k stored | ms/post at end | ratio end/1k | peak RSS MB (writer) | "
+          "peak memory MB (PSS, writer + workers) | "
           "DB MB | bare SQLite rows/s (with FTS5) | bare MinHash posts/s | ingest as share of bare SQLite+FTS / MinHash |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = r["ms_per_post_at_end"] / r["ms_per_post_at_1k"] if r["ms_per_post_at_1k"] else float("nan")
         print(f"| {r['kind']} | {r['n']:,} | {r['posts_per_s']:,} | {r['ms_per_post_at_1k']} | {r['ms_per_post_at_end']} | "
-              f"{ratio:.2f} | {r['peak_rss_mb']} | {r['db_mb']} | {r['bare_sqlite_per_s']:,} ({r['bare_sqlite_fts_per_s']:,}) | "
+              f"{ratio:.2f} | {r['peak_rss_mb']} | {r['peak_pss_all_mb']} | {r['db_mb']} | {r['bare_sqlite_per_s']:,} ({r['bare_sqlite_fts_per_s']:,}) | "
               f"{r['bare_minhash_per_s']:,} | {r['posts_per_s'] / r['bare_sqlite_fts_per_s']:.1%} / "
               f"{r['posts_per_s'] / r['bare_minhash_per_s']:.1%} |")
     if args.json:

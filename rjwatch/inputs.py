@@ -87,7 +87,8 @@ def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
         items = result.entries
         for it in items:
             it["seen_via"] = "feed"
-            it.setdefault("seen_url", loaded.url or it.get("url"))
+            if not it.get("seen_url"):
+                it["seen_url"] = loaded.url or it.get("url")
         if not items:
             raise InputError(f"{loaded.name}: feed has no entries" + (f" ({result.problem})" if result.problem else ""))
         return "feed", items

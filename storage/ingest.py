@@ -17,9 +17,12 @@ Identity, in layers (a post seen again gets a sighting, never a second row):
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable
+from itertools import islice
+from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -35,6 +38,14 @@ from storage.db import DatabaseError, describe, write_tx
 ALERT_STATUSES = ("new", "copy", "excerpt")
 #: Characters of post text carried in an alert payload as its snippet.
 SNIPPET_CHARS = 280
+#: Posts handed to a worker process at a time. Big enough that pickling overhead is small, small
+#: enough that both workers stay busy on a 200-post batch.
+WORKER_CHUNK = 25
+#: Starting worker processes costs about a second (imports, models); below this many posts it is
+#: cheaper to analyse in the writing process.
+PARALLEL_MIN_ITEMS = 1000
+#: More analysis workers than this only fight the writer for CPU on small machines.
+MAX_WORKERS = 2
 
 
 @dataclass
@@ -109,15 +120,48 @@ class Ingestor:
 
     def ingest_many(self, items: Iterable[dict], *, silent: bool = False) -> BatchResult:
         """Store a batch in one transaction; bad posts are reported in the result and skipped."""
-        result = BatchResult()
-        prepared: list[tuple[dict, Analysis | None, str | None]] = []
+        prepared = []
         for item in items:
             try:
-                prepared.append((item, self.analyze(item), None))
+                prepared.append((item, (self.analyze(item), None)))
             except BadPost as exc:
-                prepared.append((item, None, str(exc)))
+                prepared.append((item, (None, str(exc))))
+        return self._write_prepared(prepared, silent=silent)
+
+    def ingest_stream(self, items: Iterable[dict], *, batch_size: int = 200, workers: int = 0,
+                      silent: bool = False) -> Iterator[BatchResult]:
+        """Store a long stream of posts in batches, yielding each batch's result.
+
+        With `workers` > 0 the database-free half (judge.analyze) runs in that many processes,
+        one batch ahead of the writes, so text work and SQLite work overlap. The writes stay in
+        this process: there is still exactly one writer.
+        """
+        it = iter(items)
+        if workers <= 0:
+            while batch := list(islice(it, batch_size)):
+                yield self.ingest_many(batch, silent=silent)
+            return
+        seeds = [(r[0], r[1], r[2]) for r in self.db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
+        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                 initargs=(self.profile.raw, self.profile.source, seeds)) as pool:
+            def submit(batch):
+                return batch, pool.map(_worker_analyze, batch, chunksize=WORKER_CHUNK)
+
+            pending = None
+            while True:
+                batch = list(islice(it, batch_size))
+                upcoming = submit(batch) if batch else None
+                if pending is not None:
+                    done_batch, results = pending
+                    yield self._write_prepared(list(zip(done_batch, results)), silent=silent)
+                if upcoming is None:
+                    return
+                pending = upcoming
+
+    def _write_prepared(self, prepared: list[tuple[dict, tuple]], *, silent: bool) -> BatchResult:
+        result = BatchResult()
         with write_tx(self.db):
-            for item, a, error in prepared:
+            for item, (a, error) in prepared:
                 url = str(item.get("url") or "")
                 if a is None:
                     result.outcomes.append(Outcome(url, "error", error=error))
@@ -300,6 +344,29 @@ class Ingestor:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (f"post-{post_id}-{verdict.status}", verdict.status, post_id, item.get("source_id"), status, now, note,
              json.dumps(payload, ensure_ascii=False)))
+
+
+# -- worker processes for ingest_stream ----------------------------------------------------------
+_WORKER: dict = {}
+
+
+def _worker_init(profile_raw: str | None, profile_source: str, seeds: list[tuple[int, str, str]]) -> None:
+    _WORKER["profile"] = (TopicProfile.from_text(profile_raw, profile_source) if profile_raw
+                          else TopicProfile.load())
+    _WORKER["seeds"] = [prepare_seed(*s) for s in seeds]
+
+
+def _worker_analyze(item: dict) -> tuple[Analysis | None, str | None]:
+    try:
+        return analyze(item, _WORKER["seeds"], _WORKER["profile"]), None
+    except BadPost as exc:
+        return None, str(exc)
+
+
+def default_workers(expected_items: int) -> int:
+    """Worker processes worth starting for a stream of about this many posts (0: analyse inline)."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 or expected_items < PARALLEL_MIN_ITEMS else min(cores, MAX_WORKERS)
 
 
 def _is_newer(new: str | None, old: str | None) -> bool:
