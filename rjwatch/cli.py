@@ -288,36 +288,37 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
         rjwatch ingest saved/*.html --format json
         rjwatch ingest page.html --url https://example.blogspot.com/2017/03/post.html
     """
-    from storage.ingest import Ingestor
+    from storage.ingest import Ingestor, default_workers
 
     check_url(url)
     if url and len(refs) > 1:
         raise InputError("--url names one input; give one FILE with it")
     ingestor = Ingestor(obj.db())
-    batch = int(obj.cfg["batch_size"])
     totals = {"inputs": 0, "posts": 0, "inserted": 0, "seen": 0, "updated": 0, "errors": 0}
     by_status: dict[str, int] = {}
     problems: list[str] = []
+    items: list[dict] = []
     for ref in refs:
         totals["inputs"] += 1
         try:
             loaded = read_input(ref, obj.cfg, url=url)
-            kind, items = posts_from(loaded, need_url=True)
+            _, found = posts_from(loaded, need_url=True)
         except InputError as exc:
             totals["errors"] += 1
             problems.append(str(exc))
             continue
-        for start in range(0, len(items), batch):
-            result = ingestor.ingest_many(items[start:start + batch])
-            for o in result.outcomes:
-                totals["posts"] += 1
-                if o.action == "error":
-                    totals["errors"] += 1
-                    problems.append(f"{ref}: {o.url or '(no url)'}: {o.error}")
-                else:
-                    totals[o.action] += 1
-            for k, v in result.by_status().items():
-                by_status[k] = by_status.get(k, 0) + v
+        items.extend(found)
+    workers = default_workers(len(items)) if int(obj.cfg["ingest_workers"]) < 0 else int(obj.cfg["ingest_workers"])
+    for result in ingestor.ingest_stream(items, batch_size=int(obj.cfg["batch_size"]), workers=workers):
+        for o in result.outcomes:
+            totals["posts"] += 1
+            if o.action == "error":
+                totals["errors"] += 1
+                problems.append(f"{o.url or '(no url)'}: {o.error}")
+            else:
+                totals[o.action] += 1
+        for k, v in result.by_status().items():
+            by_status[k] = by_status.get(k, 0) + v
     if fmt == "json":
         click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems}), ensure_ascii=False))
     else:

@@ -42,6 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
             "decompression). Bigger inputs are refused with an error."),
     Setting("max_redirects", 5, "Redirects followed per request."),
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
+    Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` (the writes "
+            "stay in one process); -1 picks by size and cores, 0 analyses in the writing process."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

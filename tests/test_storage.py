@@ -209,3 +209,25 @@ def test_read_only_database_gives_a_clear_error(db_path, tmp_path):
         database = connect(db_path)
     with pytest.raises(DatabaseError, match="read-only|readonly"):
         Ingestor(database).ingest(item("https://a.example.org/1"))
+
+
+def test_stream_with_worker_processes_stores_the_same_as_inline(tmp_path):
+    from click.testing import CliRunner
+
+    from rjwatch.cli import main
+
+    posts = [item(f"https://s{i}.example.org/p", text=f"Report {i}. " + ARTICLE.replace("Tuesday", f"day {i}"))
+             for i in range(40)]
+    posts += [item("https://copy.example.org/seed", text=SEED["text"], title=SEED["title"]),
+              {"url": "https://bad.example.org/x", "text": ""}]
+    results = {}
+    for workers in (0, 2):
+        path = tmp_path / f"w{workers}.db"
+        assert CliRunner().invoke(main, ["--db", str(path), "init"]).exit_code == 0
+        database = connect(path)
+        outcomes = [o for r in Ingestor(database).ingest_stream(posts, batch_size=16, workers=workers)
+                    for o in r.outcomes]
+        results[workers] = [(o.url, o.action, o.status) for o in outcomes]
+        assert count(database, "posts") == 41
+    assert results[0] == results[2]
+    assert results[2][-1][1] == "error" and results[2][-2][2] == "copy"
