@@ -111,3 +111,13 @@ def blog_id_from_feed_url(url: str | None) -> str | None:
     m = _FEED_BLOG_ID_RE.search(url)
     return m.group(1) if m else None
 
+
+
+def fetchable_url(url: str) -> str:
+    """A URL to request: mobile/tracking arguments and the fragment dropped, scheme and host kept.
+
+    Crawls follow links through this, so `?m=1` twins and comment permalinks are fetched once.
+    """
+    parts = urlsplit(url.strip())
+    query = _clean_query(parts.query) if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))

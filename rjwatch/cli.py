@@ -21,6 +21,7 @@ from rjwatch.inputs import InputError, check_url, posts_from, read_input
 from rjwatch.output import FORMATS, emit, safe
 from storage.db import DatabaseError, connect, default_db_path
 from storage.schema import is_initialised, migrate
+from storage.sources import SourceError
 
 PACKAGED_SEED = "000_2726ccec86287c13.txt"
 EXIT_USAGE = 2
@@ -70,7 +71,7 @@ def handled(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (InputError, BadPost, DatabaseError, ProfileError, settings_mod.ConfigError) as exc:
+        except (InputError, BadPost, DatabaseError, ProfileError, settings_mod.ConfigError, SourceError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
@@ -407,6 +408,277 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
             click.echo(f"    r{r['revision']} replaced {r['replaced_at']} ({r['chars']} chars, was {r['status']})")
     click.echo("")
     click.echo(post["text"])
+
+
+# --- sources ------------------------------------------------------------------------------------
+@main.group()
+def source() -> None:
+    """Blogs and feeds to collect from: add, list, approve candidates, discover more."""
+
+
+def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
+    """(kind, url) for `source add --kind auto`: a Blogger blog by its markers, else a feed."""
+    from crawler import feeds
+    from crawler.http import FetchError, fetch
+
+    try:
+        resp = fetch(url, timeout=float(obj.cfg["fetch_timeout"]), max_bytes=int(obj.cfg["max_bytes"]),
+                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"])
+    except FetchError as exc:
+        raise InputError(f"cannot detect the kind of {url}: {exc}") from None
+    kind = feeds.sniff_kind(resp.body, resp.content_type)
+    if kind == "feed":
+        return "feed", resp.url
+    if kind == "html":
+        from crawler import extract
+
+        try:
+            page = extract.extract_page(resp.body, resp.url)
+        except extract.ExtractError as exc:
+            raise InputError(f"{url}: {exc}") from None
+        if page.get("is_blogger"):
+            return "blogger", resp.url
+        found = feeds.feed_links_from_html(resp.body.decode("utf-8", "replace"), resp.url)
+        if found:
+            return "feed", found[0]
+        raise InputError(f"{url}: neither a Blogger blog nor a page with a feed link; use --kind")
+    raise InputError(f"{url}: not HTML or a feed ({kind})")
+
+
+@source.command("add")
+@click.argument("url")
+@click.option("--kind", type=click.Choice(["auto", "blogger", "feed"]), default="auto", show_default=True,
+              help="auto: a Blogger blog by its markers, else the page's feed.")
+@click.option("--name", help="A label for listings.")
+@click.pass_obj
+@handled
+def source_add(obj: Ctx, url: str, kind: str, name: str | None) -> None:
+    """Register a blog to crawl or a feed to poll.
+
+    Example:
+
+        rjwatch source add https://example.blogspot.com --kind blogger
+    """
+    from storage.sources import add_source
+
+    check_url(url)
+    if kind == "auto":
+        kind, url = _detect_kind(obj, url)
+    if kind == "blogger":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        url = f"{parts.scheme}://{parts.netloc}/"
+    sid, created = add_source(obj.db(), url, kind, name=name)
+    click.echo(f"source #{sid}: {kind} {safe(url)}" + ("" if created else " [already registered]"))
+
+
+@source.command("list")
+@click.option("--kind", type=click.Choice(["blogger", "feed"]))
+@click.option("--format", "fmt", type=click.Choice(FORMATS))
+@click.pass_obj
+@handled
+def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
+    """List sources (candidates included) with their post counts and last run.
+
+    Example:
+
+        rjwatch source list
+    """
+    from storage.sources import list_sources
+
+    emit(list_sources(obj.db(), kind=kind), ["id", "kind", "state", "url", "name", "posts", "last_run"], fmt)
+
+
+@source.command("candidates")
+@click.option("--format", "fmt", type=click.Choice(FORMATS))
+@click.pass_obj
+@handled
+def source_candidates(obj: Ctx, fmt: str | None) -> None:
+    """Blogs found by discovery, waiting for approval, with the posts that link to them.
+
+    Example:
+
+        rjwatch source candidates
+    """
+    db = obj.db()
+    rows = list(db.query(
+        "SELECT s.id, s.url, s.name, s.settings, count(e.post_id) AS linking_posts, "
+        "group_concat(DISTINCT e.post_id) AS post_ids FROM sources s LEFT JOIN candidate_evidence e "
+        "ON e.source_id = s.id WHERE s.state = 'candidate' GROUP BY s.id ORDER BY linking_posts DESC"))
+    for r in rows:
+        r["sampled_relevance"] = json.loads(r.pop("settings") or "{}").get("sampled_relevance")
+    emit(rows, ["id", "url", "name", "linking_posts", "post_ids", "sampled_relevance"], fmt)
+
+
+def _set_state(obj: Ctx, ref: str, state: str, verb: str) -> None:
+    from storage.sources import get_source, set_source_state
+
+    src = get_source(obj.db(), ref)
+    set_source_state(obj.db(), src["id"], state)
+    click.echo(f"source #{src['id']} {verb}: {safe(src['url'])}")
+
+
+@source.command("approve")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_approve(obj: Ctx, ref: str) -> None:
+    """Approve a candidate: it will be crawled from now on.
+
+    Example:
+
+        rjwatch source approve 7
+    """
+    _set_state(obj, ref, "enabled", "approved")
+
+
+@source.command("disable")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_disable(obj: Ctx, ref: str) -> None:
+    """Stop collecting from a source (its posts stay).
+
+    Example:
+
+        rjwatch source disable 3
+    """
+    _set_state(obj, ref, "disabled", "disabled")
+
+
+@source.command("enable")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_enable(obj: Ctx, ref: str) -> None:
+    """Collect from a disabled source again.
+
+    Example:
+
+        rjwatch source enable 3
+    """
+    _set_state(obj, ref, "enabled", "enabled")
+
+
+@source.command("remove")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_remove(obj: Ctx, ref: str) -> None:
+    """Forget a source (its posts stay, no longer linked to it).
+
+    Example:
+
+        rjwatch source remove 3
+    """
+    from storage.sources import get_source, remove_source
+
+    src = get_source(obj.db(), ref)
+    remove_source(obj.db(), src["id"])
+    click.echo(f"source #{src['id']} removed: {safe(src['url'])}")
+
+
+@source.command("discover")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.pass_obj
+@handled
+def source_discover(obj: Ctx, limit: int) -> None:
+    """Visit blogs that relevant posts link to; record the Blogger ones as candidates.
+
+    Example:
+
+        rjwatch source discover && rjwatch source candidates
+    """
+    from rjwatch.crawling import run_discovery
+    from storage.sources import candidate_hosts
+
+    hosts = candidate_hosts(obj.db(), limit=limit)
+    if not hosts:
+        click.echo("no linked hosts to visit (collect some relevant posts first)")
+        return
+    run_discovery(obj.path, obj.cfg, hosts)
+    n = obj.db().execute("SELECT count(*) FROM sources WHERE state = 'candidate'").fetchone()[0]
+    click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")
+
+
+# --- crawl / runs -------------------------------------------------------------------------------
+@main.command()
+@click.option("--source", "source_ref", metavar="URL|ID", help="One blog (default: every enabled blogger source).")
+@click.option("--full", is_flag=True, help="Walk the whole blog again instead of asking only for what is new.")
+@click.option("--query", help="Only posts the blog's own search or label feed returns for this term.")
+@click.pass_obj
+@handled
+def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None) -> None:
+    """Crawl Blogger blogs with Scrapy (feed first, then HTML), politely and incrementally.
+
+    A URL that is not a source yet is registered as a blogger source first.
+
+    Example:
+
+        rjwatch crawl --source https://example.blogspot.com
+    """
+    from rjwatch.crawling import run_blog_crawls
+    from storage.sources import SourceError, add_source, get_source, list_sources
+
+    db = obj.db()
+    if source_ref:
+        try:
+            chosen = [get_source(db, source_ref)]
+        except SourceError:
+            if not source_ref.startswith(("http://", "https://")):
+                raise
+            sid, _ = add_source(db, source_ref, "blogger")
+            chosen = [get_source(db, sid)]
+        if chosen[0]["kind"] != "blogger":
+            raise InputError(f"source #{chosen[0]['id']} is a {chosen[0]['kind']} source; crawl takes blogs")
+    else:
+        chosen = list_sources(db, kind="blogger", state="enabled")
+    if not chosen:
+        click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
+        return
+    last_run = db.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0]
+    run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query)
+    rows = list(db.query("SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id > ? "
+                         "ORDER BY r.id", [last_run]))
+    failed = False
+    for r in rows:
+        stats = json.loads(r["stats"] or "{}")
+        new = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("new", {}).items())) or "nothing new"
+        click.echo(f"run #{r['id']} {safe(r['url'])}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
+                   f"({new}), {r['errors']} errors" + (f"  ANOMALY: {stats['anomaly']}" if stats.get("anomaly") else ""))
+        failed |= r["finish_reason"] != "finished"
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.option("--source", "source_ref", metavar="URL|ID")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS))
+@click.pass_obj
+@handled
+def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
+    """Crawl and poll runs, newest first: pages, items, new posts by status, drops, errors, finish reason.
+
+    Example:
+
+        rjwatch runs --limit 5
+    """
+    from storage.sources import get_source, list_runs
+
+    sid = get_source(obj.db(), source_ref)["id"] if source_ref else None
+    rows = list_runs(obj.db(), source_id=sid, limit=limit)
+    for r in rows:
+        st = r["stats"]
+        r["new"] = st.get("new", {})
+        r["dropped"] = st.get("dropped", {})
+        r["anomaly"] = st.get("anomaly")
+        r["mode"] = st.get("mode")
+    emit(rows, ["id", "kind", "source", "mode", "started_at", "finished_at", "finish_reason", "pages", "items",
+                "new", "dropped", "errors", "anomaly"], fmt,
+         table_columns=["id", "kind", "source", "mode", "started_at", "finish_reason", "pages", "items", "new",
+                        "errors", "anomaly"])
 
 
 # --- settings -----------------------------------------------------------------------------------

@@ -196,6 +196,46 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_V2 = """
+-- Per-source crawl progress: what an incremental re-crawl asks for, and whether the first full
+-- walk (the backfill) ever completed. A run killed mid-backfill leaves backfill_complete = 0, so
+-- the next run walks the whole blog again (skipping pages of posts already stored).
+CREATE TABLE crawl_state (
+    source_id INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+    blog_id TEXT,
+    feed_url TEXT,
+    backfill_complete INTEGER NOT NULL DEFAULT 0,
+    newest_updated TEXT,               -- newest `updated` seen in the blog's feed
+    last_full_at TEXT,
+    last_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    feed_ok INTEGER                    -- 1: the feed answered with entries; 0: no usable feed
+);
+
+-- Evidence for candidate sources found by discovery: which relevant posts link there.
+CREATE TABLE candidate_evidence (
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,                 -- the linked URL
+    found_at TEXT NOT NULL,
+    PRIMARY KEY (source_id, post_id, url)
+);
+
+CREATE INDEX runs_source ON runs(source_id, id);
+
+-- sources.url is the URL we fetch (its scheme kept: a blog may only answer on http); `canonical`
+-- is what makes two spellings of one source the same source.
+ALTER TABLE sources ADD COLUMN canonical TEXT;
+UPDATE sources SET canonical = url;
+CREATE UNIQUE INDEX sources_canonical ON sources(canonical);
+"""
+
+
+@migrations(name="002_crawl_state")
+def m002_crawl_state(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V2):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -1,0 +1,132 @@
+"""Downloader middlewares: honour Retry-After, and keep learned URLs away from private addresses.
+
+- `RetryAfterMiddleware`: a 429 or 503 with `Retry-After` is retried after that delay (capped), not at
+  once, and the whole site's download slot waits too. Without the header, Scrapy's RetryMiddleware
+  handles 5xx and timeouts as usual.
+- `SafeUrlMiddleware`: a URL learned from a crawled page (a link, a redirect, a feed entry) must not
+  lead to loopback, private, link-local or reserved addresses, nor to a scheme other than http(s),
+  unless it is on the host of the source the user approved (tests and intranets add such sources
+  on purpose).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest
+
+log = logging.getLogger(__name__)
+
+#: Longest Retry-After we wait out within a run; a longer one ends the attempt (the next scheduled
+#: run tries again) rather than holding a crawl open for hours.
+MAX_RETRY_AFTER_S = 300.0
+#: Retry-After answers honoured per request before it counts as failed.
+MAX_RETRY_AFTER_TIMES = 5
+
+
+def parse_retry_after(value: bytes | str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RetryAfterMiddleware:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_response(self, request, response):
+        if response.status not in (429, 503):
+            return response
+        delay = parse_retry_after(response.headers.get(b"Retry-After"))
+        if delay is None:
+            return response  # RetryMiddleware (after us) deals with it
+        times = request.meta.get("rjwatch_retry_after", 0) + 1
+        stats = self.crawler.stats
+        if times > MAX_RETRY_AFTER_TIMES or delay > MAX_RETRY_AFTER_S:
+            stats.inc_value("rjwatch/retry_after/gave_up")
+            raise IgnoreRequest(f"{request.url}: HTTP {response.status}, Retry-After {delay:.0f}s "
+                                f"(attempt {times}): giving up for this run")
+        stats.inc_value("rjwatch/retry_after/waited")
+        log.info("rjwatch: %s answered %s with Retry-After %.1fs; waiting", request.url, response.status, delay)
+        self._hold_slot(request, delay)
+        await asyncio.sleep(delay)
+        retry = request.replace(dont_filter=True)
+        retry.meta["rjwatch_retry_after"] = times
+        return retry
+
+    def _hold_slot(self, request, delay: float) -> None:
+        """Make the site's other requests wait too: push its download slot's next start out."""
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request) if hasattr(downloader, "get_slot_key") else urlsplit(request.url).hostname
+        slot = downloader.slots.get(key)
+        if slot is not None:
+            # The downloader starts the slot's next request at lastseen + delay (monotonic clock).
+            slot.lastseen = max(slot.lastseen, time.monotonic() + delay - slot.delay)
+
+
+@lru_cache(maxsize=4096)
+def _resolves_to_private(host: str) -> bool:
+    try:
+        addrs = {ipaddress.ip_address(host)}
+    except ValueError:
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return False  # unresolvable: the download fails on its own
+        addrs = {ipaddress.ip_address(i[4][0].split("%")[0]) for i in infos}
+    return any(a.is_loopback or a.is_private or a.is_link_local or a.is_reserved or a.is_multicast
+               or a.is_unspecified for a in addrs)
+
+
+def unsafe_reason(url: str, allowed_hosts: set[str]) -> str | None:
+    """Why a learned URL must not be fetched, or None when it may be."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"scheme {parts.scheme or '(none)'}"
+    host = (parts.hostname or "").lower()
+    if not host:
+        return "no host"
+    if host in allowed_hosts:
+        return None
+    if _resolves_to_private(host):
+        return "private, loopback or link-local address"
+    return None
+
+
+class SafeUrlMiddleware:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request):
+        allowed = getattr(self.crawler.spider, "trusted_hosts", set())
+        reason = unsafe_reason(request.url, allowed)
+        if reason:
+            self.crawler.stats.inc_value("rjwatch/unsafe_url_blocked")
+            raise IgnoreRequest(f"not fetching {request.url[:200]}: {reason}")
+        return None

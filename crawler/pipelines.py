@@ -1,0 +1,100 @@
+"""Item pipeline: hands the spider's posts to storage's single write path, in batches.
+
+Posts are buffered and stored by `storage.ingest.Ingestor.ingest_many` every RJWATCH_BATCH_SIZE posts
+or RJWATCH_FLUSH_SECONDS, and when the spider closes. Items that cannot be posts are dropped with a
+reason (Scrapy counts drops per reason in its stats); posts storage refuses are counted under
+`rjwatch/dropped/<reason>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from scrapy.exceptions import DropItem, NotConfigured
+
+from storage.db import connect
+from storage.ingest import Ingestor
+from storage import sources as src
+
+log = logging.getLogger(__name__)
+
+
+class NoPostBody(DropItem):
+    """A post page without a body in its HTML (Dynamic Views): its feed entry carries it."""
+
+
+class NotAPost(DropItem):
+    """An index, archive or search page: it lists posts but is not one."""
+
+
+class StoragePipeline:
+    def __init__(self, crawler, db_path: str, batch_size: int, flush_seconds: float):
+        self.crawler = crawler
+        self.db_path = db_path
+        self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self.buffer: list[dict] = []
+        self.first_buffered = 0.0
+        self.db = None
+        self.ingestor: Ingestor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        db_path = crawler.settings.get("RJWATCH_DB")
+        if not db_path:
+            raise NotConfigured("RJWATCH_DB is not set")
+        return cls(crawler, db_path, crawler.settings.getint("RJWATCH_BATCH_SIZE", 200),
+                   crawler.settings.getfloat("RJWATCH_FLUSH_SECONDS", 5.0))
+
+    def open_spider(self) -> None:
+        self.db = connect(Path(self.db_path))
+        self.ingestor = Ingestor(self.db)
+
+    def close_spider(self) -> None:
+        self.flush()
+        if self.db is not None:
+            self.db.conn.close()
+
+    def process_item(self, item):
+        if item.get("candidate_for"):
+            self._candidate(item)
+            return item
+        if not (item.get("html") or item.get("text")):
+            raise NoPostBody(f"no post body in {item.get('url')}")
+        ctx = getattr(self.crawler, "rjwatch", None)
+        if ctx is not None:
+            item.setdefault("source_id", ctx.source_id)
+            item.setdefault("run_id", ctx.run_id)
+        if not self.buffer:
+            self.first_buffered = time.monotonic()
+        self.buffer.append(dict(item))
+        if len(self.buffer) >= self.batch_size or time.monotonic() - self.first_buffered >= self.flush_seconds:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        if not self.buffer or self.ingestor is None:
+            return
+        batch, self.buffer = self.buffer, []
+        silent = bool(getattr(self.crawler.spider, "silent", False))
+        result = self.ingestor.ingest_many(batch, silent=silent)
+        stats = self.crawler.stats
+        for o in result.outcomes:
+            if o.action == "inserted":
+                stats.inc_value(f"rjwatch/new/{o.status}")
+            elif o.action == "error":
+                reason = (o.error or "error").split(":")[0].replace(" ", "_")[:40]
+                stats.inc_value(f"rjwatch/dropped/{reason}")
+                log.warning("rjwatch: not stored: %s: %s", o.url, o.error)
+            else:
+                stats.inc_value(f"rjwatch/{o.action}")
+
+    def _candidate(self, item: dict) -> None:
+        """Record a discovered blog as a candidate source with the posts that link to it."""
+        sid, _ = src.add_source(self.db, item["url"], "blogger", name=item.get("title"), state="candidate",
+                                settings={"sampled_relevance": item.get("sampled_relevance"),
+                                          "is_blogger": item.get("is_blogger")})
+        src.add_candidate_evidence(self.db, sid, item.get("linked_from") or [])
+        self.crawler.stats.inc_value("rjwatch/candidates")

@@ -1,0 +1,203 @@
+"""Sources (blogs and feeds), crawl and poll runs, and per-source crawl progress.
+
+Collectors never open the database themselves: the Scrapy components and the poller call these
+functions. Every write goes through `write_tx` (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from judge import dates
+from judge.identity import canonical_url, fetchable_url
+from storage.db import write_tx
+
+KINDS = ("blogger", "feed", "manual")
+STATES = ("enabled", "disabled", "candidate")
+
+
+class SourceError(ValueError):
+    """A source that cannot be found or added, explained in one line."""
+
+
+def source_key(url: str) -> str:
+    """What makes two spellings of one source the same (see judge.identity.canonical_url)."""
+    return canonical_url(url)
+
+
+def add_source(db: sqlite_utils.Database, url: str, kind: str, *, name: str | None = None,
+               state: str = "enabled", settings: dict | None = None) -> tuple[int, bool]:
+    """Register a source; returns (id, created). Adding a known URL returns the existing row."""
+    if kind not in KINDS:
+        raise SourceError(f"unknown source kind {kind!r} (one of {', '.join(KINDS)})")
+    try:
+        key = source_key(url)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    with write_tx(db):
+        row = db.execute("SELECT id, state FROM sources WHERE canonical = ?", (key,)).fetchone()
+        if row:
+            if row[1] == "candidate" and state == "enabled":
+                db.execute("UPDATE sources SET state = 'enabled' WHERE id = ?", (row[0],))
+            return row[0], False
+        cur = db.execute("INSERT INTO sources (url, canonical, kind, name, state, added_at, settings) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (fetchable_url(url), key, kind, name, state, dates.now_iso(), json.dumps(settings or {})))
+        return cur.lastrowid, True
+
+
+def get_source(db: sqlite_utils.Database, ref: str | int) -> dict:
+    """A source by id or URL; raises SourceError when there is none."""
+    rows: list[dict] = []
+    if isinstance(ref, int) or str(ref).isdigit():
+        rows = list(db.query("SELECT * FROM sources WHERE id = ?", [int(ref)]))
+    else:
+        try:
+            key = source_key(str(ref))
+        except ValueError as exc:
+            raise SourceError(str(exc)) from None
+        rows = list(db.query("SELECT * FROM sources WHERE canonical = ?", [key]))
+    if not rows:
+        raise SourceError(f"no source {ref}")
+    row = rows[0]
+    row["settings"] = json.loads(row.get("settings") or "{}")
+    return row
+
+
+def list_sources(db: sqlite_utils.Database, *, kind: str | None = None, state: str | None = None) -> list[dict]:
+    where, params = [], []
+    if kind:
+        where.append("s.kind = ?")
+        params.append(kind)
+    if state:
+        where.append("s.state = ?")
+        params.append(state)
+    sql = ("SELECT s.*, (SELECT count(*) FROM posts p WHERE p.source_id = s.id) AS posts, "
+           "(SELECT max(r.started_at) FROM runs r WHERE r.source_id = s.id) AS last_run "
+           "FROM sources s" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id")
+    out = []
+    for row in db.query(sql, params):
+        row["settings"] = json.loads(row.get("settings") or "{}")
+        out.append(row)
+    return out
+
+
+def set_source_state(db: sqlite_utils.Database, source_id: int, state: str) -> None:
+    if state not in STATES:
+        raise SourceError(f"unknown state {state!r}")
+    with write_tx(db):
+        if db.execute("UPDATE sources SET state = ? WHERE id = ?", (state, source_id)).rowcount == 0:
+            raise SourceError(f"no source {source_id}")
+
+
+def remove_source(db: sqlite_utils.Database, source_id: int) -> None:
+    with write_tx(db):
+        if db.execute("DELETE FROM sources WHERE id = ?", (source_id,)).rowcount == 0:
+            raise SourceError(f"no source {source_id}")
+
+
+# --- runs ---------------------------------------------------------------------------------------
+def start_run(db: sqlite_utils.Database, kind: str, source_id: int | None) -> int:
+    with write_tx(db):
+        return db.execute("INSERT INTO runs (kind, source_id, started_at) VALUES (?, ?, ?)",
+                          (kind, source_id, dates.now_iso())).lastrowid
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, *, finish_reason: str, pages: int, items: int,
+               errors: int, stats: dict) -> None:
+    with write_tx(db):
+        db.execute("UPDATE runs SET finished_at = ?, finish_reason = ?, pages = ?, items = ?, errors = ?, stats = ? "
+                   "WHERE id = ?", (dates.now_iso(), finish_reason, pages, items, errors,
+                                    json.dumps(stats, ensure_ascii=False, default=str), run_id))
+
+
+def list_runs(db: sqlite_utils.Database, *, source_id: int | None = None, limit: int = 50) -> list[dict]:
+    where = "WHERE r.source_id = ?" if source_id else ""
+    params = [source_id] if source_id else []
+    rows = list(db.query(
+        f"SELECT r.*, coalesce(s.name, s.url) AS source FROM runs r LEFT JOIN sources s ON s.id = r.source_id "
+        f"{where} ORDER BY r.id DESC LIMIT ?", params + [limit]))
+    for row in rows:
+        row["stats"] = json.loads(row.get("stats") or "{}")
+    return rows
+
+
+def previous_items(db: sqlite_utils.Database, source_id: int, before_run: int) -> int:
+    """Items yielded by this source's earlier finished runs (to flag a sudden drop to zero)."""
+    row = db.execute("SELECT coalesce(sum(items), 0) FROM runs WHERE source_id = ? AND id < ? AND finished_at IS NOT NULL",
+                     (source_id, before_run)).fetchone()
+    return row[0]
+
+
+# --- crawl progress -------------------------------------------------------------------------------
+def crawl_state(db: sqlite_utils.Database, source_id: int) -> dict:
+    rows = list(db.query("SELECT * FROM crawl_state WHERE source_id = ?", [source_id]))
+    return rows[0] if rows else {"source_id": source_id, "backfill_complete": 0, "newest_updated": None,
+                                 "blog_id": None, "feed_url": None, "feed_ok": None}
+
+
+def update_crawl_state(db: sqlite_utils.Database, source_id: int, **values) -> None:
+    allowed = {"blog_id", "feed_url", "backfill_complete", "newest_updated", "last_full_at", "last_run_id", "feed_ok"}
+    bad = set(values) - allowed
+    if bad:
+        raise ValueError(f"unknown crawl_state fields: {bad}")
+    cols = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    updates = ", ".join(f"{k} = excluded.{k}" for k in values)
+    with write_tx(db):
+        db.execute(f"INSERT INTO crawl_state (source_id, {cols}) VALUES (?, {marks}) "
+                   f"ON CONFLICT (source_id) DO UPDATE SET {updates}", (source_id, *values.values()))
+
+
+def known_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
+    """Which of these URLs (as given) name posts already stored (compared canonically)."""
+    by_key: dict[str, str] = {}
+    for u in urls:
+        try:
+            by_key[canonical_url(u)] = u
+        except ValueError:
+            continue
+    found: set[str] = set()
+    keys = list(by_key)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for (key,) in db.execute(f"SELECT canonical_url FROM posts WHERE canonical_url IN ({marks})", chunk):
+            found.add(by_key[key])
+    return found
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def add_candidate_evidence(db: sqlite_utils.Database, source_id: int, linked_from: list[tuple[int, str]]) -> None:
+    """Record which stored posts (post id, linked URL) point at a candidate source."""
+    now = dates.now_iso()
+    with write_tx(db):
+        db.conn.executemany("INSERT OR IGNORE INTO candidate_evidence (source_id, post_id, url, found_at) "
+                            "VALUES (?, ?, ?, ?)", [(source_id, pid, url, now) for pid, url in linked_from])
+
+
+def candidate_hosts(db: sqlite_utils.Database, *, limit: int = 200) -> list[dict]:
+    """Hosts linked from relevant posts that are not sources yet, most-linked first.
+
+    Each: {'home': 'https://host/', 'linked_from': [(post_id, url), ...]}.
+    """
+    known = {host_of(r[0]) for r in db.execute("SELECT url FROM sources")}
+    known |= {host_of(r[0]) for r in db.execute("SELECT DISTINCT canonical_url FROM posts LIMIT 100000")}
+    rows = db.execute(
+        "SELECT l.host, l.post_id, l.url, p.canonical_url FROM links l JOIN posts p ON p.id = l.post_id "
+        "WHERE p.status IN ('new', 'copy', 'excerpt', 'duplicate') ORDER BY l.host")
+    by_host: dict[str, dict] = {}
+    for host, post_id, url, post_url in rows:
+        if not host or host in known or host == host_of(post_url):
+            continue
+        parts = urlsplit(url)
+        entry = by_host.setdefault(host, {"home": f"{parts.scheme}://{parts.netloc}/", "linked_from": []})
+        entry["linked_from"].append((post_id, url))
+    ranked = sorted(by_host.values(), key=lambda e: -len(e["linked_from"]))
+    return ranked[:limit]
