@@ -12,12 +12,13 @@ bodies), so the classifier always sees text laid out the same way:
 
 It also owns `links_from_html`: the absolute http(s) targets of the `<a href>`s in a fragment.
 
-Both accept a string (any HTML: a fragment, a whole page, truncated or malformed markup) or an
-already parsed lxml element, and never raise on bad markup.
+Both accept a string (any HTML: a fragment, a whole page, truncated or malformed markup; bytes
+are taken as UTF-8) or an already parsed lxml element, and never raise on bad markup.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import threading
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -48,16 +49,27 @@ SKIP_TAGS = frozenset(
     }
 )  # fmt: skip
 
-#: Characters that are invisible but not whitespace to `str.split`: zero-width space and the
-#: byte-order mark (common in pasted Word/Docs text). Zero-width (non-)joiners are meaningful in
-#: some scripts and are kept.
-_INVISIBLE_RE = re.compile("[\u200b\ufeff]")
-#: C0 control characters other than tab/newline/carriage return, which would otherwise reach the
-#: classifier and the database verbatim.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Characters removed from the text: zero-width space and byte-order mark (invisible, common in
+#: pasted Word/Docs text, and not whitespace to `str.split`) and C0 control characters, which
+#: would otherwise reach the classifier and the database verbatim. Zero-width (non-)joiners are
+#: meaningful in some scripts and are kept.
+_STRAY_CHARS_RE = re.compile("[\u200b\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 #: Schemes an `<a href>` may carry that never lead to a crawlable page.
 _NON_WEB_SCHEMES = ("javascript:", "mailto:", "tel:", "sms:", "data:", "about:", "file:", "ftp:")
+
+#: Regex fallback used only when libxml2 gives up on a fragment nested deeper than its limit
+#: (2048 levels; old posts with thousands of unclosed <font>/<span> tags reach it): libxml2 then
+#: drops everything past that point, so the text is recovered without a tree instead.
+_FALLBACK_DROP_RE = re.compile(
+    r"<(script|style|noscript|template|iframe|object|svg|textarea|select|button|head)\b.*?</\1\s*>"
+    r"|<!--.*?-->",
+    re.I | re.S,
+)
+_FALLBACK_BLOCK_RE = re.compile(
+    r"<(?:br|/?(?:%s|td|th))\b[^>]*>" % "|".join(sorted(BLOCK_TAGS)), re.I
+)
+_FALLBACK_TAG_RE = re.compile(r"<[^>]*>")
 
 _local = threading.local()
 
@@ -71,8 +83,9 @@ def _parser() -> etree.HTMLParser:
             remove_comments=True,
             remove_pis=True,
             no_network=True,
-            # Post bodies are data we were sent, not documents with entity definitions: lifting
-            # libxml2's 10 MB text-node limit only stops very long posts from being cut short.
+            # Lifts libxml2's 10 MB text-node limit and raises its nesting limit from 256 to
+            # 2048 levels, so long posts and tag soup are not cut short. HTML parsing expands no
+            # user-defined entities, so this opens no entity-expansion risk.
             huge_tree=True,
             default_doctype=False,
         )
@@ -92,15 +105,33 @@ def parse_fragment(fragment: str | bytes | None) -> etree._Element | None:
     if isinstance(fragment, str):
         if not fragment.strip():
             return None
-        data = fragment.replace("\x00", "").encode("utf-8", "surrogatepass")
+        data = fragment.replace("\x00", "").encode("utf-8", "replace")
     else:
         if not fragment.strip():
             return None
         data = bytes(fragment).replace(b"\x00", b"")
+    root, _ = _parse_checked(data)
+    return root
+
+
+def _parse_checked(data: bytes) -> tuple[etree._Element | None, bool]:
+    """Parse UTF-8 HTML; also say whether libxml2 hit its nesting limit (and lost the rest)."""
+    parser = _parser()
     try:
-        return etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser)
     except (etree.LxmlError, ValueError):
-        return None
+        return None, False
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+    return root, too_deep
+
+
+def _text_without_tree(fragment: str) -> str:
+    """Text of markup libxml2 cannot hold as a tree: drop code blocks, break at block tags."""
+    fragment = _FALLBACK_DROP_RE.sub(" ", fragment)
+    fragment = _FALLBACK_BLOCK_RE.sub("\n", fragment)
+    fragment = html_lib.unescape(_FALLBACK_TAG_RE.sub("", fragment))
+    lines = (" ".join(line.split()) for line in fragment.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _as_element(fragment) -> etree._Element | None:
@@ -116,7 +147,17 @@ def html_to_text(fragment) -> str:
 
     See the module docstring for the rules. Returns "" for empty or unparseable input.
     """
-    root = _as_element(fragment)
+    if isinstance(fragment, (str, bytes, bytearray)):
+        if isinstance(fragment, (bytes, bytearray)):
+            fragment = bytes(fragment).decode("utf-8", "replace")
+        if not fragment.strip():
+            return ""
+        fragment = fragment.replace("\x00", "")
+        root, too_deep = _parse_checked(fragment.encode("utf-8", "replace"))
+        if too_deep:
+            return _finish(_text_without_tree(fragment))
+    else:
+        root = _as_element(fragment)
     if root is None or not isinstance(root.tag, str):
         return ""
     lines: list[str] = []
@@ -156,11 +197,16 @@ def html_to_text(fragment) -> str:
             if el.tail:
                 parts.append(el.tail)
     flush()
-    text = "\n".join(lines)
-    if "\u200b" in text or "\ufeff" in text:
-        text = _INVISIBLE_RE.sub("", text)
-        text = "\n".join(line for line in (" ".join(x.split()) for x in text.split("\n")) if line)
-    return _CONTROL_RE.sub("", text)
+    return _finish("\n".join(lines))
+
+
+def _finish(text: str) -> str:
+    """Drop stray invisible/control characters, re-collapsing the lines they sat in."""
+    if _STRAY_CHARS_RE.search(text):
+        text = _STRAY_CHARS_RE.sub("", text)
+        lines = (" ".join(line.split()) for line in text.split("\n"))
+        text = "\n".join(line for line in lines if line)
+    return text
 
 
 def links_from_html(fragment, base_url: str | None = None) -> list[str]:
