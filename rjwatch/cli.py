@@ -450,27 +450,45 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
 @click.option("--kind", type=click.Choice(["auto", "blogger", "feed"]), default="auto", show_default=True,
               help="auto: a Blogger blog by its markers, else the page's feed.")
 @click.option("--name", help="A label for listings.")
+@click.option("--every", metavar="DURATION", help="Fixed polling interval for a feed (e.g. 15m), instead of adaptive.")
+@click.option("--full-text", is_flag=True, help="Fetch the page of summary-only feed entries.")
 @click.pass_obj
 @handled
-def source_add(obj: Ctx, url: str, kind: str, name: str | None) -> None:
+def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool) -> None:
     """Register a blog to crawl or a feed to poll.
+
+    With --kind auto, a Blogger blog (found by its markers) is registered twice: the blog as a crawl
+    source and its posts feed as a feed source. Another HTML page is resolved to its feed.
 
     Example:
 
-        rjwatch source add https://example.blogspot.com --kind blogger
+        rjwatch source add https://example.blogspot.com
+        rjwatch source add https://news.example.org/rss.xml --kind feed --every 30m
     """
+    from urllib.parse import urljoin, urlsplit
+
+    from rjwatch.settings import parse_duration
     from storage.sources import add_source
 
     check_url(url)
+    settings: dict = {}
+    if every:
+        settings["every"] = parse_duration(every)
+    if full_text:
+        settings["full_text"] = True
     if kind == "auto":
         kind, url = _detect_kind(obj, url)
+    added = []
     if kind == "blogger":
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
         url = f"{parts.scheme}://{parts.netloc}/"
-    sid, created = add_source(obj.db(), url, kind, name=name)
-    click.echo(f"source #{sid}: {kind} {safe(url)}" + ("" if created else " [already registered]"))
+        added.append(("blogger", url))
+        added.append(("feed", urljoin(url, "/feeds/posts/default")))
+    else:
+        added.append((kind, url))
+    for k, u in added:
+        sid, created = add_source(obj.db(), u, k, name=name, settings=settings if k == "feed" else None)
+        click.echo(f"source #{sid}: {k} {safe(u)}" + ("" if created else " [already registered]"))
 
 
 @source.command("list")
@@ -487,7 +505,57 @@ def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
     """
     from storage.sources import list_sources
 
-    emit(list_sources(obj.db(), kind=kind), ["id", "kind", "state", "url", "name", "posts", "last_run"], fmt)
+    rows = list_sources(obj.db(), kind=kind)
+    health = {r["source_id"]: r for r in obj.db().query("SELECT * FROM source_health")}
+    for r in rows:
+        h = health.get(r["id"], {})
+        r["last_poll"] = h.get("last_poll")
+        r["failures"] = h.get("consecutive_failures", 0)
+        r["last_error"] = h.get("last_error") or h.get("disabled_reason")
+        r["next_due"] = h.get("next_due")
+    emit(rows, ["id", "kind", "state", "url", "name", "posts", "last_run", "last_poll", "failures", "last_error",
+                "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
+                                                 "last_error"])
+
+
+@source.command("show")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_show(obj: Ctx, ref: str) -> None:
+    """One source with its health, crawl progress and recent runs.
+
+    Example:
+
+        rjwatch source show 2
+    """
+    from storage import health as health_mod
+    from storage.sources import crawl_state, get_source, list_runs
+
+    db = obj.db()
+    s = get_source(db, ref)
+    h = health_mod.get(db, s["id"])
+    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(s['url'])}" + (f"  ({safe(s['name'])})" if s["name"] else ""))
+    click.echo(f"  added {s['added_at']}; settings {json.dumps(s['settings'])}")
+    n = db.execute("SELECT count(*) FROM posts WHERE source_id = ?", (s["id"],)).fetchone()[0]
+    click.echo(f"  posts: {n}")
+    if s["kind"] == "feed":
+        click.echo(f"  last poll {h.get('last_poll') or '-'}, last success {h.get('last_success') or '-'}, "
+                   f"next due {h.get('next_due') or 'now'}, interval {h.get('interval_s') or '-'} s")
+        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}")
+        click.echo(f"  new posts per poll (smoothed): {float(h.get('new_item_rate') or 0):.2f}; "
+                   f"validators: etag {'yes' if h.get('etag') else 'no'}, last-modified {'yes' if h.get('last_modified') else 'no'}")
+        if h.get("moved_from"):
+            click.echo(f"  moved from {safe(h['moved_from'])}")
+        if h.get("disabled_reason"):
+            click.echo(f"  disabled: {safe(h['disabled_reason'])}")
+    else:
+        st = crawl_state(db, s["id"])
+        click.echo(f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
+                   f"{st.get('newest_updated') or '-'}; blog id {st.get('blog_id') or '-'}")
+    for r in list_runs(db, source_id=s["id"], limit=5):
+        click.echo(f"  run #{r['id']} {r['kind']} {r['started_at']} {r['finish_reason'] or 'running'}: "
+                   f"{r['pages']} pages, {r['items']} items, new {json.dumps(r['stats'].get('new', {}))}")
 
 
 @source.command("candidates")
@@ -679,6 +747,98 @@ def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
                 "new", "dropped", "errors", "anomaly"], fmt,
          table_columns=["id", "kind", "source", "mode", "started_at", "finish_reason", "pages", "items", "new",
                         "errors", "anomaly"])
+
+
+@main.command()
+@click.option("--source", "source_ref", metavar="URL|ID", help="One feed (polled even if not due).")
+@click.option("--all", "all_sources", is_flag=True, help="Every enabled feed, due or not.")
+@click.option("--backfill", is_flag=True, help="Walk rel=next pages once to collect a feed's history.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@handled
+def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fmt: str) -> None:
+    """One polling pass over the feed sources that are due (conditional GET: cheap when nothing changed).
+
+    Example:
+
+        rjwatch poll
+        rjwatch poll --source https://example.blogspot.com/feeds/posts/default --backfill
+    """
+    from crawler.poller import Poller
+    from storage import health as health_mod
+    from storage.sources import get_source, list_sources
+
+    db = obj.db()
+    if source_ref:
+        chosen = [get_source(db, source_ref)]
+        if chosen[0]["kind"] != "feed":
+            raise InputError(f"source #{chosen[0]['id']} is a {chosen[0]['kind']} source; poll takes feeds")
+    elif all_sources:
+        chosen = list_sources(db, kind="feed", state="enabled")
+    else:
+        chosen = health_mod.due_sources(db)
+    summary = Poller(db, obj.cfg, backfill=backfill).poll(chosen)
+    if fmt == "json":
+        click.echo(json.dumps(safe({"polled": summary.polled, "not_modified": summary.not_modified,
+                                    "failed": summary.failed, "new_by_status": summary.new_by_status,
+                                    "seen": summary.seen, "sources": summary.results}), ensure_ascii=False))
+    else:
+        for r in summary.results:
+            if r["status"] not in ("ok", "not_modified"):
+                click.echo(f"  {r['status']}: {safe(r['source'])}" + (f" ({safe(r['error'])})" if r["error"] else ""),
+                           err=True)
+        click.echo(summary.line())
+
+
+@source.command("import")
+@click.argument("opml", type=click.Path(dir_okay=False), required=False)
+@click.option("--defaults", is_flag=True, help="Import the curated default list shipped with rjwatch.")
+@click.pass_obj
+@handled
+def source_import(obj: Ctx, opml: str | None, defaults: bool) -> None:
+    """Add the feeds of an OPML file (as every feed reader exports them).
+
+    Example:
+
+        rjwatch source import subscriptions.opml
+        rjwatch source import --defaults
+    """
+    from rjwatch.opml import OpmlError, read_opml
+    from storage.sources import add_source
+
+    if bool(opml) == defaults:
+        raise InputError("give an OPML file or --defaults (one of them)")
+    if defaults:
+        data = resources.files("rjwatch").joinpath("data", "default_sources.opml").read_bytes()
+        name = "default sources"
+    else:
+        data = read_input(opml, obj.cfg).data
+        name = opml
+    try:
+        outlines = read_opml(data)
+    except OpmlError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    added = 0
+    for o in outlines:
+        _, created = add_source(obj.db(), o["url"], o.get("kind") or "feed", name=o.get("title"))
+        added += created
+    click.echo(f"{name}: {len(outlines)} feed(s), {added} new source(s)")
+
+
+@source.command("export")
+@click.pass_obj
+@handled
+def source_export(obj: Ctx) -> None:
+    """Print every source as OPML 2.0 (feeds as rss outlines, blogs with type="blogger").
+
+    Example:
+
+        rjwatch source export > rjwatch-sources.opml
+    """
+    from rjwatch.opml import write_opml
+    from storage.sources import list_sources
+
+    click.echo(write_opml(list_sources(obj.db())), nl=False)
 
 
 # --- settings -----------------------------------------------------------------------------------

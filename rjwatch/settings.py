@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_bytes", 10_000_000, "Largest response or input file accepted, in bytes (after "
             "decompression). Bigger inputs are refused with an error."),
     Setting("max_redirects", 5, "Redirects followed per request."),
+    Setting("poll_interval", "15m", "Starting interval between polls of a feed (adapts between min_interval "
+            "and max_interval; a source's own --every wins). Units: s, m, h, d."),
+    Setting("min_interval", "5m", "Shortest adaptive polling interval (busy feeds)."),
+    Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds)."),
+    Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host)."),
+    Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert."),
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
     Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` (the writes "
             "stay in one process); -1 picks by size and cores, 0 analyses in the writing process."),
@@ -51,6 +57,24 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 class ConfigError(ValueError):
     """A configuration problem, explained in one line."""
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value) -> float:
+    """Seconds from `90`, `90s`, `15m`, `6h` or `1d`."""
+    text = str(value).strip().lower()
+    try:
+        if text and text[-1] in _UNITS:
+            seconds = float(text[:-1]) * _UNITS[text[-1]]
+        else:
+            seconds = float(text)
+    except ValueError:
+        raise ConfigError(f"not a duration: {value!r} (use e.g. 90s, 15m, 6h, 1d)") from None
+    if seconds <= 0:
+        raise ConfigError(f"a duration must be positive: {value!r}")
+    return seconds
 
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:

@@ -236,6 +236,34 @@ def m002_crawl_state(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_V3 = """
+-- Per-source health and conditional-GET state for polled feeds (and the failure streak of any
+-- source). Validators are saved only after the entries they cover are committed.
+CREATE TABLE source_health (
+    source_id INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+    etag TEXT,
+    last_modified TEXT,
+    last_poll TEXT,
+    last_success TEXT,
+    last_status INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_due TEXT,                     -- the earliest time the next poll may happen
+    interval_s REAL,                   -- the current (adaptive) polling interval
+    new_item_rate REAL NOT NULL DEFAULT 0,  -- smoothed new posts per poll
+    polls INTEGER NOT NULL DEFAULT 0,
+    moved_from TEXT,                   -- the URL before the last permanent redirect
+    disabled_reason TEXT
+);
+"""
+
+
+@migrations(name="003_source_health")
+def m003_source_health(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V3):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

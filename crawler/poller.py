@@ -1,0 +1,320 @@
+"""The feed poller: one pass over due feed sources, cheap when nothing changed.
+
+For each source, our own HTTP client (crawler.http: timeouts, a size cap that holds after
+decompression, at most 5 redirects) sends a conditional GET with the stored ETag/Last-Modified, and
+crawler.feeds parses the bytes (feedparser never fetches anything itself). Many feeds are polled at
+once by a bounded thread pool, with at most PER_HOST_LIMIT requests in flight per host and a little
+jitter; the entries go through storage's single write path in this (the only writing) thread, and
+the new validators are saved in the same transaction as the entries, so a crash can never skip any.
+
+HTTP semantics: 304 is "nothing new"; 301/308 move the source (the old URL is kept); 410 disables
+it with a reason; 429/503 honour Retry-After; other 4xx/5xx and network errors are failures, which
+back off exponentially (capped at MAX_BACKOFF_S) and raise one alert after `failure_alert_after`
+in a row. Intervals adapt: busy feeds are polled more often, quiet ones less, within
+[min_interval, max_interval]; a source's own `every` wins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from crawler import feeds
+from crawler.http import FetchError, fetch
+from crawler.middlewares import parse_retry_after, unsafe_reason
+from judge import dates
+from storage import health
+from storage import sources as src
+from storage.db import write_tx
+from storage.ingest import Ingestor
+
+log = logging.getLogger(__name__)
+
+#: Requests in flight per host at once: feeds of one site are polled politely even in a big pass.
+PER_HOST_LIMIT = 2
+#: Random pause before each request, so that many feeds of one site are not hit in lockstep.
+JITTER_S = 0.05
+#: Longest back-off of a failing source: it is still tried once a day, never dropped.
+MAX_BACKOFF_S = 24 * 3600
+#: Longest Retry-After we accept as the next poll time; beyond it we use MAX_BACKOFF_S.
+MAX_RETRY_AFTER_S = 24 * 3600
+#: Feed pages followed per source by `--backfill` (rel=next), and entries per Blogger page asked for.
+MAX_BACKFILL_PAGES = 200
+BACKFILL_PAGE_SIZE = 100
+#: Summary-only entries whose pages are fetched per poll of a `full_text` source.
+MAX_FULL_TEXT_FETCHES = 50
+#: Smoothing of the new-items-per-poll rate (exponential moving average weight of the newest poll).
+RATE_SMOOTHING = 0.3
+#: Interval changes: halve after a poll with new posts, grow by a quarter after a quiet one.
+SPEED_UP = 0.5
+SLOW_DOWN = 1.25
+
+
+@dataclass
+class Fetched:
+    source: dict
+    status: str  # ok | not_modified | moved | gone | throttled | failed
+    http_status: int | None = None
+    result: feeds.FeedResult | None = None
+    entries: list[dict] = field(default_factory=list)
+    headers: dict = field(default_factory=dict)
+    final_url: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    problem: str | None = None  # a non-fatal parse problem (bozo)
+
+
+@dataclass
+class PollSummary:
+    polled: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    new_by_status: dict = field(default_factory=dict)
+    seen: int = 0
+    results: list[dict] = field(default_factory=list)
+
+    def line(self) -> str:
+        new = ", ".join(f"{k} {v}" for k, v in sorted(self.new_by_status.items())) or "none"
+        return (f"{self.polled} source(s) polled: {self.not_modified} not modified (304), new posts: {new}, "
+                f"{self.seen} seen before, {self.failed} failed")
+
+
+class Poller:
+    def __init__(self, db: sqlite_utils.Database, cfg, *, backfill: bool = False):
+        self.db = db
+        self.cfg = cfg
+        self.backfill = backfill
+        self.ingestor = Ingestor(db)
+        self.host_limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(PER_HOST_LIMIT))
+        self.lock = threading.Lock()
+
+    # -- fetching (worker threads; no database access) ---------------------------------------
+    def _get(self, url: str, headers: dict | None = None, ok=(200, 203, 304)):
+        host = urlsplit(url).hostname or ""
+        with self.lock:
+            sem = self.host_limits[host]
+        time.sleep(random.uniform(0, JITTER_S))
+        with sem:
+            return fetch(url, headers=headers, timeout=float(self.cfg["fetch_timeout"]),
+                         max_bytes=int(self.cfg["max_bytes"]), max_redirects=int(self.cfg["max_redirects"]),
+                         user_agent=self.cfg["user_agent"], ok_statuses=ok)
+
+    def fetch_source(self, source: dict, state: dict) -> Fetched:
+        headers = {}
+        if state.get("etag") and not self.backfill:
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified") and not self.backfill:
+            headers["If-Modified-Since"] = state["last_modified"]
+        url = source["url"]
+        if self.backfill and "/feeds/" in url and "max-results" not in url:
+            url += ("&" if "?" in url else "?") + f"max-results={BACKFILL_PAGE_SIZE}"
+        try:
+            resp = self._get(url, headers)
+        except FetchError as exc:
+            if exc.status == 410:
+                return Fetched(source, "gone", 410, error="HTTP 410 Gone")
+            if exc.status in (429, 503):
+                retry = parse_retry_after(exc.headers.get("retry-after"))
+                return Fetched(source, "throttled", exc.status, error=f"HTTP {exc.status}", retry_after=retry)
+            return Fetched(source, "failed", exc.status, error=str(exc))
+        # Only a chain of permanent redirects moves the source; a temporary hop keeps the old URL.
+        moved = resp.url if resp.history and all(s in (301, 308) for s, _ in resp.history) else None
+        if resp.status == 304:
+            return Fetched(source, "not_modified", 304, headers=resp.headers, final_url=moved)
+        try:
+            result = feeds.parse_feed(resp.body, resp.url, resp.headers)
+        except feeds.FeedError as exc:
+            return Fetched(source, "failed", resp.status, error=f"not a feed: {exc}")
+        entries = list(result.entries)
+        if self.backfill:
+            entries += self._follow_pages(result)
+        settings = source.get("settings") or {}
+        if settings.get("full_text"):
+            self._fill_full_text(entries, source)
+        for e in entries:
+            e["seen_via"] = "feed"
+            e["seen_url"] = e.get("seen_url") or resp.url
+            e["source_id"] = source["id"]
+        return Fetched(source, "moved" if moved else "ok", resp.status, result, entries, resp.headers,
+                       final_url=moved, problem=result.problem if result.bozo else None)
+
+    def _follow_pages(self, first: feeds.FeedResult) -> list[dict]:
+        out, result, pages = [], first, 0
+        seen_pages = set()
+        while result.next_url and result.entries and pages < MAX_BACKFILL_PAGES:
+            nxt = result.next_url
+            if nxt in seen_pages:
+                break
+            seen_pages.add(nxt)
+            pages += 1
+            try:
+                resp = self._get(nxt)
+                result = feeds.parse_feed(resp.body, resp.url, resp.headers)
+            except (FetchError, feeds.FeedError) as exc:
+                log.warning("rjwatch: backfill stopped at %s: %s", nxt, exc)
+                break
+            out.extend(result.entries)
+        return out
+
+    def _fill_full_text(self, entries: list[dict], source: dict) -> None:
+        """Fetch the page of summary-only entries, so the comparison with the seed sees the whole text."""
+        from crawler import extract
+
+        allowed = {urlsplit(source["url"]).hostname or ""}
+        fetched = 0
+        for e in entries:
+            if not e.get("summary_only") or not e.get("url") or fetched >= MAX_FULL_TEXT_FETCHES:
+                continue
+            if unsafe_reason(e["url"], allowed):
+                continue
+            fetched += 1
+            try:
+                page = extract.extract_page(self._get(e["url"], ok=(200, 203)).body, e["url"])
+            except (FetchError, extract.ExtractError) as exc:
+                log.info("rjwatch: full text of %s not fetched: %s", e["url"], exc)
+                continue
+            if page.get("html"):
+                e["html"], e["text"], e["summary_only"] = page["html"], None, False
+                for key in ("blog_id", "post_id", "author"):
+                    if page.get(key) and not e.get(key):
+                        e[key] = page[key]
+
+    # -- one pass -------------------------------------------------------------------------------
+    def poll(self, sources: list[dict], *, workers: int | None = None) -> PollSummary:
+        summary = PollSummary()
+        if not sources:
+            return summary
+        states = {s["id"]: health.get(self.db, s["id"]) for s in sources}
+        run_id = src.start_run(self.db, "poll", sources[0]["id"] if len(sources) == 1 else None)
+        workers = workers or int(self.cfg["poll_workers"])
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
+            futures = {pool.submit(self._safe_fetch, s, states[s["id"]]): s for s in sources}
+            for fut in as_completed(futures):
+                fetched = fut.result()
+                self._record(fetched, states[fetched.source["id"]], summary, run_id)
+        src.finish_run(self.db, run_id, finish_reason="finished", pages=summary.polled, items=summary.seen + sum(
+            summary.new_by_status.values()), errors=summary.failed, stats={
+            "new": summary.new_by_status, "not_modified": summary.not_modified, "failed": summary.failed,
+            "sources": len(sources)})
+        return summary
+
+    def _safe_fetch(self, source: dict, state: dict) -> Fetched:
+        try:
+            return self.fetch_source(source, state)
+        except Exception as exc:  # a bug or an unexpected library error must not stop the pass
+            log.exception("rjwatch: polling %s failed unexpectedly", source["url"])
+            return Fetched(source, "failed", error=f"unexpected error: {type(exc).__name__}: {exc}")
+
+    # -- recording (the writing thread) ------------------------------------------------------------
+    def _record(self, f: Fetched, state: dict, summary: PollSummary, run_id: int) -> None:
+        source = f.source
+        sid = source["id"]
+        summary.polled += 1
+        now = health.now()
+        interval = self._interval(source, state)
+        row = {"source": source["url"], "status": f.status, "http_status": f.http_status, "new": {}, "error": f.error}
+        with write_tx(self.db):
+            if f.status in ("ok", "moved", "not_modified"):
+                new_count = 0
+                if f.entries:
+                    for e in f.entries:
+                        e["run_id"] = run_id
+                    silent = not state.get("polls")  # a new source's first collection is a silent backfill
+                    result = self.ingestor.ingest_many(f.entries, silent=silent)
+                    by_status = result.by_status()
+                    new_count = sum(by_status.values())
+                    for k, v in by_status.items():
+                        summary.new_by_status[k] = summary.new_by_status.get(k, 0) + v
+                    summary.seen += result.count("seen") + result.count("updated")
+                    row["new"] = by_status
+                    if silent and new_count:
+                        self._backfill_alert(sid, run_id, by_status)
+                if f.status == "not_modified":
+                    summary.not_modified += 1
+                rate = (1 - RATE_SMOOTHING) * float(state.get("new_item_rate") or 0) + RATE_SMOOTHING * new_count
+                if not (source.get("settings") or {}).get("every"):
+                    if new_count:
+                        interval = max(self._min(), interval * SPEED_UP)
+                    elif f.status != "moved":
+                        interval = min(self._max(), interval * SLOW_DOWN)
+                values = dict(last_poll=now, last_success=now, last_status=f.http_status, consecutive_failures=0,
+                              last_error=f.problem, interval_s=interval, new_item_rate=rate,
+                              polls=int(state.get("polls") or 0) + 1,
+                              next_due=health.in_seconds(interval * random.uniform(1.0, 1.1)))
+                if f.status != "not_modified":
+                    values["etag"] = f.headers.get("etag")
+                    values["last_modified"] = f.headers.get("last-modified")
+                if f.final_url and f.final_url != source["url"]:
+                    self._move(source, f.final_url)
+                    values["moved_from"] = source["url"]
+                health.save(self.db, sid, **values)
+            elif f.status == "gone":
+                summary.failed += 1
+                self.db.execute("UPDATE sources SET state = 'disabled' WHERE id = ?", (sid,))
+                health.save(self.db, sid, last_poll=now, last_status=410, last_error="HTTP 410 Gone",
+                            disabled_reason=f"the feed answered 410 Gone on {now}")
+            else:
+                summary.failed += 1
+                failures = int(state.get("consecutive_failures") or 0) + 1
+                if f.status == "throttled" and f.retry_after is not None:
+                    wait = min(f.retry_after, MAX_RETRY_AFTER_S)
+                else:
+                    wait = min(MAX_BACKOFF_S, interval * (2 ** (failures - 1)))
+                health.save(self.db, sid, last_poll=now, last_status=f.http_status, consecutive_failures=failures,
+                            last_error=f.error, next_due=health.in_seconds(wait),
+                            polls=int(state.get("polls") or 0), interval_s=interval)
+                if failures == int(self.cfg["failure_alert_after"]):
+                    self._failing_alert(sid, source["url"], failures, f.error)
+        summary.results.append(row)
+
+    def _move(self, source: dict, new_url: str) -> None:
+        try:
+            key = src.source_key(new_url)
+        except ValueError:
+            return
+        clash = self.db.execute("SELECT id FROM sources WHERE canonical = ? AND id != ?", (key, source["id"])).fetchone()
+        if clash:
+            return  # the new address is already a source of its own
+        self.db.execute("UPDATE sources SET url = ?, canonical = ? WHERE id = ?", (new_url, key, source["id"]))
+        log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], source["url"], new_url)
+
+    def _interval(self, source: dict, state: dict) -> float:
+        every = (source.get("settings") or {}).get("every")
+        if every:
+            return float(every)
+        return float(state.get("interval_s") or self._base())
+
+    def _base(self) -> float:
+        from rjwatch.settings import parse_duration
+
+        return parse_duration(self.cfg["poll_interval"])
+
+    def _min(self) -> float:
+        from rjwatch.settings import parse_duration
+
+        return parse_duration(self.cfg["min_interval"])
+
+    def _max(self) -> float:
+        from rjwatch.settings import parse_duration
+
+        return parse_duration(self.cfg["max_interval"])
+
+    def _failing_alert(self, sid: int, url: str, failures: int, error: str | None) -> None:
+        payload = {"source_id": sid, "url": url, "failures": failures, "error": error}
+        self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) VALUES (?, ?, ?, ?, ?)",
+                        (f"source-failing-{sid}-{dates.now_iso()}", "source_failing", sid, dates.now_iso(),
+                         json.dumps(payload, ensure_ascii=False)))
+
+    def _backfill_alert(self, sid: int, run_id: int, by_status: dict) -> None:
+        payload = {"source_id": sid, "run_id": run_id, "posts": sum(by_status.values()), "by_status": by_status}
+        self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) VALUES (?, ?, ?, ?, ?)",
+                        (f"backfill-source-{sid}", "backfill", sid, dates.now_iso(), json.dumps(payload)))

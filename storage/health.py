@@ -1,0 +1,60 @@
+"""Source health and conditional-GET state: the poller's memory between polls.
+
+Per source: ETag and Last-Modified (saved in the same transaction as the entries they cover, so a
+crash can never skip entries), the last poll and success, the failure streak with its last error,
+the adaptive interval and the next time the source is due, and the smoothed new-item rate.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import sqlite_utils
+
+from judge import dates
+
+
+def get(db: sqlite_utils.Database, source_id: int) -> dict:
+    rows = list(db.query("SELECT * FROM source_health WHERE source_id = ?", [source_id]))
+    return rows[0] if rows else {"source_id": source_id, "etag": None, "last_modified": None,
+                                 "consecutive_failures": 0, "interval_s": None, "new_item_rate": 0.0,
+                                 "polls": 0, "next_due": None, "last_success": None}
+
+
+def save(db: sqlite_utils.Database, source_id: int, **values) -> None:
+    """Upsert health fields (call inside the transaction that stored the poll's entries)."""
+    cols = list(values)
+    marks = ", ".join("?" * len(cols))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
+    db.execute(f"INSERT INTO source_health (source_id, {', '.join(cols)}) VALUES (?, {marks}) "
+               f"ON CONFLICT (source_id) DO UPDATE SET {updates}", (source_id, *values.values()))
+
+
+def due_sources(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[dict]:
+    """Enabled feed sources whose next poll is due (never-polled sources first)."""
+    now_s = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    rows = db.query(
+        "SELECT s.*, h.next_due FROM sources s LEFT JOIN source_health h ON h.source_id = s.id "
+        "WHERE s.kind = 'feed' AND s.state = 'enabled' AND (h.next_due IS NULL OR h.next_due <= ?) "
+        "ORDER BY h.next_due IS NOT NULL, h.next_due, s.id", [now_s])
+    out = []
+    for r in rows:
+        r["settings"] = json.loads(r.get("settings") or "{}")
+        out.append(r)
+    return out
+
+
+def failing(db: sqlite_utils.Database) -> list[dict]:
+    return list(db.query(
+        "SELECT s.id, s.kind, s.url, s.state, h.consecutive_failures, h.last_error, h.last_success, h.next_due, "
+        "h.disabled_reason FROM sources s JOIN source_health h ON h.source_id = s.id "
+        "WHERE h.consecutive_failures > 0 OR h.disabled_reason IS NOT NULL ORDER BY h.consecutive_failures DESC"))
+
+
+def in_seconds(seconds: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def now() -> str:
+    return dates.now_iso()
