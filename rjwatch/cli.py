@@ -675,9 +675,11 @@ def source_discover(obj: Ctx, limit: int) -> None:
 @click.option("--source", "source_ref", metavar="URL|ID", help="One blog (default: every enabled blogger source).")
 @click.option("--full", is_flag=True, help="Walk the whole blog again instead of asking only for what is new.")
 @click.option("--query", help="Only posts the blog's own search or label feed returns for this term.")
+@click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE",
+              help="A Scrapy setting for this run (like `scrapy crawl -s`), e.g. -s DOWNLOAD_DELAY=2.")
 @click.pass_obj
 @handled
-def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None) -> None:
+def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrapy_set: tuple[str, ...]) -> None:
     """Crawl Blogger blogs with Scrapy (feed first, then HTML), politely and incrementally.
 
     A URL that is not a source yet is registered as a blogger source first.
@@ -706,7 +708,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None) -> No
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
         return
     last_run = db.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0]
-    run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query)
+    run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query, overrides={"_pairs": list(scrapy_set)})
     rows = list(db.query("SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id > ? "
                          "ORDER BY r.id", [last_run]))
     failed = False
@@ -839,6 +841,163 @@ def source_export(obj: Ctx) -> None:
     from storage.sources import list_sources
 
     click.echo(write_opml(list_sources(obj.db())), nl=False)
+
+
+# --- the daemon and alerts ----------------------------------------------------------------------
+@main.command("run")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True)
+@click.pass_obj
+@handled
+def run_daemon(obj: Ctx, log_level: str) -> None:
+    """Run the monitoring daemon in the foreground: polls, crawls, alerts, digest, housekeeping.
+
+    Logs go to stderr. One daemon per database; SIGTERM/SIGINT stop it cleanly (a second signal
+    forces), SIGHUP reloads the config and the sources. See docs/rjwatch.service for systemd.
+
+    Example:
+
+        rjwatch run
+    """
+    import logging
+
+    from scheduler.alerts import AlertConfigError, channels_from_config
+    from scheduler.daemon import AlreadyRunning, Daemon
+
+    logging.basicConfig(level=log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    try:
+        channels_from_config(obj.cfg)
+    except AlertConfigError as exc:
+        raise InputError(str(exc)) from None
+    obj.db(create=True)
+    migrate(obj.db())
+    daemon = Daemon(obj.path, obj.cfg, config_loader=lambda: settings_mod.load(obj.config_path, {"db": obj.db_path}))
+    try:
+        daemon.run()
+    except AlreadyRunning as exc:
+        fail(str(exc))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@handled
+def status(obj: Ctx, fmt: str) -> None:
+    """The daemon's health: heartbeat age, last result of each job, failing sources, alerts.
+
+    Example:
+
+        rjwatch status
+    """
+    from scheduler.daemon import status as daemon_status
+    from storage.queries import counts_by_status
+
+    st = daemon_status(obj.db())
+    st["posts"] = counts_by_status(obj.db())
+    st = safe(st)
+    if fmt == "json":
+        click.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
+        return
+    hb = st["heartbeat"]
+    click.echo("daemon: " + (f"heartbeat {hb['age_s']} s ago (pid {hb['pid']})" if hb else "never ran on this database"))
+    click.echo("posts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["posts"].items())) or "none"))
+    click.echo("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["alerts"].items())) or "none")
+               + "; deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(st["deliveries"].items())) or "none"))
+    for name, job in sorted(st["jobs"].items()):
+        click.echo(f"job {name}: last {job['finished']} {job['outcome']}")
+    click.echo(f"next feed poll due: {st['next_poll_due'] or 'now'}")
+    for c in st["crawls"]:
+        click.echo(f"blog #{c['id']} {c['url']}: last crawl {c['last_crawl'] or 'never'}, backfill "
+                   f"{'complete' if c['backfill_complete'] else 'not complete'}")
+    for f in st["failing_sources"]:
+        click.echo(f"FAILING source #{f['id']} {f['url']}: {f['consecutive_failures']} in a row, "
+                   f"last error {f['last_error'] or f['disabled_reason']}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--status", "state", type=click.Choice(["pending", "sent", "failed", "suppressed"]))
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS))
+@click.pass_context
+def alerts(ctx: click.Context, state: str | None, limit: int, fmt: str | None) -> None:
+    """The alert outbox: what was sent, what waits, what failed (and why).
+
+    Example:
+
+        rjwatch alerts --status failed
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Ctx = ctx.obj
+
+    @handled
+    def body():
+        where, params = ("WHERE a.status = ?", [state]) if state else ("", [])
+        rows = list(obj.db().query(
+            f"SELECT a.id, a.kind, a.status, a.created_at, a.sent_at, a.key, a.post_id, a.last_error, "
+            f"json_extract(a.payload, '$.title') AS title, (SELECT group_concat(d.channel || ':' || d.status || "
+            f"coalesce(' (' || d.last_error || ')', ''), '; ') FROM deliveries d WHERE d.alert_id = a.id) AS deliveries "
+            f"FROM alerts a {where} ORDER BY a.id DESC LIMIT ?", params + [limit]))
+        emit(rows, ["id", "kind", "status", "created_at", "sent_at", "title", "deliveries", "key", "post_id",
+                    "last_error"], fmt, table_columns=["id", "kind", "status", "created_at", "title", "deliveries"])
+    body()
+
+
+@alerts.command("test")
+@click.option("--channel", help="Only this channel (by name).")
+@click.pass_obj
+@handled
+def alerts_test(obj: Ctx, channel: str | None) -> None:
+    """Send a test message to every configured channel (or one).
+
+    Example:
+
+        rjwatch alerts test --channel team
+    """
+    from scheduler.alerts import AlertConfigError, channels_from_config
+
+    try:
+        chans = channels_from_config(obj.cfg)
+    except AlertConfigError as exc:
+        raise InputError(str(exc)) from None
+    if channel:
+        chans = [c for c in chans if c.name == channel]
+        if not chans:
+            raise InputError(f"no channel named {channel!r} (see [[alerts.channels]] in the config)")
+    failed = False
+    for c in chans:
+        try:
+            c.send("rjwatch test message", "If you can read this, alerts reach this channel.", f"test-{c.name}")
+            click.echo(f"{c.name} ({c.masked}): sent")
+        except Exception as exc:
+            failed = True
+            click.echo(f"{c.name} ({c.masked}): FAILED: {safe(str(exc))}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@alerts.command("retry")
+@click.argument("alert_id", type=int)
+@click.pass_obj
+@handled
+def alerts_retry(obj: Ctx, alert_id: int) -> None:
+    """Put a failed alert back in the queue (the daemon delivers it on its next pass).
+
+    Example:
+
+        rjwatch alerts retry 12
+    """
+    from storage.db import write_tx
+
+    db = obj.db()
+    with write_tx(db):
+        if db.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
+            raise InputError(f"no alert #{alert_id}")
+        db.execute("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL "
+                   "WHERE alert_id = ? AND status = 'failed'", (alert_id,))
+        db.execute("UPDATE alerts SET status = 'pending' WHERE id = ? AND status = 'failed'", (alert_id,))
+    click.echo(f"alert #{alert_id} queued again")
 
 
 # --- settings -----------------------------------------------------------------------------------

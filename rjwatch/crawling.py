@@ -21,8 +21,16 @@ def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):
     settings.set("RJWATCH_DB", str(db_path), priority="cmdline")
     settings.set("USER_AGENT", cfg["user_agent"], priority="cmdline")
     settings.set("RJWATCH_BATCH_SIZE", int(cfg["batch_size"]), priority="cmdline")
+    for item in list(cfg["crawl_settings"]) + list((overrides or {}).get("_pairs", [])):
+        key, sep, value = str(item).partition("=")
+        if not sep or not key.strip():
+            from rjwatch.settings import ConfigError
+
+            raise ConfigError(f"crawl setting {item!r} is not KEY=VALUE")
+        settings.set(key.strip(), value.strip(), priority="cmdline")
     for key, value in (overrides or {}).items():
-        settings.set(key, value, priority="cmdline")
+        if key != "_pairs":
+            settings.set(key, value, priority="cmdline")
     return settings
 
 

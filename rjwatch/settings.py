@@ -47,6 +47,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds)."),
     Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host)."),
     Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert."),
+    Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due."),
+    Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins)."),
+    Setting("crawl_timeout", "2h", "Hard limit of one crawl subprocess; it is then stopped (and resumes "
+            "next time)."),
+    Setting("crawl_settings", [], "Scrapy settings (KEY=VALUE) for every crawl, like `scrapy crawl -s`."),
+    Setting("alert_tick", "1m", "How often the daemon delivers pending alerts."),
+    Setting("digest_time", "08:00", "Daily digest time (HH:MM) in `timezone`."),
+    Setting("timezone", "UTC", "Time zone of the digest time and the scheduler."),
+    Setting("backup_dir", "", "Folder for the nightly backup (SQLite backup API); empty: no backup."),
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
     Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` (the writes "
             "stay in one process); -1 picks by size and cores, 0 analyses in the writing process."),

@@ -264,6 +264,38 @@ def m003_source_health(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_V4 = """
+-- One row per (alert, channel): the delivery attempts of the outbox. `via` says whether it went out
+-- on its own (immediate) or inside a digest.
+CREATE TABLE deliveries (
+    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'deferred')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at TEXT,
+    updated_at TEXT NOT NULL,
+    via TEXT,
+    PRIMARY KEY (alert_id, channel)
+);
+CREATE INDEX deliveries_channel ON deliveries(channel, status, updated_at);
+
+-- Saved searches: a name for an FTS query and its filters (`rjwatch saved`, alert rules).
+CREATE TABLE saved_searches (
+    name TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+"""
+
+
+@migrations(name="004_deliveries")
+def m004_deliveries(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V4):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -1,0 +1,340 @@
+"""`rjwatch run`: the APScheduler 3 daemon that decides when to poll, crawl, alert and tidy up.
+
+Jobs are rebuilt from the config and the database at every start (an in-memory job store: nothing
+pickled, nothing lost to lock contention); the state that matters (when each source is due, when a
+blog was last crawled, the last digest, the heartbeat) lives in our own tables. Every job has an
+explicit id, max_instances=1 and coalesce=True, so a job never overlaps itself and runs once to
+catch up after downtime.
+
+- poll: every `poll_tick`, polls the feeds that are due (crawler.poller; intervals adapt per source);
+- crawl:<id>: every `crawl_interval` per enabled blogger source, as a subprocess (`rjwatch crawl`),
+  because a Twisted reactor cannot be restarted here; it has a hard timeout (`crawl_timeout`);
+- alerts: every minute, delivers the outbox (scheduler.alerts);
+- digest: daily at `digest_time` in `timezone`;
+- housekeeping: daily WAL checkpoint, optional backup (SQLite's backup API), pruning of old runs;
+- heartbeat: every minute, `meta.heartbeat`; reload: every minute and on SIGHUP, picks up added or
+  removed sources and changed intervals.
+
+One daemon per database (an OS file lock). SIGTERM/SIGINT stop cleanly: the child crawl gets SIGINT
+(Scrapy stops gracefully and the next run resumes), the current write finishes, exit 0. A second
+signal forces the stop.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from judge import dates
+from rjwatch.settings import parse_duration
+from scheduler import alerts as alerts_mod
+from storage.db import connect, write_tx
+from storage.schema import migrate
+
+log = logging.getLogger("rjwatch.daemon")
+
+#: How often the daemon looks at its own state: heartbeat, alert dispatch and config reload.
+TICK_S = 60
+#: Grace a stopping child crawl gets after SIGINT before it is killed.
+CHILD_STOP_GRACE_S = 20
+#: Runs kept by housekeeping (older ones are pruned; their posts stay).
+KEEP_RUNS_DAYS = 90
+#: Jitter added to blog crawl intervals, so that many blogs do not start at once.
+CRAWL_JITTER_S = 120
+
+
+class AlreadyRunning(RuntimeError):
+    """Another daemon holds the database's lock."""
+
+
+class Daemon:
+    def __init__(self, db_path: Path, cfg, *, config_loader=None):
+        self.db_path = Path(db_path)
+        self.cfg = cfg
+        self.config_loader = config_loader
+        self.lock_file = None
+        self.stopping = threading.Event()
+        self.children: set[subprocess.Popen] = set()
+        self.children_lock = threading.Lock()
+        self.scheduler = BlockingScheduler(
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=str(cfg["timezone"]))
+        self.db = None
+        self.signals = 0
+
+    # -- single instance ---------------------------------------------------------------------
+    def acquire_lock(self) -> None:
+        path = self.db_path.with_name(self.db_path.name + ".daemon.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            other = fh.read().strip() or "?"
+            fh.close()
+            raise AlreadyRunning(f"another `rjwatch run` (pid {other}) is already using {self.db_path}") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self.lock_file = fh
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        self.db = connect(self.db_path)
+        migrate(self.db)
+        tick = IntervalTrigger(seconds=TICK_S)
+        now = datetime.now(timezone.utc)
+        self.scheduler.add_job(self.heartbeat, tick, id="heartbeat", next_run_time=now)
+        self.scheduler.add_job(self.poll, IntervalTrigger(seconds=parse_duration(self.cfg["poll_tick"])), id="poll",
+                               next_run_time=now)
+        self.scheduler.add_job(self.dispatch, IntervalTrigger(seconds=parse_duration(self.cfg["alert_tick"])),
+                               id="alerts", next_run_time=now + timedelta(seconds=2))
+        hour, minute = (int(x) for x in str(self.cfg["digest_time"]).split(":"))
+        self.scheduler.add_job(self.digest, CronTrigger(hour=hour, minute=minute, timezone=str(self.cfg["timezone"])),
+                               id="digest", next_run_time=self._digest_catch_up())
+        self.scheduler.add_job(self.housekeeping, IntervalTrigger(hours=24), id="housekeeping",
+                               next_run_time=now + timedelta(minutes=5))
+        self.scheduler.add_job(self.reload, tick, id="reload")
+        self.sync_crawl_jobs()
+
+    def _digest_catch_up(self) -> datetime | None:
+        """Run the digest at start if its last slot passed while the daemon was down."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_digest'").fetchone()
+        trigger = CronTrigger(hour=int(str(self.cfg["digest_time"]).split(":")[0]),
+                              minute=int(str(self.cfg["digest_time"]).split(":")[1]), timezone=str(self.cfg["timezone"]))
+        now = datetime.now(timezone.utc)
+        last = dates.parse(row[0]) if row else None
+        if last is None:
+            return None  # never run: wait for the first slot
+        due = trigger.get_next_fire_time(None, last)
+        return now if due and due <= now else None
+
+    def sync_crawl_jobs(self) -> None:
+        """One job per enabled blogger source; added/removed sources and interval changes apply live."""
+        interval = parse_duration(self.cfg["crawl_interval"])
+        wanted = {}
+        for sid, settings, last in self.db.execute(
+                "SELECT s.id, s.settings, (SELECT max(started_at) FROM runs r WHERE r.source_id = s.id AND r.kind = 'crawl') "
+                "FROM sources s WHERE s.kind = 'blogger' AND s.state = 'enabled'"):
+            every = json.loads(settings or "{}").get("every") or interval
+            wanted[f"crawl:{sid}"] = (sid, float(every), last)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("crawl:") and job.id not in wanted:
+                job.remove()
+                log.info("crawl job %s removed", job.id)
+        for job_id, (sid, every, last) in wanted.items():
+            job = self.scheduler.get_job(job_id)
+            if job is not None and getattr(job.trigger, "interval", None) == timedelta(seconds=every):
+                continue
+            last_dt = dates.parse(last)
+            now = datetime.now(timezone.utc)
+            first = now if last_dt is None or last_dt + timedelta(seconds=every) <= now else last_dt + timedelta(seconds=every)
+            if job is not None:
+                job.remove()
+            self.scheduler.add_job(self.crawl, IntervalTrigger(seconds=every, jitter=min(CRAWL_JITTER_S, every / 10)),
+                                   id=job_id, args=[sid], next_run_time=first)
+            log.info("crawl job %s every %.0f s, next at %s", job_id, every, first.isoformat(timespec="seconds"))
+
+    # -- job bodies --------------------------------------------------------------------------------
+    def _guard(self, name: str, fn) -> None:
+        if self.stopping.is_set():
+            return
+        started = dates.now_iso()
+        try:
+            result = fn()
+            self._job_state(name, started, "ok", result)
+        except Exception as exc:  # a failing job is recorded and retried next time, never fatal
+            log.exception("job %s failed", name)
+            self._job_state(name, started, f"error: {type(exc).__name__}: {exc}"[:300], None)
+
+    def _job_state(self, name: str, started: str, outcome: str, result) -> None:
+        value = json.dumps({"started": started, "finished": dates.now_iso(), "outcome": outcome,
+                            "result": result}, default=str, ensure_ascii=False)
+        with write_tx(self.db):
+            self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                            "excluded.value", (f"job:{name}", value))
+
+    def heartbeat(self) -> None:
+        with write_tx(self.db):
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE SET "
+                            "value = excluded.value", (json.dumps({"at": dates.now_iso(), "pid": os.getpid()}),))
+
+    def poll(self) -> None:
+        def body():
+            from crawler.poller import Poller
+            from storage import health
+
+            due = health.due_sources(self.db)
+            if not due:
+                return {"polled": 0}
+            s = Poller(self.db, self.cfg).poll(due)
+            return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
+        self._guard("poll", body)
+
+    def crawl(self, source_id: int) -> None:
+        self._guard(f"crawl:{source_id}", lambda: self._run_crawl(source_id))
+
+    def _run_crawl(self, source_id: int) -> dict:
+        cmd = [sys.executable, "-m", "rjwatch", "--db", str(self.db_path)]
+        if self.cfg.path:
+            cmd += ["--config", str(self.cfg.path)]
+        cmd += ["crawl", "--source", str(source_id)]
+        for item in self.cfg["crawl_settings"]:
+            cmd += ["--set", item]
+        timeout = parse_duration(self.cfg["crawl_timeout"])
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        with self.children_lock:
+            self.children.add(proc)
+        try:
+            try:
+                _, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("crawl of source %s exceeded %s s; stopping it", source_id, timeout)
+                self._stop_child(proc)
+                _, err = proc.communicate()
+                return {"exit": proc.returncode, "timeout": True}
+        finally:
+            with self.children_lock:
+                self.children.discard(proc)
+        tail = (err or "").strip().splitlines()[-3:]
+        if proc.returncode not in (0, -signal.SIGINT, 130):
+            log.warning("crawl of source %s exited %s: %s", source_id, proc.returncode, " | ".join(tail))
+        return {"exit": proc.returncode}
+
+    def _stop_child(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGINT)  # Scrapy: graceful stop, buffered posts are written
+            proc.wait(CHILD_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def dispatch(self) -> None:
+        self._guard("alerts", lambda: alerts_mod.dispatch(self.db, alerts_mod.channels_from_config(self.cfg)))
+
+    def digest(self) -> None:
+        def body():
+            out = alerts_mod.send_digest(self.db, alerts_mod.channels_from_config(self.cfg))
+            with write_tx(self.db):
+                self.db.execute("INSERT INTO meta (key, value) VALUES ('last_digest', ?) ON CONFLICT (key) DO UPDATE "
+                                "SET value = excluded.value", (dates.now_iso(),))
+            return out
+        self._guard("digest", body)
+
+    def housekeeping(self) -> None:
+        def body():
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cutoff = (datetime.now(timezone.utc) - timedelta(days=KEEP_RUNS_DAYS)).isoformat(timespec="seconds")
+            with write_tx(self.db):
+                pruned = self.db.execute("DELETE FROM runs WHERE started_at < ? AND id NOT IN "
+                                         "(SELECT last_run_id FROM crawl_state WHERE last_run_id IS NOT NULL)",
+                                         (cutoff,)).rowcount
+            backup = None
+            if self.cfg["backup_dir"]:
+                backup = self._backup(Path(self.cfg["backup_dir"]))
+            return {"pruned_runs": pruned, "backup": backup}
+        self._guard("housekeeping", body)
+
+    def _backup(self, folder: Path) -> str:
+        import sqlite3
+
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"rjwatch-{datetime.now(timezone.utc).strftime('%Y%m%d')}.db"
+        dst = sqlite3.connect(target)
+        try:
+            self.db.conn.backup(dst)
+        finally:
+            dst.close()
+        return str(target)
+
+    def reload(self) -> None:
+        def body():
+            if self.config_loader is not None:
+                self.cfg = self.config_loader()
+            self.sync_crawl_jobs()
+            return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}
+        self._guard("reload", body)
+
+    # -- running ---------------------------------------------------------------------------------
+    def _on_signal(self, signum, frame) -> None:
+        self.signals += 1
+        if signum == signal.SIGHUP:
+            threading.Thread(target=self.reload, daemon=True).start()
+            self.signals -= 1
+            return
+        if self.signals > 1:
+            log.warning("second signal: forcing the stop")
+            with self.children_lock:
+                for proc in list(self.children):
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            os._exit(1)
+        log.info("stopping (signal %s): finishing current work", signum)
+        self.stopping.set()
+        threading.Thread(target=self._shutdown, daemon=True).start()
+
+    def _shutdown(self) -> None:
+        with self.children_lock:
+            procs = list(self.children)
+        for proc in procs:
+            self._stop_child(proc)
+        self.scheduler.shutdown(wait=True)
+
+    def run(self) -> None:
+        self.acquire_lock()
+        self.setup()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        log.info("rjwatch daemon started on %s (pid %s)", self.db_path, os.getpid())
+        self.scheduler.start()  # blocks until shutdown
+        log.info("rjwatch daemon stopped")
+
+
+def status(db) -> dict:
+    """What `rjwatch status` shows: heartbeat age, jobs' last results, failing sources, alert counts."""
+    from storage import health
+
+    out: dict = {}
+    row = db.execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
+    if row:
+        hb = json.loads(row[0])
+        at = dates.parse(hb["at"])
+        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"),
+                            "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}
+    else:
+        out["heartbeat"] = None
+    out["jobs"] = {k[4:]: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE 'job:%'")}
+    out["failing_sources"] = health.failing(db)
+    out["alerts"] = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM alerts GROUP BY status")}
+    out["deliveries"] = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM deliveries GROUP BY status")}
+    due = db.execute("SELECT min(next_due) FROM source_health h JOIN sources s ON s.id = h.source_id "
+                     "WHERE s.state = 'enabled'").fetchone()[0]
+    out["next_poll_due"] = due
+    out["crawls"] = list(db.query(
+        "SELECT s.id, s.url, c.backfill_complete, c.last_full_at, (SELECT max(started_at) FROM runs r WHERE "
+        "r.source_id = s.id AND r.kind = 'crawl') AS last_crawl FROM sources s LEFT JOIN crawl_state c ON "
+        "c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"))
+    return out
