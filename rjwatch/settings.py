@@ -53,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
             "next time)."),
     Setting("crawl_settings", [], "Scrapy settings (KEY=VALUE) for every crawl, like `scrapy crawl -s`."),
     Setting("alert_tick", "1m", "How often the daemon delivers pending alerts."),
+    Setting("alert_retry", "30s", "First retry delay of a failed alert delivery; doubles per attempt "
+            "(6 attempts, then the alert is `failed`)."),
     Setting("digest_time", "08:00", "Daily digest time (HH:MM) in `timezone`."),
     Setting("timezone", "UTC", "Time zone of the digest time and the scheduler."),
     Setting("backup_dir", "", "Folder for the nightly backup (SQLite backup API); empty: no backup."),

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Delivery attempts before an alert is `failed` for a channel.
 MAX_ATTEMPTS = 6
-#: First retry delay; doubled after each failure (30 s, 1 min, 2 min, ... ~16 min by the 6th).
+#: First retry delay by default (setting alert_retry); doubled after each failure: 30 s, 1 min,
+#: 2 min, ... ~16 min before the 6th and last attempt.
 RETRY_BASE_S = 30.0
 #: Alerts handled per channel per dispatch pass: bounds one pass after a long outage.
 DISPATCH_BATCH = 100
@@ -254,14 +255,14 @@ def _load(row: dict) -> dict:
     return row
 
 
-def _backoff(attempts: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=RETRY_BASE_S * 2 ** (attempts - 1))).isoformat(
-        timespec="seconds")
+def _backoff(attempts: int, base: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=base * 2 ** (attempts - 1))).isoformat(
+        timespec="milliseconds")
 
 
 def pending_for(db: sqlite_utils.Database, channel: Channel, *, include_deferred: bool = False) -> list[dict]:
     """Alerts this channel still owes: not suppressed, not yet delivered or failed, due for a try."""
-    now = dates.now_iso()
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     states = "('pending', 'deferred')" if include_deferred else "('pending')"
     rows = db.query(
         f"SELECT a.*, d.attempts AS d_attempts, d.status AS d_status FROM alerts a "
@@ -302,7 +303,7 @@ def sent_last_hour(db, channel: str) -> int:
                       "AND updated_at >= ?", (channel, since)).fetchone()[0]
 
 
-def dispatch(db: sqlite_utils.Database, channels: list[Channel]) -> dict:
+def dispatch(db: sqlite_utils.Database, channels: list[Channel], *, retry_base: float = RETRY_BASE_S) -> dict:
     """One pass of immediate deliveries. Returns counts {sent, failed, retrying, deferred}."""
     counts = {"sent": 0, "failed": 0, "retrying": 0, "deferred": 0}
     for ch in channels:
@@ -327,7 +328,7 @@ def dispatch(db: sqlite_utils.Database, channels: list[Channel]) -> dict:
                 status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
                 with write_tx(db):
                     _mark(db, alert["id"], ch.name, status, attempts=attempts, error=error,
-                          next_at=None if status == "failed" else _backoff(attempts))
+                          next_at=None if status == "failed" else _backoff(attempts, retry_base))
                 counts["failed" if status == "failed" else "retrying"] += 1
                 log.warning("rjwatch: alert %s to %s: %s", alert["key"], ch.name, error)
                 continue

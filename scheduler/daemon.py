@@ -99,7 +99,7 @@ class Daemon:
     def setup(self) -> None:
         self.db = connect(self.db_path)
         migrate(self.db)
-        tick = IntervalTrigger(seconds=TICK_S)
+        tick = IntervalTrigger(seconds=min(TICK_S, parse_duration(self.cfg["poll_tick"])))
         now = datetime.now(timezone.utc)
         self.scheduler.add_job(self.heartbeat, tick, id="heartbeat", next_run_time=now)
         self.scheduler.add_job(self.poll, IntervalTrigger(seconds=parse_duration(self.cfg["poll_tick"])), id="poll",
@@ -231,7 +231,8 @@ class Daemon:
             pass
 
     def dispatch(self) -> None:
-        self._guard("alerts", lambda: alerts_mod.dispatch(self.db, alerts_mod.channels_from_config(self.cfg)))
+        self._guard("alerts", lambda: alerts_mod.dispatch(self.db, alerts_mod.channels_from_config(self.cfg),
+                                                          retry_base=parse_duration(self.cfg["alert_retry"])))
 
     def digest(self) -> None:
         def body():

@@ -1,0 +1,111 @@
+"""Alert delivery from the outbox through real Apprise to a local webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest
+from storage.ingest import Ingestor
+
+from receiver import Receiver
+from test_storage import ARTICLE, SEED, item
+
+
+def _deliveries(db):
+    return list(db.query("SELECT * FROM deliveries"))
+
+
+def test_a_new_post_is_delivered_exactly_once_after_a_failure(db):
+    Ingestor(db).ingest(item("https://a.example.org/1"))
+    with Receiver(fail_first=1) as rx:
+        ch = [Channel("hook", rx.url)]
+        first = dispatch(db, ch, retry_base=0.05)
+        assert first == {"sent": 0, "failed": 0, "retrying": 1, "deferred": 0}
+        assert _deliveries(db)[0]["status"] == "pending" and _deliveries(db)[0]["attempts"] == 1
+        time.sleep(0.1)
+        second = dispatch(db, ch, retry_base=0.05)
+        assert second["sent"] == 1
+        third = dispatch(db, ch, retry_base=0.05)
+        assert third["sent"] == 0
+        got = rx.delivered()
+        assert len(got) == 1 and len(rx.requests) == 2
+        assert got[0]["key"] == rx.requests[0]["key"]  # the retry carries the same idempotency key
+        assert "Peace treaty talks resume in Moscow" in got[0]["payload"]["title"]
+        body = got[0]["payload"]["message"]
+        assert "https://a.example.org/1" in body and "relevance" in body
+    assert next(db.query("SELECT status FROM alerts"))["status"] == "sent"
+
+
+def test_failures_become_failed_after_the_last_attempt(db):
+    Ingestor(db).ingest(item("https://a.example.org/1"))
+    with Receiver(fail_first=100) as rx:
+        ch = [Channel("hook", rx.url)]
+        for _ in range(10):
+            dispatch(db, ch, retry_base=0.001)
+            time.sleep(0.05)
+        assert len(rx.requests) == 6
+    d = _deliveries(db)[0]
+    assert d["status"] == "failed" and d["attempts"] == 6 and "delivery failed" in d["last_error"]
+    assert next(db.query("SELECT status FROM alerts"))["status"] == "failed"
+
+
+def test_suppressed_alerts_are_never_sent_and_rules_filter(db):
+    ing = Ingestor(db)
+    ing.ingest(item("https://a.example.org/silent"), silent=True)
+    ing.ingest(item("https://b.example.org/copy", text=SEED["text"], title=SEED["title"]))
+    ing.ingest(item("https://c.example.org/new", text="Совсем другая статья. " + ARTICLE.replace("Tuesday", "Friday")))
+    with Receiver() as rx:
+        copies_only = Channel("copies", rx.url, rule=Rule(kinds=("copy", "excerpt")))
+        dispatch(db, [copies_only])
+        titles = [r["payload"]["title"] for r in rx.delivered()]
+    assert titles == ["[copy] What Russia Wants From Its Dialogue With Japan"]
+
+
+def _distinct_relevant_articles(n: int) -> list[dict]:
+    from conftest import FIXTURES
+
+    paths = sorted((FIXTURES / "classify").glob("new__en_*.txt"))[:n]
+    out = []
+    for i, p in enumerate(paths):
+        title, _, body = p.read_text("utf-8").partition("\n\n")
+        out.append(item(f"https://s{i}.example.org/p", text=body, title=title.strip()))
+    return out
+
+
+def test_flood_control_defers_the_overflow_to_the_digest(db):
+    ing = Ingestor(db)
+    for it in _distinct_relevant_articles(5):
+        assert ing.ingest(it).status == "new"
+    with Receiver() as rx:
+        ch = [Channel("hook", rx.url, max_per_hour=2)]
+        counts = dispatch(db, ch)
+        assert counts["sent"] == 2 and counts["deferred"] >= 1
+        assert len(rx.delivered()) == 2
+        digest = send_digest(db, ch, period="2026-11-27")
+        assert digest["hook"] == counts["deferred"]
+        assert len(rx.delivered()) == 3
+        message = rx.delivered()[-1]["payload"]
+        assert "digest" in message["title"] and "New coverage in en" in message["message"]
+        assert dispatch(db, ch)["sent"] == 0  # nothing is sent twice
+
+
+def test_digest_puts_seed_copies_first(db):
+    ing = Ingestor(db)
+    ing.ingest(item("https://c.example.org/new"))
+    ing.ingest(item("https://b.example.org/copy", text=SEED["text"], title=SEED["title"]))
+    with Receiver() as rx:
+        send_digest(db, [Channel("daily", rx.url, mode="digest")], period="day")
+        text = rx.delivered()[0]["payload"]["message"]
+    assert text.index("Copies and excerpts") < text.index("New coverage")
+
+
+def test_channels_from_config_reads_env_secrets_and_masks_them(tmp_path, monkeypatch):
+    from rjwatch.settings import load
+
+    monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-token-value")
+    cfg_file = tmp_path / "rj.toml"
+    cfg_file.write_text('[[alerts.channels]]\nname = "team"\nurl = "json://user:${HOOK_TOKEN}@127.0.0.1:9/h"\n')
+    chans = channels_from_config(load(cfg_file))
+    assert chans[0].url.endswith("@127.0.0.1:9/h") and "s3cr3t-token-value" in chans[0].url
+    assert "s3cr3t-token-value" not in chans[0].masked
