@@ -19,7 +19,7 @@ from scrapy.exceptions import NotConfigured
 from judge import dates
 from storage import sources as src
 from storage.db import connect, write_tx
-from storage.schema import migrate
+from rjwatch.bootstrap import ensure_initialised
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class CrawlContext:
         self.crawler = crawler
         spider = crawler.spider
         self.db = connect(Path(db_path))
-        migrate(self.db)
+        ensure_initialised(self.db)
         self.source_id: int | None = None
         self.run_id: int | None = None
         self.state: dict = {}

@@ -43,8 +43,12 @@ DEPTH_LIMIT = 2000
 DEPTH_PRIORITY = 0
 
 DOWNLOADER_MIDDLEWARES = {
-    # Before RetryMiddleware (550): a Retry-After answer is waited out here, not retried at once.
-    "crawler.middlewares.RetryAfterMiddleware": 540,
+    # Responses pass middlewares from the highest number down: at 560 a Retry-After answer reaches us
+    # before RetryMiddleware (550), and is waited out here instead of being retried at once.
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    # Next to the downloader: at most CONCURRENT_REQUESTS_PER_DOMAIN in flight per site, whatever the
+    # delay (see the middleware's docstring for the Scrapy behaviour it corrects).
+    "crawler.middlewares.PerSiteConcurrencyMiddleware": 950,
     # Early: learned URLs never reach private addresses, whatever middleware made them.
     "crawler.middlewares.SafeUrlMiddleware": 50,
 }

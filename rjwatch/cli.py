@@ -23,7 +23,6 @@ from storage.db import DatabaseError, connect, default_db_path
 from storage.schema import is_initialised, migrate
 from storage.sources import SourceError
 
-PACKAGED_SEED = "000_2726ccec86287c13.txt"
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -108,18 +107,12 @@ def init(obj: Ctx) -> None:
 
         rjwatch init
     """
-    from judge.article import parse_text_article
-    from storage.seeds import add_seed, store_topic
+    from rjwatch.bootstrap import initialise
 
     db = obj.db(create=True)
-    applied = migrate(db)
-    topic_path = obj.cfg["topic"] or None
-    profile = TopicProfile.load(topic_path)
-    store_topic(db, profile.name, profile.raw or "")
-    raw = resources.files("rjwatch").joinpath("data", "seeds", PACKAGED_SEED).read_text("utf-8")
-    art = parse_text_article(raw)
-    seed_id, created = add_seed(db, title=art["title"], body=art["text"], published=art["published"],
-                                origin=f"packaged:{PACKAGED_SEED}")
+    done = initialise(db, obj.cfg["topic"] or None)
+    applied, profile, art = done["applied"], done["profile"], done["seed"]
+    seed_id, created = done["seed_id"], done["seed_created"]
     extra = [_add_seed_from(obj, ref) for ref in obj.cfg["seeds"]]
     click.echo(f"database {obj.path}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
     click.echo(f"topic: {profile.name} ({profile.source})")
@@ -238,18 +231,14 @@ def _dry_ingestor(obj: Ctx):
 
     if obj.path.exists():
         return Ingestor(obj.db())
-    from judge.article import parse_text_article
-    from storage.seeds import add_seed
-
     import sqlite3
 
     import sqlite_utils
 
+    from rjwatch.bootstrap import initialise
+
     mem = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
-    migrate(mem)
-    raw = resources.files("rjwatch").joinpath("data", "seeds", PACKAGED_SEED).read_text("utf-8")
-    art = parse_text_article(raw)
-    add_seed(mem, title=art["title"], body=art["text"], published=art["published"], origin="packaged")
+    initialise(mem, obj.cfg["topic"] or None)
     return Ingestor(mem)
 
 

@@ -1,0 +1,265 @@
+"""Real Scrapy crawls (in a subprocess) of Blogger-style blogs served on 127.0.0.1; assertions on stored rows.
+
+The blogs come from rjwatch.demo (every template family, feeds capped at 25 entries a page, robots.txt
+disallowing /search, faults on demand); the crawler is the real `rjwatch crawl` command with only its
+politeness delays lifted so that the suite stays quick (the per-site concurrency limit is kept).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rjwatch.demo.server import SiteServer
+from rjwatch.demo.site import build_blog
+from storage.db import connect
+
+from conftest import REPO, run_cli
+
+pytestmark = pytest.mark.slow
+
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=2",
+        "-s", "DOWNLOAD_TIMEOUT=5", "-s", "LOG_LEVEL=INFO"]
+
+
+def crawl(db_path: Path, source: str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", source, *FAST, *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def posts(db_path: Path) -> list[dict]:
+    db = connect(db_path)
+    try:
+        return list(db.query("SELECT id, canonical_url, title, post_id, blog_id, status, summary_only, text, revision "
+                             "FROM posts ORDER BY id"))
+    finally:
+        db.conn.close()
+
+
+def scalar(db_path: Path, sql: str, *params):
+    db = connect(db_path)
+    try:
+        return db.execute(sql, params).fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+@pytest.fixture
+def served():
+    """Start a server for a blog; all servers stop at the end of the test."""
+    started: list[SiteServer] = []
+
+    def start(blog) -> SiteServer:
+        srv = SiteServer(blog)
+        srv.start()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+TEMPLATES = [("simple", "en"), ("minima", "de"), ("watermark", "fr"), ("awesomeinc", "ru"), ("travel", "ja"),
+             ("contempo", "en"), ("soho", "es"), ("notable", "en"), ("thirdparty", "en"), ("dynamicviews", "de")]
+
+
+@pytest.mark.parametrize("template, locale", TEMPLATES)
+def test_every_post_of_a_blog_is_collected_once(db_path, served, template, locale):
+    blog = build_blog(f"t-{template}", 60, template=template, locale=locale, seed=3)
+    srv = served(blog)
+    result = crawl(db_path, srv.base_url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stored = posts(db_path)
+    assert len(stored) == 60
+    assert {p["post_id"] for p in stored} == {p.post_id for p in blog.posts}
+    assert {p["title"] for p in stored} == {p.title for p in blog.posts}
+    assert all(p["blog_id"] == blog.blog_id for p in stored)
+    assert srv.log.count(path="/search*") == 0 or all(
+        r.status != 200 for r in srv.log.records() if r.path.startswith("/search")), "robots.txt disallows /search"
+    # 60 posts with a 25-entry cap: three feed pages followed through rel=next
+    assert srv.log.count(path="/feeds/posts/default*") >= 3
+    run = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "finished"
+    assert sum(run["new"].values()) == 60
+
+
+def test_a_blog_without_a_feed_is_walked_through_its_html(db_path, served):
+    blog = build_blog("nofeed", 80, template="simple", feed_enabled=False, seed=5)
+    srv = served(blog)
+    result = crawl(db_path, srv.base_url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(posts(db_path)) == 80
+    # robots.txt keeps us off /search, so the "Older Posts" chain is not how we got there
+    assert not any(r.path.startswith("/search") for r in srv.log.records())
+
+
+def test_summary_feed_entries_get_their_page_fetched(db_path, served):
+    blog = build_blog("summ", 30, template="contempo", feed_mode="summary", seed=7)
+    srv = served(blog)
+    assert crawl(db_path, srv.base_url).returncode == 0
+    stored = posts(db_path)
+    assert len(stored) == 30
+    assert not any(p["summary_only"] for p in stored)
+    by_id = {p.post_id: p for p in blog.posts}
+    from judge.htmltext import html_to_text
+
+    for p in stored:
+        last_line = html_to_text(by_id[p["post_id"]].body_html).splitlines()[-1]
+        assert last_line[:60] in p["text"]
+
+
+def test_second_hostname_and_mobile_pages_are_the_same_posts(db_path, served):
+    blog = build_blog("twohosts", 20, template="simple", seed=9)
+    srv = served(blog)
+    assert crawl(db_path, srv.base_url).returncode == 0
+    assert crawl(db_path, srv.alias_url, "--full").returncode == 0  # localhost:PORT
+    assert len(posts(db_path)) == 20
+    some = blog.posts[0]
+    mobile = f"{srv.base_url.rstrip('/')}{some.path}?m=1"
+    again = run_cli("--db", str(db_path), "ingest", mobile, "--format", "json")
+    assert json.loads(again.output)["seen"] == 1
+    vias = scalar(db_path, "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id "
+                           "WHERE p.post_id = ?", some.post_id)
+    assert vias >= 3  # feed / page on 127.0.0.1, page on localhost, the ?m=1 page
+
+
+def test_one_request_at_a_time_per_site(db_path, served):
+    blog = build_blog("polite", 40, template="simple", seed=11)
+    srv = served(blog)
+    srv.faults.slow("*.html", delay=0.05)
+    assert crawl(db_path, srv.base_url, "--full").returncode == 0
+    assert srv.peak_in_flight == 1
+    assert len(posts(db_path)) == 40
+
+
+def test_incremental_recrawl_asks_only_for_what_is_new(db_path, served):
+    blog = build_blog("incr", 120, template="simple", seed=13)
+    srv = served(blog)
+    assert crawl(db_path, srv.base_url).returncode == 0
+    assert len(posts(db_path)) == 120
+    srv.log.reset()
+    assert crawl(db_path, srv.base_url).returncode == 0
+    srv.log.wait_for(1)
+    assert srv.log.total <= 5, [r.path for r in srv.log.records()]
+    # a new post and an edit are picked up by the next incremental crawl
+    from datetime import datetime, timedelta, timezone
+
+    from rjwatch.demo.site import Post
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    blog.publish(Post("1234567890123456789", "Fresh post about the Kuril talks", "", now - timedelta(minutes=5),
+                      body_html="<p>Japan and Russia resumed peace treaty talks on the Kuril Islands in Moscow.</p>"))
+    edited = blog.posts[5]
+    blog.edit(edited.post_id, "<p>This post was corrected after publication.</p>", updated=now)
+    srv.log.reset()
+    assert crawl(db_path, srv.base_url).returncode == 0
+    stored = {p["post_id"]: p for p in posts(db_path)}
+    assert len(stored) == 121 and "1234567890123456789" in stored
+    assert stored[edited.post_id]["revision"] == 2
+    assert "corrected after publication" in stored[edited.post_id]["text"]
+    assert scalar(db_path, "SELECT count(*) FROM revisions") == 1
+    assert srv.log.total <= 8
+
+
+def test_retry_after_is_waited_out(db_path, served):
+    blog = build_blog("throttled", 10, template="simple", seed=17)
+    srv = served(blog)
+    srv.faults.rate_limit("/feeds/*", first=1, retry_after=2)
+    srv.faults.burst_503(2, retry_after=1)
+    result = crawl(db_path, srv.base_url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(posts(db_path)) == 10
+    feed_hits = [r for r in srv.log.records() if r.path.startswith("/feeds/posts/default")]
+    first_429 = next(r for r in feed_hits if r.status == 429)
+    retried = next(r for r in feed_hits if r.time > first_429.time and r.path == first_429.path)
+    assert retried.time - first_429.time >= 1.9
+
+
+def test_hostile_and_broken_responses_do_not_stop_the_crawl(db_path, served):
+    blog = build_blog("faulty", 30, template="simple", feed_enabled=False, seed=19)
+    srv = served(blog)
+    paths = [p.path for p in blog.posts]
+    srv.faults.truncate(paths[0], keep=0.3)
+    srv.faults.huge(paths[1], size=50 << 20)
+    srv.faults.gzip_bomb(paths[2])
+    srv.faults.slow(paths[3], delay=8)  # beyond DOWNLOAD_TIMEOUT=5
+    srv.faults.redirect_loop(paths[4], length=3)
+    srv.faults.broken_chunked(paths[5])
+    started = time.monotonic()
+    result = crawl(db_path, srv.base_url)
+    assert time.monotonic() - started < 100
+    assert result.returncode == 0, result.stderr[-2000:]
+    stored = {p["post_id"] for p in posts(db_path)}
+    healthy = {p.post_id for p in blog.posts[6:]}
+    assert healthy <= stored
+    assert "Traceback" not in result.stdout
+
+
+def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, served):
+    blog = build_blog("killed", 150, template="simple", feed_enabled=False, seed=23)
+    srv = served(blog)
+    srv.faults.slow("*.html", delay=0.1)
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", srv.base_url, *FAST,
+           "-s", "RJWATCH_BATCH_SIZE=10"]
+    for attempt in range(2):
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(4 + attempt)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    partial = len(posts(db_path))
+    assert 0 < partial < 150
+    assert scalar(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0
+    assert crawl(db_path, srv.base_url, timeout=240).returncode == 0
+    stored = posts(db_path)
+    assert len(stored) == 150 and len({p["post_id"] for p in stored}) == 150
+    assert scalar(db_path, "PRAGMA integrity_check") == "ok"
+
+
+def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
+    blog = build_blog("interrupted", 120, template="simple", feed_enabled=False, seed=29)
+    srv = served(blog)
+    srv.faults.slow("*.html", delay=0.1)
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", srv.base_url, *FAST]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "shutdown"
+    assert crawl(db_path, srv.base_url, timeout=240).returncode == 0
+    assert len(posts(db_path)) == 120
+
+
+def test_a_blog_that_stops_yielding_posts_is_flagged(db_path, served):
+    blog = build_blog("vanishing", 15, template="simple", seed=31)
+    srv = served(blog)
+    assert crawl(db_path, srv.base_url).returncode == 0
+    srv.faults.status("*", 403)
+    crawl(db_path, srv.base_url, "--full")
+    stats = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    assert stats["anomaly"] and "no posts" in stats["anomaly"]
+    assert scalar(db_path, "SELECT count(*) FROM alerts WHERE kind = 'anomaly'") == 1
+    listed = run_cli("--db", str(db_path), "runs", "--format", "json")
+    assert json.loads(listed.output)[0]["anomaly"]
+
+
+def test_scrapy_crawl_command_works_from_the_project_folder(tmp_path, served):
+    blog = build_blog("manual", 12, template="soho", locale="es", seed=37)
+    srv = served(blog)
+    db_file = tmp_path / "manual.db"
+    env = dict(os.environ, RJWATCH_DB=str(db_file))
+    scrapy = Path(sys.executable).with_name("scrapy")
+    result = subprocess.run([str(scrapy), "crawl", "blogger", "-a", f"url={srv.base_url}", "-s", "DOWNLOAD_DELAY=0",
+                             "-s", "AUTOTHROTTLE_ENABLED=False"], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(posts(db_file)) == 12
+    assert scalar(db_file, "SELECT kind FROM sources") == "blogger"
