@@ -62,6 +62,7 @@ def fetch(url: str, *, headers: dict[str, str] | None = None, timeout: float = 3
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp_headers:
                 history.append((resp.status, current))
                 current = urljoin(current, resp_headers["location"])
+                _drain(resp)  # a redirect's body is not ours to keep, but the connection must be clean
                 continue
             body = _read_capped(resp, current, max_bytes)
         finally:
@@ -70,6 +71,23 @@ def fetch(url: str, *, headers: dict[str, str] | None = None, timeout: float = 3
             raise FetchError(f"{current[:200]}: HTTP {resp.status}", status=resp.status, headers=resp_headers)
         return Response(current, resp.status, resp_headers, body, history)
     raise FetchError(f"{url[:200]}: more than {max_redirects} redirects")
+
+
+#: Bytes of a redirect's body read (and dropped) so its connection can be reused; past that the
+#: connection is closed instead.
+REDIRECT_BODY_DRAIN = 64 * 1024
+
+
+def _drain(resp) -> None:
+    try:
+        read = 0
+        for chunk in resp.stream(CHUNK_BYTES, decode_content=False):
+            read += len(chunk)
+            if read > REDIRECT_BODY_DRAIN:
+                resp.close()
+                return
+    except urllib3.exceptions.HTTPError:
+        resp.close()
 
 
 def _read_capped(resp, url: str, max_bytes: int) -> bytes:
