@@ -854,7 +854,8 @@ def run_daemon(obj: Ctx, log_level: str) -> None:
 
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is the no-overlap rule working, not news.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
         channels_from_config(obj.cfg)
     except AlertConfigError as exc:

@@ -57,6 +57,17 @@ KEEP_RUNS_DAYS = 90
 CRAWL_JITTER_S = 120
 
 
+def _die_with_parent() -> None:
+    """In the crawl child: get SIGTERM (a graceful Scrapy stop) if the daemon dies, even by kill -9."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class AlreadyRunning(RuntimeError):
     """Another daemon holds the database's lock."""
 
@@ -130,10 +141,14 @@ class Daemon:
         """One job per enabled blogger source; added/removed sources and interval changes apply live."""
         interval = parse_duration(self.cfg["crawl_interval"])
         wanted = {}
-        for sid, settings, last in self.db.execute(
-                "SELECT s.id, s.settings, (SELECT max(started_at) FROM runs r WHERE r.source_id = s.id AND r.kind = 'crawl') "
-                "FROM sources s WHERE s.kind = 'blogger' AND s.state = 'enabled'"):
+        for sid, settings, last, reason, complete in self.db.execute(
+                "SELECT s.id, s.settings, r.started_at, r.finish_reason, c.backfill_complete FROM sources s "
+                "LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE source_id = s.id AND kind = 'crawl') "
+                "LEFT JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"):
             every = json.loads(settings or "{}").get("every") or interval
+            # An interrupted crawl (killed, stopped, unfinished backfill) resumes at once.
+            if last is not None and (reason != "finished" or not complete):
+                last = None
             wanted[f"crawl:{sid}"] = (sid, float(every), last)
         for job in self.scheduler.get_jobs():
             if job.id.startswith("crawl:") and job.id not in wanted:
@@ -200,7 +215,7 @@ class Daemon:
             cmd += ["--set", item]
         timeout = parse_duration(self.cfg["crawl_timeout"])
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_die_with_parent)
         with self.children_lock:
             self.children.add(proc)
         try:

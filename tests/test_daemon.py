@@ -1,0 +1,218 @@
+"""The daemon (`rjwatch run`) as a real subprocess: real APScheduler with short ticks, real Apprise to a
+local webhook receiver, real feeds and blogs on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from rjwatch.demo.server import SiteServer
+from rjwatch.demo.site import NewsItem, build_blog
+from storage.db import connect
+
+from conftest import REPO, run_cli
+from receiver import Receiver
+from test_alerts import _distinct_relevant_articles
+from test_poll import _news
+
+pytestmark = pytest.mark.slow
+
+SECRET = "hunter2-s3cret-token"
+
+
+def write_config(path: Path, hook_url: str, **extra) -> Path:
+    values = {"poll_tick": "1s", "alert_tick": "1s", "alert_retry": "1s", "min_interval": "1s",
+              "poll_interval": "1s", "crawl_interval": "3s",
+              "crawl_settings": ["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"], **extra}
+    lines = [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    lines += ["", "[[alerts.channels]]", 'name = "hook"', f'url = "{hook_url}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class DaemonProc:
+    def __init__(self, db_path: Path, config: Path):
+        self.cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "--config", str(config), "run"]
+        self.proc = None
+        self.stderr = ""
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30) -> int:
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=timeout)
+        self.stderr += out + err
+        return self.proc.returncode
+
+    def kill(self):
+        self.proc.kill()
+        out, err = self.proc.communicate()
+        self.stderr += out + err
+
+
+def wait_until(cond, timeout=40.0, step=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
+def q(db_path, sql, *params):
+    db = connect(db_path)
+    try:
+        return db.execute(sql, params).fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+@pytest.fixture
+def site():
+    servers = []
+
+    def start(app):
+        srv = SiteServer(app)
+        srv.start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, tmp_path, site):
+    feed = _news(2)
+    srv = site(feed)
+    with Receiver(fail_first=1) as rx:
+        cfg = write_config(tmp_path / "rj.toml", rx.url)
+        run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
+        run_cli("--db", str(db_path), "--config", str(cfg), "poll", "--all")  # the silent first collection
+        d = DaemonProc(db_path, cfg).start()
+        try:
+            assert wait_until(lambda: len(rx.delivered()) >= 1)  # the backfill summary
+            art = _distinct_relevant_articles(3)[2]
+            feed.publish(NewsItem("fresh", art["title"], datetime.now(timezone.utc).replace(microsecond=0),
+                                  body_html=f"<p>{art['text']}</p>"))
+            assert wait_until(lambda: any("[new]" in r["payload"]["title"] or "[copy]" in r["payload"]["title"]
+                                          for r in rx.delivered()))
+            time.sleep(3)
+        finally:
+            assert d.stop() == 0
+        delivered = len(rx.delivered())
+        keys = [r["key"] for r in rx.delivered()]
+        assert len(keys) == len(set(keys))
+        again = DaemonProc(db_path, cfg).start()
+        time.sleep(5)
+        assert again.stop() == 0
+        assert len(rx.delivered()) == delivered
+    status = run_cli("--db", str(db_path), "status", "--format", "json")
+    st = json.loads(status.stdout)
+    assert st["heartbeat"]["age_s"] < 30 and "poll" in st["jobs"] and "alerts" in st["jobs"]
+
+
+def test_second_daemon_refuses_and_sigterm_exits_quickly(db_path, tmp_path):
+    cfg = write_config(tmp_path / "rj.toml", "console")
+    first = DaemonProc(db_path, cfg).start()
+    try:
+        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM meta WHERE key = 'heartbeat'") == 1)
+        second = subprocess.run(DaemonProc(db_path, cfg).cmd, cwd=REPO, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1 and "already using" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+    finally:
+        started = time.monotonic()
+        assert first.stop() == 0
+        assert time.monotonic() - started < 10
+
+
+def test_a_new_source_backfill_sends_one_summary_not_a_flood(db_path, tmp_path, site):
+    blog = build_blog("big", 40, template="simple", seed=41)
+    srv = site(blog)
+    run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/feeds/posts/default", "--kind", "feed")
+    with Receiver() as rx:
+        d = DaemonProc(db_path, write_config(tmp_path / "rj.toml", rx.url)).start()
+        try:
+            assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= 25)
+            assert wait_until(lambda: len(rx.delivered()) >= 1)
+            time.sleep(3)
+        finally:
+            d.stop()
+        titles = [r["payload"]["title"] for r in rx.delivered()]
+    assert len(titles) == 1 and titles[0].startswith("[backfill]")
+
+
+def test_secrets_in_channel_urls_never_appear_in_output(db_path, tmp_path, site):
+    srv = site(_news(2))
+    run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
+    run_cli("--db", str(db_path), "poll", "--all")
+    with Receiver(fail_first=1000) as rx:
+        url = rx.url.replace("json://", f"json://user:{SECRET}@")
+        cfg = write_config(tmp_path / "rj.toml", url)
+        d = DaemonProc(db_path, cfg).start()
+        try:
+            assert wait_until(lambda: len(rx.requests) >= 2)
+        finally:
+            d.stop()
+    outputs = [d.stderr]
+    for args in (["status"], ["alerts"], ["alerts", "--format", "json"], ["--config", str(cfg), "alerts", "test"],
+                 ["--config", str(cfg), "settings"]):
+        r = run_cli("--db", str(db_path), *args)
+        outputs.append(r.output)
+    assert "delivery failed" in "".join(outputs)
+    assert not any(SECRET in o for o in outputs)
+
+
+def test_kill_9_mid_crawl_loses_no_post_and_no_alert(db_path, tmp_path, site):
+    blog = build_blog("slowblog", 60, template="simple", feed_enabled=False, seed=43)
+    srv = site(blog)
+    srv.faults.slow("*.html", delay=0.1)
+    run_cli("--db", str(db_path), "source", "add", srv.base_url, "--kind", "blogger")
+    with Receiver() as rx:
+        cfg = write_config(tmp_path / "rj.toml", rx.url, crawl_interval="1h")
+        d = DaemonProc(db_path, cfg).start()
+        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= 5)
+        d.kill()  # kill -9: the crawl child gets SIGTERM through PR_SET_PDEATHSIG and stops
+        time.sleep(2)
+        partial = q(db_path, "SELECT count(*) FROM posts")
+        assert partial < 60
+        d2 = DaemonProc(db_path, cfg).start()
+        try:
+            assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") == 60, timeout=120)
+            assert wait_until(lambda: len(rx.delivered()) >= 1)
+            time.sleep(3)
+        finally:
+            d2.stop()
+        keys = [r["key"] for r in rx.delivered()]
+    assert len(keys) == len(set(keys))
+    assert q(db_path, "SELECT count(DISTINCT post_id) FROM posts") == 60
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE status = 'pending'") == 0
+    assert q(db_path, "PRAGMA integrity_check") == "ok"
+
+
+def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_path, site):
+    blog = build_blog("sluggish", 30, template="simple", feed_enabled=False, seed=47)
+    srv = site(blog)
+    srv.faults.slow("*.html", delay=0.15)
+    run_cli("--db", str(db_path), "source", "add", srv.base_url, "--kind", "blogger")
+    d = DaemonProc(db_path, write_config(tmp_path / "rj.toml", "console", crawl_interval="1s",
+                                         crawl_settings=["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"])).start()
+    try:
+        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finished_at IS NOT "
+                                             "NULL") >= 2, timeout=120)
+    finally:
+        d.stop()
+    db = connect(db_path)
+    runs = list(db.query("SELECT started_at, finished_at FROM runs WHERE kind = 'crawl' ORDER BY id"))
+    for a, b in zip(runs, runs[1:]):
+        assert a["finished_at"] is not None and b["started_at"] >= a["finished_at"]
