@@ -34,6 +34,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from apscheduler.events import EVENT_JOB_SUBMITTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -55,6 +56,8 @@ CHILD_STOP_GRACE_S = 20
 KEEP_RUNS_DAYS = 90
 #: Jitter added to blog crawl intervals, so that many blogs do not start at once.
 CRAWL_JITTER_S = 120
+#: Scheduling-lag samples kept (actual minus planned start of each job run), for `status`.
+LAG_SAMPLES = 1000
 
 
 def _die_with_parent() -> None:
@@ -87,6 +90,24 @@ class Daemon:
             timezone=str(cfg["timezone"]))
         self.db = None
         self.signals = 0
+        self.lags: list[float] = []
+        self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+
+    def _on_submitted(self, event) -> None:
+        now = datetime.now(timezone.utc)
+        for planned in event.scheduled_run_times:
+            self.lags.append(max(0.0, (now - planned).total_seconds()))
+        del self.lags[:-LAG_SAMPLES]
+
+    def lag_summary(self) -> dict | None:
+        if not self.lags:
+            return None
+        ordered = sorted(self.lags)
+
+        def pct(p: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 4)
+
+        return {"samples": len(ordered), "p50_s": pct(0.5), "p99_s": pct(0.99), "max_s": round(ordered[-1], 4)}
 
     # -- single instance ---------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -187,9 +208,14 @@ class Daemon:
                             "excluded.value", (f"job:{name}", value))
 
     def heartbeat(self) -> None:
+        import resource
+
+        beat = {"at": dates.now_iso(), "pid": os.getpid(), "lag": self.lag_summary(),
+                "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "rss_now_mb": _rss_now_mb()}
         with write_tx(self.db):
             self.db.execute("INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE SET "
-                            "value = excluded.value", (json.dumps({"at": dates.now_iso(), "pid": os.getpid()}),))
+                            "value = excluded.value", (json.dumps(beat),))
 
     def poll(self) -> None:
         def body():
@@ -329,6 +355,17 @@ class Daemon:
         log.info("rjwatch daemon stopped")
 
 
+def _rss_now_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def status(db) -> dict:
     """What `rjwatch status` shows: heartbeat age, jobs' last results, failing sources, alert counts."""
     from storage import health
@@ -338,7 +375,7 @@ def status(db) -> dict:
     if row:
         hb = json.loads(row[0])
         at = dates.parse(hb["at"])
-        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"),
+        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"), "rss_now_mb": hb.get("rss_now_mb"),
                             "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}
     else:
         out["heartbeat"] = None
