@@ -638,9 +638,10 @@ def source_remove(obj: Ctx, ref: str) -> None:
 
 @source.command("discover")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE", help="A Scrapy setting for this run.")
 @click.pass_obj
 @handled
-def source_discover(obj: Ctx, limit: int) -> None:
+def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
     """Visit blogs that relevant posts link to; record the Blogger ones as candidates.
 
     Example:
@@ -648,13 +649,14 @@ def source_discover(obj: Ctx, limit: int) -> None:
         rjwatch source discover && rjwatch source candidates
     """
     from rjwatch.crawling import run_discovery
-    from storage.sources import candidate_hosts
+    from storage.sources import candidate_hosts, host_of, list_sources
 
     hosts = candidate_hosts(obj.db(), limit=limit)
     if not hosts:
         click.echo("no linked hosts to visit (collect some relevant posts first)")
         return
-    run_discovery(obj.path, obj.cfg, hosts)
+    trusted = sorted({host_of(s["url"]) for s in list_sources(obj.db(), state="enabled")})
+    run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
     n = obj.db().execute("SELECT count(*) FROM sources WHERE state = 'candidate'").fetchone()[0]
     click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")
 

@@ -49,11 +49,12 @@ def run_blog_crawls(db_path: Path, cfg, sources: list[dict], *, full: bool = Fal
     process.start()
 
 
-def run_discovery(db_path: Path, cfg, hosts: list[dict], overrides: dict | None = None) -> None:
+def run_discovery(db_path: Path, cfg, hosts: list[dict], trusted: list[str],
+                  overrides: dict | None = None) -> None:
     from scrapy.crawler import CrawlerProcess
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
-        json.dump(hosts, fh)
+        json.dump({"hosts": hosts, "trusted": trusted}, fh)
         hosts_file = fh.name
     try:
         process = CrawlerProcess(scrapy_settings(db_path, cfg, overrides))

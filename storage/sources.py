@@ -174,6 +174,11 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def site_of(url: str) -> str:
+    """Host and port: two blogs on one host but different ports are different sites."""
+    return (urlsplit(url).netloc or "").lower()
+
+
 def add_candidate_evidence(db: sqlite_utils.Database, source_id: int, linked_from: list[tuple[int, str]]) -> None:
     """Record which stored posts (post id, linked URL) point at a candidate source."""
     now = dates.now_iso()
@@ -187,17 +192,17 @@ def candidate_hosts(db: sqlite_utils.Database, *, limit: int = 200) -> list[dict
 
     Each: {'home': 'https://host/', 'linked_from': [(post_id, url), ...]}.
     """
-    known = {host_of(r[0]) for r in db.execute("SELECT url FROM sources")}
-    known |= {host_of(r[0]) for r in db.execute("SELECT DISTINCT canonical_url FROM posts LIMIT 100000")}
+    known = {site_of(r[0]) for r in db.execute("SELECT url FROM sources")}
     rows = db.execute(
-        "SELECT l.host, l.post_id, l.url, p.canonical_url FROM links l JOIN posts p ON p.id = l.post_id "
+        "SELECT l.post_id, l.url, p.url FROM links l JOIN posts p ON p.id = l.post_id "
         "WHERE p.status IN ('new', 'copy', 'excerpt', 'duplicate') ORDER BY l.host")
     by_host: dict[str, dict] = {}
-    for host, post_id, url, post_url in rows:
-        if not host or host in known or host == host_of(post_url):
+    for post_id, url, post_url in rows:
+        site = site_of(url)
+        if not site or site in known or site == site_of(post_url):
             continue
         parts = urlsplit(url)
-        entry = by_host.setdefault(host, {"home": f"{parts.scheme}://{parts.netloc}/", "linked_from": []})
+        entry = by_host.setdefault(site, {"home": f"{parts.scheme}://{parts.netloc}/", "linked_from": []})
         entry["linked_from"].append((post_id, url))
     ranked = sorted(by_host.values(), key=lambda e: -len(e["linked_from"]))
     return ranked[:limit]

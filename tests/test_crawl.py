@@ -263,3 +263,67 @@ def test_scrapy_crawl_command_works_from_the_project_folder(tmp_path, served):
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(posts(db_file)) == 12
     assert scalar(db_file, "SELECT kind FROM sources") == "blogger"
+
+
+def _relevant_post(post_id: str, title: str, extra_html: str = "", labels=()):
+    from datetime import datetime, timezone
+
+    from rjwatch.demo.site import Post
+    from test_alerts import _distinct_relevant_articles
+
+    art = _distinct_relevant_articles(1)[0]
+    body = "".join(f"<p>{para}</p>" for para in art["text"].split("\n") if para.strip()) + extra_html
+    return Post(post_id, title, "", datetime(2024, 3, 1, tzinfo=timezone.utc), body_html=body, labels=tuple(labels))
+
+
+def test_discovery_proposes_linked_blogger_blogs_and_never_fetches_private_addresses(db_path, served):
+    other = served(build_blog("linked", 5, template="simple", seed=53))
+    blog = build_blog("linker", 3, template="simple", seed=51)
+    links = (f'<p>See <a href="{other.base_url}/">a blog we follow</a>, '
+             '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>, '
+             '<a href="http://10.1.2.3/admin">an intranet</a>, <a href="file:///etc/passwd">a file</a> and '
+             '<a href="ftp://ftp.example.org/pub">an ftp site</a>.</p>')
+    blog.publish(_relevant_post("1111111111111111111", "Peace treaty talks: what the blogs say", links))
+    srv = served(blog)
+    assert crawl(db_path, srv.base_url).returncode == 0
+    other.log.reset()
+    res = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "source", "discover", *FAST],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    cands = json.loads(run_cli("--db", str(db_path), "source", "candidates", "--format", "json").output)
+    assert [c["url"].rstrip("/") for c in cands] == [other.base_url]
+    assert cands[0]["linking_posts"] == 1
+    assert other.log.count(path="/") >= 1
+    assert "169.254.169.254" not in json.dumps(cands)
+    # candidates are not crawled until approved: `rjwatch crawl` takes enabled blogs only
+    listed = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", *FAST], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert other.base_url not in listed.stdout
+    approve = run_cli("--db", str(db_path), "source", "approve", str(cands[0]["id"]))
+    assert approve.exit_code == 0
+    assert scalar(db_path, "SELECT state FROM sources WHERE id = ?", cands[0]["id"]) == "enabled"
+
+
+def test_learned_urls_to_private_addresses_are_refused_but_approved_hosts_work():
+    from crawler.middlewares import unsafe_reason
+
+    assert unsafe_reason("http://127.0.0.1:8000/x", set())
+    assert unsafe_reason("http://169.254.169.254/latest/meta-data/", set())
+    assert unsafe_reason("http://10.0.0.7/", set())
+    assert unsafe_reason("http://[::1]/", set())
+    assert unsafe_reason("http://localhost/", set())
+    assert unsafe_reason("file:///etc/passwd", set())
+    assert unsafe_reason("ftp://ftp.example.org/", set())
+    assert unsafe_reason("http://127.0.0.1:8000/x", {"127.0.0.1"}) is None
+    assert unsafe_reason("https://93.184.215.14/", set()) is None
+
+
+def test_query_mode_collects_only_what_the_label_feed_returns(db_path, served):
+    blog = build_blog("labelled", 20, template="simple", seed=57)
+    blog.publish(_relevant_post("2222222222222222222", "Kuril fisheries deal", labels=["Kurils"]))
+    srv = served(blog)
+    res = crawl(db_path, srv.base_url, "--query", "Kurils")
+    assert res.returncode == 0, res.stderr[-2000:]
+    stored = posts(db_path)
+    assert [p["post_id"] for p in stored] == ["2222222222222222222"]
+    assert not any(r.path.startswith("/search") and r.status == 200 for r in srv.log.records())

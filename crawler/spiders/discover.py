@@ -2,12 +2,14 @@
 
     rjwatch source discover            (or: scrapy crawl discover -a hosts_file=FILE)
 
-Input is a JSON list of {"home": URL, "linked_from": [[post_id, url], ...]} (storage.sources.
-candidate_hosts, written by `rjwatch source discover`). For each host the spider reads the home page;
+Input is a JSON object {"hosts": [{"home": URL, "linked_from": [[post_id, url], ...]}, ...],
+"trusted": [host, ...]} written by `rjwatch source discover` (storage.sources.candidate_hosts; the
+trusted hosts are those of the sources the user approved). For each host the spider reads the home page;
 a Blogger blog (generator meta, _WidgetManager, blogger feed links) becomes a *candidate* source with
 its evidence and a sampled relevance (the share of posts on its home page that the topic profile
 finds relevant). Candidates are never crawled until a user approves them. Links learned from pages
-never lead to loopback, private or link-local addresses (crawler.middlewares.SafeUrlMiddleware).
+never lead to loopback, private or link-local addresses unless an approved source is on that host
+(crawler.middlewares.SafeUrlMiddleware).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ class DiscoverSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         if not hosts_file:
             raise ValueError("give -a hosts_file=FILE (a JSON list of candidate hosts)")
-        self.hosts = json.loads(Path(hosts_file).read_text("utf-8"))[:MAX_HOSTS]
-        self.trusted_hosts: set[str] = set()  # nothing learned is trusted
+        spec = json.loads(Path(hosts_file).read_text("utf-8"))
+        self.hosts = spec["hosts"][:MAX_HOSTS]
+        self.trusted_hosts: set[str] = {h.lower() for h in spec.get("trusted", [])}
 
     async def start(self):
         for entry in self.hosts:
