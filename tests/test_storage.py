@@ -231,3 +231,21 @@ def test_stream_with_worker_processes_stores_the_same_as_inline(tmp_path):
         assert count(database, "posts") == 41
     assert results[0] == results[2]
     assert results[2][-1][1] == "error" and results[2][-2][2] == "copy"
+
+
+def test_storage_and_judge_import_neither_crawler_nor_scheduler():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("storage", "judge"):
+        for path in (root / folder).glob("*.py"):
+            tree = ast.parse(path.read_text("utf-8"))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                for name in names:
+                    assert name.split(".")[0] not in ("crawler", "scheduler", "rjwatch"), f"{path.name} imports {name}"
