@@ -896,8 +896,11 @@ def status(obj: Ctx, fmt: str) -> None:
     click.echo("posts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["posts"].items())) or "none"))
     click.echo("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["alerts"].items())) or "none")
                + "; deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(st["deliveries"].items())) or "none"))
-    for name, job in sorted(st["jobs"].items()):
-        click.echo(f"job {name}: last {job['finished']} {job['outcome']}")
+    next_runs = (hb or {}).get("next_runs") or {}
+    for name in sorted(set(st["jobs"]) | set(next_runs)):
+        job = st["jobs"].get(name) or {}
+        click.echo(f"job {name}: next {next_runs.get(name) or '-'}; last {job.get('finished') or 'never'} "
+                   f"{job.get('outcome') or ''}")
     click.echo(f"next feed poll due: {st['next_poll_due'] or 'now'}")
     for c in st["crawls"]:
         click.echo(f"blog #{c['id']} {c['url']}: last crawl {c['last_crawl'] or 'never'}, backfill "

@@ -60,7 +60,7 @@ class Rule:
     langs: tuple[str, ...] = ()
     sources: tuple[int, ...] = ()
     min_relevance: float = 0.0
-    query: str | None = None  # an FTS5 query (or the name of a saved search)
+    query: str | None = None  # an FTS5 query, or the name of a saved search (table saved_searches)
 
     def matches(self, db: sqlite_utils.Database, alert: dict) -> bool:
         if alert["kind"] not in self.kinds:
@@ -74,9 +74,11 @@ class Rule:
             if float((payload.get("why") or {}).get("relevance") or 0) < self.min_relevance:
                 return False
             if self.query and alert.get("post_id"):
+                saved = db.execute("SELECT query FROM saved_searches WHERE name = ?", (self.query,)).fetchone()
+                query = saved[0] if saved else self.query
                 try:
                     hit = db.execute("SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? AND rowid = ?",
-                                     (self.query, alert["post_id"])).fetchone()
+                                     (query, alert["post_id"])).fetchone()
                 except sqlite3.OperationalError:
                     return False
                 if not hit:

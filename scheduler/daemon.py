@@ -210,7 +210,9 @@ class Daemon:
     def heartbeat(self) -> None:
         import resource
 
-        beat = {"at": dates.now_iso(), "pid": os.getpid(), "lag": self.lag_summary(),
+        jobs = {j.id: j.next_run_time.isoformat(timespec="seconds") if j.next_run_time else None
+                for j in self.scheduler.get_jobs()}
+        beat = {"at": dates.now_iso(), "pid": os.getpid(), "lag": self.lag_summary(), "next_runs": jobs,
                 "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "rss_now_mb": _rss_now_mb()}
         with write_tx(self.db):
@@ -240,25 +242,46 @@ class Daemon:
         for item in self.cfg["crawl_settings"]:
             cmd += ["--set", item]
         timeout = parse_duration(self.cfg["crawl_timeout"])
+        started = dates.now_iso()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True, preexec_fn=_die_with_parent)
         with self.children_lock:
             self.children.add(proc)
         try:
+            timed_out = False
             try:
                 _, err = proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 log.warning("crawl of source %s exceeded %s s; stopping it", source_id, timeout)
+                timed_out = True
                 self._stop_child(proc)
                 _, err = proc.communicate()
-                return {"exit": proc.returncode, "timeout": True}
         finally:
             with self.children_lock:
                 self.children.discard(proc)
         tail = (err or "").strip().splitlines()[-3:]
+        self._record_exit(source_id, started, proc.returncode, timed_out, tail)
         if proc.returncode not in (0, -signal.SIGINT, 130):
             log.warning("crawl of source %s exited %s: %s", source_id, proc.returncode, " | ".join(tail))
         return {"exit": proc.returncode}
+
+    def _record_exit(self, source_id: int, started: str, code: int, timed_out: bool, tail: list[str]) -> None:
+        """The crawl's exit code lands in its `runs` row (or in a row of its own if it died before one)."""
+        extra = {"exit_code": code, "timed_out": timed_out}
+        with write_tx(self.db):
+            row = self.db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND started_at >= ? "
+                                  "ORDER BY id DESC LIMIT 1", (source_id, started)).fetchone()
+            if row:
+                stats = json.loads(row[1] or "{}")
+                stats.update(extra)
+                self.db.execute("UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
+                                "coalesce(finish_reason, ?) WHERE id = ?",
+                                (json.dumps(stats), dates.now_iso(), "killed" if timed_out else "died", row[0]))
+            else:
+                extra["error"] = " | ".join(tail)[-500:]
+                self.db.execute("INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
+                                "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)", (source_id, started, dates.now_iso(),
+                                                                                json.dumps(extra)))
 
     def _stop_child(self, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
@@ -376,6 +399,7 @@ def status(db) -> dict:
         hb = json.loads(row[0])
         at = dates.parse(hb["at"])
         out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"), "rss_now_mb": hb.get("rss_now_mb"),
+                            "next_runs": hb.get("next_runs") or {},
                             "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}
     else:
         out["heartbeat"] = None

@@ -109,3 +109,16 @@ def test_channels_from_config_reads_env_secrets_and_masks_them(tmp_path, monkeyp
     chans = channels_from_config(load(cfg_file))
     assert chans[0].url.endswith("@127.0.0.1:9/h") and "s3cr3t-token-value" in chans[0].url
     assert "s3cr3t-token-value" not in chans[0].masked
+
+
+def test_a_rule_can_use_an_fts_query_or_a_saved_search(db):
+    ing = Ingestor(db)
+    ing.ingest(item("https://a.example.org/kuril"))
+    arts = _distinct_relevant_articles(8)
+    other = next(a for a in arts if "kuril" not in (a["text"] + a["title"]).lower())
+    assert ing.ingest(other).status == "new"
+    db.execute("INSERT INTO saved_searches (name, query, created_at) VALUES ('islands', 'kuril*', '2026-01-01')")
+    with Receiver() as rx:
+        dispatch(db, [Channel("saved", rx.url, rule=Rule(query="islands"))])
+        got = [r["payload"]["message"] for r in rx.delivered()]
+    assert len(got) == 1 and "https://a.example.org/kuril" in got[0]
