@@ -213,6 +213,7 @@ def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_pat
     finally:
         d.stop()
     db = connect(db_path)
-    runs = list(db.query("SELECT started_at, finished_at FROM runs WHERE kind = 'crawl' ORDER BY id"))
+    runs = list(db.query("SELECT started_at, finished_at, stats FROM runs WHERE kind = 'crawl' ORDER BY id"))
     for a, b in zip(runs, runs[1:]):
         assert a["finished_at"] is not None and b["started_at"] >= a["finished_at"]
+    assert json.loads(runs[0]["stats"])["exit_code"] == 0  # the subprocess's exit code lands in runs
