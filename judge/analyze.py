@@ -14,7 +14,7 @@ import numpy as np
 
 from judge import fingerprint, identity, lang, text
 from judge.classify import SeedMatch
-from judge.htmltext import html_to_text, links_from_html
+from judge.htmltext import text_and_links
 from judge.relevance import Relevance, TopicProfile
 
 #: Largest body we analyse (characters of text after HTML is stripped). Blog posts are rarely over
@@ -84,9 +84,9 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     if html:
         if len(html) > MAX_HTML_CHARS:
             raise BadPost(f"post body is {len(html):,} characters of HTML (cap {MAX_HTML_CHARS:,})")
-        body = html_to_text(html)
+        body, found = text_and_links(html, url)
         if not links:
-            links = links_from_html(html, url)
+            links = found
     if not body or not body.strip():
         raise BadPost("post has no text")
     if "\x00" in body:

@@ -247,3 +247,16 @@ def links_from_html(fragment, base_url: str | None = None) -> list[str]:
             seen.add(absolute)
             out.append(absolute)
     return out
+
+
+def text_and_links(fragment: str, base_url: str | None = None) -> tuple[str, list[str]]:
+    """`html_to_text` and `links_from_html` of one fragment, parsed once (the ingest hot path)."""
+    if not fragment or not fragment.strip():
+        return "", []
+    fragment = fragment.replace("\x00", "")
+    root, too_deep = _parse_checked(fragment.encode("utf-8", "replace"))
+    if root is None or not isinstance(root.tag, str):
+        return (_finish(_text_without_tree(fragment)) if too_deep else ""), []
+    links = links_from_html(root, base_url)
+    text = _finish(_text_without_tree(fragment)) if too_deep else html_to_text(root)
+    return text, links

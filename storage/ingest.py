@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from judge import dates, fingerprint
+from judge.identity import canonical_url
 from judge.analyze import Analysis, BadPost, Seed, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
 from judge.relevance import ProfileError, TopicProfile
@@ -122,6 +123,10 @@ class Ingestor:
         """Store a batch in one transaction; bad posts are reported in the result and skipped."""
         prepared = []
         for item in items:
+            known = self.known_unchanged(item)
+            if known is not None:
+                prepared.append((item, (known, None)))
+                continue
             try:
                 prepared.append((item, (self.analyze(item), None)))
             except BadPost as exc:
@@ -145,7 +150,10 @@ class Ingestor:
         with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                  initargs=(self.profile.raw, self.profile.source, seeds)) as pool:
             def submit(batch):
-                return batch, pool.map(_worker_analyze, batch, chunksize=WORKER_CHUNK)
+                known = [self.known_unchanged(it) for it in batch]
+                todo = [it for it, k in zip(batch, known) if k is None]
+                analysed = iter(pool.map(_worker_analyze, todo, chunksize=WORKER_CHUNK))
+                return batch, ((k, None) if k is not None else next(analysed) for k in known)
 
             pending = None
             while True:
@@ -168,10 +176,60 @@ class Ingestor:
                     continue
                 try:
                     with self.db.atomic():
-                        result.outcomes.append(self._store(a, item, silent=silent))
+                        if isinstance(a, int):
+                            result.outcomes.append(self._seen_unchanged(a, item))
+                        else:
+                            result.outcomes.append(self._store(a, item, silent=silent))
                 except sqlite3.IntegrityError as exc:
                     result.outcomes.append(Outcome(url, "error", error=f"rejected by the database: {exc}"))
         return result
+
+    def known_unchanged(self, item: dict) -> int | None:
+        """The id of the stored post this item is, when it brings nothing new (no analysis needed).
+
+        A post seen again with no newer `updated` and no fuller text than stored only earns a
+        sighting; skipping the text work for it makes re-polls and re-crawls cheap.
+        """
+        url = item.get("url")
+        if not url or not isinstance(url, str):
+            return None
+        row = None
+        if item.get("blog_id") and item.get("post_id"):
+            row = self.conn.execute("SELECT id, updated, summary_only FROM posts WHERE blog_id = ? AND post_id = ?",
+                                    (str(item["blog_id"]), str(item["post_id"]))).fetchone()
+        if row is None:
+            try:
+                canonical = canonical_url(url)
+            except ValueError:
+                return None
+            row = self.conn.execute("SELECT id, updated, summary_only FROM posts WHERE canonical_url = ?",
+                                    (canonical,)).fetchone()
+            if row is not None and item.get("post_id"):
+                ids = self.conn.execute("SELECT blog_id, post_id FROM posts WHERE id = ?", (row[0],)).fetchone()
+                if ids[1] and ids != (str(item.get("blog_id")), str(item["post_id"])):
+                    return None
+        if row is None:
+            return None
+        post_id, updated, summary_only = row
+        if summary_only and not item.get("summary_only"):
+            return None  # the full text of a post first seen as a summary
+        if _is_newer(item.get("updated"), updated):
+            return None  # edited since
+        return post_id
+
+    def _seen_unchanged(self, post_id: int, item: dict) -> Outcome:
+        now = dates.now_iso()
+        url = str(item.get("url"))
+        seen_url = item.get("seen_url") or url
+        via = item.get("seen_via") or "cli"
+        self.conn.execute(
+            "INSERT INTO sightings (post_id, url, via, source_id, run_id, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, url, via) DO UPDATE SET "
+            "last_seen = excluded.last_seen, times = times + 1, run_id = coalesce(excluded.run_id, run_id)",
+            (post_id, seen_url, via, item.get("source_id"), item.get("run_id"), now, now))
+        status = self.conn.execute("UPDATE posts SET last_seen = ? WHERE id = ? RETURNING status",
+                                   (now, post_id)).fetchone()
+        return Outcome(url, "seen", post_id, status[0] if status else None)
 
     # -- the write ---------------------------------------------------------------------------
     def _store(self, a: Analysis, item: dict, *, silent: bool) -> Outcome:
