@@ -159,6 +159,30 @@ class PerSiteConcurrencyMiddleware:
         return None
 
 
+class SkipCollectedMiddleware:
+    """Drops a post-page request whose post already came in full with a feed entry.
+
+    Sitemaps and archives list post pages early in a crawl, before the feed pages that carry the
+    same posts have been read; the check is made when the request leaves for the site, by then the
+    feed (which has a higher priority) has usually been read.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request):
+        if request.meta.get("rjwatch_post_page"):
+            have = getattr(self.crawler.spider, "have", None)
+            if have and request.url in have:
+                self.crawler.stats.inc_value("rjwatch/skipped_in_feed")
+                raise IgnoreRequest(f"{request.url}: already collected in full from the feed")
+        return None
+
+
 class SafeUrlMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler

@@ -1,7 +1,10 @@
 """Item pipeline: hands the spider's posts to storage's single write path, in batches.
 
-Posts are buffered and stored by `storage.ingest.Ingestor.ingest_many` every RJWATCH_BATCH_SIZE posts
-or RJWATCH_FLUSH_SECONDS, and when the spider closes. Items that cannot be posts are dropped with a
+Posts are buffered and stored every RJWATCH_BATCH_SIZE posts or RJWATCH_FLUSH_SECONDS, and when the
+spider closes. With RJWATCH_INGEST_WORKERS > 0 (the default is 1) the text work of a batch (judge.
+analyze: clean-up, language, fingerprints, relevance) runs in worker processes while the crawl goes
+on, and the finished batch is written here, in the crawl's process (still one writer); with 0 it
+runs inline (`Ingestor.ingest_many`). Items that cannot be posts are dropped with a
 reason (Scrapy counts drops per reason in its stats); posts storage refuses are counted under
 `rjwatch/dropped/<reason>`.
 """
@@ -9,13 +12,15 @@ reason (Scrapy counts drops per reason in its stats); posts storage refuses are 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from scrapy.exceptions import DropItem, NotConfigured
 
 from storage.db import connect
-from storage.ingest import Ingestor
+from storage.ingest import Ingestor, worker_analyze, worker_init
 from storage import sources as src
 
 log = logging.getLogger(__name__)
@@ -30,8 +35,11 @@ class NotAPost(DropItem):
 
 
 class StoragePipeline:
-    def __init__(self, crawler, db_path: str, batch_size: int, flush_seconds: float):
+    def __init__(self, crawler, db_path: str, batch_size: int, flush_seconds: float, workers: int = 0):
         self.crawler = crawler
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: list[tuple[list[dict], list]] = []
         self.db_path = db_path
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -46,14 +54,24 @@ class StoragePipeline:
         if not db_path:
             raise NotConfigured("RJWATCH_DB is not set")
         return cls(crawler, db_path, crawler.settings.getint("RJWATCH_BATCH_SIZE", 200),
-                   crawler.settings.getfloat("RJWATCH_FLUSH_SECONDS", 5.0))
+                   crawler.settings.getfloat("RJWATCH_FLUSH_SECONDS", 5.0),
+                   crawler.settings.getint("RJWATCH_INGEST_WORKERS", 1))
 
     def open_spider(self) -> None:
         self.db = connect(Path(self.db_path))
         self.ingestor = Ingestor(self.db)
+        if self.workers > 0:
+            seeds = [tuple(r) for r in self.db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
+            # spawn, not fork: the crawl process runs a reactor and threads that a fork would copy.
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=worker_init,
+                                            initargs=(self.ingestor.profile.raw, self.ingestor.profile.source, seeds))
 
     def close_spider(self) -> None:
         self.flush()
+        self._write_ready(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown()
         if self.db is not None:
             self.db.conn.close()
 
@@ -67,6 +85,8 @@ class StoragePipeline:
         if ctx is not None:
             item.setdefault("source_id", ctx.source_id)
             item.setdefault("run_id", ctx.run_id)
+        if self.pending:
+            self._write_ready(wait=False)
         if not self.buffer:
             self.first_buffered = time.monotonic()
         self.buffer.append(dict(item))
@@ -78,8 +98,28 @@ class StoragePipeline:
         if not self.buffer or self.ingestor is None:
             return
         batch, self.buffer = self.buffer, []
-        silent = bool(getattr(self.crawler.spider, "silent", False))
-        result = self.ingestor.ingest_many(batch, silent=silent)
+        if self.pool is None:
+            self._count(self.ingestor.ingest_many(batch, silent=self._silent()))
+            return
+        known = [self.ingestor.known_unchanged(it) for it in batch]
+        futures = [None if k is not None else self.pool.submit(worker_analyze, it) for it, k in zip(batch, known)]
+        self.pending.append((batch, list(zip(known, futures))))
+        self._write_ready(wait=False)
+
+    def _silent(self) -> bool:
+        return bool(getattr(self.crawler.spider, "silent", False))
+
+    def _write_ready(self, *, wait: bool) -> None:
+        """Write the analysed batches that are ready (all of them when `wait`), oldest first."""
+        while self.pending:
+            batch, slots = self.pending[0]
+            if not wait and not all(f is None or f.done() for _, f in slots):
+                return
+            self.pending.pop(0)
+            prepared = [(it, (k, None) if k is not None else f.result()) for it, (k, f) in zip(batch, slots)]
+            self._count(self.ingestor.write_prepared(prepared, silent=self._silent()))
+
+    def _count(self, result) -> None:
         stats = self.crawler.stats
         for o in result.outcomes:
             if o.action == "inserted":

@@ -51,6 +51,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PerSiteConcurrencyMiddleware": 950,
     # Early: learned URLs never reach private addresses, whatever middleware made them.
     "crawler.middlewares.SafeUrlMiddleware": 50,
+    # A post page whose post came in full with a feed entry is not fetched again.
+    "crawler.middlewares.SkipCollectedMiddleware": 60,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 300,
@@ -66,6 +68,9 @@ RJWATCH_DB = os.environ.get("RJWATCH_DB") or os.path.join("data", "rjwatch.db")
 #: Posts stored per transaction, and the longest a scraped post waits in the buffer.
 RJWATCH_BATCH_SIZE = 200
 RJWATCH_FLUSH_SECONDS = 5.0
+#: Processes that do the text work of stored posts beside the crawl (0: in the crawl's process).
+#: One keeps the reactor free for downloads and parsing at the cost of ~100 MB.
+RJWATCH_INGEST_WORKERS = 1
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

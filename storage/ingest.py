@@ -131,7 +131,7 @@ class Ingestor:
                 prepared.append((item, (self.analyze(item), None)))
             except BadPost as exc:
                 prepared.append((item, (None, str(exc))))
-        return self._write_prepared(prepared, silent=silent)
+        return self.write_prepared(prepared, silent=silent)
 
     def ingest_stream(self, items: Iterable[dict], *, batch_size: int = 200, workers: int = 0,
                       silent: bool = False) -> Iterator[BatchResult]:
@@ -147,12 +147,12 @@ class Ingestor:
                 yield self.ingest_many(batch, silent=silent)
             return
         seeds = [(r[0], r[1], r[2]) for r in self.db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
-        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+        with ProcessPoolExecutor(max_workers=workers, initializer=worker_init,
                                  initargs=(self.profile.raw, self.profile.source, seeds)) as pool:
             def submit(batch):
                 known = [self.known_unchanged(it) for it in batch]
                 todo = [it for it, k in zip(batch, known) if k is None]
-                analysed = iter(pool.map(_worker_analyze, todo, chunksize=WORKER_CHUNK))
+                analysed = iter(pool.map(worker_analyze, todo, chunksize=WORKER_CHUNK))
                 return batch, ((k, None) if k is not None else next(analysed) for k in known)
 
             pending = None
@@ -161,12 +161,13 @@ class Ingestor:
                 upcoming = submit(batch) if batch else None
                 if pending is not None:
                     done_batch, results = pending
-                    yield self._write_prepared(list(zip(done_batch, results)), silent=silent)
+                    yield self.write_prepared(list(zip(done_batch, results)), silent=silent)
                 if upcoming is None:
                     return
                 pending = upcoming
 
-    def _write_prepared(self, prepared: list[tuple[dict, tuple]], *, silent: bool) -> BatchResult:
+    def write_prepared(self, prepared: list[tuple[dict, tuple]], *, silent: bool) -> BatchResult:
+        """Store posts whose analysis is done: [(item, (Analysis | known post id | None, error))]."""
         result = BatchResult()
         with write_tx(self.db):
             for item, (a, error) in prepared:
@@ -404,17 +405,29 @@ class Ingestor:
              json.dumps(payload, ensure_ascii=False)))
 
 
-# -- worker processes for ingest_stream ----------------------------------------------------------
+# -- worker processes for ingest_stream and the crawl pipeline -----------------------------------
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGKILL when the process that started it dies, even by kill -9, so no
+    orphaned analysis process outlives a killed crawl."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
 _WORKER: dict = {}
 
 
-def _worker_init(profile_raw: str | None, profile_source: str, seeds: list[tuple[int, str, str]]) -> None:
+def worker_init(profile_raw: str | None, profile_source: str, seeds: list[tuple[int, str, str]]) -> None:
+    _die_with_parent()
     _WORKER["profile"] = (TopicProfile.from_text(profile_raw, profile_source) if profile_raw
                           else TopicProfile.load())
     _WORKER["seeds"] = [prepare_seed(*s) for s in seeds]
 
 
-def _worker_analyze(item: dict) -> tuple[Analysis | None, str | None]:
+def worker_analyze(item: dict) -> tuple[Analysis | None, str | None]:
     try:
         return analyze(item, _WORKER["seeds"], _WORKER["profile"]), None
     except BadPost as exc:

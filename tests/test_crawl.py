@@ -211,9 +211,10 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
            "-s", "RJWATCH_BATCH_SIZE=10"]
     for attempt in range(2):
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(4 + attempt)
+        time.sleep(7 + 2 * attempt)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    time.sleep(0.5)
     partial = len(posts(db_path))
     assert 0 < partial < 150
     assert scalar(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0

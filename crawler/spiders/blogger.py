@@ -68,6 +68,7 @@ class BloggerSpider(scrapy.Spider):
         self.feed_ok: bool | None = None
         self.silent = False
         self.requested: set[str] = set()
+        self.have: set[str] = set()  # post pages whose full text came with a feed entry: no fetch needed
         self.feed_pages = 0
 
     def set_home(self, url: str) -> None:
@@ -146,6 +147,8 @@ class BloggerSpider(scrapy.Spider):
                 if entry.get("html") or entry.get("text"):
                     yield entry  # the summary now; the page fills in the full text
                 continue
+            if entry.get("url"):
+                self.have.add(fetchable_url(entry["url"]))
             yield entry
         yield from self._post_requests(pages_needed, known_check=since is None)
         if result.entries and self.feed_pages < MAX_FEED_PAGES:
@@ -193,6 +196,15 @@ class BloggerSpider(scrapy.Spider):
         listed = [p["url"] for p in page.get("posts") or [] if p.get("url")]
         yield from self._post_requests(listed, known_check=True)
         if not follow:
+            return
+        pager = response.css("a.blog-pager-older-link::attr(href), a#Blog1_blog-pager-older-link::attr(href), "
+                             "a.blog-pager-newer-link::attr(href), a#Blog1_blog-pager-newer-link::attr(href)").getall()
+        if page_type == "item":
+            # A post page's sidebar repeats the archive links the home page gave us; its own news is
+            # the post-to-post pager (older/newer), which chains through blogs without archives.
+            yield from self._post_requests([urljoin(response.url, h) for h in pager
+                                            if _POST_PATH_RE.match(urlsplit(urljoin(response.url, h)).path)],
+                                           known_check=True)
             return
         links = [urljoin(response.url, h) for h in response.css("a::attr(href)").getall()]
         home = urlsplit(self.home_url).netloc
@@ -254,10 +266,11 @@ class BloggerSpider(scrapy.Spider):
         known = self.ctx.known(fresh) if (known_check and self.ctx and fresh) else set()
         for u in fresh:
             self.requested.add(u)
-            if u in known:
+            if u in known or u in self.have:
                 self.crawler.stats.inc_value("rjwatch/skipped_known")
                 continue
-            yield scrapy.Request(u, callback=self.parse_page, cb_kwargs={"follow": not (self.ctx and self.ctx.incremental)})
+            yield scrapy.Request(u, callback=self.parse_page, meta={"rjwatch_post_page": True},
+                                 cb_kwargs={"follow": not (self.ctx and self.ctx.incremental)})
 
 
 def _this_year() -> int:
