@@ -21,6 +21,10 @@ test: $(BIN)/rjwatch
 
 bench: $(BIN)/rjwatch
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/poll_bench.py
+	$(BIN)/python bench/crawl_bench.py
+	$(BIN)/python bench/daemon_bench.py
+	$(BIN)/python bench/neardup_params.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
