@@ -34,6 +34,33 @@ def initialise(db: sqlite_utils.Database, topic_path: str | None = None) -> dict
     return {"applied": applied, "profile": profile, "seed": art, "seed_id": seed_id, "seed_created": created}
 
 
+def register_config_sources(db: sqlite_utils.Database, cfg) -> list[tuple[int, str, bool]]:
+    """Add the `[[sources]]` of the config file (url, kind, name, every, full_text); returns (id, url, created).
+
+    Sources removed from the file are left alone (use `rjwatch source disable|remove`): a config
+    edit never deletes collected history.
+    """
+    from rjwatch.settings import ConfigError, parse_duration
+    from storage.sources import SourceError, add_source
+
+    out = []
+    for i, spec in enumerate(cfg.section("sources") or []):
+        if not isinstance(spec, dict) or not spec.get("url"):
+            raise ConfigError(f"[[sources]] #{i + 1} needs a url")
+        kind = str(spec.get("kind") or "feed")
+        settings = {}
+        if spec.get("every"):
+            settings["every"] = parse_duration(spec["every"])
+        if spec.get("full_text"):
+            settings["full_text"] = True
+        try:
+            sid, created = add_source(db, str(spec["url"]), kind, name=spec.get("name"), settings=settings)
+        except SourceError as exc:
+            raise ConfigError(f"[[sources]] #{i + 1}: {exc}") from None
+        out.append((sid, str(spec["url"]), created))
+    return out
+
+
 def ensure_initialised(db: sqlite_utils.Database) -> None:
     """Initialise a database that has no seed yet (with the default topic); leave others alone."""
     migrate(db)

@@ -114,11 +114,17 @@ def init(obj: Ctx) -> None:
     applied, profile, art = done["applied"], done["profile"], done["seed"]
     seed_id, created = done["seed_id"], done["seed_created"]
     extra = [_add_seed_from(obj, ref) for ref in obj.cfg["seeds"]]
+    from rjwatch.bootstrap import register_config_sources
+
+    config_sources = register_config_sources(db, obj.cfg)
     click.echo(f"database {obj.path}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
     click.echo(f"topic: {profile.name} ({profile.source})")
     click.echo(f"seed #{seed_id}: {art['title']} ({art['published']})" + ("" if created else " [already loaded]"))
     for sid, title, made in extra:
         click.echo(f"seed #{sid}: {title}" + ("" if made else " [already loaded]"))
+    if config_sources:
+        new = sum(1 for _, _, made in config_sources if made)
+        click.echo(f"sources from the config: {len(config_sources)} ({new} new)")
 
 
 def _add_seed_from(obj: Ctx, ref: str) -> tuple[int, str, bool]:
@@ -502,8 +508,8 @@ def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
         r["failures"] = h.get("consecutive_failures", 0)
         r["last_error"] = h.get("last_error") or h.get("disabled_reason")
         r["next_due"] = h.get("next_due")
-    emit(rows, ["id", "kind", "state", "url", "name", "posts", "last_run", "last_poll", "failures", "last_error",
-                "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
+    emit(rows, ["id", "kind", "state", "url", "name", "settings", "posts", "last_run", "last_poll", "failures",
+                "last_error", "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
                                                  "last_error"])
 
 

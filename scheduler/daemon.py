@@ -129,8 +129,11 @@ class Daemon:
 
     # -- jobs ------------------------------------------------------------------------------------
     def setup(self) -> None:
+        from rjwatch.bootstrap import ensure_initialised, register_config_sources
+
         self.db = connect(self.db_path)
-        migrate(self.db)
+        ensure_initialised(self.db)
+        register_config_sources(self.db, self.cfg)
         tick = IntervalTrigger(seconds=min(TICK_S, parse_duration(self.cfg["poll_tick"])))
         now = datetime.now(timezone.utc)
         self.scheduler.add_job(self.heartbeat, tick, id="heartbeat", next_run_time=now)
@@ -337,6 +340,9 @@ class Daemon:
         def body():
             if self.config_loader is not None:
                 self.cfg = self.config_loader()
+            from rjwatch.bootstrap import register_config_sources
+
+            register_config_sources(self.db, self.cfg)
             self.sync_crawl_jobs()
             return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}
         self._guard("reload", body)

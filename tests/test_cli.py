@@ -204,3 +204,30 @@ def test_bad_config_file_is_one_line(tmp_path, monkeypatch):
     (tmp_path / "rjwatch.toml").write_text("this is = = not toml")
     result = run_cli("--db", str(tmp_path / "x.db"), "init")
     assert result.exit_code == 1 and "not valid TOML" in result.stderr
+
+
+def test_config_sources_are_registered_by_init(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rjwatch.toml").write_text(
+        '[[sources]]\nurl = "https://someblog.blogspot.com/"\nkind = "blogger"\n\n'
+        '[[sources]]\nurl = "https://news.example.org/rss.xml"\nevery = "30m"\nname = "News"\n')
+    db = str(tmp_path / "c.db")
+    first = run_cli("--db", db, "init")
+    assert first.exit_code == 0 and "sources from the config: 2 (2 new)" in first.output
+    again = run_cli("--db", db, "init")
+    assert "sources from the config: 2 (0 new)" in again.output
+    rows = json.loads(run_cli("--db", db, "source", "list", "--format", "json").output)
+    assert [(r["kind"], r["name"]) for r in rows] == [("blogger", None), ("feed", "News")]
+    assert rows[1]["settings"]["every"] == 1800
+    (tmp_path / "rjwatch.toml").write_text('[[sources]]\nkind = "feed"\n')
+    bad = run_cli("--db", db, "init")
+    assert bad.exit_code == 1 and "needs a url" in bad.stderr
+
+
+def test_the_example_config_is_valid(tmp_path):
+    from rjwatch.settings import load
+    from scheduler.alerts import channels_from_config
+
+    cfg = load(Path(__file__).resolve().parents[1] / "rjwatch.toml.example")
+    assert [c.name for c in channels_from_config(cfg)] == ["console", "archive"]
+    assert len(cfg.section("sources")) == 2
