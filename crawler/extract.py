@@ -234,6 +234,12 @@ def _parse(text: str):
     return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
 
+_X_PAGER = etree.XPath(
+    "//a[contains(concat(' ', normalize-space(@class), ' '), ' blog-pager-older-link ')"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' blog-pager-newer-link ')"
+    " or @id='Blog1_blog-pager-older-link' or @id='Blog1_blog-pager-newer-link']/@href")
+
+
 # ---------------------------------------------------------------------------------------------
 # Public entry point.
 
@@ -275,6 +281,8 @@ def extract_page(html: str | bytes, url: str | None = None) -> dict:
         except ValueError:
             result["canonical_url"] = None
     result["feed_urls"] = _feed_urls(head, dc, base)
+    # Post-to-post pager links (older/newer), so a crawler needs no second parse of an item page.
+    result["pager"] = [urljoin(base or "", h.strip()) for h in _X_PAGER(root) if h and h.strip()]
     lang = dc.get("locale") or root.get("lang") or head.meta_prop.get("og:locale")
     lang = lang or head.meta_http_equiv.get("content-language")
     result["lang_hint"] = lang.strip().replace("_", "-") if lang and lang.strip() else None
@@ -388,6 +396,7 @@ def _empty_result() -> dict:
         "is_blogger": False,
         "extractor": None,
         "posts": [],
+        "pager": [],
     }
 
 

@@ -67,8 +67,10 @@ class BloggerSpider(scrapy.Spider):
         self.newest_updated: str | None = None
         self.feed_ok: bool | None = None
         self.silent = False
+        self.incremental = False
         self.requested: set[str] = set()
-        self.have: set[str] = set()  # post pages whose full text came with a feed entry: no fetch needed
+        self.have: set[str] = set()
+        self.feed_urls_seen: set[str] = set()  # post pages whose full text came with a feed entry: no fetch needed
         self.feed_pages = 0
 
     def set_home(self, url: str) -> None:
@@ -100,24 +102,39 @@ class BloggerSpider(scrapy.Spider):
             newest = dates.parse(ctx.newest_updated)
             since = (newest - INCREMENTAL_OVERLAP).isoformat(timespec="seconds") if newest else None
         feed_url = (ctx.state.get("feed_url") if ctx else None) or urljoin(self.home_url, "/feeds/posts/default")
+        self.incremental = incremental
+        # The HTML walk starts once the feed is read (or has failed): by then every post that came
+        # in full with a feed entry is known, and the walk fetches only the pages of the others.
         yield self._feed_request(feed_url, since=since)
-        yield scrapy.Request(self.home_url, callback=self.parse_page, cb_kwargs={"follow": not incremental},
-                             priority=5)
-        if not incremental:
+
+    def _html_walk(self):
+        if getattr(self, "_walk_started", False) or self.query:
+            return
+        self._walk_started = True
+        yield scrapy.Request(self.home_url, callback=self.parse_page,
+                             cb_kwargs={"follow": not self.incremental}, priority=5)
+        if not self.incremental:
             yield scrapy.Request(urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap)
 
-    def _feed_request(self, base: str, *, since: str | None, start_index: int = 1) -> scrapy.Request:
+    @staticmethod
+    def _feed_url(base: str, *, since: str | None, start_index: int = 1) -> str:
         params = {"max-results": FEED_PAGE_SIZE, "start-index": start_index}
         if since:
             params.update({"orderby": "updated", "updated-min": since})
         sep = "&" if "?" in base else "?"
-        return scrapy.Request(f"{base}{sep}{urlencode(params)}", callback=self.parse_feed,
-                              cb_kwargs={"base": base, "since": since}, errback=self.feed_failed, priority=10)
+        return f"{base}{sep}{urlencode(params)}"
+
+    def _feed_request(self, base: str, *, since: str | None, start_index: int = 1) -> scrapy.Request:
+        url = self._feed_url(base, since=since, start_index=start_index)
+        self.feed_urls_seen.add(url)
+        return scrapy.Request(url, callback=self.parse_feed, cb_kwargs={"base": base, "since": since},
+                              errback=self.feed_failed, priority=10, dont_filter=True)
 
     # -- feeds -------------------------------------------------------------------------------
     def feed_failed(self, failure):
         self.feed_ok = False if self.feed_ok is None else self.feed_ok
         self.logger.info("rjwatch: feed unavailable (%s); relying on HTML", failure.getErrorMessage()[:200])
+        yield from self._html_walk()
 
     def parse_feed(self, response, base: str, since: str | None):
         try:
@@ -127,6 +144,7 @@ class BloggerSpider(scrapy.Spider):
         except feeds.FeedError as exc:
             self.feed_ok = False if self.feed_ok is None else self.feed_ok
             self.logger.info("rjwatch: %s is not a usable feed: %s", response.url, exc)
+            yield from self._html_walk()
             return
         self.feed_pages += 1
         if result.entries:
@@ -158,10 +176,13 @@ class BloggerSpider(scrapy.Spider):
             if not nxt and result.total_results and result.start_index:
                 following = result.start_index + len(result.entries)
                 if following <= result.total_results:
-                    nxt = self._feed_request(base, since=since, start_index=following).url
-            if nxt:
+                    nxt = self._feed_url(base, since=since, start_index=following)
+            if nxt and nxt not in self.feed_urls_seen:  # a next link that loops ends the feed walk
+                self.feed_urls_seen.add(nxt)
                 yield scrapy.Request(nxt, callback=self.parse_feed, cb_kwargs={"base": base, "since": since},
-                                     priority=10)
+                                     errback=self.feed_failed, priority=10, dont_filter=True)
+                return
+        yield from self._html_walk()
 
     def _same_site(self, url: str) -> str:
         """Feeds name their next page on www.blogger.com/feeds/<id>/...; keep paging on the blog's host."""
@@ -197,8 +218,7 @@ class BloggerSpider(scrapy.Spider):
         yield from self._post_requests(listed, known_check=True)
         if not follow:
             return
-        pager = response.css("a.blog-pager-older-link::attr(href), a#Blog1_blog-pager-older-link::attr(href), "
-                             "a.blog-pager-newer-link::attr(href), a#Blog1_blog-pager-newer-link::attr(href)").getall()
+        pager = page.get("pager") or []
         if page_type == "item":
             # A post page's sidebar repeats the archive links the home page gave us; its own news is
             # the post-to-post pager (older/newer), which chains through blogs without archives.
