@@ -84,8 +84,10 @@ def test_every_post_of_a_blog_is_collected_once(db_path, served, template, local
     assert all(p["blog_id"] == blog.blog_id for p in stored)
     assert srv.log.count(path="/search*") == 0 or all(
         r.status != 200 for r in srv.log.records() if r.path.startswith("/search")), "robots.txt disallows /search"
-    # 60 posts with a 25-entry cap: three feed pages followed through rel=next
+    # 60 posts with a 25-entry cap: three feed pages followed through rel=next ...
     assert srv.log.count(path="/feeds/posts/default*") >= 3
+    # ... and, as the feed carries every post in full, no post page is fetched at all
+    assert not [r.path for r in srv.log.records() if r.path.endswith(".html")]
     run = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
     assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "finished"
     assert sum(run["new"].values()) == 60
