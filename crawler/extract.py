@@ -244,6 +244,10 @@ _X_PAGER = etree.XPath(
 # Public entry point.
 
 
+# Control characters other than tab/newline/carriage-return/form-feed, and U+FFFD (undecodable bytes).
+_NON_TEXT_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+
+
 def extract_page(html: str | bytes, url: str | None = None) -> dict:
     """Extract one Blogger-rendered page; see the module docstring and `_empty_result` keys.
 
@@ -434,7 +438,7 @@ def _decode(data) -> str:
     sample = text[:SNIFF_CHARS]
     if "\x00" in sample:
         raise ExtractError("binary content (NUL characters), not an HTML page")
-    bad = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
+    bad = len(_NON_TEXT_RE.findall(sample))
     if sample and bad / len(sample) > MAX_BINARY_RATIO:
         raise ExtractError("binary content (mostly non-text), not an HTML page")
     if not _TAG_RE.search(sample) and not _TAG_RE.search(text):

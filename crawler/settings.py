@@ -41,6 +41,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 #: this depth limit stops a chain of pager links that never ends.
 DEPTH_LIMIT = 2000
 DEPTH_PRIORITY = 0
+#: Outputs of one callback processed at once. Scrapy's 100 starts 100 asyncio tasks per response;
+#: our callbacks yield a handful of items and requests, and 16 cut the crawl's CPU by ~8%
+#: (bench/crawl_bench.py, 2,000-post crawls).
+CONCURRENT_ITEMS = 16
 
 DOWNLOADER_MIDDLEWARES = {
     # Responses pass middlewares from the highest number down: at 560 a Retry-After answer reaches us
