@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from judge.analyze import BadPost
-from judge.relevance import ProfileError, TopicProfile
+from judge.relevance import ProfileError
 from rjwatch import settings as settings_mod
 from rjwatch.inputs import InputError, check_url, posts_from, read_input
 from rjwatch.output import FORMATS, emit, safe

@@ -30,7 +30,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -44,7 +43,6 @@ from judge import dates
 from rjwatch.settings import parse_duration
 from scheduler import alerts as alerts_mod
 from storage.db import connect, write_tx
-from storage.schema import migrate
 
 log = logging.getLogger("rjwatch.daemon")
 

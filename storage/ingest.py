@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from judge import dates, fingerprint
+from judge import dates
 from judge.identity import canonical_url
 from judge.analyze import Analysis, BadPost, Seed, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest

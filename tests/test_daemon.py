@@ -4,7 +4,6 @@ local webhook receiver, real feeds and blogs on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

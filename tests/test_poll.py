@@ -17,7 +17,7 @@ from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from storage.db import connect
 
-from conftest import FIXTURES, run_cli
+from conftest import run_cli
 from test_alerts import _distinct_relevant_articles
 
 

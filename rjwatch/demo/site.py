@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Mapping
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from rjwatch.demo import templates
 from rjwatch.demo.templates import Page, i18n
