@@ -17,7 +17,7 @@ import click
 from judge.analyze import BadPost
 from judge.relevance import ProfileError
 from rjwatch import settings as settings_mod
-from rjwatch.inputs import InputError, check_url, posts_from, read_input
+from rjwatch.inputs import NO_URL, InputError, check_url, posts_from, read_input
 from rjwatch.output import FORMATS, emit, safe
 from storage.db import DatabaseError, connect, default_db_path
 from storage.schema import is_initialised, migrate
@@ -140,7 +140,7 @@ def _add_seed_from(obj: Ctx, ref: str) -> tuple[int, str, bool]:
         from judge.htmltext import html_to_text
 
         body = html_to_text(it["html"])
-    url = it.get("url") if it.get("url") != "https://unknown.invalid/" else None
+    url = it.get("url") if it.get("url") != NO_URL else None
     sid, created = add_seed(obj.db(), title=it.get("title") or Path(ref).stem, body=body or "",
                             published=it.get("published"), url=url, origin=ref)
     return sid, it.get("title") or ref, created
@@ -189,7 +189,7 @@ def _classification(ingestor, item: dict) -> dict:
     verdict, _ = ingestor.verdict(a, exclude=ingestor.find_existing(a))
     return {
         "title": a.title, "author": a.author, "published": _iso(a.published), "lang": a.lang, "text": a.text,
-        "url": a.url, "canonical_url": a.canonical_url,
+        "url": None if a.url == NO_URL else a.url, "canonical_url": None if a.url == NO_URL else a.canonical_url,
         "blogger": {"blog_id": a.blog_id, "post_id": a.post_id},
         "status": verdict.status, "relevance": round(a.relevance.score, 4),
         "matched_terms": a.relevance.matched_terms, "seed_similarity": a.seed_similarity,
@@ -251,7 +251,7 @@ def _dry_ingestor(obj: Ctx):
 def _print_verdict(r: dict) -> None:
     r = safe(r)
     click.echo(f"{click.style(r['status'].upper(), bold=True)}  {r['title'] or '(no title)'}")
-    click.echo(f"  url:        {r['canonical_url']}")
+    click.echo(f"  url:        {r['canonical_url'] or '(none given: pass --url)'}")
     click.echo(f"  published:  {r['published'] or '-'}   lang: {r['lang'] or '-'}")
     if r["blogger"]["post_id"]:
         click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")

@@ -17,6 +17,11 @@ from judge.article import parse_text_article
 from judge.identity import canonical_url
 
 
+#: Stands in for the URL of an input that has none (a text file in a dry-run `classify`); never stored,
+#: since `ingest` refuses inputs without a URL.
+NO_URL = "https://unknown.invalid/"
+
+
 class InputError(ValueError):
     """An input that cannot be read or understood, explained in one line."""
 
@@ -117,7 +122,7 @@ def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
             raise InputError(f"{loaded.name}: the page names no URL of its own; pass --url")
         item = {k: page.get(k) for k in ("title", "author", "published", "updated", "html", "text", "lang_hint",
                                          "blog_id", "post_id", "labels", "links")}
-        item.update(url=url or "https://unknown.invalid/", seen_via=loaded.via if loaded.via != "cli" else "file",
+        item.update(url=url or NO_URL, seen_via=loaded.via if loaded.via != "cli" else "file",
                     seen_url=loaded.url or url)
         return "page", [item]
     text = decode_text(loaded)
@@ -126,7 +131,7 @@ def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
         raise InputError(f"{loaded.name}: no text")
     if not loaded.url and need_url:
         raise InputError(f"{loaded.name}: plain text has no URL; pass --url")
-    item = {"url": loaded.url or "https://unknown.invalid/", "title": art["title"], "published": art["published"],
+    item = {"url": loaded.url or NO_URL, "title": art["title"], "published": art["published"],
             "text": art["text"], "seen_via": loaded.via, "seen_url": loaded.url}
     return "text", [item]
 
