@@ -203,14 +203,13 @@ class Ingestor:
                 canonical = canonical_url(url)
             except ValueError:
                 return None
-            row = self.conn.execute("SELECT id, updated, summary_only FROM posts WHERE canonical_url = ?",
-                                    (canonical,)).fetchone()
-            if row is not None and item.get("post_id"):
-                ids = self.conn.execute("SELECT blog_id, post_id FROM posts WHERE id = ?", (row[0],)).fetchone()
-                if ids[1] and ids != (str(item.get("blog_id")), str(item["post_id"])):
-                    return None
-        if row is None:
-            return None
+            found = self.conn.execute("SELECT id, updated, summary_only, blog_id, post_id FROM posts "
+                                      "WHERE canonical_url = ?", (canonical,)).fetchone()
+            if found is None:
+                return None
+            if item.get("post_id") and (found[3], found[4]) != (str(item.get("blog_id")), str(item["post_id"])):
+                return None  # other ids (a different post), or ids we have not stored yet: the full path
+            row = found[:3]
         post_id, updated, summary_only = row
         if summary_only and not item.get("summary_only"):
             return None  # the full text of a post first seen as a summary

@@ -248,3 +248,17 @@ def test_storage_and_judge_import_neither_crawler_nor_scheduler():
                     names = [node.module]
                 for name in names:
                     assert name.split(".")[0] not in ("crawler", "scheduler", "rjwatch"), f"{path.name} imports {name}"
+
+
+def test_ids_learned_later_are_filled_in(db):
+    ing = Ingestor(db)
+    url = "https://rjnotes.blogspot.com/2019/05/talks.html"
+    first = ing.ingest(item(url, seen_via="feed"))
+    again = ing.ingest(item(url + "?m=1", seen_via="page", blog_id="42", post_id="4242"))
+    assert again.action == "seen" and again.post_id == first.post_id
+    row = next(db.query("SELECT blog_id, post_id FROM posts"))
+    assert (row["blog_id"], row["post_id"]) == ("42", "4242")
+    # and from then on the ids alone find it, unchanged, without redoing the text work
+    third = ing.ingest(item("https://planet.example.org/copy", blog_id="42", post_id="4242"))
+    assert third.action == "seen" and ing.known_unchanged(item("https://x.example.org/", blog_id="42",
+                                                               post_id="4242")) == first.post_id
