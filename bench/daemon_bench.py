@@ -7,8 +7,8 @@ What it measures, for the real daemon (`rjwatch --db DB --config CFG run`, a sub
   outside the daemon against its 5 s tick grid: when each heartbeat job really ran (its row changes;
   read every 0.1 s), when each polling pass reached the feeds (its first feed request), and how long
   each feed waited between two fetches (planned: 60-66 s). Late runs are listed with the number of
-  crawl subprocesses alive at the time (each crawl job holds one of the daemon's 4 executor threads
-  for as long as its subprocess lives);
+  crawl subprocesses alive at the time (each crawl job holds one of the daemon's executor threads,
+  JOB_THREADS in scheduler/daemon.py, for as long as its subprocess lives);
 - memory: the daemon's VmRSS from /proc/<pid>/status every 10 s; "start" is the first sample after one
   minute, "end" the last one before SIGTERM (targets: growth <= 10 % and end <= 200 MB);
 - exactly once: posts that qualified for an alert during the run (outbox rows of kind new/copy/excerpt
@@ -558,6 +558,14 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
     with open("/proc/stat") as fh:
@@ -616,7 +624,7 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True, name="watcher")
         self.pid, self.db = pid, db
         self.beats: list[tuple[float, str]] = []  # (time the new row was seen, its "at")
-        self.children: dict[int, list[float]] = {}  # pid -> [first seen, last seen]
+        self.children: dict[int, list] = {}  # pid -> [first seen, last seen, command line]
         self.stopping = threading.Event()
 
     def run(self):
@@ -635,7 +643,9 @@ class Watcher(threading.Thread):
                 i += 1
                 if i % CHILD_WATCH_EVERY == 0:
                     for child in children_of(self.pid):
-                        self.children.setdefault(child, [now, now])[1] = now
+                        if child not in self.children:
+                            self.children[child] = [now, now, cmdline(child)]
+                        self.children[child][1] = now
         finally:
             conn.close()
 
@@ -730,10 +740,11 @@ def analyse(ctx: dict) -> dict:
     # ... and from outside. The 5 s jobs fire on one grid that starts when the daemon creates its
     # triggers, just before it logs "rjwatch daemon started"; tick k is at phase + 5 k.
     phase = ctx.get("t_grid")
-    children = [(first, last) for first, last in ctx["children"].values()]
+    children = [(first, last) for first, last, cmd in ctx["children"].values() if " crawl " in f" {cmd} "]
+    res["other_children"] = sorted({cmd for _, _, cmd in ctx["children"].values() if " crawl " not in f" {cmd} "})
 
     def crawling(t: float) -> int:
-        """Crawl subprocesses alive at t (each holds one of the daemon's 4 executor threads)."""
+        """Crawl subprocesses alive at t (each holds one of the daemon's executor threads)."""
         return sum(1 for first, last in children if first - CHILD_WATCH_EVERY * WATCH_S <= t <= last)
 
     def tick_of(t: float) -> tuple[int, float]:
@@ -751,7 +762,8 @@ def analyse(ctx: dict) -> dict:
             seen.add(k)
             lags.append(lag)
             if lag > LATE_S:
-                late_beats.append({"age_s": round(t - t_start, 1), "lag_s": round(lag, 2), "crawls_running": crawling(t)})
+                late_beats.append({"age_s": round(t - t_start, 1), "lag_s": round(lag, 2),
+                                   "crawls_running": crawling(t)})
         last_tick = tick_of(t_stop - LATE_S)[0]
         missing = sorted(set(range(0, last_tick + 1)) - seen)
         res["beat_lag_s"] = summarise(lags, 2)
@@ -800,6 +812,16 @@ def analyse(ctx: dict) -> dict:
     res["crawl_children"] = sorted([round(first - t_start, 1), round(last - t_start, 1)] for first, last in children)
     res["crawl_child_s"] = summarise([last - first for first, last in children], 1)
     res["crawl_concurrency_max"] = max((crawling(first) for first, _ in children), default=0)
+
+    # Job failures and crawl exits the daemon logged (the run and the drain).
+    log = ctx["log_text"]
+    failures = Counter(m.group(1) for m in re.finditer(r"ERROR rjwatch\.daemon: job (\S+) failed", log))
+    failures.update(m.group(1) + " (raised)" for m in
+                    re.finditer(r'ERROR apscheduler\.executors\.default: Job "Daemon\.(\w+)', log))
+    res["job_failures"] = dict(failures)
+    res["crawl_nonzero_exits"] = len(re.findall(r"WARNING rjwatch\.daemon: crawl of source \d+ exited", log))
+    errors = re.findall(r"^((?:sqlite3|storage\.db)\.\w+Error: .*)$", log, re.M)
+    res["db_errors"] = dict(Counter(re.sub(r"sqlite_utils_[0-9a-f]{32}", "sqlite_utils_<id>", e) for e in errors))
 
     # Memory.
     rss = [(s["age_s"], s["rss_mb"]) for s in ctx["samples"] if s.get("rss_mb") and s["t"] <= t_stop]
@@ -928,6 +950,11 @@ def render(res: dict, label: str) -> str:
         ("crawls done (finish reasons)", f"{res['crawls']} {res['crawl_reasons']}", "", ""),
         ("crawl subprocess life p50 / max; most at once",
          f"{fmt(cc.get('p50'), ' s', 1)} / {fmt(cc.get('max'), ' s', 1)}; {res['crawl_concurrency_max']}", "", ""),
+        ("job failures in the daemon log (by job)",
+         ", ".join(f"{k} {v}" for k, v in sorted(res["job_failures"].items())) or "none", "none",
+         ok(not res["job_failures"])),
+        ("crawl subprocesses that exited non-zero", f"{res['crawl_nonzero_exits']} of {res['crawls']}", "0",
+         ok(res["crawl_nonzero_exits"] == 0)),
         ("SIGTERM -> exit", f"exit {res['exit_code']} after {fmt(res['stop_s'], ' s', 1)}", "exit 0",
          ok(res["exit_code"] == 0)),
         ("daemon CPU / machine busy (cores of 2)" if os.cpu_count() == 2 else "daemon CPU / machine busy (cores)",
@@ -943,9 +970,10 @@ def render(res: dict, label: str) -> str:
     lines.append(f"{'-' * w0}  {'-' * w1}  {'-' * w2}  -----")
     for r in rows:
         lines.append(f"{r[0]:<{w0}}  {r[1]:<{w1}}  {r[2]:<{w2}}  {r[3]}")
+    res["failed_checks"] = [r[0] for r in rows if r[3] == "FAIL"]
     lines.append("")
     lines.append("age = seconds since the daemon started; crawls = crawl subprocesses alive then (each holds one "
-                 "of the daemon's 4 executor threads)")
+                 "of the daemon's executor threads)")
     if res["late_beats"]:
         lines.append("late heartbeat runs: " + ", ".join(
             f"age {b['age_s']} s +{b['lag_s']} s (crawls {b['crawls_running']})" for b in res["late_beats"][:40]))
@@ -958,6 +986,8 @@ def render(res: dict, label: str) -> str:
             for p in res["late_passes"][:40]))
     if res["crawl_children"]:
         lines.append(f"crawl subprocesses [first seen, last seen] (age s): {res['crawl_children']}")
+    if res["other_children"]:
+        lines.append(f"other child processes of the daemon: {res['other_children']}")
     for key in ("missing_keys", "unexpected_keys", "duplicate_keys"):
         if res[key]:
             lines.append(f"{key}: {res[key][:20]}")
@@ -968,6 +998,9 @@ def render(res: dict, label: str) -> str:
     lines.append(f"relevant posts first seen in the window: {res['posts_relevant_in_window']}; poll runs rows "
                  f"starting >= 1 s after their tick: {res.get('poll_runs_late_1s')} of {res['poll_runs']}; "
                  f"publish -> stored {res['collect_latency_s']}")
+    if res["db_errors"]:
+        lines.append("database errors behind the job failures (daemon log): " + "; ".join(
+            f"{v} x {k}" for k, v in sorted(res["db_errors"].items(), key=lambda kv: -kv[1])))
     lines.append(f"RSS series (age s, MB): {[(round(a), round(v, 1)) for a, v in res['rss_series']]}")
     lines.append(f"setup: {res['setup']}")
     return "\n".join(lines) + "\n"
@@ -1102,6 +1135,7 @@ def main() -> int:
                "t_grid": daemon_started_at(log_path), "published": publisher.published,
                "received": receiver.snapshot(), "samples": sampler.samples, "feed_log": logs["feeds"],
                "beats": watcher.beats, "children": watcher.children,
+               "log_text": log_path.read_text("utf-8", "replace"),
                "exit_code": exit_code, "stop_s": stop_s, "drained": drained, "drain_s": drain_s, "setup": setup}
         res = analyse(ctx)
         res["blog_requests"] = dict(Counter(("feed" if "/feeds/" in r[2] else "page") for r in logs["blogs"]
@@ -1114,11 +1148,10 @@ def main() -> int:
                 fh.write(json.dumps(p, ensure_ascii=False) + "\n")
         (OUT / f"{stem}.json").write_text(json.dumps({"result": res, "samples": sampler.samples,
                                                       "deliveries": ctx["received"], "heartbeat_rows": watcher.beats,
+                                                      "children": watcher.children,
                                                       "t_daemon": t_daemon, "t_grid": ctx["t_grid"]},
                                                      indent=1, default=str), "utf-8")
-        failed = (exit_code != 0 or res["duplicates"] or res["delivered"] != res["qualified"]
-                  or res["unexpected_keys"] or res["not_collected"])
-        return 1 if failed else 0
+        return 1 if res["failed_checks"] else 0
     finally:
         if daemon is not None and daemon.poll() is None:
             daemon.kill()

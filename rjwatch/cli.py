@@ -704,10 +704,14 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
     if not chosen:
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
         return
-    last_run = db.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0]
-    run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query, overrides={"_pairs": list(scrapy_set)})
-    rows = list(db.query("SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id > ? "
-                         "ORDER BY r.id", [last_run]))
+    # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
+    run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
+                              overrides={"_pairs": list(scrapy_set)})
+    marks = ",".join("?" * len(run_ids)) or "NULL"
+    rows = list(db.query(f"SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id IN ({marks}) "
+                         "ORDER BY r.id", run_ids))
+    if len(rows) < len(chosen):
+        raise InputError(f"{len(chosen) - len(rows)} crawl(s) did not start (see the log above)")
     failed = False
     for r in rows:
         stats = json.loads(r["stats"] or "{}")

@@ -35,7 +35,8 @@ def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):
 
 
 def run_blog_crawls(db_path: Path, cfg, sources: list[dict], *, full: bool = False, query: str | None = None,
-                    overrides: dict | None = None) -> None:
+                    overrides: dict | None = None) -> list[int]:
+    """Crawl the blogs in this process; returns the ids of this process's own `runs` rows."""
     from scrapy.crawler import CrawlerProcess
 
     process = CrawlerProcess(scrapy_settings(db_path, cfg, overrides))
@@ -46,7 +47,9 @@ def run_blog_crawls(db_path: Path, cfg, sources: list[dict], *, full: bool = Fal
         if query:
             kwargs["query"] = query
         process.crawl("blogger", **kwargs)
+    crawlers = list(process.crawlers)
     process.start()
+    return [c.rjwatch.run_id for c in crawlers if getattr(c, "rjwatch", None) and c.rjwatch.run_id]
 
 
 def run_discovery(db_path: Path, cfg, hosts: list[dict], trusted: list[str],

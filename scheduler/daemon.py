@@ -90,7 +90,7 @@ class Daemon:
             executors={"default": ThreadPoolExecutor(JOB_THREADS)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=str(cfg["timezone"]))
-        self.db = None
+        self._local = threading.local()
         self.signals = 0
         self.lags: list[float] = []
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
@@ -110,6 +110,17 @@ class Daemon:
             return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 4)
 
         return {"samples": len(ordered), "p50_s": pct(0.5), "p99_s": pct(0.99), "max_s": round(ordered[-1], 4)}
+
+    @property
+    def db(self):
+        """This thread's own connection. Jobs run in several threads at once, and one SQLite connection
+        shared between them interleaves their transactions and savepoints ("no such savepoint",
+        "cannot start a transaction within a transaction"); a connection per thread keeps each job's
+        transaction its own, and BEGIN IMMEDIATE serialises the writers."""
+        conn = getattr(self._local, "db", None)
+        if conn is None:
+            conn = self._local.db = connect(self.db_path)
+        return conn
 
     # -- single instance ---------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -133,7 +144,6 @@ class Daemon:
     def setup(self) -> None:
         from rjwatch.bootstrap import ensure_initialised, register_config_sources
 
-        self.db = connect(self.db_path)
         ensure_initialised(self.db)
         register_config_sources(self.db, self.cfg)
         tick = IntervalTrigger(seconds=min(TICK_S, parse_duration(self.cfg["poll_tick"])))
@@ -215,8 +225,10 @@ class Daemon:
     def heartbeat(self) -> None:
         import resource
 
-        jobs = {j.id: j.next_run_time.isoformat(timespec="seconds") if j.next_run_time else None
-                for j in self.scheduler.get_jobs()}
+        jobs = {}
+        for j in self.scheduler.get_jobs():
+            nxt = getattr(j, "next_run_time", None)  # absent while the scheduler is not started yet
+            jobs[j.id] = nxt.isoformat(timespec="seconds") if nxt else None
         beat = {"at": dates.now_iso(), "pid": os.getpid(), "lag": self.lag_summary(), "next_runs": jobs,
                 "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "rss_now_mb": _rss_now_mb()}

@@ -330,3 +330,17 @@ def test_query_mode_collects_only_what_the_label_feed_returns(db_path, served):
     stored = posts(db_path)
     assert [p["post_id"] for p in stored] == ["2222222222222222222"]
     assert not any(r.path.startswith("/search") and r.status == 200 for r in srv.log.records())
+
+
+def test_concurrent_crawls_each_report_only_their_own_run(db_path, served):
+    slow = served(build_blog("slow-one", 30, template="simple", feed_enabled=False, seed=61))
+    slow.faults.slow("*.html", delay=0.1)
+    quick = served(build_blog("quick-one", 5, template="simple", seed=63))
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", *FAST, "--source"]
+    first = subprocess.Popen(cmd + [slow.base_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    second = subprocess.run(cmd + [quick.base_url], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out, _ = first.communicate(timeout=180)
+    assert second.returncode == 0 and first.returncode == 0
+    assert quick.base_url in second.stdout and slow.base_url not in second.stdout
+    assert slow.base_url in out and quick.base_url not in out

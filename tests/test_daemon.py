@@ -216,3 +216,35 @@ def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_pat
     for a, b in zip(runs, runs[1:]):
         assert a["finished_at"] is not None and b["started_at"] >= a["finished_at"]
     assert json.loads(runs[0]["stats"])["exit_code"] == 0  # the subprocess's exit code lands in runs
+
+
+def test_jobs_running_in_many_threads_at_once_never_trip_over_each_other(db_path, tmp_path, site):
+    import threading
+
+    from rjwatch.settings import load
+    from scheduler.daemon import Daemon
+
+    srv = site(_news(3))
+    run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
+    cfg = load(write_config(tmp_path / "rj.toml", "console"))
+    daemon = Daemon(db_path, cfg)
+    daemon.setup()
+    jobs = [daemon.heartbeat, daemon.poll, daemon.dispatch, daemon.reload, daemon.housekeeping]
+    errors = []
+
+    def worker(job):
+        for _ in range(15):
+            try:
+                job()
+            except Exception as exc:  # heartbeat raises; the others record their errors in meta
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    db = connect(db_path)
+    outcomes = {k: json.loads(v)["outcome"] for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE 'job:%'")}
+    assert outcomes and all(o == "ok" for o in outcomes.values()), outcomes
