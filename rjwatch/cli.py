@@ -364,9 +364,15 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     """
     from storage.queries import get_post
 
+    from judge.diff import revision_diff
+    from storage.queries import revision_texts
+
     post = get_post(obj.db(), post_id)
     if post is None:
         fail(f"no post #{post_id}")
+    versions = revision_texts(obj.db(), post_id)
+    post["revision_diffs"] = [line for (la, a), (lb, b) in zip(versions, versions[1:])
+                              for line in revision_diff(a, b, old_label=la, new_label=lb)]
     post = safe(post)
     if fmt == "json":
         click.echo(json.dumps(post, ensure_ascii=False, indent=2))
@@ -401,6 +407,9 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
         click.echo(f"  revisions ({len(post['revisions'])} earlier):")
         for r in post["revisions"]:
             click.echo(f"    r{r['revision']} replaced {r['replaced_at']} ({r['chars']} chars, was {r['status']})")
+        for line in post["revision_diffs"]:
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            click.echo("    " + click.style(line, fg=colour if not line.startswith(("+++", "---")) else None))
     click.echo("")
     click.echo(post["text"])
 
@@ -1025,6 +1034,8 @@ def settings_cmd(obj: Ctx, markdown: bool) -> None:
     for s in settings_mod.SETTINGS:
         click.echo(f"{s.name} = {cfg[s.name]!r}    [{s.env}] {s.help}")
 
+
+from rjwatch import cli_query  # noqa: E402,F401  (registers search, copies, stats, export, saved, serve)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

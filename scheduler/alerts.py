@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -29,6 +28,8 @@ import sqlite_utils
 
 from judge import dates
 from judge.text import strip_controls
+from storage import saved as saved_search
+from storage import search
 from storage.db import write_tx
 
 log = logging.getLogger(__name__)
@@ -74,12 +75,10 @@ class Rule:
             if float((payload.get("why") or {}).get("relevance") or 0) < self.min_relevance:
                 return False
             if self.query and alert.get("post_id"):
-                saved = db.execute("SELECT query FROM saved_searches WHERE name = ?", (self.query,)).fetchone()
-                query = saved[0] if saved else self.query
+                query, filters = saved_search.find(db, self.query) or (self.query, None)
                 try:
-                    hit = db.execute("SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? AND rowid = ?",
-                                     (query, alert["post_id"])).fetchone()
-                except sqlite3.OperationalError:
+                    hit = search.matches(db, query, alert["post_id"], filters)
+                except search.QueryError:
                     return False
                 if not hit:
                     return False

@@ -59,3 +59,148 @@ def get_post(db: sqlite_utils.Database, post_id: int) -> dict | None:
 
 def counts_by_status(db: sqlite_utils.Database) -> dict[str, int]:
     return {r["status"]: r["n"] for r in db.query("SELECT status, count(*) AS n FROM posts GROUP BY status")}
+
+
+# -- the seed's spread ---------------------------------------------------------------------------
+def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[dict]:
+    """Every copy and excerpt of a seed (or of every seed), in the order they were first seen, with
+    what changed against the seed."""
+    from judge.diff import paragraph_changes
+
+    seeds = {r["id"]: r for r in db.query("SELECT id, title, text FROM seeds")}
+    where, params = "p.status IN ('copy', 'excerpt')", []
+    if seed_id is not None:
+        where += " AND json_extract(p.evidence, '$.seed') = ?"
+        params.append(seed_id)
+    rows = []
+    for r in db.query(
+            f"SELECT p.id, p.first_seen, p.published, p.status, p.title, p.url, p.text, p.seed_similarity, "
+            f"json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
+            f"(SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings "
+            f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY p.first_seen, p.id",
+            params):
+        r = dict(r)
+        sim = json.loads(r.pop("seed_similarity") or "{}").get(str(r["seed"])) or {}
+        text = r.pop("text")
+        seed = seeds.get(r["seed"])
+        changes = paragraph_changes(seed["text"], text) if seed else None
+        r["containment"] = round(sim.get("containment", 0.0), 3)
+        r["blog"] = r["source"] or _host(r["url"])
+        r["changes"] = changes.summary() if changes else ""
+        r["paragraphs"] = changes.__dict__ if changes else None
+        rows.append(r)
+    return rows
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or url
+
+
+def revision_texts(db: sqlite_utils.Database, post_id: int) -> list[tuple[str, str]]:
+    """(label, text) for every version of a post, oldest first, ending with the current one."""
+    out = [(f"r{r['revision']} ({r['updated'] or r['replaced_at']})", r["text"]) for r in db.query(
+        "SELECT revision, updated, replaced_at, text FROM revisions WHERE post_id = ? ORDER BY revision", [post_id])]
+    cur = list(db.query("SELECT revision, updated, text FROM posts WHERE id = ?", [post_id]))
+    if cur:
+        out.append((f"r{cur[0]['revision']} (current)", cur[0]["text"]))
+    return out
+
+
+# -- stats ---------------------------------------------------------------------------------------
+#: Rows in each "top" list of `rjwatch stats`.
+STATS_TOP = 10
+#: Days shown in the per-day table (the plot covers the whole corpus).
+STATS_DAYS = 30
+
+
+def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
+    """Counts for `rjwatch stats`: by status, source, language, day and week; the top sources of new
+    coverage; and the health of crawls and polls."""
+    cond, params = ("WHERE coalesce(p.published, p.first_seen) >= ?", [since]) if since else ("", [])
+    day = "substr(coalesce(p.published, p.first_seen), 1, 10)"
+
+    def q(sql: str, extra: list | None = None) -> list[dict]:
+        return [dict(r) for r in db.query(sql, params + (extra or []))]
+
+    out = {
+        "total": q(f"SELECT count(*) AS n FROM posts p {cond}")[0]["n"],
+        "by_status": q(f"SELECT status, count(*) AS posts FROM posts p {cond} GROUP BY status ORDER BY posts DESC"),
+        "by_lang": q(f"SELECT coalesce(lang, '?') AS lang, count(*) AS posts FROM posts p {cond} "
+                     f"GROUP BY lang ORDER BY posts DESC"),
+        "by_source": q(f"SELECT coalesce(s.name, s.url, '(none)') AS source, count(*) AS posts, "
+                       f"sum(p.status = 'new') AS new, sum(p.status IN ('copy', 'excerpt')) AS copies "
+                       f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id {cond} "
+                       f"GROUP BY p.source_id ORDER BY posts DESC LIMIT {STATS_TOP}"),
+        "top_new_sources": q(f"SELECT coalesce(s.name, s.url, '(none)') AS source, count(*) AS new, "
+                             f"max(coalesce(p.published, p.first_seen)) AS latest "
+                             f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+                             f"WHERE p.status = 'new' {('AND ' + cond[6:]) if cond else ''} "
+                             f"GROUP BY p.source_id ORDER BY new DESC LIMIT {STATS_TOP}"),
+        "by_day": q(f"SELECT {day} AS day, count(*) AS posts, sum(status = 'new') AS new, "
+                    f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
+                    f"GROUP BY day ORDER BY day DESC LIMIT {STATS_DAYS}"),
+        "by_week": q(f"SELECT strftime('%Y-W%W', {day}) AS week, count(*) AS posts, sum(status = 'new') AS new, "
+                     f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
+                     f"GROUP BY week ORDER BY week DESC LIMIT {STATS_DAYS}"),
+    }
+    out["runs"] = [dict(r) for r in db.query(
+        "SELECT kind, count(*) AS runs, sum(finished_at IS NULL) AS unfinished, sum(errors > 0) AS with_errors, "
+        "sum(pages) AS pages, sum(items) AS items, max(started_at) AS last_started FROM runs GROUP BY kind")]
+    out["sources"] = [dict(r) for r in db.query(
+        "SELECT s.kind, s.state, count(*) AS sources, sum(coalesce(h.consecutive_failures, 0) > 0) AS failing "
+        "FROM sources s LEFT JOIN source_health h ON h.source_id = s.id GROUP BY s.kind, s.state ORDER BY s.kind")]
+    out["failing"] = [dict(r) for r in db.query(
+        "SELECT s.id, coalesce(s.name, s.url) AS source, h.consecutive_failures AS failures, h.last_error, "
+        "h.last_success FROM source_health h JOIN sources s ON s.id = h.source_id "
+        "WHERE h.consecutive_failures > 0 ORDER BY h.consecutive_failures DESC LIMIT ?", [STATS_TOP])]
+    return out
+
+
+def daily_by_status(db: sqlite_utils.Database) -> tuple[list[dict], list[dict]]:
+    """Posts per day by status, and the seed copies (day, title) for marking on a plot."""
+    day = "substr(coalesce(published, first_seen), 1, 10)"
+    counts = [dict(r) for r in db.query(
+        f"SELECT {day} AS day, status, count(*) AS n FROM posts GROUP BY day, status ORDER BY day")]
+    copies = [dict(r) for r in db.query(
+        f"SELECT {day} AS day, status, title FROM posts WHERE status IN ('copy', 'excerpt') ORDER BY day")]
+    return counts, copies
+
+
+# -- export --------------------------------------------------------------------------------------
+EXPORT_COLUMNS = ("id", "canonical_url", "url", "title", "author", "published", "updated", "lang", "status",
+                  "relevance", "duplicate_of", "blog_id", "post_id", "first_seen", "last_seen", "revision",
+                  "source_id", "source_name", "source_url", "source_kind", "matched_terms", "seed_similarity",
+                  "evidence", "sightings", "text")
+
+
+def export_rows(db: sqlite_utils.Database, query: str | None = None, filters=None):
+    """Stream every matching post with its provenance, oldest first, one row at a time."""
+    from storage.search import from_where
+
+    frm, where, params, order = from_where(query, filters)
+    sql = f"""
+    SELECT p.id, p.canonical_url, p.url, p.title, p.author, p.published, p.updated, p.lang, p.status,
+           p.relevance, p.duplicate_of, p.blog_id, p.post_id, p.first_seen, p.last_seen, p.revision,
+           p.source_id, s.name AS source_name, s.url AS source_url, s.kind AS source_kind,
+           p.matched_terms, p.seed_similarity, p.evidence,
+           (SELECT json_group_array(json_object('url', g.url, 'via', g.via, 'first_seen', g.first_seen,
+                                                'last_seen', g.last_seen, 'times', g.times))
+            FROM sightings g WHERE g.post_id = p.id) AS sightings,
+           p.text
+    FROM {frm} LEFT JOIN sources s ON s.id = p.source_id
+    WHERE {where} ORDER BY {order}"""
+    cursor = db.execute(sql, params)
+    for row in cursor:
+        rec = dict(zip(EXPORT_COLUMNS, row))
+        for key in ("matched_terms", "seed_similarity", "evidence", "sightings"):
+            rec[key] = json.loads(rec[key]) if rec[key] else None
+        yield rec
+
+
+def count_matching(db: sqlite_utils.Database, query: str | None = None, filters=None) -> int:
+    from storage.search import from_where
+
+    frm, where, params, _ = from_where(query, filters)
+    return db.execute(f"SELECT count(*) FROM {frm} WHERE {where}", params).fetchone()[0]

@@ -296,6 +296,49 @@ def m004_deliveries(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+#: Characters that put a post into the trigram index: kana, CJK ideographs (with extension A and the
+#: compatibility block) and Hangul. GLOB ranges compare code points, so this is cheap in a trigger.
+CJK_GLOB = "*[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]*"
+
+SCHEMA_V5 = f"""
+-- A second full-text index, with the trigram tokenizer, for posts that contain Chinese, Japanese or
+-- Korean characters. unicode61 (posts_fts) splits words at spaces and punctuation, which these
+-- scripts do not use: a Japanese sentence becomes one long token, so 北方領土 could only be found at
+-- the start of a run. Trigrams index every three-character substring, so any CJK term of three or
+-- more characters is found wherever it stands. Only posts with such characters go in, which keeps
+-- the (larger) trigram index to the posts that need it.
+CREATE VIRTUAL TABLE posts_cjk USING fts5(
+    title, text, content="posts", content_rowid="id",
+    tokenize = 'trigram'
+);
+CREATE TRIGGER posts_cjk_ai AFTER INSERT ON posts
+WHEN coalesce(new.title, '') || new.text GLOB '{CJK_GLOB}' BEGIN
+    INSERT INTO posts_cjk(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER posts_cjk_ad AFTER DELETE ON posts
+WHEN coalesce(old.title, '') || old.text GLOB '{CJK_GLOB}' BEGIN
+    INSERT INTO posts_cjk(posts_cjk, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER posts_cjk_au AFTER UPDATE OF title, text ON posts BEGIN
+    INSERT INTO posts_cjk(posts_cjk, rowid, title, text) SELECT 'delete', old.id, old.title, old.text
+        WHERE coalesce(old.title, '') || old.text GLOB '{CJK_GLOB}';
+    INSERT INTO posts_cjk(rowid, title, text) SELECT new.id, new.title, new.text
+        WHERE coalesce(new.title, '') || new.text GLOB '{CJK_GLOB}';
+END;
+INSERT INTO posts_cjk(rowid, title, text)
+    SELECT id, title, text FROM posts WHERE coalesce(title, '') || text GLOB '{CJK_GLOB}';
+
+-- Newest-first listings by collection time and by publication date.
+CREATE INDEX posts_first_seen ON posts(first_seen);
+"""
+
+
+@migrations(name="005_cjk_search")
+def m005_cjk_search(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V5):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

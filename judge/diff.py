@@ -1,0 +1,82 @@
+"""What changed between two texts: paragraphs kept, removed and added against a seed, and line
+diffs between revisions of a post.
+
+Paragraphs are compared by their comparison tokens (`judge.text.tokens`), so case, spacing,
+markup and mojibake noise never count as a change; a paragraph counts as kept when most of its
+words survive, so a fixed typo or a dropped clause is not reported as "removed + added".
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from judge.text import normalize, tokens
+
+#: A post paragraph is "the same" as a seed paragraph when their token sets overlap at least this
+#: much (Jaccard). 0.6 keeps lightly edited paragraphs (a changed date, a dropped sentence) as kept.
+SAME_PARAGRAPH_JACCARD = 0.6
+#: Paragraphs shorter than this many tokens (datelines, "(02)", share buttons) are ignored.
+MIN_PARAGRAPH_TOKENS = 4
+#: Characters of an added paragraph quoted in a change summary.
+QUOTE_CHARS = 60
+#: Lines of context in a revision diff.
+DIFF_CONTEXT = 1
+
+
+@dataclass
+class ParagraphChanges:
+    kept: int = 0
+    removed: int = 0
+    added: int = 0
+    added_quotes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One short line, e.g. "12 ¶ kept, 2 removed, 1 added: “Editor's note: …”"."""
+        parts = [f"{self.kept} ¶ kept"]
+        if self.removed:
+            parts.append(f"{self.removed} removed")
+        if self.added:
+            quote = f": “{self.added_quotes[0]}”" if self.added_quotes else ""
+            parts.append(f"{self.added} added{quote}")
+        if not self.removed and not self.added:
+            parts.append("no other change")
+        return ", ".join(parts)
+
+
+def _paragraphs(text: str) -> list[tuple[str, frozenset[str]]]:
+    out = []
+    for para in (text or "").split("\n"):
+        _, toks = tokens(normalize(para))
+        if len(toks) >= MIN_PARAGRAPH_TOKENS:
+            out.append((" ".join(para.split()), frozenset(toks)))
+    return out
+
+
+def _same(a: frozenset[str], b: frozenset[str]) -> bool:
+    union = len(a | b)
+    return bool(union) and len(a & b) / union >= SAME_PARAGRAPH_JACCARD
+
+
+def paragraph_changes(seed_text: str, post_text: str) -> ParagraphChanges:
+    """Count the seed's paragraphs that a post keeps or drops, and the paragraphs it adds."""
+    seed, post = _paragraphs(seed_text), _paragraphs(post_text)
+    matched_seed: set[int] = set()
+    changes = ParagraphChanges()
+    for text, toks in post:
+        hit = next((i for i, (_, s) in enumerate(seed) if i not in matched_seed and _same(s, toks)), None)
+        if hit is None:
+            changes.added += 1
+            if len(changes.added_quotes) < 3:
+                changes.added_quotes.append(text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…")
+        else:
+            matched_seed.add(hit)
+            changes.kept += 1
+    changes.removed = len(seed) - len(matched_seed)
+    return changes
+
+
+def revision_diff(old: str, new: str, *, old_label: str = "before", new_label: str = "after") -> list[str]:
+    """A unified diff, line by line (a line is a paragraph in stored post text)."""
+    return list(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
+                                     fromfile=old_label, tofile=new_label, lineterm="", n=DIFF_CONTEXT))

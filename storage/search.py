@@ -1,0 +1,376 @@
+"""Full-text search over posts: checking a query, choosing the index, filters, order and snippets.
+
+Two FTS5 indexes cover the posts (see migrations 001 and 005 in `storage.schema`):
+
+* `posts_fts` (unicode61, remove_diacritics 2) for the spaced scripts. It folds case and accents, so
+  `kuril`, `Kuril` and `KURIL` are one term, and a prefix query (`Курил*`) finds every inflected
+  Russian form (`Курилы`, `Курильских`, ...). No stemmer: FTS5 ships none for Russian, and a prefix
+  is explicit where a stemmer guesses.
+* `posts_cjk` (trigram) for posts containing Japanese, Chinese or Korean characters, which have no
+  spaces between words. A query with CJK characters goes there, so `北方領土` is found in the middle
+  of a sentence. Trigrams need three characters: a CJK term of one or two characters (`日露`) is
+  looked up by a substring scan of the posts instead, newest first, which stops at the page size.
+
+Order. Newest first (the order posts were collected, i.e. rowid) is the default: FTS5 walks its
+doclists by rowid, so a page of results costs the same for a term found in every post as for a
+rare one. `rank=True` scores with bm25, title weighted above text, but only over the newest
+`RANK_WINDOW` matches: bm25 costs about 1.25 µs per matching row, and a term found in all of a
+million posts would otherwise take over a second to rank.
+
+User input only ever reaches SQL as a bound parameter. The query text itself is checked here
+first, so a malformed query gets an error that names the problem.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import sqlite_utils
+
+#: `--rank` scores only the newest this-many matches: at ~1.25 µs a row that is ~12 ms of bm25,
+#: and for any term matching at most 1% of a million posts it is the exact ranking.
+RANK_WINDOW = 10_000
+#: bm25 column weights (title, text): a term in the title says more about a post than one in the body.
+TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
+#: Tokens of context around the matches in a snippet (FTS5 snippet() allows at most 64).
+SNIPPET_TOKENS = 16
+#: Trigram tokens are three characters long and overlap, so a CJK snippet needs more of them.
+SNIPPET_TOKENS_CJK = 48
+#: Characters of context either side of a match in a substring-scan snippet.
+SCAN_SNIPPET_CHARS = 40
+#: Marks around matches inside a snippet; private-use characters, so no real text contains them.
+HIT_START, HIT_END = "\ue000", "\ue001"
+
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_TOKEN_RE = re.compile(r'"(?:[^"]|"")*"\*?|NEAR\(|[()]|,|[^\s()",]+')
+_WORDLESS_RE = re.compile(r"^[^\w\u0080-\U0010ffff]+$")
+_OPERATORS = {"AND", "OR", "NOT"}
+_COLUMNS = {"title", "text"}
+#: An FTS5 bareword: ASCII letters, digits, underscore, or any non-ASCII character.
+_BAREWORD_RE = re.compile(r"^[A-Za-z0-9_\u0080-\U0010ffff]+$")
+
+
+class QueryError(ValueError):
+    """A search query that FTS5 cannot run, with a message naming the problem."""
+
+
+@dataclass
+class Filters:
+    status: tuple[str, ...] = ()
+    lang: tuple[str, ...] = ()
+    source_id: int | None = None
+    since: str | None = None           # ISO 8601, compared with the published date (else first seen)
+    until: str | None = None
+    seed: int | None = None            # copies and excerpts of this seed
+    min_relevance: float | None = None
+
+    def sql(self) -> tuple[str, list]:
+        where, params = [], []
+        if self.status:
+            where.append(f"p.status IN ({','.join('?' * len(self.status))})")
+            params += list(self.status)
+        if self.lang:
+            where.append(f"p.lang IN ({','.join('?' * len(self.lang))})")
+            params += list(self.lang)
+        if self.source_id is not None:
+            where.append("p.source_id = ?")
+            params.append(self.source_id)
+        if self.since:
+            where.append("coalesce(p.published, p.first_seen) >= ?")
+            params.append(self.since)
+        if self.until:
+            where.append("coalesce(p.published, p.first_seen) < ?")
+            params.append(self.until)
+        if self.seed is not None:
+            where.append("p.status IN ('copy', 'excerpt') AND json_extract(p.evidence, '$.seed') = ?")
+            params.append(self.seed)
+        if self.min_relevance is not None:
+            where.append("p.relevance >= ?")
+            params.append(self.min_relevance)
+        return (" AND ".join(where) or "1"), params
+
+    def as_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
+                if v not in (None, ())}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Filters":
+        known = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Plan:
+    """How a query runs. Its top-level OR branches are grouped by where they can be answered: one
+    FTS5 expression for `posts_fts`, one for `posts_cjk`, and substring scans for branches with a
+    CJK term too short for trigrams. Most queries have exactly one part."""
+
+    fts: str | None = None
+    cjk: str | None = None
+    scans: list[list[str]] = field(default_factory=list)
+
+    @property
+    def parts(self) -> list[tuple[str, str | list[str]]]:
+        out: list[tuple[str, str | list[str]]] = []
+        if self.fts:
+            out.append(("posts_fts", self.fts))
+        if self.cjk:
+            out.append(("posts_cjk", self.cjk))
+        out += [("scan", subs) for subs in self.scans]
+        return out
+
+
+def plan(query: str) -> Plan:
+    """Check a query and decide how to run it; raises QueryError naming what is wrong."""
+    query = query.strip()
+    if not query:
+        raise QueryError("empty search query")
+    if query.count('"') % 2:
+        raise QueryError('unbalanced double quote in the search query (close the phrase with ")')
+    tokens = [t for t in _TOKEN_RE.findall(query) if not _WORDLESS_RE.match(t) or t in "(),"]
+    depth, near, prev = 0, 0, None
+    branches: list[dict] = [{"out": [], "terms": [], "simple": True}]
+    for tok in tokens:
+        kind = _kind(tok)
+        branch = branches[-1]
+        if tok == ",":
+            if not near:
+                continue  # a stray comma outside NEAR(...) separates nothing
+            branch["out"].append(tok)
+            prev = "comma"
+            continue
+        if prev == "comma" and tok.isdigit():
+            branch["out"].append(tok)  # the distance in NEAR(a b, 5)
+            prev = "term"
+            continue
+        if kind in ("open", "near"):
+            depth += 1
+            near += kind == "near"
+        elif kind == "close":
+            depth -= 1
+            if depth < 0:
+                raise QueryError("unbalanced parenthesis in the search query: ')' without '('")
+            if prev in ("op", "open"):
+                raise QueryError("empty parentheses or an operator before ')' in the search query")
+            near = max(0, near - 1)
+        elif kind == "op":
+            if prev in (None, "op", "open"):
+                raise QueryError(f"operator {tok} needs a term before it")
+        prev = "open" if kind == "near" else kind
+        if kind == "op" and tok == "OR" and depth == 0:
+            branches.append({"out": [], "terms": [], "simple": True})  # FTS5: AND binds tighter than OR
+            continue
+        if kind == "term":
+            tok, text = _term(tok)
+            branch["terms"].append(text)
+            if tok.endswith("*") or ":" in tok or tok.startswith("^"):
+                branch["simple"] = False
+        elif tok != "AND":
+            branch["simple"] = False
+        branch["out"].append(tok)
+    if depth > 0:
+        raise QueryError("unbalanced parenthesis in the search query: '(' without ')'")
+    if prev == "op":
+        raise QueryError(f"operator {tokens[-1]} needs a term after it")
+    if not any(b["terms"] for b in branches):
+        raise QueryError("the search query has no words to look for")
+    fts, cjk, scans = [], [], []
+    for b in branches:
+        expression = " ".join(b["out"])
+        short = [t for t in b["terms"] if _CJK_RE.search(t) and len(t) < 3]
+        if short:
+            if not b["simple"]:
+                raise QueryError(f"CJK terms shorter than three characters ({', '.join(short)}) can only be "
+                                 "combined with AND or OR; use a longer term with NOT, NEAR, prefixes or columns")
+            scans.append(b["terms"])
+        elif any(_CJK_RE.search(t) for t in b["terms"]):
+            cjk.append(expression)
+        else:
+            fts.append(expression)
+    join = lambda exprs: " OR ".join(f"({e})" if len(exprs) > 1 else e for e in exprs) or None  # noqa: E731
+    return Plan(fts=join(fts), cjk=join(cjk), scans=scans)
+
+
+def _kind(tok: str) -> str:
+    if tok == "(":
+        return "open"
+    if tok == ")":
+        return "close"
+    if tok == "NEAR(":
+        return "near"
+    if tok in _OPERATORS:
+        return "op"
+    return "term"
+
+
+def _term(tok: str) -> tuple[str, str]:
+    """Return the FTS5 form of a term and its bare text. Words with punctuation become phrases, so
+    `Russia-Japan` or `U.S.` search as the words they contain instead of failing to parse."""
+    if tok.startswith('"'):
+        return tok, tok.rstrip("*").strip('"').replace('""', '"')
+    col = ""
+    head, sep, rest = tok.partition(":")
+    if sep and head in _COLUMNS:
+        col, tok = head + ":", rest
+    elif sep and _BAREWORD_RE.match(head) and rest:
+        raise QueryError(f"unknown column {head!r} in the search query (columns: title, text)")
+    caret = "^" if tok.startswith("^") else ""
+    star = "*" if tok.endswith("*") else ""
+    word = tok[len(caret): len(tok) - len(star)]
+    if not word:
+        raise QueryError(f"{tok!r} is not a search term")
+    if not _BAREWORD_RE.match(word):
+        word = '"' + word.replace('"', '""') + '"'
+    return col + caret + word + star, word.strip('"')
+
+
+# -- running -------------------------------------------------------------------------------------
+_SELECT = """p.id, p.title, p.url, p.canonical_url, p.published, p.first_seen, p.lang, p.status,
+    p.relevance, coalesce(s.name, s.url) AS source"""
+
+
+def search(db: sqlite_utils.Database, query: str, filters: Filters | None = None, *, rank: bool = False,
+           limit: int = 20, offset: int = 0) -> list[dict]:
+    """One page of results for a query, newest first or (rank=True) by bm25 over the newest matches."""
+    parts = plan(query).parts
+    filters = filters or Filters()
+    if len(parts) == 1:
+        return _part(db, *parts[0], filters, rank=rank, limit=limit, offset=offset)
+    # Several parts: take each part's first offset+limit rows in the final order, then merge.
+    rows: dict[int, dict] = {}
+    for index, payload in parts:
+        for r in _part(db, index, payload, filters, rank=rank, limit=offset + limit, offset=0):
+            rows.setdefault(r["id"], r)
+    key = (lambda r: (r.get("score") or 0.0, -r["id"])) if rank else (lambda r: -r["id"])
+    return sorted(rows.values(), key=key)[offset: offset + limit]
+
+
+def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, rank: bool, limit: int,
+          offset: int) -> list[dict]:
+    if index == "scan":
+        return list(_scan(db, payload, filters, limit=limit, offset=offset))
+    where, params = filters.sql()
+    tokens = SNIPPET_TOKENS_CJK if index == "posts_cjk" else SNIPPET_TOKENS
+    snippet = f"snippet({index}, -1, '{HIT_START}', '{HIT_END}', '…', {tokens})"
+    if rank:
+        sql = f"""
+        SELECT {_SELECT}, m.snippet, m.score FROM (
+            SELECT {index}.rowid AS id, bm25({index}, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score, {snippet} AS snippet
+            FROM {index} JOIN posts p ON p.id = {index}.rowid
+            WHERE {index} MATCH ? AND {where}
+            ORDER BY {index}.rowid DESC LIMIT {RANK_WINDOW}
+        ) m JOIN posts p ON p.id = m.id LEFT JOIN sources s ON s.id = p.source_id
+        ORDER BY m.score, p.id DESC LIMIT ? OFFSET ?"""
+    else:
+        sql = f"""
+        SELECT {_SELECT}, {snippet} AS snippet
+        FROM {index} JOIN posts p ON p.id = {index}.rowid LEFT JOIN sources s ON s.id = p.source_id
+        WHERE {index} MATCH ? AND {where}
+        ORDER BY {index}.rowid DESC LIMIT ? OFFSET ?"""
+    return _run(db, sql, [payload, *params, limit, offset])
+
+
+def from_where(query: str | None, filters: Filters | None = None) -> tuple[str, str, list, str]:
+    """SQL pieces for streaming every match: (FROM, WHERE, params, ORDER BY column), oldest first.
+
+    `posts p` is always in the FROM clause; with a one-index query, so is that index.
+    """
+    where, params = (filters or Filters()).sql()
+    if not query:
+        return "posts p", where, params, "p.id"
+    parts = plan(query).parts
+    if len(parts) == 1 and parts[0][0] != "scan":
+        index, expression = parts[0]
+        return (f"{index} JOIN posts p ON p.id = {index}.rowid", f"{index} MATCH ? AND {where}",
+                [expression, *params], f"{index}.rowid")
+    ors, extra = [], []
+    for index, payload in parts:
+        if index == "scan":
+            cond, sub_params = _scan_condition(payload)
+            ors.append(cond)
+            extra += sub_params
+        else:
+            ors.append(f"p.id IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)")
+            extra.append(payload)
+    return "posts p", f"{where} AND ({' OR '.join(ors)})", params + extra, "p.id"
+
+
+def matching_ids(db: sqlite_utils.Database, query: str, filters: Filters | None = None) -> Iterator[int]:
+    """Every matching post id, oldest first, streamed."""
+    frm, where, params, order = from_where(query, filters)
+    try:
+        for (post_id,) in db.execute(f"SELECT p.id FROM {frm} WHERE {where} ORDER BY {order}", params):
+            yield post_id
+    except sqlite3.OperationalError as exc:
+        raise _query_error(exc) from None
+
+
+def matches(db: sqlite_utils.Database, query: str, post_id: int, filters: Filters | None = None) -> bool:
+    """Does one post match a query and filters? (Alert rules ask this of each new post.)"""
+    frm, where, params, _ = from_where(query, filters)
+    try:
+        return db.execute(f"SELECT 1 FROM {frm} WHERE {where} AND p.id = ?", [*params, post_id]).fetchone() is not None
+    except sqlite3.OperationalError as exc:
+        raise _query_error(exc) from None
+
+
+def _run(db: sqlite_utils.Database, sql: str, params: list) -> list[dict]:
+    try:
+        cursor = db.execute(sql, params)
+        cols = [d[0] for d in cursor.description]
+        return [dict(zip(cols, row)) for row in cursor]
+    except sqlite3.OperationalError as exc:
+        raise _query_error(exc) from None
+
+
+def _scan_condition(substrings: list[str]) -> tuple[str, list]:
+    conds, params = [], []
+    for sub in substrings:
+        conds.append("(instr(coalesce(p.title, ''), ?) > 0 OR instr(p.text, ?) > 0)")
+        params += [sub, sub]
+    return "(" + " AND ".join(conds) + ")", params
+
+
+def _scan(db: sqlite_utils.Database, substrings: list[str], filters: Filters, *, limit: int,
+          offset: int) -> Iterator[dict]:
+    """Substring scan for short CJK terms, newest first: every term must occur in the title or text."""
+    where, params = filters.sql()
+    cond, sub_params = _scan_condition(substrings)
+    sql = (f"SELECT {_SELECT}, p.text FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+           f"WHERE {where} AND {cond} ORDER BY p.id DESC LIMIT ? OFFSET ?")
+    cursor = db.execute(sql, [*params, *sub_params, limit, offset])
+    cols = [d[0] for d in cursor.description]
+    for row in cursor:
+        rec = dict(zip(cols, row))
+        text = rec.pop("text")
+        rec["snippet"] = _scan_snippet((rec.get("title") or "") + " " + text, substrings)
+        yield rec
+
+
+def _scan_snippet(text: str, subs: list[str]) -> str:
+    at = min((i for i in (text.find(s) for s in subs) if i >= 0), default=0)
+    start, end = max(0, at - SCAN_SNIPPET_CHARS), at + SCAN_SNIPPET_CHARS
+    piece = text[start:end]
+    for s in subs:
+        piece = piece.replace(s, f"{HIT_START}{s}{HIT_END}")
+    return ("…" if start else "") + " ".join(piece.split()) + ("…" if end < len(text) else "")
+
+
+def _query_error(exc: sqlite3.OperationalError) -> QueryError:
+    msg = str(exc)
+    if msg.startswith("fts5: syntax error"):
+        return QueryError(f"malformed search query ({msg.removeprefix('fts5: ')}); "
+                          'quote words with punctuation, e.g. "Abe-Putin"')
+    if msg.startswith("no such column"):
+        return QueryError(f"unknown column in the search query ({msg}); columns: title, text")
+    if "unknown special query" in msg:
+        return QueryError("a search query cannot start with '*'")
+    return QueryError(f"search failed: {msg}")
+
+
+def plain_snippet(snippet: str | None, start: str = "[", end: str = "]") -> str:
+    """A snippet with its match marks replaced (by brackets, or markup for the terminal)."""
+    return (snippet or "").replace(HIT_START, start).replace(HIT_END, end)
