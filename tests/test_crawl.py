@@ -212,8 +212,13 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
     cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", srv.base_url, *FAST,
            "-s", "RJWATCH_BATCH_SIZE=10"]
     for attempt in range(2):
+        before = len(posts(db_path))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(7 + 2 * attempt)
+        # Kill once this run has committed something (a loaded machine may take a while to start).
+        deadline = time.monotonic() + 90
+        while len(posts(db_path)) <= before and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        time.sleep(0.5 * attempt)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     time.sleep(0.5)
