@@ -176,6 +176,12 @@ def tokens(norm: str, mode: str | None = None) -> tuple[str, list[str]]:
     return mode, [t for t in _WORD_RE.findall(norm) if t.isascii() or not _CJK_TOKEN_RE.match(t)]
 
 
+def has_cjk(*texts: str | None) -> bool:
+    """Does any of the texts contain a Japanese, Chinese or Korean character? (Such posts also go
+    into the trigram search index.)"""
+    return any(t and _CJK_CHAR_RE.search(t) for t in texts)
+
+
 def content_hash(toks: list[str]) -> str:
     """Hash of the token stream: equal for texts that differ only in case, spacing, markup or noise."""
     return hashlib.blake2b(" ".join(toks).encode("utf-8"), digest_size=16).hexdigest()

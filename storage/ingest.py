@@ -32,6 +32,7 @@ from judge.identity import canonical_url
 from judge.analyze import Analysis, BadPost, Seed, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
 from judge.relevance import ProfileError, TopicProfile
+from judge.text import has_cjk
 from storage import lsh
 from storage.db import DatabaseError, describe, write_tx
 
@@ -294,10 +295,11 @@ class Ingestor:
         c.execute(
             "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
             "content_hash = ?, summary_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
-            "seed_similarity = ?, duplicate_of = ?, evidence = ?, revision = revision + 1 WHERE id = ?",
+            "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, revision = revision + 1 WHERE id = ?",
             (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), a.lang,
              verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
-             json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j), post_id))
+             json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
+             int(has_cjk(a.title or old_title, a.text)), post_id))
         lsh.replace(c, post_id, a.signature, a.band_keys)
         self._links(post_id, a)
         return Outcome(a.url, "updated", post_id, verdict.status)
@@ -342,13 +344,13 @@ class Ingestor:
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
             " lang, text, summary_only, content_hash, status, relevance, matched_terms, seed_similarity,"
-            " duplicate_of, evidence, labels, first_seen, last_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " duplicate_of, evidence, labels, first_seen, last_seen, cjk) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (a.canonical_url, a.url, a.blog_id, a.post_id, item.get("source_id"), a.title, a.author, published,
              dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), a.content_hash, verdict.status,
              a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
              json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
-             json.dumps(a.labels, ensure_ascii=False), now, now))
+             json.dumps(a.labels, ensure_ascii=False), now, now, int(has_cjk(a.title, a.text))))
         post_id = cur.lastrowid
         lsh.add(c, post_id, a.signature, a.band_keys)
         self._sighting(post_id, item, a, now)

@@ -425,7 +425,7 @@ def test_upgrading_an_older_database_indexes_its_japanese_posts(corpus, tmp_path
     conn = sqlite3.connect(db)
     conn.executescript("""
         DROP TRIGGER posts_cjk_ai; DROP TRIGGER posts_cjk_ad; DROP TRIGGER posts_cjk_au;
-        DROP TABLE posts_cjk; DROP INDEX posts_first_seen;
+        DROP TABLE posts_cjk; DROP INDEX posts_first_seen; ALTER TABLE posts DROP COLUMN cjk;
         DELETE FROM _sqlite_migrations WHERE name = '005_cjk_search';""")
     conn.close()
     assert ids_of(db, "北方領土") == [post_id(db, "watch-ja")]
