@@ -256,14 +256,24 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
     tokens = SNIPPET_TOKENS_CJK if index == "posts_cjk" else SNIPPET_TOKENS
     snippet = f"snippet({index}, -1, '{HIT_START}', '{HIT_END}', '…', {tokens})"
     if rank:
+        # Snippets are made afterwards for the page only: snippet() re-reads and re-tokenizes a
+        # post's text, which for the whole window would cost far more than bm25 itself.
         sql = f"""
-        SELECT {_SELECT}, m.snippet, m.score FROM (
-            SELECT {index}.rowid AS id, bm25({index}, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score, {snippet} AS snippet
+        SELECT {_SELECT}, m.score FROM (
+            SELECT {index}.rowid AS id, bm25({index}, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score
             FROM {index} JOIN posts p ON p.id = {index}.rowid
             WHERE {index} MATCH ? AND {where}
             ORDER BY {index}.rowid DESC LIMIT {RANK_WINDOW}
         ) m JOIN posts p ON p.id = m.id LEFT JOIN sources s ON s.id = p.source_id
         ORDER BY m.score, p.id DESC LIMIT ? OFFSET ?"""
+        rows = _run(db, sql, [payload, *params, limit, offset])
+        if rows:
+            ids = [r["id"] for r in rows]
+            snippets = dict(_run_tuples(db, f"SELECT rowid, {snippet} FROM {index} WHERE {index} MATCH ? "
+                                            f"AND rowid IN ({','.join('?' * len(ids))})", [payload, *ids]))
+            rows = [{**{k: v for k, v in r.items() if k != "score"}, "snippet": snippets.get(r["id"]),
+                     "score": r["score"]} for r in rows]
+        return rows
     else:
         sql = f"""
         SELECT {_SELECT}, {snippet} AS snippet
@@ -322,6 +332,13 @@ def _run(db: sqlite_utils.Database, sql: str, params: list) -> list[dict]:
         cursor = db.execute(sql, params)
         cols = [d[0] for d in cursor.description]
         return [dict(zip(cols, row)) for row in cursor]
+    except sqlite3.OperationalError as exc:
+        raise _query_error(exc) from None
+
+
+def _run_tuples(db: sqlite_utils.Database, sql: str, params: list) -> list[tuple]:
+    try:
+        return db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
         raise _query_error(exc) from None
 
