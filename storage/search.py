@@ -258,10 +258,12 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
     if rank:
         # Snippets are made afterwards for the page only: snippet() re-reads and re-tokenizes a
         # post's text, which for the whole window would cost far more than bm25 itself.
+        # Without filters the window needs nothing from `posts`: every indexed rowid is a post.
+        window_from = index if where == "1" else f"{index} JOIN posts p ON p.id = {index}.rowid"
         sql = f"""
         SELECT {_SELECT}, m.score FROM (
             SELECT {index}.rowid AS id, bm25({index}, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score
-            FROM {index} JOIN posts p ON p.id = {index}.rowid
+            FROM {window_from}
             WHERE {index} MATCH ? AND {where}
             ORDER BY {index}.rowid DESC LIMIT {RANK_WINDOW}
         ) m JOIN posts p ON p.id = m.id LEFT JOIN sources s ON s.id = p.source_id
