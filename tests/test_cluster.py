@@ -234,3 +234,26 @@ def test_cluster_setting_from_the_config_table(tmp_path):
     cfg_file = tmp_path / "rj.toml"
     cfg_file.write_text('[cluster]\nredis_url = "redis://10.0.0.5:6379/2"\n', "utf-8")
     assert load(cfg_file)["cluster.redis_url"] == "redis://10.0.0.5:6379/2"
+
+
+def test_daemon_in_cluster_mode_pushes_start_urls_instead_of_crawling(redis_url, db_path, tmp_path):
+    import redis
+
+    from crawler.cluster_control import open_rounds
+    from rjwatch.settings import load
+    from scheduler.daemon import Daemon
+
+    server = redis.Redis.from_url(redis_url)
+    server.flushall()
+    cfg_file = tmp_path / "rj.toml"
+    cfg_file.write_text(f'[cluster]\nredis_url = "{redis_url}"\n', "utf-8")
+    assert run_cli("--db", str(db_path), "source", "add", "http://blog.invalid/", "--kind", "blogger").exit_code == 0
+    daemon = Daemon(db_path, load(cfg_file))
+    first = daemon._run_crawl(1)["cluster"]
+    assert first["seeded"] and first["mode"] == "full"
+    message = json.loads(server.lpop("rjwatch:blogger:start_urls"))
+    assert (message["url"], message["source_id"], message["run_id"]) == ("http://blog.invalid/", 1, first["run_id"])
+    assert list(open_rounds(server)) == [first["run_id"]]
+    # While the round is open, the next tick pushes nothing.
+    assert daemon._run_crawl(1)["cluster"]["seeded"] is False
+    assert server.llen("rjwatch:blogger:start_urls") == 0
