@@ -22,7 +22,6 @@ consumer no way to acknowledge an item after its transaction commits.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -38,7 +37,6 @@ from scrapy.utils.serialize import ScrapyJSONEncoder
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from scrapy_redis.spiders import RedisMixin
-from w3lib.url import canonicalize_url
 
 from crawler.spiders.blogger import BloggerSpider
 from judge.identity import canonical_url, fetchable_url
@@ -270,8 +268,7 @@ class ClusterBloggerSpider(RedisMixin, BloggerSpider):
     def make_request_from_data(self, data):
         try:
             blog = json.loads(data)
-            home = blog["url"]
-            int(blog["source_id"]), int(blog["run_id"])
+            str(blog["url"]), int(blog["source_id"]), int(blog["run_id"])
         except (ValueError, KeyError, TypeError):
             self.logger.warning("rjwatch: ignoring a start message that is not ours: %r", data[:200])
             return []
@@ -458,8 +455,3 @@ class WorkerHeartbeat:
         self.server.hdel(WORKERS_KEY, self.worker_id)
         self.server.delete(WORKER_BEAT % self.worker_id)
 
-
-def fingerprint(url: str) -> str:
-    """scrapy-redis's request fingerprint of a GET (for tests and tools)."""
-    data = json.dumps({"method": "GET", "url": canonicalize_url(url), "body": ""}, sort_keys=True)
-    return hashlib.sha1(data.encode()).hexdigest()

@@ -25,7 +25,6 @@ import logging
 import signal
 import socket
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 from judge import dates

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from rjwatch.cli import EXIT_FAILED, Ctx, fail, handled
+from rjwatch.cli import Ctx, handled
 from rjwatch.inputs import InputError
 from rjwatch.output import safe
 
@@ -183,5 +183,3 @@ def status_cmd(obj: Ctx, redis_url: str | None, fmt: str) -> None:
         click.echo(f"open round: run #{r['run_id']} source #{r['source_id']} ({r['mode']})"
                    + ("  a worker died during it" if r.get("lost_worker") else ""))
 
-
-__all__ = ["cluster", "seed_sources", "cluster_url", "EXIT_FAILED", "fail"]
