@@ -25,6 +25,7 @@ bench: $(BIN)/rjwatch
 	$(BIN)/python bench/crawl_bench.py
 	$(BIN)/python bench/daemon_bench.py
 	$(BIN)/python bench/neardup_params.py
+	$(BIN)/python bench/cluster_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

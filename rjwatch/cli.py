@@ -683,9 +683,13 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
 @click.option("--query", help="Only posts the blog's own search or label feed returns for this term.")
 @click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE",
               help="A Scrapy setting for this run (like `scrapy crawl -s`), e.g. -s DOWNLOAD_DELAY=2.")
+@click.option("--cluster", "cluster_redis", metavar="REDIS_URL", is_flag=False, flag_value="config",
+              help="Push the blogs to the cluster's frontier instead of crawling here (docs/cluster.md); "
+                   "without a value, the cluster.redis_url setting.")
 @click.pass_obj
 @handled
-def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrapy_set: tuple[str, ...]) -> None:
+def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrapy_set: tuple[str, ...],
+          cluster_redis: str | None) -> None:
     """Crawl Blogger blogs with Scrapy (feed first, then HTML), politely and incrementally.
 
     A URL that is not a source yet is registered as a blogger source first.
@@ -712,6 +716,13 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
         chosen = list_sources(db, kind="blogger", state="enabled")
     if not chosen:
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
+        return
+    if cluster_redis:
+        from rjwatch.cluster_cli import cluster_url, seed_sources
+
+        if query:
+            raise InputError("--query crawls run locally, not in the cluster")
+        seed_sources(obj, cluster_url(obj, None if cluster_redis == "config" else cluster_redis), chosen, full=full)
         return
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
     run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
@@ -1036,6 +1047,9 @@ def settings_cmd(obj: Ctx, markdown: bool) -> None:
 
 
 from rjwatch import cli_query  # noqa: E402,F401  (registers search, copies, stats, export, saved, serve)
+from rjwatch.cluster_cli import cluster  # noqa: E402 - the group needs `main`'s helpers defined first
+
+main.add_command(cluster)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

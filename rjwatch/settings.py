@@ -61,6 +61,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
     Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` (the writes "
             "stay in one process); -1 picks by size and cores, 0 analyses in the writing process."),
+    Setting("cluster.redis_url", "", "Distributed crawling (docs/cluster.md): the Redis server that holds the shared "
+            "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
+            "Empty: crawls run locally."),
+    Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -143,8 +147,9 @@ def load(path: str | os.PathLike | None = None, overrides: dict[str, Any] | None
     values: dict[str, Any] = {}
     for s in SETTINGS:
         value, origin = s.default, "default"
-        if s.name in raw:
-            value, origin = raw[s.name], str(file_path)
+        found, in_file = _lookup(raw, s.name)
+        if found:
+            value, origin = in_file, str(file_path)
         if s.env in os.environ:
             value, origin = os.environ[s.env], f"${s.env}"
         values[s.name] = _coerce(s, value, origin)
@@ -155,6 +160,16 @@ def load(path: str | os.PathLike | None = None, overrides: dict[str, Any] | None
         if value is not None:
             values[name] = _coerce(_BY_NAME[name], value, f"--{name}")
     return Config(values, file_path, raw)
+
+
+def _lookup(raw: dict[str, Any], name: str) -> tuple[bool, Any]:
+    """A setting from the file: `name` at the top, or `a.b` as `b` in the `[a]` table."""
+    if name in raw:
+        return True, raw[name]
+    table, _, key = name.partition(".")
+    if key and isinstance(raw.get(table), dict) and key in raw[table]:
+        return True, raw[table][key]
+    return False, None
 
 
 def markdown_table() -> str:

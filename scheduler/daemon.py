@@ -8,7 +8,8 @@ catch up after downtime.
 
 - poll: every `poll_tick`, polls the feeds that are due (crawler.poller; intervals adapt per source);
 - crawl:<id>: every `crawl_interval` per enabled blogger source, as a subprocess (`rjwatch crawl`),
-  because a Twisted reactor cannot be restarted here; it has a hard timeout (`crawl_timeout`);
+  because a Twisted reactor cannot be restarted here; it has a hard timeout (`crawl_timeout`). With
+  `cluster.redis_url` set it pushes the blog's start URL to the cluster instead (docs/cluster.md);
 - alerts: every minute, delivers the outbox (scheduler.alerts);
 - digest: daily at `digest_time` in `timezone`;
 - housekeeping: daily WAL checkpoint, optional backup (SQLite's backup API), pruning of old runs;
@@ -252,6 +253,8 @@ class Daemon:
         self._guard(f"crawl:{source_id}", lambda: self._run_crawl(source_id))
 
     def _run_crawl(self, source_id: int) -> dict:
+        if self.cfg["cluster.redis_url"]:
+            return self._seed_cluster(source_id)
         cmd = [sys.executable, "-m", "rjwatch", "--db", str(self.db_path)]
         if self.cfg.path:
             cmd += ["--config", str(self.cfg.path)]
@@ -281,6 +284,16 @@ class Daemon:
         if proc.returncode not in (0, -signal.SIGINT, 130):
             log.warning("crawl of source %s exited %s: %s", source_id, proc.returncode, " | ".join(tail))
         return {"exit": proc.returncode}
+
+    def _seed_cluster(self, source_id: int) -> dict:
+        """Cluster mode: push the blog's start URL to the shared frontier; the cluster's workers crawl
+        it and the ingest worker ends the round (docs/cluster.md)."""
+        from crawler.cluster import redis_client
+        from crawler.cluster_control import seed
+        from storage.sources import get_source
+
+        out = seed(self.db, redis_client(self.cfg["cluster.redis_url"]), [get_source(self.db, source_id)])
+        return {"cluster": out[0]}
 
     def _record_exit(self, source_id: int, started: str, code: int, timed_out: bool, tail: list[str]) -> None:
         """The crawl's exit code lands in its `runs` row (or in a row of its own if it died before one)."""
