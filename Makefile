@@ -22,12 +22,9 @@ demo: $(BIN)/rjwatch
 test: $(BIN)/rjwatch
 	$(BIN)/pytest
 
+# Every benchmark, one table (docs/benchmarks.md); `make bench BENCH_ARGS=--quick` for smoke sizes.
 bench: $(BIN)/rjwatch
-	$(BIN)/python bench/ingest_bench.py
-	$(BIN)/python bench/poll_bench.py
-	$(BIN)/python bench/crawl_bench.py
-	$(BIN)/python bench/daemon_bench.py
-	$(BIN)/python bench/neardup_params.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
