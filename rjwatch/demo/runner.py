@@ -580,7 +580,8 @@ class Demo:
         for pid, status, title, sim, source, url in spread:
             share = max((v.get("containment", 0) for v in json.loads(sim or "{}").values()), default=0)
             s.line(f"    #{pid:<3} {status:<8} {share:4.0%} of the seed  {_cut(safe(title or ''))}")
-            s.line(f"         {safe(source or '-')}  {safe(url)}")
+            s.line(f"         {safe(source or '-')}")
+            s.line(f"         {safe(url)}")
         for pid, title, orig in q("SELECT p.id, p.title, p.duplicate_of FROM posts p WHERE p.status = 'duplicate'"):
             s.line(f"  syndicated duplicate: #{pid} {_cut(safe(title or ''))} (same story as #{orig})")
         sent = dict(q("SELECT kind, count(*) FROM alerts WHERE status = 'sent' GROUP BY kind"))
