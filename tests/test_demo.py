@@ -112,7 +112,7 @@ def test_the_demo_database_stays_behind_with_every_post_once_and_each_late_alert
     assert posts.returncode == 0 and len(json.loads(posts.stdout)) == 3
 
 
-def test_a_second_demo_replaces_the_first_but_never_another_database(finished, tmp_path):
+def test_the_demo_never_replaces_another_database_and_bad_options_fail_in_one_line(tmp_path):
     real = tmp_path / "mine.db"
     sqlite3.connect(real).execute("CREATE TABLE precious (x)").connection.commit()
     result = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(real), "demo", "--dir", str(tmp_path)],
@@ -125,6 +125,17 @@ def test_a_second_demo_replaces_the_first_but_never_another_database(finished, t
     bad = subprocess.run([sys.executable, "-m", "rjwatch", "demo", "--duration", "soon"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60, env=_env())
     assert bad.returncode != 0 and "not a duration" in bad.stderr and "Traceback" not in bad.stderr
+
+    import socket
+
+    with socket.socket() as taken:  # a port of the range the network asks for is in use
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        first = taken.getsockname()[1] - 2
+        busy = subprocess.run([sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "d"), "--port",
+                               str(first)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env())
+    assert busy.returncode == 1 and "Address already in use" in busy.stderr and "Traceback" not in busy.stderr
+    assert len(busy.stderr.strip().splitlines()) == 1
 
 
 def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp_path):
