@@ -1162,6 +1162,8 @@ def main() -> int:
             figure(f"daemon, {label}: alerts delivered (distinct keys)", res["delivered"], "",
                    "posts that qualified", res["qualified"], "equal"),
             figure(f"daemon, {label}: duplicate deliveries", res["duplicates"], "", target="0"),
+            figure(f"daemon, {label}: SIGTERM -> exit", f"exit {res['exit_code']} after {res['stop_s']:.1f} s", "",
+                   target="exit 0"),
         ])
         return 1 if res["failed_checks"] else 0
     finally:

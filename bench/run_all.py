@@ -125,8 +125,11 @@ def table(results: list[dict], info: dict, quick: bool, started: str, load: tupl
             continue
         if r["exit"] != 0 or not r["figures"]:
             what = f"exit {r['exit']}" if r["exit"] else "no figures recorded"
+            if r["exit"] and r["figures"]:
+                what += ": a check of its own failed"
             lines.append(f"| {b.name} | {b.about} | {what} (see bench/out/{b.name}.run_all.log) | | | | |")
-            continue
+            if not r["figures"]:
+                continue
         for f in r["figures"]:
             value, base = _num(f.get("value")), _num(f.get("baseline_value"))
             ratio = f"{value / base:.2f}x" if value is not None and base else ""
