@@ -1,10 +1,10 @@
-# Two commands for a newcomer: `make run` (set up, create the database, classify the seed)
-# and `make test` (set up with test dependencies, run the whole suite).
+# Commands for a newcomer: `make demo` (set up, then watch the daemon on a local demo network),
+# `make run` (set up, create the database, classify the seed) and `make test` (run the whole suite).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run demo test bench clean
 
 $(BIN)/rjwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +16,15 @@ run: $(BIN)/rjwatch
 	$(BIN)/rjwatch init
 	$(BIN)/rjwatch classify rjwatch/data/seeds/000_2726ccec86287c13.txt
 
+demo: $(BIN)/rjwatch
+	$(BIN)/rjwatch demo $(DEMO_ARGS)
+
 test: $(BIN)/rjwatch
 	$(BIN)/pytest
 
+# Every benchmark, one table (docs/benchmarks.md); `make bench BENCH_ARGS=--quick` for smoke sizes.
 bench: $(BIN)/rjwatch
-	$(BIN)/python bench/ingest_bench.py
-	$(BIN)/python bench/poll_bench.py
-	$(BIN)/python bench/crawl_bench.py
-	$(BIN)/python bench/daemon_bench.py
-	$(BIN)/python bench/neardup_params.py
-	$(BIN)/python bench/cluster_bench.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

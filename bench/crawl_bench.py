@@ -558,6 +558,16 @@ def main() -> None:
             print(f"WARNING: a full crawl stored {f['stored']} posts, not {args.posts}", file=sys.stderr)
     text = report(full, bench, incr, feed_full, tiny, bd, args.posts)
     print(text)
+    from figures import figure, record
+
+    figs = [figure(f"full crawl of a {args.posts:,}-post blog, run {i + 1}",
+                   round(f["pages"] / f["run_s"], 1) if f["run_s"] else None, "pages/s",
+                   "scrapy bench, same run", round(b["mean_logged"], 1), f">= {RATIO_TARGET:.1f}x")
+            for i, (f, b) in enumerate(zip(full, bench))]
+    figs.append(figure("incremental re-crawl of the unchanged blog", incr["server_requests"], "requests",
+                       target=f"<= {INCREMENTAL_TARGET}"))
+    figs.append(figure("peak RSS of the largest crawl process", round(max(f["rss_mb"] for f in full)), "MB"))
+    record("crawl", figs)
     if args.posts == POSTS:
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(text, encoding="utf-8")

@@ -1151,6 +1151,20 @@ def main() -> int:
                                                       "children": watcher.children,
                                                       "t_daemon": t_daemon, "t_grid": ctx["t_grid"]},
                                                      indent=1, default=str), "utf-8")
+        from figures import figure, record
+
+        hb = (res.get("heartbeat") or {}).get("lag") or {}
+        rs, re_ = res.get("rss_start"), res.get("rss_end")
+        record("daemon", [
+            figure(f"daemon, {label}: scheduling lag p50 / p99", f"{hb.get('p50_s')} / {hb.get('p99_s')}", "s"),
+            figure(f"daemon, {label}: RSS at the end", re_ and re_[1], "MB", "RSS after 1 minute", rs and rs[1],
+                   "<= +10%, <= 200 MB"),
+            figure(f"daemon, {label}: alerts delivered (distinct keys)", res["delivered"], "",
+                   "posts that qualified", res["qualified"], "equal"),
+            figure(f"daemon, {label}: duplicate deliveries", res["duplicates"], "", target="0"),
+            figure(f"daemon, {label}: SIGTERM -> exit", f"exit {res['exit_code']} after {res['stop_s']:.1f} s", "",
+                   target="exit 0"),
+        ])
         return 1 if res["failed_checks"] else 0
     finally:
         if daemon is not None and daemon.poll() is None:

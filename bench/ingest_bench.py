@@ -243,6 +243,17 @@ def main() -> None:
               f"{r['posts_per_s'] / r['bare_minhash_per_s']:.1%} |")
     if args.json:
         print(json.dumps(rows))
+    from figures import figure, record
+
+    figs = []
+    for r in rows:
+        what = f"ingest, {r['kind']} input, {r['n']:,} posts"
+        figs.append(figure(what, r["posts_per_s"], "posts/s", "bare SQLite insert with FTS5, same rows",
+                           r["bare_sqlite_fts_per_s"], ">= 600 (text), >= 300 (HTML)"))
+        figs.append(figure(f"{what}: ms/post at the end", r["ms_per_post_at_end"], "ms", "ms/post with 1k stored",
+                           r["ms_per_post_at_1k"], "<= 1.3x"))
+        figs.append(figure(f"{what}: peak memory (PSS, all processes)", r["peak_pss_all_mb"], "MB", target="<= 300"))
+    record("ingest", figs)
 
 
 if __name__ == "__main__":

@@ -521,6 +521,7 @@ def run_polling(args, workdir: Path, report: list[str], profile_out: list[str]) 
         lines.append(f"| {layout} | bare urllib3, {workers} threads, same requests | {med:.2f} | {FEEDS / med:.0f} "
                      f"(req/s) | - | {mid['server_cpu_s']:.2f} | {mid['requests']} | {st.count(200)} / "
                      f"{st.count(304)} | - | - |")
+        summary[(per_host, "bare urllib3")] = FEEDS / med
         ratio = statistics.median(r["seconds"] for r in runs) / med
         ratio_quiet = statistics.median(r["seconds"] for r in quiet) / med
         lines.append(f"| {layout} | Poller.poll / bare urllib3 (5% changed; all 304) | {ratio:.1f}x; "
@@ -644,7 +645,7 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         "",
     ]
     report.extend(lines)
-    return {"ratio": ratio}
+    return {"ratio": ratio, "n": n, "bare_per_s": n / bare, "parse_ingest_per_s": n / med["parse_ingest"]}
 
 
 # =================================================================================================
@@ -689,13 +690,26 @@ def main() -> None:
     profile_out: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="rjwatch-pollbench-"))
     try:
+        polling = parsing = None
         if args.part in ("all", "poll"):
-            run_polling(args, workdir, report, profile_out)
+            polling = run_polling(args, workdir, report, profile_out)
         if args.part in ("all", "parse"):
-            run_parse_ingest(args, workdir, report, profile_out)
+            parsing = run_parse_ingest(args, workdir, report, profile_out)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report.append(f"Load average at end {os.getloadavg()[0]:.2f}.")
+    from figures import figure, record
+
+    figs = []
+    for (per_host, name), fps in sorted((polling or {}).items(), key=str):
+        if name != "bare urllib3":
+            figs.append(figure(f"polling pass, {FEEDS // per_host} hosts x {per_host} feeds: {name}", round(fps), "feeds/s",
+                               "bare urllib3, same requests and concurrency", round(polling[(per_host, "bare urllib3")]),
+                               ">= 200 feeds/s" if "changed" in name else None))
+    if parsing:
+        figs.append(figure(f"parse + ingest of a {parsing['n']}-entry feed", round(parsing["parse_ingest_per_s"]),
+                           "entries/s", "bare feedparser.parse", round(parsing["bare_per_s"]), "<= 2x the time"))
+    record("poll", figs)
     text = "\n".join(report) + "\n"
     print(text)
     OUT_DIR.mkdir(parents=True, exist_ok=True)

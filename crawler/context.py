@@ -122,8 +122,9 @@ class CrawlContext:
         if anomaly:
             rows.append((f"anomaly-run-{self.run_id}", "anomaly", {"source_id": self.source_id, "run_id": self.run_id,
                                                                     "problem": anomaly}))
-        if getattr(self.crawler.spider, "silent", False) and full_walk and reason == "finished":
-            total = sum(new_by_status.values())
+        total = sum(new_by_status.values())
+        # Like the poller: a backfill that stored nothing new (the blog's feed was polled first) says nothing.
+        if getattr(self.crawler.spider, "silent", False) and full_walk and reason == "finished" and total:
             rows.append((f"backfill-source-{self.source_id}", "backfill",
                          {"source_id": self.source_id, "run_id": self.run_id, "posts": total,
                           "by_status": new_by_status}))

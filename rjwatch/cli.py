@@ -1025,6 +1025,42 @@ def alerts_retry(obj: Ctx, alert_id: int) -> None:
     click.echo(f"alert #{alert_id} queued again")
 
 
+# --- the demo -----------------------------------------------------------------------------------
+@main.command()
+@click.option("--dir", "folder", default="demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo's database, config and logs (a previous demo there is replaced).")
+@click.option("--duration", default="45s", show_default=True, metavar="DURATION",
+              help="About how long the daemon runs (it ends sooner only if the demo fails).")
+@click.option("--keep-running", is_flag=True, help="Leave the network and the daemon up after the summary.")
+@click.option("--port", type=click.IntRange(0, 65000), default=0,
+              help="First of the consecutive ports the sites and the webhook use (default: any free ports).")
+@click.option("--plain", is_flag=True, help="Plain status lines, even on a terminal.")
+@click.pass_obj
+@handled
+def demo(obj: Ctx, folder: str, duration: str, keep_running: bool, port: int, plain: bool) -> None:
+    """Watch a local demo network of blogs and a news feed with the real daemon, in about a minute.
+
+    Serves five Blogger-style blogs and a news RSS feed on 127.0.0.1, runs `rjwatch run` on them
+    with accelerated intervals, publishes two posts midway so that alerts fire live (console and a
+    local webhook), then prints a summary. The database stays behind to query (`--db` names it;
+    default DIR/rjwatch.db).
+
+    Example:
+
+        rjwatch demo
+    """
+    from rjwatch.demo.runner import DemoError, DemoOptions, run_demo
+
+    opts = DemoOptions(folder=Path(folder), db=Path(obj.db_path) if obj.db_path else None,
+                       duration=settings_mod.parse_duration(duration), keep_running=keep_running, port=port,
+                       fancy=False if plain else None)
+    try:
+        code = run_demo(opts)
+    except DemoError as exc:
+        fail(str(exc))
+    sys.exit(code)
+
+
 # --- settings -----------------------------------------------------------------------------------
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the settings table as Markdown (docs/settings.md).")
