@@ -260,14 +260,18 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
         # post's text, which for the whole window would cost far more than bm25 itself.
         # Without filters the window needs nothing from `posts`: every indexed rowid is a post.
         window_from = index if where == "1" else f"{index} JOIN posts p ON p.id = {index}.rowid"
+        # The page is chosen from (id, score) pairs before anything is joined to it: joining the
+        # whole window to posts first doubled the cost of a 10,000-match query.
         sql = f"""
         SELECT {_SELECT}, m.score FROM (
-            SELECT {index}.rowid AS id, bm25({index}, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score
-            FROM {window_from}
-            WHERE {index} MATCH ? AND {where}
-            ORDER BY {index}.rowid DESC LIMIT {RANK_WINDOW}
+            SELECT id, score FROM (
+                SELECT {index}.rowid AS id, bm25({index}, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score
+                FROM {window_from}
+                WHERE {index} MATCH ? AND {where}
+                ORDER BY {index}.rowid DESC LIMIT {RANK_WINDOW}
+            ) ORDER BY score, id DESC LIMIT ? OFFSET ?
         ) m JOIN posts p ON p.id = m.id LEFT JOIN sources s ON s.id = p.source_id
-        ORDER BY m.score, p.id DESC LIMIT ? OFFSET ?"""
+        ORDER BY m.score, p.id DESC"""
         rows = _run(db, sql, [payload, *params, limit, offset])
         if rows:
             ids = [r["id"] for r in rows]
