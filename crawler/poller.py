@@ -189,7 +189,9 @@ class Poller:
                         e[key] = page[key]
 
     # -- one pass -------------------------------------------------------------------------------
-    def poll(self, sources: list[dict], *, workers: int | None = None) -> PollSummary:
+    def poll(self, sources: list[dict], *, workers: int | None = None, stop=None) -> PollSummary:
+        """Poll the sources; `stop` (a threading.Event) ends the pass early: fetches not yet started
+        are dropped (those sources stay due), the ones under way are recorded."""
         summary = PollSummary()
         if not sources:
             return summary
@@ -198,10 +200,17 @@ class Poller:
         workers = workers or int(self.cfg["poll_workers"])
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
             futures = {pool.submit(self._safe_fetch, s, states[s["id"]]): s for s in sources}
+            stopped = False
             for fut in as_completed(futures):
+                if stop is not None and stop.is_set() and not stopped:
+                    stopped = True
+                    for other in futures:
+                        other.cancel()
+                if fut.cancelled():
+                    continue
                 fetched = fut.result()
                 self._record(fetched, states[fetched.source["id"]], summary, run_id)
-        src.finish_run(self.db, run_id, finish_reason="finished", pages=summary.polled, items=summary.seen + sum(
+        src.finish_run(self.db, run_id, finish_reason="shutdown" if stopped else "finished", pages=summary.polled, items=summary.seen + sum(
             summary.new_by_status.values()), errors=summary.failed, stats={
             "new": summary.new_by_status, "not_modified": summary.not_modified, "failed": summary.failed,
             "sources": len(sources)})

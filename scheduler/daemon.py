@@ -245,7 +245,7 @@ class Daemon:
             due = health.due_sources(self.db)
             if not due:
                 return {"polled": 0}
-            s = Poller(self.db, self.cfg).poll(due)
+            s = Poller(self.db, self.cfg).poll(due, stop=self.stopping)
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
         self._guard("poll", body)
 
@@ -263,9 +263,11 @@ class Daemon:
             cmd += ["--set", item]
         timeout = parse_duration(self.cfg["crawl_timeout"])
         started = dates.now_iso()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, preexec_fn=_die_with_parent)
-        with self.children_lock:
+        with self.children_lock:  # the stop handler takes this lock too: no child starts after it looked
+            if self.stopping.is_set():
+                return {"skipped": "stopping"}
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True, preexec_fn=_die_with_parent)
             self.children.add(proc)
         try:
             timed_out = False
@@ -395,11 +397,11 @@ class Daemon:
         threading.Thread(target=self._shutdown, daemon=True).start()
 
     def _shutdown(self) -> None:
-        with self.children_lock:
+        with self.children_lock:  # `stopping` is set: no new child can start after this
             procs = list(self.children)
         for proc in procs:
             self._stop_child(proc)
-        self.scheduler.shutdown(wait=True)
+        self.scheduler.shutdown(wait=True)  # running jobs see `stopping` and end early
 
     def run(self) -> None:
         self.acquire_lock()
