@@ -74,6 +74,20 @@ def filter_options(fn):
     return wrapper
 
 
+def page_options(fn):
+    """Order, paging and format: shared by search and saved run."""
+    for decorator in reversed([
+        click.option("--rank", is_flag=True,
+                     help=f"Order by relevance to the query (bm25, title weighted above text) among the newest "
+                          f"{RANK_WINDOW:,} matches, instead of newest first."),
+        click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True),
+        click.option("--offset", type=click.IntRange(min=0), default=0),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
 def query_errors(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
@@ -92,12 +106,7 @@ SEARCH_COLUMNS = ("id", "published", "first_seen", "status", "lang", "relevance"
 
 @main.command()
 @click.argument("query")
-@click.option("--rank", is_flag=True,
-              help=f"Order by relevance to the query (bm25, title weighted above text) among the newest "
-                   f"{RANK_WINDOW:,} matches, instead of newest first.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV.")
+@page_options
 @click.pass_obj
 @handled
 @query_errors
@@ -358,10 +367,7 @@ def saved_list(obj: Ctx, fmt: str | None) -> None:
 
 @saved.command("run")
 @click.argument("name")
-@click.option("--rank", is_flag=True, help=f"Order by bm25 among the newest {RANK_WINDOW:,} matches.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV.")
+@page_options
 @click.pass_obj
 @handled
 @query_errors
