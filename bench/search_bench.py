@@ -15,7 +15,7 @@ large transactions: the FTS triggers of the schema fill both indexes as the real
 but judging (relevance, near-duplicates, classification) is skipped. Through the real write path a
 million posts would take hours; its speed is measured by bench/ingest_bench.py.
 
-    python bench/search_bench.py                 # 1,000,000 posts
+    python bench/search_bench.py --keep          # 1,000,000 posts, corpus kept in bench/out/ for reruns
     python bench/search_bench.py --quick         # 100,000 posts
     python bench/search_bench.py --posts 300000 --json out.json
 """
@@ -449,7 +449,7 @@ def main() -> None:
         print(f"corpus: {corpus_path(n)}", file=sys.stderr)
         path, build_s = build(n)
     if args.build_only:
-        print(f"corpus ready" + (f", built in {build_s:.0f} s" if build_s is not None else " (cached)"), file=sys.stderr)
+        print("corpus ready" + (f", built in {build_s:.0f} s" if build_s is not None else " (cached)"), file=sys.stderr)
         return
     res = {"bench": "search", "posts": n, "corpus_version": CORPUS_VERSION, "db": str(path), "machine": machine(),
            "build_seconds": round(build_s, 1) if build_s is not None else None}
