@@ -185,7 +185,7 @@ def export_rows(db: sqlite_utils.Database, query: str | None = None, filters=Non
     """Stream every matching post with its provenance, oldest first, one row at a time."""
     from storage.search import from_where
 
-    frm, where, params, order = from_where(query, filters)
+    frm, where, params, order = from_where(db, query, filters)
     sql = f"""
     SELECT p.id, p.canonical_url, p.url, p.title, p.author, p.published, p.updated, p.lang, p.status,
            p.relevance, p.duplicate_of, p.blog_id, p.post_id, p.first_seen, p.last_seen, p.revision,
@@ -213,5 +213,5 @@ def export_rows(db: sqlite_utils.Database, query: str | None = None, filters=Non
 def count_matching(db: sqlite_utils.Database, query: str | None = None, filters=None) -> int:
     from storage.search import from_where
 
-    frm, where, params, _ = from_where(query, filters)
+    frm, where, params, _ = from_where(db, query, filters)
     return db.execute(f"SELECT count(*) FROM {frm} WHERE {where}", params).fetchone()[0]

@@ -315,17 +315,26 @@ CREATE VIRTUAL TABLE posts_cjk USING fts5(
     title, text, content="posts", content_rowid="id",
     tokenize = 'trigram'
 );
+-- Each column is indexed with two newlines appended, so every character of the text starts a
+-- trigram. A CJK term of one or two characters is then found through the index too: its matches
+-- are the trigrams that start with it, read from posts_cjk_vocab (see storage.search). Snippets
+-- read the text from posts, where the mark is absent; it comes after the last real position.
 CREATE TRIGGER posts_cjk_ai AFTER INSERT ON posts WHEN new.cjk BEGIN
-    INSERT INTO posts_cjk(rowid, title, text) VALUES (new.id, new.title, new.text);
+    INSERT INTO posts_cjk(rowid, title, text) VALUES (new.id, new.title || char(10, 10), new.text || char(10, 10));
 END;
 CREATE TRIGGER posts_cjk_ad AFTER DELETE ON posts WHEN old.cjk BEGIN
-    INSERT INTO posts_cjk(posts_cjk, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO posts_cjk(posts_cjk, rowid, title, text)
+        VALUES ('delete', old.id, old.title || char(10, 10), old.text || char(10, 10));
 END;
 CREATE TRIGGER posts_cjk_au AFTER UPDATE OF title, text, cjk ON posts BEGIN
-    INSERT INTO posts_cjk(posts_cjk, rowid, title, text) SELECT 'delete', old.id, old.title, old.text WHERE old.cjk;
-    INSERT INTO posts_cjk(rowid, title, text) SELECT new.id, new.title, new.text WHERE new.cjk;
+    INSERT INTO posts_cjk(posts_cjk, rowid, title, text)
+        SELECT 'delete', old.id, old.title || char(10, 10), old.text || char(10, 10) WHERE old.cjk;
+    INSERT INTO posts_cjk(rowid, title, text)
+        SELECT new.id, new.title || char(10, 10), new.text || char(10, 10) WHERE new.cjk;
 END;
-INSERT INTO posts_cjk(rowid, title, text) SELECT id, title, text FROM posts WHERE cjk;
+INSERT INTO posts_cjk(rowid, title, text) SELECT id, title || char(10, 10), text || char(10, 10) FROM posts WHERE cjk;
+-- The trigram index's own term list, one row per distinct trigram (ordered: prefix ranges are cheap).
+CREATE VIRTUAL TABLE posts_cjk_vocab USING fts5vocab(posts_cjk, 'row');
 
 -- Newest-first listings by collection time.
 CREATE INDEX posts_first_seen ON posts(first_seen);

@@ -9,7 +9,8 @@ Two FTS5 indexes cover the posts (see migrations 001 and 005 in `storage.schema`
 * `posts_cjk` (trigram) for posts containing Japanese, Chinese or Korean characters, which have no
   spaces between words. A query with CJK characters goes there, so `北方領土` is found in the middle
   of a sentence. Trigrams need three characters: a CJK term of one or two characters (`日露`) is
-  looked up by a substring scan of the posts instead, newest first, which stops at the page size.
+  spelled out as the trigrams that start with it (the index's vocabulary lists them), or, for a
+  very common single character, found by a substring scan, newest first.
 
 Order. Newest first (the order posts were collected, i.e. rowid) is the default: FTS5 walks its
 doclists by rowid, so a page of results costs the same for a term found in every post as for a
@@ -39,6 +40,9 @@ TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
 SNIPPET_TOKENS = 16
 #: Trigram tokens are three characters long and overlap, so a CJK snippet needs more of them.
 SNIPPET_TOKENS_CJK = 48
+#: A CJK term of one or two characters is searched as the OR of the trigrams that start with it, up
+#: to this many (a two-character word starts tens to hundreds); beyond it, the substring scan.
+MAX_SPELLED_TRIGRAMS = 400
 #: Characters of context either side of a match in a substring-scan snippet.
 SCAN_SNIPPET_CHARS = 40
 #: Marks around matches inside a snippet; private-use characters, so no real text contains them.
@@ -232,10 +236,52 @@ _SELECT = """p.id, p.title, p.url, p.canonical_url, p.published, p.first_seen, p
     p.relevance, coalesce(s.name, s.url) AS source"""
 
 
+def resolve(db: sqlite_utils.Database, p: Plan) -> list[tuple[str, str | list[str]]]:
+    """The parts of a plan as they will run on this database: a branch with CJK terms too short for
+    trigrams becomes a trigram query when the index vocabulary can spell it out (see `_spell`), and
+    stays a substring scan otherwise."""
+    cjk = [p.cjk] if p.cjk else []
+    scans = []
+    for terms in p.scans:
+        expression = _spell(db, terms)
+        if expression is None:
+            scans.append(terms)
+        elif expression:
+            cjk.append(expression)
+    out: list[tuple[str, str | list[str]]] = [("posts_fts", p.fts)] if p.fts else []
+    if cjk:
+        out.append(("posts_cjk", " OR ".join(f"({e})" for e in cjk) if len(cjk) > 1 else cjk[0]))
+    return out + [("scan", terms) for terms in scans] or [("posts_cjk", '""')]
+
+
+def _spell(db: sqlite_utils.Database, terms: list[str]) -> str | None:
+    """A trigram query for an AND of terms, some of them CJK terms of one or two characters.
+
+    Every character of an indexed column starts a trigram (the index appends an end mark), so the
+    posts containing a short term are exactly those containing one of the trigrams that start with
+    it; the index vocabulary lists those trigrams in order, so they are one range read. Returns ""
+    when a short term occurs nowhere, and None when a term starts too many trigrams to spell out
+    (a common single character: the newest-first scan finds it fast anyway)."""
+    clauses = []
+    for term in terms:
+        if not (_CJK_RE.search(term) and len(term) < 3):
+            clauses.append('"' + term.replace('"', '""') + '"')
+            continue
+        grams = [r[0] for r in db.execute(
+            "SELECT term FROM posts_cjk_vocab WHERE term >= ? AND term < ? LIMIT ?",
+            [term.casefold(), term.casefold() + "\U0010ffff", MAX_SPELLED_TRIGRAMS + 1])]
+        if len(grams) > MAX_SPELLED_TRIGRAMS:
+            return None
+        if not grams:
+            return ""
+        clauses.append("(" + " OR ".join('"' + g.replace('"', '""') + '"' for g in grams) + ")")
+    return " AND ".join(clauses)
+
+
 def search(db: sqlite_utils.Database, query: str, filters: Filters | None = None, *, rank: bool = False,
            limit: int = 20, offset: int = 0) -> list[dict]:
     """One page of results for a query, newest first or (rank=True) by bm25 over the newest matches."""
-    parts = plan(query).parts
+    parts = resolve(db, plan(query))
     filters = filters or Filters()
     if len(parts) == 1:
         return _part(db, *parts[0], filters, rank=rank, limit=limit, offset=offset)
@@ -289,7 +335,8 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
     return _run(db, sql, [payload, *params, limit, offset])
 
 
-def from_where(query: str | None, filters: Filters | None = None) -> tuple[str, str, list, str]:
+def from_where(db: sqlite_utils.Database, query: str | None,
+               filters: Filters | None = None) -> tuple[str, str, list, str]:
     """SQL pieces for streaming every match: (FROM, WHERE, params, ORDER BY column), oldest first.
 
     `posts p` is always in the FROM clause; with a one-index query, so is that index.
@@ -297,7 +344,7 @@ def from_where(query: str | None, filters: Filters | None = None) -> tuple[str, 
     where, params = (filters or Filters()).sql()
     if not query:
         return "posts p", where, params, "p.id"
-    parts = plan(query).parts
+    parts = resolve(db, plan(query))
     if len(parts) == 1 and parts[0][0] != "scan":
         index, expression = parts[0]
         return (f"{index} JOIN posts p ON p.id = {index}.rowid", f"{index} MATCH ? AND {where}",
@@ -316,7 +363,7 @@ def from_where(query: str | None, filters: Filters | None = None) -> tuple[str, 
 
 def matching_ids(db: sqlite_utils.Database, query: str, filters: Filters | None = None) -> Iterator[int]:
     """Every matching post id, oldest first, streamed."""
-    frm, where, params, order = from_where(query, filters)
+    frm, where, params, order = from_where(db, query, filters)
     try:
         for (post_id,) in db.execute(f"SELECT p.id FROM {frm} WHERE {where} ORDER BY {order}", params):
             yield post_id
@@ -326,7 +373,7 @@ def matching_ids(db: sqlite_utils.Database, query: str, filters: Filters | None 
 
 def matches(db: sqlite_utils.Database, query: str, post_id: int, filters: Filters | None = None) -> bool:
     """Does one post match a query and filters? (Alert rules ask this of each new post.)"""
-    frm, where, params, _ = from_where(query, filters)
+    frm, where, params, _ = from_where(db, query, filters)
     try:
         return db.execute(f"SELECT 1 FROM {frm} WHERE {where} AND p.id = ?", [*params, post_id]).fetchone() is not None
     except sqlite3.OperationalError as exc:

@@ -45,6 +45,9 @@ ENTRIES = [
         "One fisherman told me that the Kuril question matters less to him than the price of fuel, though "
         "Russian patrol boats and Japanese boats still meet at sea.",
     ]),
+    ("ja2", "2026-10-02T03:00:00Z", "専門家が語る、これからの日露", [
+        "専門家は経済協力の行方に注目している。",
+    ]),
     ("ja", "2026-10-01T03:00:00Z", "日本政府、ロシアとの協議再開を歓迎", [
         "日本政府は北方領土問題をめぐるロシアとの協議の再開を歓迎すると発表した。",
         "外務省によると、日露両国の外相は平和条約締結に向けた交渉を続けることで一致した。",
@@ -172,15 +175,30 @@ def test_fts_syntax_works_phrases_boolean_prefix_near_and_columns(corpus):
 
 
 def test_japanese_terms_are_found_inside_sentences(corpus):
-    ja = post_id(corpus, "watch-ja")
+    ja = post_id(corpus, "watch-ja.")
     # 北方領土 sits in the middle of a sentence: a unicode61 index alone would not find it.
     assert ids_of(corpus, "北方領土") == [ja]
     assert ids_of(corpus, "択捉島") == [ja]
-    assert ids_of(corpus, "日露") == [ja]  # two characters: below the trigram size, found by a scan
+    ja2 = post_id(corpus, "watch-ja2")
+    # Two characters, below the trigram size: spelled out from the index vocabulary, also where the
+    # term ends a title (ja2) and so starts no trigram of real text.
+    assert ids_of(corpus, "日露") == [ja, ja2]
     assert ids_of(corpus, "日露 外相") == [ja]
+    assert ids_of(corpus, "択") == [ja]
+    assert ids_of(corpus, "露 OR 専門") == [ja, ja2]
+    assert ids_of(corpus, "韓国") == []
     assert ids_of(corpus, "北方領土 ramen") == []
     result = run_cli("--db", str(corpus), "search", "北方領土", "--format", "jsonl")
     assert "**北方領土**" in json.loads(result.output.splitlines()[0])["snippet"]
+
+
+def test_short_cjk_terms_with_too_many_trigrams_fall_back_to_a_scan(corpus, monkeypatch):
+    import storage.search
+
+    spelled = ids_of(corpus, "日露")
+    monkeypatch.setattr(storage.search, "MAX_SPELLED_TRIGRAMS", 1)
+    assert ids_of(corpus, "日露") == spelled
+    assert ids_of(corpus, "日露 外相") == [post_id(corpus, "watch-ja.")]
 
 
 def test_russian_inflections_are_found_with_a_prefix(corpus):
@@ -192,7 +210,7 @@ def test_russian_inflections_are_found_with_a_prefix(corpus):
 
 def test_filters_narrow_the_results(corpus):
     talks, quota, sapporo, ja, ru = (post_id(corpus, k) for k in
-                                     ("watch-talks", "watch-quota", "watch-sapporo", "watch-ja", "watch-ru"))
+                                     ("watch-talks", "watch-quota", "watch-sapporo", "watch-ja.", "watch-ru"))
     assert set(ids_of(corpus, "Japan OR 日本 OR Япония", "--lang", "ja", "--lang", "ru")) == {ja, ru}
     in_nov = set(ids_of(corpus, "Japan", "--since", "2026-11-01", "--until", "2026-11-15"))
     assert in_nov == {quota, sapporo}
@@ -315,7 +333,7 @@ def test_saved_searches_add_list_run_remove(corpus, tmp_path):
     listed = json.loads(run_cli("--db", str(db), "saved", "list", "--format", "json").output)
     assert listed[0]["name"] == "islands" and listed[0]["filters"] == {"lang": ["en", "ja"]}
     ran = json.loads(run_cli("--db", str(db), "saved", "run", "islands", "--format", "json").output)
-    assert post_id(db, "watch-ja") in [r["id"] for r in ran]
+    assert post_id(db, "watch-ja.") in [r["id"] for r in ran]
     assert post_id(db, "watch-ru") not in [r["id"] for r in ran]  # the saved language filter holds
     dup = run_cli("--db", str(db), "saved", "add", "islands", "x")
     assert dup.exit_code == 1 and "exists already" in dup.output
@@ -334,7 +352,7 @@ def test_an_alert_rule_naming_a_saved_search_applies_its_filters(corpus, tmp_pat
     assert run_cli("--db", str(db_path), "saved", "add", "ja-islands", "北方領土 OR Kuril*", "--lang", "ja").exit_code == 0
     db = connect(db_path)
     rule = Rule(query="ja-islands")
-    ja, talks = post_id(db_path, "watch-ja"), post_id(db_path, "watch-talks")
+    ja, talks = post_id(db_path, "watch-ja."), post_id(db_path, "watch-talks")
     assert rule.matches(db, {"kind": "new", "post_id": ja, "payload": {"lang": "ja"}})
     assert not rule.matches(db, {"kind": "new", "post_id": talks, "payload": {"lang": "en"}})
 
@@ -425,10 +443,10 @@ def test_upgrading_an_older_database_indexes_its_japanese_posts(corpus, tmp_path
     conn = sqlite3.connect(db)
     conn.executescript("""
         DROP TRIGGER posts_cjk_ai; DROP TRIGGER posts_cjk_ad; DROP TRIGGER posts_cjk_au;
-        DROP TABLE posts_cjk; DROP INDEX posts_first_seen; ALTER TABLE posts DROP COLUMN cjk;
+        DROP TABLE posts_cjk_vocab; DROP TABLE posts_cjk; DROP INDEX posts_first_seen; ALTER TABLE posts DROP COLUMN cjk;
         DELETE FROM _sqlite_migrations WHERE name = '005_cjk_search';""")
     conn.close()
-    assert ids_of(db, "北方領土") == [post_id(db, "watch-ja")]
+    assert ids_of(db, "北方領土") == [post_id(db, "watch-ja.")]
 
 
 def _free_port() -> int:
