@@ -655,13 +655,14 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
         rjwatch source discover && rjwatch source candidates
     """
     from rjwatch.crawling import run_discovery
-    from storage.sources import candidate_hosts, host_of, list_sources
+    from storage.sources import candidate_hosts, list_sources, site_of
 
     hosts = candidate_hosts(obj.db(), limit=limit)
     if not hosts:
         click.echo("no linked hosts to visit (collect some relevant posts first)")
         return
-    trusted = sorted({host_of(s["url"]) for s in list_sources(obj.db(), state="enabled")})
+    trusted = sorted({site_of(s["url"]) for s in list_sources(obj.db(), state="enabled")}
+                     | {h.lower() for h in obj.cfg["trusted_hosts"]})
     run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
     n = obj.db().execute("SELECT count(*) FROM sources WHERE state = 'candidate'").fetchone()[0]
     click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")

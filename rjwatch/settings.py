@@ -61,6 +61,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
     Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` (the writes "
             "stay in one process); -1 picks by size and cores, 0 analyses in the writing process."),
+    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that links learned "
+            "from pages may lead to, e.g. blogs on an intranet. Links to other loopback, private and "
+            "link-local addresses are never followed; the sources you add yourself always work."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
