@@ -686,7 +686,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
 
         rjwatch crawl --source https://example.blogspot.com
     """
-    from rjwatch.crawling import run_blog_crawls
+    from rjwatch.crawling import crawl_locks, run_blog_crawls
     from storage.sources import SourceError, add_source, get_source, list_sources
 
     db = obj.db()
@@ -706,8 +706,14 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
         return
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
-    run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
-                              overrides={"_pairs": list(scrapy_set)})
+    with crawl_locks(obj.path, chosen) as (chosen, busy):
+        for s, pid in busy:
+            click.echo(f"source #{s['id']} {safe(s['url'])}: being crawled by another process (pid {safe(pid)}); "
+                       "skipped", err=True)
+        if not chosen:
+            return
+        run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
+                                  overrides={"_pairs": list(scrapy_set)})
     marks = ",".join("?" * len(run_ids)) or "NULL"
     rows = list(db.query(f"SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id IN ({marks}) "
                          "ORDER BY r.id", run_ids))
