@@ -189,6 +189,7 @@ def test_10_two_daemons_and_a_manual_crawl_during_the_daemons_crawl_never_overla
     cfg = write_config(tmp_path / "rj.toml", "console", crawl_interval="2s")
     first = Daemon(db_path, cfg).start()
     try:
+        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM meta WHERE key = 'heartbeat'") == 1), first.output
         second = subprocess.run(Daemon(db_path, cfg).cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "already using" in second.stderr
         assert len(second.stderr.strip().splitlines()) == 1
