@@ -20,7 +20,6 @@ from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
-from conftest import FIXTURES
 from receiver import Receiver
 from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, q,
                          record, rjwatch_cmd, run_measured)
