@@ -1,12 +1,14 @@
 """rjwatch's own HTTP client for single fetches (CLI inputs, seeds, feed polling): bounded in every way.
 
-urllib3 underneath, with a connect and read timeout, a byte cap that holds after gzip/deflate/br
+urllib3 underneath, with a connect and read timeout and a deadline for the whole answer, a byte cap that holds after gzip/deflate/br
 decompression (a gzip bomb stops at the cap), a redirect limit, and http(s) only. Every failure is
 a `FetchError` with a one-line message.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -14,6 +16,10 @@ import urllib3
 
 #: Bytes read from the socket per step; small enough that the cap is checked often.
 CHUNK_BYTES = 64 * 1024
+
+#: The whole fetch (redirects and body) must end within this many read timeouts. The read timeout
+#: alone restarts with every byte received, so a server dripping a byte a second never trips it.
+TOTAL_TIME_FACTOR = 2
 
 _pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
 
@@ -48,15 +54,25 @@ def fetch(url: str, *, headers: dict[str, str] | None = None, timeout: float = 3
     hdrs.update(headers or {})
     history: list[tuple[int, str]] = []
     current = url
+    total = timeout * TOTAL_TIME_FACTOR
+    deadline = time.monotonic() + total
     for _ in range(max_redirects + 1):
         parts = urlsplit(current)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"{current[:200]}: only http(s) URLs can be fetched")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError(f"{url[:200]}: timed out (no complete answer within {total:g} s)")
+        step = min(timeout, left)
         try:
             resp = _pool.request("GET", current, headers=hdrs, redirect=False, preload_content=False,
-                                 timeout=urllib3.Timeout(connect=timeout, read=timeout), decode_content=True)
+                                 timeout=urllib3.Timeout(connect=step, read=step), decode_content=True)
         except urllib3.exceptions.HTTPError as exc:
             raise FetchError(f"{current[:200]}: {_reason(exc)}") from None
+        # At the deadline the socket is shut down, which ends a read blocked on a dripping server.
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), resp.shutdown)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             resp_headers = {k.lower(): v for k, v in resp.headers.items()}
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp_headers:
@@ -65,7 +81,12 @@ def fetch(url: str, *, headers: dict[str, str] | None = None, timeout: float = 3
                 _drain(resp)  # a redirect's body is not ours to keep, but the connection must be clean
                 continue
             body = _read_capped(resp, current, max_bytes)
+        except FetchError:
+            if time.monotonic() >= deadline:
+                raise FetchError(f"{current[:200]}: timed out (no complete answer within {total:g} s)") from None
+            raise
         finally:
+            watchdog.cancel()
             resp.release_conn()
         if resp.status not in ok_statuses:
             raise FetchError(f"{current[:200]}: HTTP {resp.status}", status=resp.status, headers=resp_headers)

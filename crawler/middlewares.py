@@ -107,14 +107,23 @@ def _resolves_to_private(host: str) -> bool:
 
 
 def unsafe_reason(url: str, allowed_hosts: set[str]) -> str | None:
-    """Why a learned URL must not be fetched, or None when it may be."""
+    """Why a learned URL must not be fetched, or None when it may be.
+
+    `allowed_hosts` holds sites (`host:port`: only that port) and hosts (every port of the host).
+    Trusting a loopback blog at 127.0.0.1:8001 must not open every other service on 127.0.0.1.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return f"scheme {parts.scheme or '(none)'}"
     host = (parts.hostname or "").lower()
     if not host:
         return "no host"
-    if host in allowed_hosts:
+    try:
+        port = parts.port
+    except ValueError:
+        return "bad port"
+    site = f"[{host}]" if ":" in host else host
+    if host in allowed_hosts or (port is not None and f"{site}:{port}" in allowed_hosts):
         return None
     if _resolves_to_private(host):
         return "private, loopback or link-local address"

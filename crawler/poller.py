@@ -169,7 +169,7 @@ class Poller:
         """Fetch the page of summary-only entries, so the comparison with the seed sees the whole text."""
         from crawler import extract
 
-        allowed = {urlsplit(source["url"]).hostname or ""}
+        allowed = {urlsplit(source["url"]).netloc.lower().rpartition("@")[2]}  # the feed's own site only
         fetched = 0
         for e in entries:
             if not e.get("summary_only") or not e.get("url") or fetched >= MAX_FULL_TEXT_FETCHES:

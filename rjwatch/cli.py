@@ -664,13 +664,14 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
         rjwatch source discover && rjwatch source candidates
     """
     from rjwatch.crawling import run_discovery
-    from storage.sources import candidate_hosts, host_of, list_sources
+    from storage.sources import candidate_hosts, list_sources, site_of
 
     hosts = candidate_hosts(obj.db(), limit=limit)
     if not hosts:
         click.echo("no linked hosts to visit (collect some relevant posts first)")
         return
-    trusted = sorted({host_of(s["url"]) for s in list_sources(obj.db(), state="enabled")})
+    trusted = sorted({site_of(s["url"]) for s in list_sources(obj.db(), state="enabled")}
+                     | {h.lower() for h in obj.cfg["trusted_hosts"]})
     run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
     n = obj.db().execute("SELECT count(*) FROM sources WHERE state = 'candidate'").fetchone()[0]
     click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")
@@ -698,7 +699,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
 
         rjwatch crawl --source https://example.blogspot.com
     """
-    from rjwatch.crawling import run_blog_crawls
+    from rjwatch.crawling import crawl_locks, run_blog_crawls
     from storage.sources import SourceError, add_source, get_source, list_sources
 
     db = obj.db()
@@ -725,8 +726,14 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
         seed_sources(obj, cluster_url(obj, None if cluster_redis == "config" else cluster_redis), chosen, full=full)
         return
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
-    run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
-                              overrides={"_pairs": list(scrapy_set)})
+    with crawl_locks(obj.path, chosen) as (chosen, busy):
+        for s, pid in busy:
+            click.echo(f"source #{s['id']} {safe(s['url'])}: being crawled by another process (pid {safe(pid)}); "
+                       "skipped", err=True)
+        if not chosen:
+            return
+        run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
+                                  overrides={"_pairs": list(scrapy_set)})
     marks = ",".join("?" * len(run_ids)) or "NULL"
     rows = list(db.query(f"SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id IN ({marks}) "
                          "ORDER BY r.id", run_ids))

@@ -2,15 +2,50 @@
 
 `rjwatch crawl` runs every chosen blog in one Scrapy process (each blog is its own crawler, so
 per-site politeness holds). The daemon runs the same command as a subprocess, because a Twisted
-reactor cannot be restarted inside a long-lived process.
+reactor cannot be restarted inside a long-lived process. A blog is crawled by one process at a
+time (`crawl_locks`): a manual crawl of a blog the daemon is crawling skips it instead of walking
+it a second time alongside.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def crawl_locks(db_path: Path, sources: list[dict]):
+    """Take each blog's crawl lock (an OS file lock beside the database, released even by kill -9).
+
+    Yields (free, busy): the sources locked for this process, and (source, pid) pairs of the ones
+    another process is crawling.
+    """
+    db_path = Path(db_path)
+    free, busy, handles = [], [], []
+    try:
+        for source in sources:
+            fh = open(db_path.with_name(f"{db_path.name}.crawl-{source['id']}.lock"), "a+")
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.seek(0)
+                busy.append((source, fh.read().strip() or "?"))
+                fh.close()
+                continue
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            handles.append(fh)
+            free.append(source)
+        yield free, busy
+    finally:
+        for fh in handles:
+            fh.close()
 
 
 def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):

@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
             "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
             "Empty: crawls run locally."),
     Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction."),
+    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that links learned "
+            "from pages may lead to, e.g. blogs on an intranet. Links to other loopback, private and "
+            "link-local addresses are never followed; the sources you add yourself always work."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

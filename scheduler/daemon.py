@@ -309,6 +309,9 @@ class Daemon:
                 self.db.execute("UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
                                 "coalesce(finish_reason, ?) WHERE id = ?",
                                 (json.dumps(stats), dates.now_iso(), "killed" if timed_out else "died", row[0]))
+            elif code == 0:
+                # No run and a clean exit: another process (a manual `rjwatch crawl`) holds the blog.
+                log.info("crawl of source %s skipped: %s", source_id, " | ".join(tail)[-300:])
             else:
                 extra["error"] = " | ".join(tail)[-500:]
                 self.db.execute("INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "

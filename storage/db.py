@@ -28,6 +28,11 @@ CACHE_SIZE_KIB = 64 * 1024
 #: times with a short pause before reporting the lock.
 BEGIN_RETRIES = 5
 
+#: Free space under which an I/O error is reported as a full disk. On a full filesystem SQLite often
+#: says only "disk I/O error" (the WAL index or the WAL cannot grow); a megabyte is less than one batch
+#: of posts needs, so below it the full disk is the likely cause.
+FULL_DISK_BYTES = 1024 * 1024
+
 
 class DatabaseError(RuntimeError):
     """A database problem explained in one line (locked, read-only, disk full, not a database)."""
@@ -68,11 +73,32 @@ def connect(path: str | os.PathLike, *, create: bool = True, readonly: bool = Fa
     return sqlite_utils.Database(conn)
 
 
+def _filesystem_problem(path: str | os.PathLike | None) -> str | None:
+    """'read-only' or 'full' when the database's file or filesystem is in that state, else None."""
+    if not path:
+        return None
+    path = Path(path)
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return None
+    if st.f_flag & os.ST_RDONLY or (path.exists() and not os.access(path, os.W_OK)):
+        return "read-only"
+    if st.f_bavail * st.f_frsize < FULL_DISK_BYTES:
+        return "full"
+    return None
+
+
 def describe(exc: BaseException, path: str | os.PathLike | None = None) -> str:
     """A one-line, user-facing description of an SQLite error."""
     msg = str(exc)
     where = f"{path}: " if path else ""
     low = msg.lower()
+    problem = _filesystem_problem(path) if ("i/o" in low or "unable to open" in low or "readonly" in low) else None
+    if problem == "read-only":
+        return f"{where}database is read-only (check the file and folder permissions and the mount)"
+    if problem == "full":
+        return f"{where}disk is full: nothing was written"
     if "locked" in low or "busy" in low:
         return f"{where}database is locked by another writer for more than {BUSY_TIMEOUT_MS // 1000} s"
     if "readonly" in low or "read-only" in low:
@@ -103,7 +129,7 @@ def write_tx(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             break
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
-                raise DatabaseError(describe(exc)) from None
+                raise DatabaseError(describe(exc, _file_of(conn))) from None
             if attempt == BEGIN_RETRIES - 1:
                 raise DatabaseError(describe(exc)) from None
             time.sleep(0.2 * (attempt + 1))
@@ -112,7 +138,7 @@ def write_tx(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     except sqlite3.OperationalError as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise DatabaseError(describe(exc)) from None
+        raise DatabaseError(describe(exc, _file_of(conn))) from None
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -123,4 +149,12 @@ def write_tx(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         except sqlite3.DatabaseError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise DatabaseError(describe(exc)) from None
+            raise DatabaseError(describe(exc, _file_of(conn))) from None
+
+
+def _file_of(conn: sqlite3.Connection) -> str | None:
+    """The main database file of a connection (for error messages that look at its filesystem)."""
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None

@@ -1,15 +1,18 @@
-"""A local webhook receiver for alert tests: records POSTs, can fail the first N, binds to 127.0.0.1."""
+"""A local webhook receiver for alert tests: records POSTs, can fail the first N or answer slowly, binds to
+127.0.0.1."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, delay: float = 0.0):
         self.fail_first = fail_first
+        self.delay = delay  # seconds each answer is held after the request was recorded
         self.requests: list[dict] = []  # every POST, failed or not
         self.lock = threading.Lock()
         receiver = self
@@ -27,6 +30,8 @@ class Receiver:
                         payload = {"raw": body.decode("utf-8", "replace")}
                     receiver.requests.append({"path": self.path, "key": self.headers.get("X-Rjwatch-Key"),
                                               "payload": payload, "ok": not failed})
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(500 if failed else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -295,8 +295,10 @@ def test_discovery_proposes_linked_blogger_blogs_and_never_fetches_private_addre
     srv = served(blog)
     assert crawl(db_path, srv.base_url).returncode == 0
     other.log.reset()
+    # the linked blog is on loopback too: only a host trusted in the settings may be visited there
+    trusting = dict(os.environ, RJWATCH_TRUSTED_HOSTS=other.base_url.split("//")[1])
     res = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "source", "discover", *FAST],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
+                         cwd=REPO, capture_output=True, text=True, timeout=120, env=trusting)
     assert res.returncode == 0, res.stderr[-2000:]
     cands = json.loads(run_cli("--db", str(db_path), "source", "candidates", "--format", "json").output)
     assert [c["url"].rstrip("/") for c in cands] == [other.base_url]
@@ -323,6 +325,8 @@ def test_learned_urls_to_private_addresses_are_refused_but_approved_hosts_work()
     assert unsafe_reason("file:///etc/passwd", set())
     assert unsafe_reason("ftp://ftp.example.org/", set())
     assert unsafe_reason("http://127.0.0.1:8000/x", {"127.0.0.1"}) is None
+    assert unsafe_reason("http://127.0.0.1:8000/x", {"127.0.0.1:8000"}) is None
+    assert unsafe_reason("http://127.0.0.1:8001/x", {"127.0.0.1:8000"})  # another port, another service
     assert unsafe_reason("https://93.184.215.14/", set()) is None
 
 

@@ -79,7 +79,8 @@ class BloggerSpider(scrapy.Spider):
             raise ValueError(f"not a blog URL: {url!r}")
         self.home_url = f"{parts.scheme}://{parts.netloc}/"
         host = parts.hostname.lower()
-        self.trusted_hosts = {host}
+        # The blog's own site (host and port) only: another port of a private host is another service.
+        self.trusted_hosts = {parts.netloc.lower().rpartition("@")[2]}
         self.allowed_domains = [host]
 
     # -- start -----------------------------------------------------------------------------
