@@ -16,7 +16,8 @@ Everything is measured in one run, on the same machine:
     python bench/cluster_bench.py              # about 5 minutes
     python bench/cluster_bench.py --posts 300  # a smoke run
 
-The table is printed and written to bench/out/cluster_bench.txt.
+The table is printed and written to bench/out/cluster_bench.txt; the headline figures go to
+bench/out/cluster.figures.json (bench/figures.py) for bench/run_all.py.
 """
 
 from __future__ import annotations
@@ -171,6 +172,15 @@ def main() -> None:
     if args.posts == POSTS:
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(text, "utf-8")
+    from figures import figure, record
+
+    local_rate = round(local["pages_per_s"], 1)
+    figs = [figure(f"crawl of a {args.posts}-post blog, {r['workers']} cluster worker{'s' if r['workers'] > 1 else ''}",
+                   round(r["pages_per_s"], 1), "pages/s", "local `rjwatch crawl`, one process", local_rate)
+            for r in results]
+    figs.append(figure("ingest worker draining the stream (3-worker round)", round(results[-1]["ingest_items_per_s"]),
+                       "posts/s"))
+    record("cluster", figs)
 
 
 def _ping(server) -> bool:

@@ -45,6 +45,8 @@ BENCHMARKS = [
     Bench("poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"),
     Bench("crawl", "crawl_bench.py", (), ("--posts", "500"), "full and incremental crawls of a local Blogger blog"),
     Bench("daemon", "daemon_bench.py", (), ("--quick",), "the daemon under steady load: lag, memory, exactly-once"),
+    Bench("search", "search_bench.py", (), ("--quick",), "search latency at 1M posts beside bare FTS5; export RSS; FTS size"),
+    Bench("cluster", "cluster_bench.py", (), ("--posts", "300"), "pages/s of 1-3 cluster workers beside a local crawl"),
     Bench("neardup", "neardup_params.py", (), None, "MinHash/LSH parameter study (no baseline figure)"),
 ]
 
