@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from conftest import run_cli
 
 SEED_URL = "https://seedcopy.blogspot.com/2017/03/what-russia-wants.html"
 
