@@ -49,6 +49,8 @@ from urllib.parse import urljoin
 #: The checkout this file belongs to: crawls run from it, and its packages are imported from it.
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from procstat import pss_kb  # noqa: E402
 #: Where the table of a full-size run is kept next to the other benchmarks' results.
 OUT = REPO / "bench" / "out" / "crawl_bench.txt"
 
@@ -195,21 +197,10 @@ class TreeMemory(threading.Thread):
                 pass
         return out
 
-    @staticmethod
-    def _pss_kb(pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                for line in fh:
-                    if line.startswith("Pss:"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
-
     def run(self) -> None:
         while not self.stop.is_set():
             pids = self._tree(self.pid)
-            self.peak_mb = max(self.peak_mb, sum(self._pss_kb(p) for p in pids) / 1024)
+            self.peak_mb = max(self.peak_mb, sum(pss_kb(p) for p in pids) / 1024)
             self.most_processes = max(self.most_processes, len(pids) - (1 if TIME_BIN else 0))
             main = pids[1] if TIME_BIN and len(pids) > 1 else pids[0]
             try:

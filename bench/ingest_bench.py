@@ -26,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from procstat import pss_kb  # noqa: E402
 
 #: Posts per transaction, as the crawlers and `rjwatch ingest` use (setting batch_size).
 BATCH = 200
@@ -93,17 +95,6 @@ class MemorySampler(threading.Thread):
         self.peak_mb = 0.0
         self.stop = threading.Event()
 
-    @staticmethod
-    def _pss_kb(pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                for line in fh:
-                    if line.startswith("Pss:"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
-
     def run(self) -> None:
         me = os.getpid()
         while not self.stop.is_set():
@@ -111,7 +102,7 @@ class MemorySampler(threading.Thread):
                 kids = [int(p) for p in open(f"/proc/{me}/task/{me}/children").read().split()]
             except OSError:
                 kids = []
-            total = sum(self._pss_kb(pid) for pid in [me, *kids]) / 1024
+            total = sum(pss_kb(pid) for pid in [me, *kids]) / 1024
             self.peak_mb = max(self.peak_mb, total)
             self.stop.wait(self.interval)
 

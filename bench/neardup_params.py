@@ -344,7 +344,6 @@ def main():
     with open(SEED_FILE, encoding="utf-8") as f:
         seed_text = f.read()
 
-    rng = random.Random(20240601)
     wgen = WordGen(build_word_vocab(random.Random(1), seed_text))
     cgen = CjkGen(*build_cjk_vocab(random.Random(2)))
 

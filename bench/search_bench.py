@@ -41,6 +41,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from procstat import proc_kb  # noqa: E402
 
 #: Bump when the generated corpus or the schema it is written to changes, so a cached database of
 #: the old corpus is not reused. (2: posts carry the `cjk` flag that puts them in the trigram index;
@@ -361,17 +363,6 @@ def measure_cli(path: Path, runs: int = 5) -> dict:
             "help_ms": wall(["--help"]), "runs": runs}
 
 
-def _hwm_kb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
 def run_measured(cmd: list[str]) -> dict:
     """Run a command to completion; its wall time and peak RSS.
 
@@ -385,7 +376,7 @@ def run_measured(cmd: list[str]) -> dict:
     reader.start()
     peak_kb = 0
     while proc.poll() is None:
-        peak_kb = max(peak_kb, _hwm_kb(proc.pid) or 0)
+        peak_kb = max(peak_kb, proc_kb(proc.pid, "VmHWM") or 0)
         time.sleep(RSS_POLL_S)
     wall = time.perf_counter() - t
     reader.join()

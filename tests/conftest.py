@@ -45,3 +45,21 @@ def db(db_path: Path):
 
 def load_expected(path: Path) -> dict:
     return json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".expected.json").read_text("utf-8"))
+
+
+@pytest.fixture
+def served():
+    """Start a demo-network server for a blog, feed set or app; all stop at the end of the test."""
+    from rjwatch.demo.server import SiteServer
+
+    started: list[SiteServer] = []
+
+    def start(app) -> SiteServer:
+        srv = SiteServer(app)
+        srv.start()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()

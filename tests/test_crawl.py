@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import build_blog
 from storage.db import connect
 
@@ -51,20 +50,6 @@ def scalar(db_path: Path, sql: str, *params):
         db.conn.close()
 
 
-@pytest.fixture
-def served():
-    """Start a server for a blog; all servers stop at the end of the test."""
-    started: list[SiteServer] = []
-
-    def start(blog) -> SiteServer:
-        srv = SiteServer(blog)
-        srv.start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
 
 
 TEMPLATES = [("simple", "en"), ("minima", "de"), ("watermark", "fr"), ("awesomeinc", "ru"), ("travel", "ja"),

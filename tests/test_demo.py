@@ -19,7 +19,6 @@ import pytest
 
 from rjwatch.demo import content
 
-from conftest import REPO
 
 pytestmark = pytest.mark.slow
 

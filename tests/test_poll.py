@@ -13,7 +13,6 @@ from importlib import resources
 
 import pytest
 
-from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from storage.db import connect
 
@@ -29,19 +28,6 @@ def _news(n: int = 3, **kw) -> NewsFeed:
     return NewsFeed("wire", "Wire", items=items, **kw)
 
 
-@pytest.fixture
-def served():
-    started: list[SiteServer] = []
-
-    def start(app) -> SiteServer:
-        srv = SiteServer(app)
-        srv.start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
 
 
 def cli(db_path, *args):

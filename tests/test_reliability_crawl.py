@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
 from conftest import REPO
@@ -42,18 +41,6 @@ MAX_RSS_MB = 600
 RSS_MARGIN_MB = 100
 
 
-@pytest.fixture
-def served():
-    started: list[SiteServer] = []
-
-    def start(app) -> SiteServer:
-        srv = SiteServer(app).start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
 
 
 def no_traceback(*outputs: str) -> None:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
 from conftest import REPO
@@ -30,18 +29,6 @@ RECEIVER_DELAY_S = 1.0
 DOWNTIME = timedelta(days=3)
 
 
-@pytest.fixture
-def served():
-    started: list[SiteServer] = []
-
-    def start(app) -> SiteServer:
-        srv = SiteServer(app).start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
 
 
 def _article_pages(tmp_path, n: int, offset: int = 0) -> list[tuple[str, str]]:

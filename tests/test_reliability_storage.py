@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
@@ -33,18 +32,6 @@ STRESS_SECONDS = float(os.environ.get("RJWATCH_STRESS_SECONDS", "60"))
 SMALL_FS = "8m"
 
 
-@pytest.fixture
-def served():
-    started: list[SiteServer] = []
-
-    def start(app) -> SiteServer:
-        srv = SiteServer(app).start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
 
 
 _WORDS = ("river harbour winter market railway museum garden concert bakery library orchard bridge festival "
