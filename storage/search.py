@@ -109,22 +109,12 @@ class Filters:
 @dataclass
 class Plan:
     """How a query runs. Its top-level OR branches are grouped by where they can be answered: one
-    FTS5 expression for `posts_fts`, one for `posts_cjk`, and substring scans for branches with a
-    CJK term too short for trigrams. Most queries have exactly one part."""
+    FTS5 expression for `posts_fts`, one for `posts_cjk`, and the branches with a CJK term too short
+    for trigrams (which `resolve` spells out, or scans). Most queries have exactly one part."""
 
     fts: str | None = None
     cjk: str | None = None
     scans: list[list[str]] = field(default_factory=list)
-
-    @property
-    def parts(self) -> list[tuple[str, str | list[str]]]:
-        out: list[tuple[str, str | list[str]]] = []
-        if self.fts:
-            out.append(("posts_fts", self.fts))
-        if self.cjk:
-            out.append(("posts_cjk", self.cjk))
-        out += [("scan", subs) for subs in self.scans]
-        return out
 
 
 def plan(query: str) -> Plan:
@@ -376,16 +366,6 @@ def from_where(db: sqlite_utils.Database, query: str | None,
     return "posts p", f"{where} AND ({' OR '.join(ors)})", params + extra, "p.id"
 
 
-def matching_ids(db: sqlite_utils.Database, query: str, filters: Filters | None = None) -> Iterator[int]:
-    """Every matching post id, oldest first, streamed."""
-    frm, where, params, order = from_where(db, query, filters)
-    try:
-        for (post_id,) in db.execute(f"SELECT p.id FROM {frm} WHERE {where} ORDER BY {order}", params):
-            yield post_id
-    except sqlite3.OperationalError as exc:
-        raise _query_error(exc) from None
-
-
 def matches(db: sqlite_utils.Database, query: str, post_id: int, filters: Filters | None = None) -> bool:
     """Does one post match a query and filters? (Alert rules ask this of each new post.)"""
     frm, where, params, _ = from_where(db, query, filters)
@@ -454,8 +434,3 @@ def _query_error(exc: sqlite3.OperationalError) -> QueryError:
     if "unknown special query" in msg:
         return QueryError("a search query cannot start with '*'")
     return QueryError(f"search failed: {msg}")
-
-
-def plain_snippet(snippet: str | None, start: str = "[", end: str = "]") -> str:
-    """A snippet with its match marks replaced (by brackets, or markup for the terminal)."""
-    return (snippet or "").replace(HIT_START, start).replace(HIT_END, end)
