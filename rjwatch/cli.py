@@ -678,6 +678,24 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
 
 
 # --- crawl / runs -------------------------------------------------------------------------------
+def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> list[dict]:
+    """The blogs a crawl takes: one named source (a URL not known yet is registered as a blogger source
+    when `register`), or every enabled blogger source."""
+    from storage.sources import SourceError, add_source, get_source, list_sources
+
+    if not source_ref:
+        return list_sources(db, kind="blogger", state="enabled")
+    try:
+        source = get_source(db, source_ref)
+    except SourceError:
+        if not (register and source_ref.startswith(("http://", "https://"))):
+            raise
+        source = get_source(db, add_source(db, source_ref, "blogger")[0])
+    if source["kind"] != "blogger":
+        raise InputError(f"source #{source['id']} is a {source['kind']} source; crawls take blogs")
+    return [source]
+
+
 @main.command()
 @click.option("--source", "source_ref", metavar="URL|ID", help="One blog (default: every enabled blogger source).")
 @click.option("--full", is_flag=True, help="Walk the whole blog again instead of asking only for what is new.")
@@ -700,21 +718,9 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
         rjwatch crawl --source https://example.blogspot.com
     """
     from rjwatch.crawling import crawl_locks, run_blog_crawls
-    from storage.sources import SourceError, add_source, get_source, list_sources
 
     db = obj.db()
-    if source_ref:
-        try:
-            chosen = [get_source(db, source_ref)]
-        except SourceError:
-            if not source_ref.startswith(("http://", "https://")):
-                raise
-            sid, _ = add_source(db, source_ref, "blogger")
-            chosen = [get_source(db, sid)]
-        if chosen[0]["kind"] != "blogger":
-            raise InputError(f"source #{chosen[0]['id']} is a {chosen[0]['kind']} source; crawl takes blogs")
-    else:
-        chosen = list_sources(db, kind="blogger", state="enabled")
+    chosen = blogger_sources(db, source_ref, register=True)
     if not chosen:
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
         return

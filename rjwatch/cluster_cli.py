@@ -75,16 +75,10 @@ def seed_cmd(obj: Ctx, redis_url: str | None, source_ref: str | None, full: bool
 
         rjwatch cluster seed
     """
-    from storage.sources import get_source, list_sources
+    from rjwatch.cli import blogger_sources
 
     url = cluster_url(obj, redis_url)
-    db = obj.db()
-    if source_ref:
-        chosen = [get_source(db, source_ref)]
-        if chosen[0]["kind"] != "blogger":
-            raise InputError(f"source #{chosen[0]['id']} is a {chosen[0]['kind']} source; crawls take blogs")
-    else:
-        chosen = list_sources(db, kind="blogger", state="enabled")
+    chosen = blogger_sources(obj.db(), source_ref)
     if not chosen:
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
         return

@@ -19,6 +19,7 @@ from storage.db import connect
 
 from conftest import REPO, run_cli
 from receiver import Receiver
+from reliability import wait_until
 from test_alerts import _distinct_relevant_articles
 from test_poll import _news
 
@@ -57,15 +58,6 @@ class DaemonProc:
         self.proc.kill()
         out, err = self.proc.communicate()
         self.stderr += out + err
-
-
-def wait_until(cond, timeout=40.0, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return False
 
 
 def q(db_path, sql, *params):
