@@ -32,6 +32,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from lxml import etree
 
+from judge.htmltext import text_without_tree
 from judge.identity import blog_id_from_feed_url, parse_blogger_tag
 from storage.items import PostIn
 
@@ -530,7 +531,6 @@ def _screen_doctype(data: bytes) -> tuple[bytes, str | None]:
 #: with a DeprecationWarning); plain dict lookups see only what the document said, and are faster.
 _get = dict.get
 
-_TAG_RE = re.compile(r"<[^>]*>")
 _FEED_POST_URL_RE = re.compile(r"blogger\.com/feeds/(\d+)/posts/(?:default|full|summary)/(\d+)")
 
 
@@ -557,7 +557,7 @@ def _plain(value: str | None, is_html: bool) -> str | None:
     if value is None:
         return None
     if is_html and ("<" in value or "&" in value):
-        value = htmlmod.unescape(_TAG_RE.sub("", value))
+        value = " ".join(text_without_tree(value).split())
     value = value.strip()
     return value or None
 
@@ -666,15 +666,19 @@ def parse_feed(data: bytes, url: str | None = None, headers: dict | None = None)
     utf8, encoding, encoding_problem = _to_utf8(data, _charset_param(content_type))
     utf8, doctype_problem = _screen_doctype(utf8)
 
-    # The text is UTF-8 now, so feedparser is told exactly that. `url` is deliberately not handed over
-    # as Content-Location: with a base URI feedparser rewrites every relative link in every entry body,
-    # which costs ~20% of the parse and is rarely needed (Blogger writes absolute links); storage
-    # resolves body links against the post's own URL. Entry, next and site links are resolved here.
+    # The text is UTF-8 now, so feedparser is told exactly that. feedparser does not rewrite relative
+    # links in entry bodies (`resolve_relative_uris=False`, and `url` is not handed over as
+    # Content-Location): that costs ~20% of the parse and is rarely needed (Blogger writes absolute
+    # links); storage resolves body links against the post's own URL. Entry, next and site links are
+    # resolved here.
+    # feedparser's HTML sanitizer is off too (another ~25%): entry HTML is never stored or shown, only
+    # turned into text by judge.htmltext, which drops scripts, styles, embeds and every attribute;
+    # titles go through the same tag-and-code stripping (`_plain`).
     fp_headers = {"content-type": "application/xml; charset=utf-8"}
     for name in ("content-location", "content-language"):
         if hdrs.get(name):
             fp_headers[name] = hdrs[name]
-    parsed = feedparser.parse(utf8, response_headers=fp_headers)
+    parsed = feedparser.parse(utf8, response_headers=fp_headers, sanitize_html=False, resolve_relative_uris=False)
 
     feed = parsed.get("feed") or {}
     raw_entries = parsed.get("entries") or []
@@ -798,23 +802,36 @@ def _entry_url(entry, base: str, is_atom: bool, blog_id: str | None, post_id: st
 def _entry_body(entry) -> tuple[str | None, str | None, bool]:
     """(html, text, summary_only) from full content when present, else the summary.
 
-    Content that feedparser's sanitizer emptied (a post that is only a video `<iframe>`) counts as
+    Content with no visible text (a post that is only a video `<iframe>` or an image) counts as
     absent; with no summary either, the body is None and `summary_only` True: fetch the page.
     """
     for content in _get(entry, "content") or ():
         value = _get(content, "value")
         if not value or not value.strip():
             continue
+        if _get(content, "type") != "text/plain" and not _has_text(value):
+            continue
         if _get(content, "type") == "text/plain":
             return None, value, False
         return value, None, _is_jump_truncated(value)
     summary = _get(entry, "summary")
-    if summary and summary.strip():
+    if summary and summary.strip() and _has_text(summary):
         detail = _get(entry, "summary_detail") or {}
         if _get(detail, "type") == "text/plain":
             return None, summary, True
         return summary, None, True
     return None, None, True
+
+
+_TEXT_OUTSIDE_TAGS_RE = re.compile(r"(?:^|>)\s*[^<\s]")
+_CODE_TAG_RE = re.compile(r"<(?:script|style|noscript|template|iframe|object|svg|textarea|select|button|head)\b", re.I)
+
+
+def _has_text(html: str) -> bool:
+    """Does this HTML show any text? (A quick scan; markup with code or embeds is read properly.)"""
+    if _CODE_TAG_RE.search(html):
+        return bool(text_without_tree(html).strip())
+    return bool(_TEXT_OUTSIDE_TAGS_RE.search(html))
 
 
 _JUMP_LINK_RE = re.compile(r"""href\s*=\s*["'][^"']*#more["']""", re.I)

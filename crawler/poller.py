@@ -35,7 +35,7 @@ from judge import dates
 from storage import health
 from storage import sources as src
 from storage.db import write_tx
-from storage.ingest import Ingestor
+from storage.ingest import AnalysisPool, Ingestor
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,12 @@ class PollSummary:
 
 
 class Poller:
-    def __init__(self, db: sqlite_utils.Database, cfg, *, backfill: bool = False):
+    def __init__(self, db: sqlite_utils.Database, cfg, *, backfill: bool = False, pool: AnalysisPool | None = None):
+        """`pool` analyses big batches of new entries (a backfill, a 500-entry feed) in worker processes."""
         self.db = db
         self.cfg = cfg
         self.backfill = backfill
-        self.ingestor = Ingestor(db)
+        self.ingestor = Ingestor(db, pool=pool)
         self.host_limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(PER_HOST_LIMIT))
         self.lock = threading.Lock()
 

@@ -9,6 +9,7 @@ posts sharing a band key, so the cost per post does not grow with the corpus.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -64,14 +65,20 @@ def shingles(mode: str, toks: list[str]) -> set[int]:
         return set()
     if n < k:
         return {zlib.crc32(sep.join(toks).encode("utf-8"))}
-    crc = zlib.crc32
-    return {crc(sep.join(toks[i : i + k]).encode("utf-8")) for i in range(n - k + 1)}
+    crc, join = zlib.crc32, sep.join
+    return {crc(join(window).encode("utf-8")) for window in zip(*(toks[i:] for i in range(k)))}
+
+
+_local = threading.local()
 
 
 def signature(sh: set[int]) -> np.ndarray:
     """MinHash signature (NUM_PERM uint32 values) of a shingle set."""
-    m = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=_identity, permutations=_PERMUTATIONS,
-                scheme=MINHASH_SCHEME)
+    m = getattr(_local, "minhash", None)
+    if m is None:  # one MinHash per thread, cleared for each text: building one costs as much as hashing
+        m = _local.minhash = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=_identity,
+                                     permutations=_PERMUTATIONS, scheme=MINHASH_SCHEME)
+    m.clear()
     if sh:
         m.update_batch(list(sh))
     return m.hashvalues.astype(np.uint32)
@@ -91,10 +98,6 @@ def sig_to_blob(sig: np.ndarray) -> bytes:
 
 def blob_to_sig(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<u4")
-
-
-def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / len(a)
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,11 @@ def _parse_checked(data: bytes) -> tuple[etree._Element | None, bool]:
     return root, too_deep
 
 
-def _text_without_tree(fragment: str) -> str:
-    """Text of markup libxml2 cannot hold as a tree: drop code blocks, break at block tags."""
+def text_without_tree(fragment: str) -> str:
+    """Text of markup without building a tree: drop code blocks, break at block tags.
+
+    Used where libxml2 cannot hold the markup (see above), and for the quick checks of feed
+    fields (is this body empty? what is this HTML title as text?)."""
     fragment = _FALLBACK_DROP_RE.sub(" ", fragment)
     fragment = _FALLBACK_BLOCK_RE.sub("\n", fragment)
     fragment = html_lib.unescape(_FALLBACK_TAG_RE.sub("", fragment))
@@ -155,7 +158,7 @@ def html_to_text(fragment) -> str:
         fragment = fragment.replace("\x00", "")
         root, too_deep = _parse_checked(fragment.encode("utf-8", "replace"))
         if too_deep:
-            return _finish(_text_without_tree(fragment))
+            return _finish(text_without_tree(fragment))
     else:
         root = _as_element(fragment)
     if root is None or not isinstance(root.tag, str):
@@ -256,7 +259,7 @@ def text_and_links(fragment: str, base_url: str | None = None) -> tuple[str, lis
     fragment = fragment.replace("\x00", "")
     root, too_deep = _parse_checked(fragment.encode("utf-8", "replace"))
     if root is None or not isinstance(root.tag, str):
-        return (_finish(_text_without_tree(fragment)) if too_deep else ""), []
+        return (_finish(text_without_tree(fragment)) if too_deep else ""), []
     links = links_from_html(root, base_url)
-    text = _finish(_text_without_tree(fragment)) if too_deep else html_to_text(root)
+    text = _finish(text_without_tree(fragment)) if too_deep else html_to_text(root)
     return text, links

@@ -10,7 +10,6 @@ which `rjwatch show` prints.
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import tomllib
@@ -47,7 +46,6 @@ SCORE_SCALE = 3.0
 RELEVANT_MIN_SCORE = 0.5
 
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_SENTENCE_END_RE = re.compile(r"[.!?。！？\n]+|;\s")
 
 
 class ProfileError(ValueError):
@@ -75,15 +73,17 @@ class Relevance:
 
 
 _TOKEN_RE = re.compile(r"\w+(?:[-–+.'’]\w+)*")
+_HYPHEN_RE = re.compile(r"[-–]")
 
 
 class TermMatcher:
-    """Finds every concept's terms in normalised text in one pass over its tokens.
+    """Finds every concept's terms in normalised text, sentence by sentence.
 
     Latin/Cyrillic terms are sequences of word parts, each exact or a prefix (`japan*`); they are
-    indexed by their first part, so each text token costs a few dict lookups whatever the number of
-    terms, and a two-character filter skips most tokens outright. Japanese/Chinese terms are
-    literals found with one regex alternation per concept.
+    indexed by their first part. The distinct words of a text are checked against that index first
+    (set operations, a few dict lookups per distinct word), and only the positions of words that
+    can start a term are examined, so a text that names nothing costs one tokenising pass.
+    Japanese/Chinese terms are literals found with one regex alternation per concept.
     """
 
     def __init__(self, concept_terms: dict[str, list[str]]):
@@ -114,56 +114,108 @@ class TermMatcher:
         for table in (self.exact_first, self.prefix_first):
             for key in table:
                 table[key].sort(key=lambda e: len(e[1]), reverse=True)  # longest phrase wins
+        self.exact_keys = frozenset(self.exact_first)
         self.lengths = sorted(lengths, reverse=True)
-        self.starts = {k[:2] for k in self.prefix_first}
+        self.starts = frozenset(k[:2] for k in self.prefix_first)
         self.min_prefix = min(lengths) if lengths else 0
 
-    def find(self, toks: list[tuple[int, str]], text: str, has_cjk: bool) -> dict[str, list[tuple[int, str]]]:
-        out: dict[str, list[tuple[int, str]]] = {}
-        exact, prefix, lengths, starts = self.exact_first, self.prefix_first, self.lengths, self.starts
-        n = len(toks)
-        for i, (pos, tok) in enumerate(toks):
-            cands = exact.get(tok)
-            if tok[:2] in starts and len(tok) >= self.min_prefix:
+    def _heads(self, words: set[str]) -> set[str]:
+        """The words that can start a term (exact first parts, or words with a prefix term's head)."""
+        heads = words & self.exact_keys
+        starts, prefix, lengths, shortest = self.starts, self.prefix_first, self.lengths, self.min_prefix
+        for w in words:
+            if w[:2] in starts and len(w) >= shortest:
                 for length in lengths:
-                    if length <= len(tok):
-                        more = prefix.get(tok[:length])
-                        if more:
-                            cands = (cands or []) + more
-            if not cands:
-                continue
+                    if length <= len(w) and w[:length] in prefix:
+                        heads.add(w)
+                        break
+        return heads
+
+    def _candidates(self, tok: str) -> list:
+        cands = list(self.exact_first.get(tok, ()))
+        if tok[:2] in self.starts:
+            for length in self.lengths:
+                if length <= len(tok):
+                    cands += self.prefix_first.get(tok[:length], ())
+        return cands
+
+    def find(self, text: str) -> dict[str, list[tuple[int, str]]]:
+        """{concept: [(sentence index, matched term), ...]} for a normalised text."""
+        out: dict[str, list[tuple[int, str]]] = {}
+        has_cjk = bool(self.cjk) and bool(_CJK_RE.search(text))
+        words = set(_TOKEN_RE.findall(text))
+        words.update(part for w in [w for w in words if "-" in w or "–" in w] for part in _HYPHEN_RE.split(w))
+        heads = self._heads(words)
+        if not heads and not has_cjk:
+            return out  # the common case: a text that names nothing of the topic
+        sentences = split_sentences(text)
+        toks, sids = text_tokens(sentences)
+        n = len(toks)
+        for i in [i for i, tok in enumerate(toks) if tok in heads] if heads else ():
+            tok = toks[i]
             done: set[str] = set()
-            for concept, parts in cands:
+            for concept, parts in self._candidates(tok):
                 if concept in done:
                     continue
                 k = len(parts)
                 if i + k > n:
                     continue
-                if k == 1 or all((toks[i + j][1].startswith(p) if pre else toks[i + j][1] == p)
+                if k == 1 or all((toks[i + j].startswith(p) if pre else toks[i + j] == p)
                                  for j, (p, pre) in enumerate(parts)):
-                    term = tok if k == 1 else " ".join(toks[i + j][1] for j in range(k))
-                    out.setdefault(concept, []).append((pos, term))
+                    term = tok if k == 1 else " ".join(toks[i:i + k])
+                    out.setdefault(concept, []).append((sids[i], term))
                     done.add(concept)
         if has_cjk:
             for concept, regex in self.cjk.items():
-                found = [(m.start(), m.group(0)) for m in regex.finditer(text)]
+                found = [(k, m.group(0)) for k, s in enumerate(sentences) for m in regex.finditer(s)]
                 if found:
                     out.setdefault(concept, []).extend(found)
         return out
 
 
-def text_tokens(norm_text: str) -> list[tuple[int, str]]:
-    """(offset, token) pairs; hyphenated compounds also yield their parts (pro-russian -> russian)."""
-    out = []
-    for m in _TOKEN_RE.finditer(norm_text):
-        tok = m.group(0)
-        out.append((m.start(), tok))
-        if "-" in tok or "–" in tok:
-            offset = m.start()
-            for part in re.split(r"[-–]", tok):
-                out.append((offset, part))
-                offset += len(part) + 1
+# Sentence boundaries: runs of end punctuation or line breaks, and "; ". A lone full stop between
+# two word characters ("u.s.s.r", "3.5", "example.com") belongs to the word and ends nothing, nor
+# does a semicolon with no space after it. (The split is on a plain character class, which the
+# regex engine scans for quickly; the two exceptions are joined back afterwards.)
+_BREAK_RE = re.compile(r"([.!?。！？\n;]+)")
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def split_sentences(norm_text: str) -> list[str]:
+    parts = _BREAK_RE.split(norm_text)
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        sep, nxt = parts[i], parts[i + 1]
+        if (sep == "." and _is_word_char(out[-1][-1:]) and _is_word_char(nxt[:1])) or \
+                (sep == ";" and not nxt[:1].isspace()):
+            out[-1] += sep + nxt
+        else:
+            out.append(nxt)
     return out
+
+
+def text_tokens(sentences: list[str]) -> tuple[list[str], list[int]]:
+    """Tokens of a text's sentences and the sentence index of each. Hyphenated compounds also yield
+    their parts (pro-russian -> pro-russian, pro, russian)."""
+    toks: list[str] = []
+    sids: list[int] = []
+    for k, sentence in enumerate(sentences):
+        words = _TOKEN_RE.findall(sentence)
+        if not words:
+            continue
+        if "-" in sentence or "–" in sentence:
+            expanded = []
+            for w in words:
+                expanded.append(w)
+                if "-" in w or "–" in w:
+                    expanded += _HYPHEN_RE.split(w)
+            words = expanded
+        toks += words
+        sids += [k] * len(words)
+    return toks, sids
 
 
 class TopicProfile:
@@ -210,12 +262,9 @@ class TopicProfile:
     # ---------------------------------------------------------------------------------------
     def score(self, norm_text: str, norm_title: str = "") -> Relevance:
         """Score a normalised (NFKC, casefolded) text and title."""
-        ends = [m.end() for m in _SENTENCE_END_RE.finditer(norm_text)]
-        toks = text_tokens(norm_text)
-        has_cjk = bool(_CJK_RE.search(norm_text))
         hits: dict[str, list[tuple[int, str]]] = {}
         matched: dict[str, dict[str, int]] = {}
-        found_all = self.matcher.find(toks, norm_text, has_cjk)
+        found_all = self.matcher.find(norm_text)
         for key in self.concepts:
             found = found_all.get(key, [])
             hits[key] = found
@@ -226,7 +275,7 @@ class TopicProfile:
                 matched[key] = counts
 
         def sentences(key: str) -> set[int]:
-            return {bisect.bisect_right(ends, pos) for pos, _ in hits[key]}
+            return {k for k, _ in hits[key]}
 
         reasons: list[str] = []
         points = 0.0
@@ -253,9 +302,7 @@ class TopicProfile:
             points += p
             reasons.append(f"+{p:g} {len(plain)} sentence(s) naming both sides without relations vocabulary")
         if norm_title:
-            title_toks = text_tokens(norm_title)
-            title_cjk = bool(_CJK_RE.search(norm_title))
-            found_title = self.matcher.find(title_toks, norm_title, title_cjk)
+            found_title = self.matcher.find(norm_title)
             t = {k: bool(found_title.get(k)) for k in self.concepts}
             if t["dispute"] or t["bilateral"] or (t["side_a"] and t["side_b"] and t["relations"]):
                 points += POINTS_TITLE

@@ -142,7 +142,7 @@ def normalize(text: str) -> str:
 
 
 _WORD_RE = re.compile(r"\w+")
-_LETTER_RE = re.compile(r"[^\W\d_]")
+_NON_LETTERS_RE = re.compile(r"[\W\d_]+")
 _CJK_CHAR_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _CJK_TOKEN_RE = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+$")
 _CHAR_KEEP_RE = re.compile(r"[\W_]+")
@@ -157,11 +157,11 @@ SCRIPT_SAMPLE = 2000
 def script_mode(norm: str) -> str:
     """'char' for Japanese/Chinese/Korean text, 'word' for spaced scripts."""
     sample = norm[:SCRIPT_SAMPLE]
-    letters = len(_LETTER_RE.findall(sample))
-    if not letters:
+    if not _CJK_CHAR_RE.search(sample):
         return "word"
+    letters = len(_NON_LETTERS_RE.sub("", sample))
     cjk = len(_CJK_CHAR_RE.findall(sample))
-    return "char" if cjk / letters >= CJK_MODE_MIN_SHARE else "word"
+    return "char" if letters and cjk / letters >= CJK_MODE_MIN_SHARE else "word"
 
 
 def tokens(norm: str, mode: str | None = None) -> tuple[str, list[str]]:
@@ -173,7 +173,10 @@ def tokens(norm: str, mode: str | None = None) -> tuple[str, list[str]]:
     mode = mode or script_mode(norm)
     if mode == "char":
         return mode, list(_CHAR_KEEP_RE.sub("", norm))
-    return mode, [t for t in _WORD_RE.findall(norm) if t.isascii() or not _CJK_TOKEN_RE.match(t)]
+    words = _WORD_RE.findall(norm)
+    if not _CJK_CHAR_RE.search(norm):
+        return mode, words
+    return mode, [t for t in words if t.isascii() or not _CJK_TOKEN_RE.match(t)]
 
 
 def has_cjk(*texts: str | None) -> bool:

@@ -801,6 +801,7 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
         rjwatch poll --source https://example.blogspot.com/feeds/posts/default --backfill
     """
     from crawler.poller import Poller
+    from storage.ingest import AnalysisPool
     from storage import health as health_mod
     from storage.sources import get_source, list_sources
 
@@ -813,7 +814,12 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
         chosen = list_sources(db, kind="feed", state="enabled")
     else:
         chosen = health_mod.due_sources(db)
-    summary = Poller(db, obj.cfg, backfill=backfill).poll(chosen)
+    pool = AnalysisPool.from_setting(int(obj.cfg["ingest_workers"]))
+    try:
+        summary = Poller(db, obj.cfg, backfill=backfill, pool=pool).poll(chosen)
+    finally:
+        if pool is not None:
+            pool.close()
     if fmt == "json":
         click.echo(json.dumps(safe({"polled": summary.polled, "not_modified": summary.not_modified,
                                     "failed": summary.failed, "new_by_status": summary.new_by_status,

@@ -59,8 +59,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "UTC", "Time zone of the digest time and the scheduler."),
     Setting("backup_dir", "", "Folder for the nightly backup (SQLite backup API); empty: no backup."),
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
-    Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` (the writes "
-            "stay in one process); -1 picks by size and cores, 0 analyses in the writing process."),
+    Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` and for big polled "
+            "batches (200+ new entries: a backfill, a long feed; started on the first such batch and kept) "
+            "while the writes stay in one process; -1 picks by size and cores, 0 analyses in the writing process."),
     Setting("cluster.redis_url", "", "Distributed crawling (docs/cluster.md): the Redis server that holds the shared "
             "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
             "Empty: crawls run locally."),

@@ -44,6 +44,7 @@ from judge import dates
 from rjwatch.settings import parse_duration
 from scheduler import alerts as alerts_mod
 from storage.db import connect, write_tx
+from storage.ingest import AnalysisPool
 
 log = logging.getLogger("rjwatch.daemon")
 
@@ -92,6 +93,8 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=str(cfg["timezone"]))
         self._local = threading.local()
+        # Analysis worker processes for big polled batches; started on the first one, kept until exit.
+        self.analysis_pool = AnalysisPool.from_setting(int(cfg["ingest_workers"]))
         self.signals = 0
         self.lags: list[float] = []
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
@@ -245,7 +248,7 @@ class Daemon:
             due = health.due_sources(self.db)
             if not due:
                 return {"polled": 0}
-            s = Poller(self.db, self.cfg).poll(due, stop=self.stopping)
+            s = Poller(self.db, self.cfg, pool=self.analysis_pool).poll(due, stop=self.stopping)
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
         self._guard("poll", body)
 
@@ -405,6 +408,8 @@ class Daemon:
         for proc in procs:
             self._stop_child(proc)
         self.scheduler.shutdown(wait=True)  # running jobs see `stopping` and end early
+        if self.analysis_pool is not None:
+            self.analysis_pool.close()
 
     def run(self) -> None:
         self.acquire_lock()

@@ -11,7 +11,7 @@ import sqlite3
 
 import numpy as np
 
-from judge.fingerprint import LSH_BANDS, blob_to_sig, estimate_jaccard, sig_to_blob
+from judge.fingerprint import LSH_BANDS, blob_to_sig, sig_to_blob
 
 #: At most this many candidates are verified per post. Real stories have a handful of copies; a
 #: pathological text (boilerplate shared by thousands of posts) must not make one ingest slow.
@@ -49,15 +49,12 @@ def near_duplicates(conn: sqlite3.Connection, sig: np.ndarray | None, keys: list
     if sig is None or len(keys) != LSH_BANDS:
         return []
     rows = conn.execute(
-        f"SELECT DISTINCT post_id FROM lsh WHERE key IN ({_PLACEHOLDERS}) LIMIT {MAX_CANDIDATES}", keys).fetchall()
-    out = []
-    for (pid,) in rows:
-        if pid == exclude:
-            continue
-        blob = conn.execute("SELECT signature FROM minhash WHERE post_id = ?", (pid,)).fetchone()
-        if blob is None:
-            continue
-        j = estimate_jaccard(sig, blob_to_sig(blob[0]))
-        if j >= min_jaccard:
-            out.append((pid, j))
-    return out
+        f"SELECT m.post_id, m.signature FROM minhash m WHERE m.post_id IN "
+        f"(SELECT DISTINCT post_id FROM lsh WHERE key IN ({_PLACEHOLDERS}) LIMIT {MAX_CANDIDATES})", keys).fetchall()
+    rows = [(pid, blob) for pid, blob in rows if pid != exclude]
+    if not rows:
+        return []
+    # Estimated Jaccard of every candidate at once: the share of equal MinHash values.
+    stacked = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<u4").reshape(len(rows), -1)
+    estimates = np.count_nonzero(stacked == sig, axis=1) / stacked.shape[1]
+    return [(pid, float(j)) for (pid, _), j in zip(rows, estimates) if j >= min_jaccard]

@@ -713,3 +713,32 @@ def test_a_500_entry_blogger_page_parses_whole():
     result = parse_feed(data, url="https://bench.blogspot.com/feeds/posts/default")
     assert len(result.entries) == 500 and result.total_results == 1500
     assert all(e["post_id"] for e in result.entries)
+
+
+def test_script_and_handlers_in_entries_never_reach_text():
+    # Entry HTML is not sanitised by feedparser (judge.htmltext turns it into text); code and
+    # attributes must still never reach a title or the text that is stored and printed.
+    data = (
+        "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><id>urn:x</id>"
+        "<entry><id>urn:1</id><link rel='alternate' href='http://x.example/1'/>"
+        "<title type='html'>&lt;script&gt;steal()&lt;/script&gt;Talks &lt;b&gt;resume&lt;/b&gt;</title>"
+        "<content type='html'>&lt;script&gt;document.cookie&lt;/script&gt;"
+        "&lt;p onclick=\"evil()\"&gt;Lavrov met Kamikawa in Tokyo.&lt;/p&gt;"
+        "&lt;iframe src='http://x.example/ad'&gt;frame text&lt;/iframe&gt;&lt;style&gt;p{}&lt;/style&gt;</content>"
+        "</entry>"
+        "<entry><id>urn:2</id><link rel='alternate' href='http://x.example/2'/><title>video only</title>"
+        "<content type='html'>&lt;iframe src='https://www.youtube.com/embed/x'&gt;&lt;/iframe&gt;</content></entry>"
+        "<entry><id>urn:3</id><link rel='alternate' href='http://x.example/3'/><title>image only</title>"
+        "<summary type='html'>&lt;img src='http://x.example/a.jpg' onerror='evil()'&gt;</summary></entry>"
+        "</feed>"
+    ).encode()
+    first, video, image = parse_feed(data, "http://x.example/feed").entries
+    assert first["title"] == "Talks resume"
+    from judge.analyze import analyze
+    from judge.relevance import TopicProfile
+
+    a = analyze(first, [], TopicProfile.load())
+    assert a.text == "Lavrov met Kamikawa in Tokyo."
+    # A body with no visible text is no body: the page is fetched instead.
+    for entry in (video, image):
+        assert entry["html"] is None and entry["text"] is None and entry["summary_only"] is True

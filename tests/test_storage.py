@@ -232,6 +232,55 @@ def test_stream_with_worker_processes_stores_the_same_as_inline(tmp_path):
     assert results[2][-1][1] == "error" and results[2][-2][2] == "copy"
 
 
+def _big_batch(n, tag):
+    posts = [item(f"https://{tag}{i}.example.org/p", text=f"Report {i} from {tag}. " + ARTICLE.replace("Tuesday", f"day {i}"))
+             for i in range(n)]
+    posts += [item(f"https://{tag}-copy.example.org/seed", text=SEED["text"], title=SEED["title"]),
+              {"url": f"https://{tag}-bad.example.org/x", "text": ""}]
+    return posts
+
+
+def test_batch_through_an_analysis_pool_stores_the_same_as_inline(tmp_path):
+    from click.testing import CliRunner
+
+    from rjwatch.cli import main
+    from storage.ingest import POOL_MIN_ITEMS, AnalysisPool
+
+    posts = _big_batch(POOL_MIN_ITEMS, "b")
+    rows = {}
+    with AnalysisPool(2) as pool:
+        for name, with_pool in (("inline", None), ("pool", pool)):
+            path = tmp_path / f"{name}.db"
+            assert CliRunner().invoke(main, ["--db", str(path), "init"]).exit_code == 0
+            database = connect(path)
+            result = Ingestor(database, pool=with_pool).ingest_many(posts)
+            assert result.count("inserted") == len(posts) - 1 and len(result.errors) == 1
+            rows[name] = database.execute(
+                "SELECT url, status, lang, relevance, duplicate_of, content_hash FROM posts ORDER BY id").fetchall()
+        assert pool.started
+    assert rows["inline"] == rows["pool"]
+    assert {r[1] for r in rows["pool"]} == {"copy", "new", "duplicate"}
+
+
+def test_a_killed_analysis_worker_loses_no_post(db):
+    import os
+    import signal
+
+    from storage.ingest import POOL_MIN_ITEMS, AnalysisPool
+
+    with AnalysisPool(2) as pool:
+        ing = Ingestor(db, pool=pool)
+        assert ing.ingest_many(_big_batch(POOL_MIN_ITEMS, "first")).count("inserted") == POOL_MIN_ITEMS + 1
+        for pid in list(pool._executor._processes):  # the workers' pids, to kill them as an OOM killer would
+            os.kill(pid, signal.SIGKILL)
+        second = ing.ingest_many(_big_batch(POOL_MIN_ITEMS, "second"))
+        assert second.count("inserted") == POOL_MIN_ITEMS + 1
+        assert not pool.started  # the broken pool was closed and this batch analysed in-process
+        third = ing.ingest_many(_big_batch(POOL_MIN_ITEMS, "third"))  # a fresh pool takes over
+        assert third.count("inserted") == POOL_MIN_ITEMS + 1 and pool.started
+    assert count(db, "posts") == 3 * (POOL_MIN_ITEMS + 1)
+
+
 def test_storage_and_judge_import_neither_crawler_nor_scheduler():
     import ast
     from pathlib import Path
