@@ -151,10 +151,20 @@ class TermMatcher:
         sentences = split_sentences(text)
         toks, sids = text_tokens(sentences)
         n = len(toks)
-        for i in [i for i, tok in enumerate(toks) if tok in heads] if heads else ():
-            tok = toks[i]
+        plans = {h: self._candidates(h) for h in heads}
+        # Heads whose terms are all one word match wherever they occur: one entry per concept.
+        single = {h: list(dict.fromkeys(c for c, parts in cands)) for h, cands in plans.items()
+                  if all(len(parts) == 1 for _, parts in cands)}
+        for i, tok in enumerate(toks):
+            if tok not in heads:
+                continue
+            concepts = single.get(tok)
+            if concepts is not None:
+                for concept in concepts:
+                    out.setdefault(concept, []).append((sids[i], tok))
+                continue
             done: set[str] = set()
-            for concept, parts in self._candidates(tok):
+            for concept, parts in plans[tok]:
                 if concept in done:
                     continue
                 k = len(parts)

@@ -24,6 +24,12 @@ BUSY_TIMEOUT_MS = 60_000
 #: without making the 300 MB peak-RSS budget of a 100k-post ingest tight.
 CACHE_SIZE_KIB = 64 * 1024
 
+#: WAL pages after which a commit copies the log back into the database (SQLite's default is 1,000
+#: pages, 4 MB). Each stored post dirties ~20 scattered index pages (16 of them LSH band keys), so in
+#: a big database a 200-post batch writes ~10 MB of log; with checkpoints every 64 MB a page changed by
+#: several batches is copied back once, which cut the cost per post at 100k stored by ~15%.
+WAL_AUTOCHECKPOINT_PAGES = 16_384
+
 #: `BEGIN IMMEDIATE` itself can return SQLITE_BUSY when the busy handler gives up; we retry a few
 #: times with a short pause before reporting the lock.
 BEGIN_RETRIES = 5
@@ -65,6 +71,7 @@ def connect(path: str | os.PathLike, *, create: bool = True, readonly: bool = Fa
             if mode.lower() != "wal":
                 raise DatabaseError(f"{path}: could not switch to WAL journal mode (got {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = -{CACHE_SIZE_KIB}")
         conn.execute("PRAGMA temp_store = MEMORY")

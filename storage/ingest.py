@@ -162,19 +162,22 @@ class Ingestor:
             return None, str(exc)
 
     def ingest_stream(self, items: Iterable[dict], *, batch_size: int = 200, workers: int = 0,
-                      silent: bool = False) -> Iterator[BatchResult]:
+                      silent: bool = False, start_method: str | None = None) -> Iterator[BatchResult]:
         """Store a long stream of posts in batches, yielding each batch's result.
 
         With `workers` > 0 the database-free half (judge.analyze) runs in that many processes,
         one batch ahead of the writes, so text work and SQLite work overlap. The writes stay in
-        this process: there is still exactly one writer.
+        this process: there is still exactly one writer. The workers are forked (sharing this
+        process's memory) when this process runs no other thread, else they come from a fork
+        server; `start_method` overrides the choice.
         """
         it = iter(items)
         if workers <= 0:
             while batch := list(islice(it, batch_size)):
                 yield self.ingest_many(batch, silent=silent)
             return
-        with AnalysisPool(workers) as pool:
+        method = start_method or ("fork" if threading.active_count() == 1 else "forkserver")
+        with AnalysisPool(workers, method=method) as pool:
             def submit(batch):
                 known = [self.known_unchanged(it) for it in batch]
                 todo = [it for it, k in zip(batch, known) if k is None]
@@ -444,7 +447,9 @@ def _die_with_parent() -> None:
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if os.getppid() == 1:  # the parent died before the line above took effect: init adopted us
+        os._exit(0)
 
 _WORKER: dict = {}
 
@@ -472,8 +477,11 @@ class AnalysisPool:
     locks of the process that uses the pool. A change of topic profile or seeds restarts them.
     """
 
-    def __init__(self, workers: int = MAX_WORKERS):
+    def __init__(self, workers: int = MAX_WORKERS, *, method: str = "forkserver"):
+        """`method`: how workers start. "fork" shares the parent's pages (less memory) and is safe
+        only in a process with no other threads, such as `rjwatch ingest`."""
         self.workers = max(1, workers)
+        self.method = method
         self._executor: ProcessPoolExecutor | None = None
         self._key: tuple | None = None
         self._lock = threading.Lock()
@@ -489,8 +497,9 @@ class AnalysisPool:
         with self._lock:
             if self._executor is None or key != self._key:
                 self._shutdown()
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["storage.ingest"])
+                ctx = multiprocessing.get_context(self.method)
+                if self.method == "forkserver":
+                    ctx.set_forkserver_preload(["storage.ingest"])
                 self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker_init,
                                                      initargs=(profile.raw, profile.source, list(ingestor.seed_rows)))
                 self._key = key

@@ -347,6 +347,24 @@ def m005_cjk_search(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_V6 = """
+-- New LSH band keys land here first and move to `lsh` in sorted bulk: a key is a random number, so
+-- inserting each post's 16 keys straight into a big `lsh` dirties 16 scattered pages per post, which
+-- the WAL then writes and checkpoints; merged in key order, each page of `lsh` is written once.
+CREATE TABLE lsh_recent (
+    key INTEGER NOT NULL,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX lsh_recent_key ON lsh_recent(key, post_id);
+"""
+
+
+@migrations(name="006_lsh_recent")
+def m006_lsh_recent(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V6):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -104,7 +104,8 @@ def assert_consistent(db_path: Path) -> None:
         n_posts = db.execute("SELECT count(*) FROM posts").fetchone()[0]
         # a MinHash exists only for texts long enough to have one; never without its LSH keys
         assert db.execute("SELECT count(*) FROM minhash m WHERE NOT EXISTS (SELECT 1 FROM lsh l "
-                          "WHERE l.post_id = m.post_id)").fetchone()[0] == 0, "a MinHash without its LSH keys"
+                          "WHERE l.post_id = m.post_id) AND NOT EXISTS (SELECT 1 FROM lsh_recent r "
+                          "WHERE r.post_id = m.post_id)").fetchone()[0] == 0, "a MinHash without its LSH keys"
         assert db.execute("SELECT count(*) FROM posts_fts").fetchone()[0] == n_posts, "posts and FTS disagree"
         assert db.execute("SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM sightings s "
                           "WHERE s.post_id = p.id)").fetchone()[0] == 0, "a post without a sighting"

@@ -184,13 +184,32 @@ def test_concurrent_writers_never_fail_with_database_locked(db_path):
     assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_near_duplicates_are_found_before_and_after_the_lsh_merge(db):
+    from storage import lsh
+
+    ing = Ingestor(db)
+    ing.ingest(item("https://wire.example.org/a"))
+    assert count(db, "lsh_recent") == 16 and count(db, "lsh") == 0
+    assert lsh.merge_recent(db.conn, 0) == 16  # as happens once LSH_RECENT_MAX_ROWS have gathered
+    assert count(db, "lsh_recent") == 0 and count(db, "lsh") == 16
+    edited = ARTICLE.replace("on Tuesday", "on Wednesday")
+    b = ing.ingest(item("https://other.example.net/b", text=edited, title="Talks resume"))
+    ing.ingest(item("https://third.example.com/c", text=edited + " More to follow.", title="Talks"))
+    rows = dict(db.execute("SELECT url, duplicate_of FROM posts").fetchall())
+    original = db.execute("SELECT id FROM posts WHERE url = 'https://wire.example.org/a'").fetchone()[0]
+    assert rows["https://other.example.net/b"] == original  # found through `lsh`
+    assert rows["https://third.example.com/c"] == original  # through both tables
+    assert b.status == "duplicate"
+    assert count(db, "lsh_recent") == 32
+
+
 def test_failed_transaction_leaves_nothing_half_written(db):
     ing = Ingestor(db)
     with pytest.raises(RuntimeError):
         with write_tx(db):
             ing._store(ing.analyze(item("https://a.example.org/1")), item("https://a.example.org/1"), silent=False)
             raise RuntimeError("power cut")
-    for table in ("posts", "sightings", "alerts", "lsh", "minhash", "links"):
+    for table in ("posts", "sightings", "alerts", "lsh", "lsh_recent", "minhash", "links"):
         assert count(db, table) == 0, table
 
 
