@@ -230,6 +230,8 @@ class Ingestor:
         if item.get("blog_id") and item.get("post_id"):
             row = self.conn.execute("SELECT id, updated, summary_only FROM posts WHERE blog_id = ? AND post_id = ?",
                                     (str(item["blog_id"]), str(item["post_id"]))).fetchone()
+            if row is None:
+                return None  # a row found by URL would carry other ids or none: the full path either way
         if row is None:
             try:
                 canonical = canonical_url(url)
