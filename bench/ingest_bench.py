@@ -137,26 +137,12 @@ def run_one(kind: str, n: int) -> dict:
         for k in range(n):
             yield make_post(k, rng, html)
 
-    probe_rng = random.Random(7)
-
-    def probe(target: Ingestor) -> float:
-        """ms per post of PROBE more posts, stored in one process (analysis and writes)."""
-        posts = [make_post(10**9 + k, probe_rng, html) for k in range(PROBE)]
-        start = time.perf_counter()
-        for b in range(0, PROBE, BATCH):
-            assert not target.ingest_many(posts[b:b + BATCH]).errors
-        return (time.perf_counter() - start) / PROBE * 1000
-
-    # The probe at the start runs on a database of its own holding the run's first PROBE_AT posts.
-    small_path = tmp / "small.db"
-    assert CliRunner().invoke(cli, ["--db", str(small_path), "init"]).exit_code == 0
-    small = Ingestor(connect(small_path), alerts=True)
-    first_rng = random.Random(42)
-    first = [make_post(k, first_rng, html) for k in range(PROBE_AT)]
-    for b in range(0, PROBE_AT, BATCH):
-        small.ingest_many(first[b:b + BATCH])
-    probe_ms = {"start": probe(small)}
-    small.db.conn.close()
+    # The probe at the start runs in a process of its own (its memory is not this run's), on a
+    # database holding the run's first PROBE_AT posts.
+    out = subprocess.run([sys.executable, __file__, "--probe-start", kind], capture_output=True, text=True, cwd=REPO)
+    if out.returncode:
+        raise SystemExit(f"probe failed:\n{out.stderr[-2000:]}")
+    probe_ms = {"start": float(out.stdout.strip().splitlines()[-1])}
 
     t0 = time.perf_counter()
     sampler = MemorySampler()
@@ -175,16 +161,16 @@ def run_one(kind: str, n: int) -> dict:
             window_times["end_posts"] = window_times.get("end_posts", 0) + len(result.outcomes)
         done += len(result.outcomes)
     total = time.perf_counter() - t0
-    probe_ms["end"] = probe(ing)
     sampler.stop.set()
     sampler.join()
+    rss = peak_rss_mb()  # before the end probe, which is not part of the run
+    probe_ms["end"] = probe(ing, kind)
     gen_rng = random.Random(42)
     gen_start = time.perf_counter()
     sample = [make_post(k, gen_rng, html) for k in range(2000)]
     gen_cost = (time.perf_counter() - gen_start) / 2000  # generation is not ingest: subtract it
     ingest_rate = n / (total - gen_cost * n)
     db_size = db_path.stat().st_size + sum(p.stat().st_size for p in tmp.glob("bench.db-*"))
-    rss = peak_rss_mb()
     base = baselines(sample, tmp)
     return {
         "kind": kind, "n": n, "seconds": round(total, 1), "posts_per_s": round(ingest_rate, 1),
@@ -193,6 +179,34 @@ def run_one(kind: str, n: int) -> dict:
         "probe_ms_at_start": round(probe_ms["start"], 3), "probe_ms_at_end": round(probe_ms["end"], 3),
         "peak_rss_mb": round(rss, 1), "peak_pss_all_mb": round(sampler.peak_mb, 1), "workers": workers, "db_mb": round(db_size / 1e6, 1), **base,
     }
+
+
+def probe(target, kind: str) -> float:
+    """ms per post of PROBE more posts stored in one process (analysis and writes), in batches."""
+    rng = random.Random(7)
+    posts = [make_post(10**9 + k, rng, kind == "html") for k in range(PROBE)]
+    start = time.perf_counter()
+    for b in range(0, PROBE, BATCH):
+        assert not target.ingest_many(posts[b:b + BATCH]).errors
+    return (time.perf_counter() - start) / PROBE * 1000
+
+
+def probe_start(kind: str) -> float:
+    """The probe on a fresh database holding the first PROBE_AT posts of a run."""
+    from click.testing import CliRunner
+
+    from rjwatch.cli import main as cli
+    from storage.db import connect
+    from storage.ingest import Ingestor
+
+    path = Path(tempfile.mkdtemp(prefix="rjbench-probe-")) / "small.db"
+    assert CliRunner().invoke(cli, ["--db", str(path), "init"]).exit_code == 0
+    ing = Ingestor(connect(path), alerts=True)
+    rng = random.Random(42)  # the run's own generator: the same first posts
+    first = [make_post(k, rng, kind == "html") for k in range(PROBE_AT)]
+    for b in range(0, PROBE_AT, BATCH):
+        ing.ingest_many(first[b:b + BATCH])
+    return probe(ing, kind)
 
 
 def baselines(sample: list[dict], tmp: Path) -> dict:
@@ -237,8 +251,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2k and 10k posts instead of 10k and 100k")
     ap.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--probe-start", metavar="KIND", help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
+    if args.probe_start:
+        print(probe_start(args.probe_start))
+        return
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]))))
         return
