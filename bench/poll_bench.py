@@ -661,7 +661,7 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         row("`ingest_many` alone, one process", "inline_ingest"),
         row("`parse_feed` + `ingest_many`, one process (ingest_workers = 0)", "inline"),
         row(f"`ingest_many` alone, analysis pool of {workers} started workers", "pooled_ingest"),
-        row(f"`parse_feed` + `ingest_many`, analysis pool (the default here)", "pooled", bold=True),
+        row("`parse_feed` + `ingest_many`, analysis pool (the default here)", "pooled", bold=True),
         row(f"`parse_feed` + `ingest_many` again (all {n} already stored)", "again"),
         "",
         f"Target parse + ingest <= 2x bare parse: {'met' if ratio <= 2 else 'MISSED'} ({ratio:.2f}x with the analysis "

@@ -32,7 +32,7 @@ import sqlite_utils
 
 from judge import dates
 from judge.identity import canonical_url
-from judge.analyze import Analysis, BadPost, Seed, analyze, prepare_seed
+from judge.analyze import Analysis, BadPost, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import NewsItem, build_blog
 from storage.db import connect
 
@@ -68,24 +67,9 @@ def q(db_path, sql, *params):
         db.conn.close()
 
 
-@pytest.fixture
-def site():
-    servers = []
-
-    def start(app):
-        srv = SiteServer(app)
-        srv.start()
-        servers.append(srv)
-        return srv
-
-    yield start
-    for s in servers:
-        s.stop()
-
-
-def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, tmp_path, site):
+def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, tmp_path, served):
     feed = _news(2)
-    srv = site(feed)
+    srv = served(feed)
     with Receiver(fail_first=1) as rx:
         cfg = write_config(tmp_path / "rj.toml", rx.url)
         run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
@@ -127,9 +111,9 @@ def test_second_daemon_refuses_and_sigterm_exits_quickly(db_path, tmp_path):
         assert time.monotonic() - started < 10
 
 
-def test_a_new_source_backfill_sends_one_summary_not_a_flood(db_path, tmp_path, site):
+def test_a_new_source_backfill_sends_one_summary_not_a_flood(db_path, tmp_path, served):
     blog = build_blog("big", 40, template="simple", seed=41)
-    srv = site(blog)
+    srv = served(blog)
     run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/feeds/posts/default", "--kind", "feed")
     with Receiver() as rx:
         d = DaemonProc(db_path, write_config(tmp_path / "rj.toml", rx.url)).start()
@@ -143,8 +127,8 @@ def test_a_new_source_backfill_sends_one_summary_not_a_flood(db_path, tmp_path, 
     assert len(titles) == 1 and titles[0].startswith("[backfill]")
 
 
-def test_secrets_in_channel_urls_never_appear_in_output(db_path, tmp_path, site):
-    srv = site(_news(2))
+def test_secrets_in_channel_urls_never_appear_in_output(db_path, tmp_path, served):
+    srv = served(_news(2))
     run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     run_cli("--db", str(db_path), "poll", "--all")
     with Receiver(fail_first=1000) as rx:
@@ -164,9 +148,9 @@ def test_secrets_in_channel_urls_never_appear_in_output(db_path, tmp_path, site)
     assert not any(SECRET in o for o in outputs)
 
 
-def test_kill_9_mid_crawl_loses_no_post_and_no_alert(db_path, tmp_path, site):
+def test_kill_9_mid_crawl_loses_no_post_and_no_alert(db_path, tmp_path, served):
     blog = build_blog("slowblog", 60, template="simple", feed_enabled=False, seed=43)
-    srv = site(blog)
+    srv = served(blog)
     srv.faults.slow("*.html", delay=0.1)
     run_cli("--db", str(db_path), "source", "add", srv.base_url, "--kind", "blogger")
     with Receiver() as rx:
@@ -191,9 +175,9 @@ def test_kill_9_mid_crawl_loses_no_post_and_no_alert(db_path, tmp_path, site):
     assert q(db_path, "PRAGMA integrity_check") == "ok"
 
 
-def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_path, site):
+def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_path, served):
     blog = build_blog("sluggish", 30, template="simple", feed_enabled=False, seed=47)
-    srv = site(blog)
+    srv = served(blog)
     srv.faults.slow("*.html", delay=0.15)
     run_cli("--db", str(db_path), "source", "add", srv.base_url, "--kind", "blogger")
     d = DaemonProc(db_path, write_config(tmp_path / "rj.toml", "console", crawl_interval="1s",
@@ -210,13 +194,13 @@ def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_pat
     assert json.loads(runs[0]["stats"])["exit_code"] == 0  # the subprocess's exit code lands in runs
 
 
-def test_jobs_running_in_many_threads_at_once_never_trip_over_each_other(db_path, tmp_path, site):
+def test_jobs_running_in_many_threads_at_once_never_trip_over_each_other(db_path, tmp_path, served):
     import threading
 
     from rjwatch.settings import load
     from scheduler.daemon import Daemon
 
-    srv = site(_news(3))
+    srv = served(_news(3))
     run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     cfg = load(write_config(tmp_path / "rj.toml", "console"))
     daemon = Daemon(db_path, cfg)
