@@ -48,7 +48,9 @@ class Analysis:
     text: str
     mode: str
     content_hash: str
-    shingles: set[int]
+    # How many shingles the text has (the set itself stays in the process that made it: carrying
+    # ~500 ints back from an analysis worker cost more to unpickle than the rest of the result).
+    shingle_count: int
     signature: np.ndarray | None
     band_keys: list[int]
     relevance: Relevance
@@ -118,7 +120,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         text=clean,
         mode=mode,
         content_hash=text.content_hash(toks),
-        shingles=sh,
+        shingle_count=len(sh),
         signature=sig,
         band_keys=keys,
         relevance=rel,

@@ -18,6 +18,8 @@ import re
 import unicodedata
 
 import ftfy
+import ftfy.badness
+import ftfy.chardata
 
 # --- mojibake ---------------------------------------------------------------------------------
 
@@ -30,10 +32,32 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
     explain=False,
 )
 
-# Runs of CJK ideographs that may be UTF-8 bytes mis-decoded as GBK (the seed's flag emoji).
-_CJK_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+# ftfy.fix_text's segments: each line with its newline.
+_SEGMENT_RE = re.compile(r"[^\n]*\n|[^\n]+")
 _ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def _gbk_utf8_leads() -> str:
+    """Ideographs whose GBK encoding starts with a byte that can open a 3- or 4-byte UTF-8 sequence
+    (0xE0-0xF4): a run of mis-decoded UTF-8 starts with one of them."""
+    out = []
+    for a in range(0xE0, 0xF5):
+        for b in range(0x40, 0xFF):
+            try:
+                out.append(bytes([a, b]).decode("gbk"))
+            except UnicodeDecodeError:
+                continue
+    return "".join(sorted(set(out)))
+
+
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+# Runs of CJK ideographs that may be UTF-8 bytes mis-decoded as GBK (the seed's flag emoji): whole
+# runs (2+ ideographs) whose first one could start such a sequence; other runs, which is almost all
+# real Chinese and Japanese text, are passed over without a round trip.
+_CJK_RUN_RE = re.compile(f"(?<![{_CJK}])[{re.escape(_gbk_utf8_leads())}][{_CJK}]+")
+_IDEOGRAPH_RE = re.compile(f"[{_CJK}]")
 
 
 def _repair_gbk_run(match: re.Match[str]) -> str:
@@ -49,12 +73,62 @@ def _repair_gbk_run(match: re.Match[str]) -> str:
     return run
 
 
+# ftfy's fix_text works line by line, and on a line it changes nothing unless (a) its mojibake
+# heuristic (ftfy.badness.BADNESS_RE) matches, (b) one of its other fixers (C1 controls, line
+# breaks, surrogates, terminal escapes, control characters) finds its characters, or (c) NFC
+# changes it. Running the heuristic is most of ftfy's cost (~0.4 ms per 3 KB of accented or
+# Cyrillic text), so lines are screened first, with the same answer:
+# - every alternative of BADNESS_RE contains a "signal" character: one from the categories below,
+#   or an upper-case accented letter, or one of a few letters named in specific patterns (œ/Œ,
+#   Ù, Ђ, the degree sign). Lower-case accents (é, ñ, ó), Cyrillic and Greek letters alone never
+#   match. tests/test_text.py checks this against ftfy's own regex on random strings;
+# - a match is at most _BAD_MAX_SPAN characters long, so on a line with signal characters the
+#   heuristic is run only on a window around each of them.
+_SIGNAL_CATEGORIES = ("c1", "bad", "law", "currency", "start_punctuation", "end_punctuation", "numeric", "box",
+                      "upper_accented")
+_SIGNAL_EXTRA = "œŒÙЂ°"
+_SIGNAL_RE = re.compile("[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[c] for c in _SIGNAL_CATEGORIES)
+                        + re.escape(_SIGNAL_EXTRA) + "]")
+#: Longest text one BADNESS_RE alternative matches ("ГўВЂВ.x" is 7 characters), plus one.
+_BAD_MAX_SPAN = 8
+# Characters some other ftfy fixer acts on (its control-character table, C1 controls, \r and
+# Unicode line separators, surrogates, ESC): a line holding one goes to ftfy whole.
+_FIXER_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(ftfy.chardata.CONTROL_CHARS))
+                       + "\x80-\x9f\r\u2028\u2029\ud800-\udfff\x1b]")
+
+
+def _needs_ftfy(line: str) -> bool:
+    """Would ftfy.fix_text change this line (one segment of it, up to and including a newline)?"""
+    if (len(line) > _FTFY_CONFIG.max_decode_length or _FIXER_RE.search(line)
+            or not unicodedata.is_normalized("NFC", line)):
+        return True
+    # Windows of _BAD_MAX_SPAN either side of each signal character, overlapping ones merged.
+    search, span, n = ftfy.badness.BADNESS_RE.search, _BAD_MAX_SPAN, len(line)
+    lo = hi = None
+    for m in _SIGNAL_RE.finditer(line):
+        i = m.start()
+        if hi is not None and i - span <= hi:
+            hi = i + span
+            continue
+        if hi is not None and search(line, lo, min(n, hi)):
+            return True
+        lo, hi = max(0, i - span), i + span
+    return hi is not None and bool(search(line, lo, min(n, hi)))
+
+
 def fix_mojibake(text: str) -> str:
-    """Repair mis-decoded text (ftfy) and GBK-decoded emoji runs; ASCII text passes untouched."""
+    """Repair mis-decoded text (ftfy) and GBK-decoded emoji runs; ASCII text passes untouched.
+
+    Same result as `ftfy.fix_text(text, _FTFY_CONFIG)`, but ftfy only sees the lines that it
+    would change (see `_needs_ftfy`)."""
     if text.isascii():
         return text
-    text = ftfy.fix_text(text, _FTFY_CONFIG)
-    return _CJK_RUN_RE.sub(_repair_gbk_run, text)
+    if not _SIGNAL_RE.search(text) and not _FIXER_RE.search(text) and unicodedata.is_normalized("NFC", text):
+        fixed = text  # the common case: clean accented, Cyrillic or CJK text
+    else:
+        fixed = "".join(ftfy.fix_text(line, _FTFY_CONFIG) if _needs_ftfy(line) else line
+                        for line in _SEGMENT_RE.findall(text))
+    return _CJK_RUN_RE.sub(_repair_gbk_run, fixed) if _IDEOGRAPH_RE.search(fixed) else fixed
 
 
 def strip_controls(text: str) -> str:

@@ -563,7 +563,7 @@ def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
         "seed": verdict.seed_id,
         "duplicate_jaccard": round(dup_j, 3) if dup_j is not None else None,
         "mode": a.mode,
-        "shingles": len(a.shingles),
+        "shingles": a.shingle_count,
     }
     return json.dumps(ev, ensure_ascii=False)
 

@@ -77,3 +77,84 @@ def test_containment_survives_added_commentary():
     o = overlap(shingles(mode, seed_toks), shingles(mode, post_toks))
     assert o.containment > 0.99
     assert o.jaccard < 0.8  # the post is much more than the seed; containment is what tells a copy
+
+
+# --- the screen in front of ftfy must give ftfy's own answer -------------------------------------
+
+def _expand(char_class: str) -> list[str]:
+    out, i = [], 0
+    while i < len(char_class):
+        if i + 2 < len(char_class) and char_class[i + 1] == "-":
+            out += [chr(c) for c in range(ord(char_class[i]), ord(char_class[i + 2]) + 1)]
+            i += 3
+        else:
+            out.append(char_class[i])
+            i += 1
+    return out
+
+
+def _mojibake_alphabet() -> list[str]:
+    import ftfy.badness
+
+    chars = {ch for cls in ftfy.badness.MOJIBAKE_CATEGORIES.values() for ch in _expand(cls)}
+    # ASCII context, the letters ftfy's specific patterns name, and ordinary accented/Cyrillic text
+    return sorted(chars) + list("abcxyzABCXYZ .,?!\n\t\xa0\r") + list("ВГРСвўΒΓΞΟβāÃÂáéñóüя")
+
+
+def test_screened_lines_are_never_ones_ftfys_heuristic_calls_bad():
+    import random
+
+    import ftfy.badness
+
+    from judge.text import _SIGNAL_RE, _needs_ftfy
+
+    rng = random.Random(5)
+    alphabet = _mojibake_alphabet()
+    quiet = [ch for ch in alphabet if not _SIGNAL_RE.match(ch)]
+    assert len(quiet) > 100  # lower-case accents, Cyrillic and Greek letters, ASCII
+    bad = 0
+    for _ in range(60_000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+        if ftfy.badness.is_bad(s):
+            bad += 1
+            assert _needs_ftfy(s), repr(s)
+        # with no signal character, ftfy's heuristic must never fire
+        q = "".join(rng.choice(quiet) for _ in range(rng.randint(1, 10)))
+        assert not ftfy.badness.is_bad(q), repr(q)
+    assert bad > 10_000  # the sample exercised the heuristic
+
+
+def test_fix_mojibake_equals_ftfy_on_long_mixed_text():
+    import random
+
+    import ftfy
+
+    from judge.text import _FTFY_CONFIG, fix_mojibake
+
+    rng = random.Random(9)
+    alphabet = _mojibake_alphabet() + list("abcdefgh ") * 20  # signal characters far apart too
+    for _ in range(3_000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 120)))
+        if s.isascii():
+            continue
+        assert fix_mojibake(s) == ftfy.fix_text(s, _FTFY_CONFIG), repr(s)
+    for s in ("voilÃ le travail", "sÃ³lo", "Ã ", "x\nÃ  y", "â€œquotedâ€\x9d", "РЎР»Р°РІР°", "caf\u0065\u0301",
+              "line\r\nbreak\u2028here", "ä\x1b[31mred", "Ù’Ù’", "ГўВЂВ.x"):
+        assert fix_mojibake(s) == ftfy.fix_text(s, _FTFY_CONFIG), repr(s)
+
+
+def test_gbk_runs_are_repaired_as_whole_runs_only():
+    import re
+    import random
+
+    from judge.text import _repair_gbk_run, fix_mojibake
+
+    # the plain rule: every maximal run of 2+ ideographs is tried
+    every_run = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+    flag = "馃嚪馃嚭"
+    rng = random.Random(2)
+    pieces = [flag, "中文", "北方领土", "日本", "馃", "嚪", " ", "x", "。", "ロシア"]
+    for _ in range(2_000):
+        s = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        assert fix_mojibake(s) == every_run.sub(_repair_gbk_run, s), repr(s)
+    assert fix_mojibake(f"Rusia {flag} y Japón") == "Rusia 🇷🇺 y Japón"
