@@ -23,7 +23,8 @@ Two Markdown tables, printed and written to bench/out/poll_bench.txt.
 
 2. Parse + ingest of one 500-entry Blogger feed (`build_blog(..., 500, feed_max_results_cap=500)`
    rendered at `/feeds/posts/default?max-results=500`): entries/s of bare `feedparser.parse`, of
-   `crawler.feeds.parse_feed`, of `judge.analyze` alone (the database-free half of ingest), of
+   `crawler.feeds.parse_feed` (alone, and with the pool, which parses a big document in two
+   halves at once), of `judge.analyze` alone (the database-free half of ingest), of
    `parse_feed` + `Ingestor.ingest_many` into a fresh initialised database - in one process, and
    with the analysis pool the poller uses on a machine with 2+ cores (`storage.ingest.AnalysisPool`,
    started in the warm-up as a daemon keeps it) - and of a second `ingest_many` of the same entries
@@ -579,10 +580,11 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
     # of the analysis pool (the daemon keeps it; `rjwatch poll` starts it on the first big batch).
     warm = fresh_ingestor("warm", with_pool=True)
     warm.ingest_many(parse_feed(body, url, headers).entries[:max(5, POOL_MIN_ITEMS)])
+    parse_feed(body, url, headers, pool=pool)  # a worker's first half-parse imports feedparser
     warm.db.conn.close()
 
     reps = args.reps * PARSE_REPS_FACTOR
-    steps = ("bare", "parse_feed", "analyze", "inline", "inline_ingest", "pooled", "pooled_ingest", "again")
+    steps = ("bare", "parse_feed", "parse_split", "analyze", "inline", "inline_ingest", "pooled", "pooled_ingest", "again")
     times: dict[str, list[float]] = {k: [] for k in steps}
     statuses = None
     try:
@@ -597,6 +599,12 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
             times["parse_feed"].append(time.perf_counter() - t0)
             assert len(result.entries) == n
 
+            if pool is not None:
+                t0 = time.perf_counter()
+                halves = parse_feed(body, url, headers, pool=pool)
+                times["parse_split"].append(time.perf_counter() - t0)
+                assert len(halves.entries) == n
+
             ing = fresh_ingestor(f"a{rep}")
             t0 = time.perf_counter()
             for e in result.entries:
@@ -607,7 +615,8 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
             for mode, with_pool in (("inline", False), ("pooled", True)):
                 ing = fresh_ingestor(f"{mode}{rep}", with_pool)
                 t0 = time.perf_counter()
-                entries = parse_feed(body, url, headers).entries
+                # as the poller does: with the pool, a big document is parsed in two halves at once
+                entries = parse_feed(body, url, headers, pool=ing.pool).entries
                 t1 = time.perf_counter()
                 res = ing.ingest_many(entries)
                 t2 = time.perf_counter()
@@ -640,9 +649,9 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         if pool is not None:
             pool.close()
 
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = {k: statistics.median(v) for k, v in times.items() if v}
     bare = med["bare"]
-    per_rep = {k: statistics.median(t / b for t, b in zip(v, times["bare"])) for k, v in times.items()}
+    per_rep = {k: statistics.median(t / b for t, b in zip(v, times["bare"])) for k, v in times.items() if v}
     ratio = per_rep["pooled"]
     workers = pool.workers if pool is not None else 0
 
@@ -657,6 +666,8 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         "|---|---:|---:|---:|",
         row("bare `feedparser.parse(bytes)`", "bare"),
         row("`parse_feed` (feedparser without its HTML sanitiser and link rewriting)", "parse_feed"),
+        *([row(f"`parse_feed` with the analysis pool (two halves parsed at once)", "parse_split")]
+          if times["parse_split"] else []),
         row("`Ingestor.analyze` alone, one process (judge.analyze, no database)", "analyze"),
         row("`ingest_many` alone, one process", "inline_ingest"),
         row("`parse_feed` + `ingest_many`, one process (ingest_workers = 0)", "inline"),

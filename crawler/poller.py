@@ -132,7 +132,7 @@ class Poller:
         if resp.status == 304:
             return Fetched(source, "not_modified", 304, headers=resp.headers, final_url=moved)
         try:
-            result = feeds.parse_feed(resp.body, resp.url, resp.headers)
+            result = feeds.parse_feed(resp.body, resp.url, resp.headers, pool=self.ingestor.pool)
         except feeds.FeedError as exc:
             return Fetched(source, "failed", resp.status, error=f"not a feed: {exc}")
         entries = list(result.entries)
@@ -159,7 +159,7 @@ class Poller:
             pages += 1
             try:
                 resp = self._get(nxt)
-                result = feeds.parse_feed(resp.body, resp.url, resp.headers)
+                result = feeds.parse_feed(resp.body, resp.url, resp.headers, pool=self.ingestor.pool)
             except (FetchError, feeds.FeedError) as exc:
                 log.warning("rjwatch: backfill stopped at %s: %s", nxt, exc)
                 break

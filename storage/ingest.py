@@ -51,10 +51,11 @@ WORKER_CHUNK = 25
 #: the writes of the first posts overlap the analysis of the rest; starting the pool costs a few
 #: tenths of a second (once per pool), which a batch this size repays.
 POOL_MIN_ITEMS = 200
-#: Share of a pooled batch (its head) that the writing process analyses and writes itself while the
-#: workers analyse the rest. Writing a post costs about half as much as analysing it (a), so with
-#: one worker both sides finish together at a share of (a - w) / 2a, about a quarter.
-INLINE_SHARE = 0.25
+#: Posts per piece when a batch is shared between the pool and the writing process: the workers
+#: take pieces from the head of the batch, the writing process writes what they finish and, while
+#: it waits, takes the unstarted pieces from the tail and analyses them itself. Small pieces keep
+#: both sides busy to the end (a piece is ~10 ms of analysis); each costs one pickling round trip.
+SHARED_CHUNK = 10
 #: Starting worker processes costs about a second (imports, models); below this many posts it is
 #: cheaper to analyse in the writing process.
 PARALLEL_MIN_ITEMS = 1000
@@ -134,18 +135,15 @@ class Ingestor:
         """Store a batch in one transaction; bad posts are reported in the result and skipped.
 
         With an AnalysisPool and at least POOL_MIN_ITEMS posts to analyse, the pool analyses them
-        while this process writes the ones already done (in order; still one transaction).
+        while this process writes the ones already done (in order; still one transaction) and,
+        while it waits, analyses pieces of the batch itself (AnalysisPool.shared).
         """
         items = list(items)
         known = [self.known_unchanged(it) for it in items]
         todo = [it for it, k in zip(items, known) if k is None]
         if self.pool is not None and len(todo) >= POOL_MIN_ITEMS:
             try:
-                # The workers start on the tail of the batch while this process analyses and writes
-                # the head, then writes the workers' results in order as they come in.
-                own = int(len(todo) * INLINE_SHARE)
-                pooled = self.pool.map(self, todo[own:])
-                analysed = chain((self._analyze_safely(it) for it in todo[:own]), pooled)
+                analysed = self.pool.shared(self, todo, self._analyze_safely)
                 return self.write_prepared(
                     ((it, (k, None) if k is not None else next(analysed)) for it, k in zip(items, known)),
                     silent=silent)
@@ -470,6 +468,10 @@ def worker_analyze(item: dict) -> tuple[Analysis | None, str | None]:
         return None, str(exc)
 
 
+def worker_analyze_many(items: list[dict]) -> list[tuple[Analysis | None, str | None]]:
+    return [worker_analyze(it) for it in items]
+
+
 class AnalysisPool:
     """Worker processes that run judge.analyze, the database-free half of ingest.
 
@@ -492,8 +494,7 @@ class AnalysisPool:
     def started(self) -> bool:
         return self._executor is not None
 
-    def map(self, ingestor: "Ingestor", items: list[dict]) -> Iterator[tuple[Analysis | None, str | None]]:
-        """(Analysis | None, error) per item, in order, as the workers finish them."""
+    def _executor_for(self, ingestor: "Ingestor") -> ProcessPoolExecutor:
         profile = ingestor.profile
         key = (profile.raw, profile.source, tuple(ingestor.seed_rows))
         with self._lock:
@@ -505,9 +506,48 @@ class AnalysisPool:
                 self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker_init,
                                                      initargs=(profile.raw, profile.source, list(ingestor.seed_rows)))
                 self._key = key
-            executor = self._executor
+            return self._executor
+
+    def map(self, ingestor: "Ingestor", items: list[dict]) -> Iterator[tuple[Analysis | None, str | None]]:
+        """(Analysis | None, error) per item, in order, as the workers finish them."""
+        executor = self._executor_for(ingestor)
         chunk = max(1, min(WORKER_CHUNK, len(items) // (2 * self.workers) or 1))
         return iter(executor.map(worker_analyze, items, chunksize=chunk))
+
+    def shared(self, ingestor: "Ingestor", items: list[dict], analyze_here) -> Iterator[tuple[Analysis | None, str | None]]:
+        """Like `map`, but the calling process works too: while the piece it needs next is not
+        done, it takes the last piece no worker has started and runs `analyze_here` on it.
+
+        Whatever the cost of analysis against the caller's own work (writing), neither side idles
+        while there is work left, and results still come out in order."""
+        executor = self._executor_for(ingestor)
+        pieces = [items[i:i + SHARED_CHUNK] for i in range(0, len(items), SHARED_CHUNK)]
+        futures = [executor.submit(worker_analyze_many, piece) for piece in pieces]
+        done_here: dict[int, list] = {}
+        tail = len(pieces) - 1  # pieces after `tail` have been started by a worker or taken here
+        for k, fut in enumerate(futures):
+            while k not in done_here and not fut.done() and tail >= k:
+                # cancel() succeeds only for a piece no worker has picked up yet
+                if futures[tail].cancel():
+                    done_here[tail] = [analyze_here(it) for it in pieces[tail]]
+                tail -= 1
+            yield from done_here.pop(k) if k in done_here else fut.result()
+
+    def start(self, ingestor: "Ingestor") -> None:
+        """Start the workers now rather than on the first big batch (a daemon at start-up)."""
+        self._executor_for(ingestor)
+
+    def submit(self, fn, *args):
+        """Run `fn(*args)` in a worker; a concurrent Future, or None while no workers run (they are
+        started by the first big batch, so a small job is never worth a start)."""
+        with self._lock:
+            executor = self._executor
+        if executor is None:
+            return None
+        try:
+            return executor.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError):  # a lost worker, or shut down meanwhile
+            return None
 
     def _shutdown(self) -> None:
         if self._executor is not None:
@@ -523,8 +563,8 @@ class AnalysisPool:
     def from_setting(cls, workers: int) -> "AnalysisPool | None":
         """The pool for the `ingest_workers` setting: -1 picks by cores (none on one core), 0 none.
 
-        Automatically, one worker fewer than cores: the writing process analyses a share of every
-        pooled batch itself (INLINE_SHARE), and a process more than cores only slows it down."""
+        Automatically, one worker fewer than cores: the writing process analyses part of every
+        pooled batch itself (see `shared`), and a process more than cores only slows it down."""
         if workers < 0:
             cores = os.cpu_count() or 1
             workers = 0 if cores < 2 else min(cores - 1, MAX_WORKERS)

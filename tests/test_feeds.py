@@ -742,3 +742,69 @@ def test_script_and_handlers_in_entries_never_reach_text():
     # A body with no visible text is no body: the page is fetched instead.
     for entry in (video, image):
         assert entry["html"] is None and entry["text"] is None and entry["summary_only"] is True
+
+
+# --------------------------------------------------------------------------------------------------
+# A big document parsed in two halves at once (one in an analysis worker)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def started_pool(tmp_path_factory):
+    from rjwatch.bootstrap import initialise
+    from storage.db import connect
+    from storage.ingest import AnalysisPool, Ingestor
+
+    db = connect(tmp_path_factory.mktemp("pool") / "pool.db")
+    initialise(db)
+    pool = AnalysisPool(1)
+    pool.start(Ingestor(db))
+    yield pool
+    pool.close()
+
+
+@pytest.mark.parametrize("alt", ["atom", "rss"])
+def test_big_feed_parsed_in_halves_is_the_whole_feed(started_pool, alt: str):
+    from rjwatch.demo.site import build_blog
+
+    blog = build_blog("halves", 300, feed_max_results_cap=500)
+    status, headers, body = blog.render(f"/feeds/posts/default?max-results=300&alt={alt}", "halves.blogspot.com")
+    assert status == 200 and len(body) >= feeds.SPLIT_MIN_BYTES
+    url = "https://halves.blogspot.com/feeds/posts/default"
+    # the document does split: two feeds of 150 entries, each with the feed's own metadata
+    first, second = feeds._halves(body)
+    for half in (first, second):
+        parsed = feedparser.parse(half)
+        assert not parsed.bozo and len(parsed.entries) == 150
+        assert parsed.feed.get("title") == feedparser.parse(body).feed.get("title")
+    whole = parse_feed(body, url, headers)
+    split = parse_feed(body, url, headers, pool=started_pool)
+    assert len(split.entries) == 300
+    assert split == whole
+
+
+def test_every_fixture_feed_parses_the_same_in_halves(started_pool, monkeypatch):
+    monkeypatch.setattr(feeds, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(feeds, "SPLIT_MIN_ENTRIES", 2)
+    split_some = 0
+    for path in FIXTURE_FILES:
+        expected = json.loads((path.parent / (path.name + SIDECAR)).read_text(encoding="utf-8"))
+        if "error" in expected or expected.get("call", "parse_feed") != "parse_feed":
+            continue
+        given = expected.get("given", {})
+        data = path.read_bytes()
+        whole = parse_feed(data, url=given.get("url"), headers=given.get("headers"))
+        assert parse_feed(data, url=given.get("url"), headers=given.get("headers"), pool=started_pool) == whole, path.name
+        utf8 = feeds._screen_doctype(feeds._to_utf8(data, None)[0])[0]
+        split_some += feeds._halves(utf8) is not None
+    assert split_some >= 5  # Atom, RSS 1.0 and RSS 2.0 fixtures with 2+ entries were split
+
+
+def test_malformed_big_feed_is_not_split_and_keeps_what_it_can(started_pool):
+    entries = "".join(f"<item><title>Item {i}</title><link>http://m.example/{i}</link>"
+                      f"<description>{'word ' * 800}&nbsp;</description></item>" for i in range(80))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>M</title>{entries}</channel>'.encode()
+    assert len(body) >= feeds.SPLIT_MIN_BYTES
+    assert feeds._halves(body) is None  # an undefined entity and no closing tag: not well-formed
+    result = parse_feed(body, "http://m.example/rss", pool=started_pool)
+    assert result.bozo and len(result.entries) == 80
