@@ -9,7 +9,6 @@ posts sharing a band key, so the cost per post does not grow with the corpus.
 
 from __future__ import annotations
 
-import threading
 import zlib
 from dataclasses import dataclass
 
@@ -50,10 +49,6 @@ _BAND_MULT = np.random.RandomState(7).randint(1, 2**62, size=LSH_ROWS, dtype=np.
 _BAND_SALT = (np.arange(LSH_BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
 
 
-def _identity(x: int) -> int:
-    return x
-
-
 def shingles(mode: str, toks: list[str]) -> set[int]:
     """The set of 32-bit shingle hashes of a token list."""
     if mode == "char":
@@ -69,19 +64,27 @@ def shingles(mode: str, toks: list[str]) -> set[int]:
     return {crc(join(window).encode("utf-8")) for window in zip(*(toks[i:] for i in range(k)))}
 
 
-_local = threading.local()
+# The affine32 scheme, vectorised over a whole shingle set: MurmurHash3's 32-bit finaliser, then
+# a*h + b (mod 2^32) for each of the permutations datasketch drew, then the minimum per permutation.
+# datasketch's MinHash.update_batch does the same arithmetic but first builds a Python list of the
+# values; tests/test_text.py checks both give the same signatures.
+_PERM_A, _PERM_B = (np.asarray(p, dtype=np.uint32) for p in _PERMUTATIONS)
+_EMPTY_SIGNATURE = _TEMPLATE.hashvalues.astype(np.uint32)
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
 
 def signature(sh: set[int]) -> np.ndarray:
     """MinHash signature (NUM_PERM uint32 values) of a shingle set."""
-    m = getattr(_local, "minhash", None)
-    if m is None:  # one MinHash per thread, cleared for each text: building one costs as much as hashing
-        m = _local.minhash = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=_identity,
-                                     permutations=_PERMUTATIONS, scheme=MINHASH_SCHEME)
-    m.clear()
-    if sh:
-        m.update_batch(list(sh))
-    return m.hashvalues.astype(np.uint32)
+    if not sh:
+        return _EMPTY_SIGNATURE.copy()
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = np.fromiter(sh, dtype=np.uint32, count=len(sh))
+    h ^= h >> s1
+    h *= m1
+    h ^= h >> s2
+    h *= m2
+    h ^= h >> s3
+    return (h[:, None] * _PERM_A + _PERM_B).min(axis=0)
 
 
 def band_keys(sig: np.ndarray) -> list[int]:

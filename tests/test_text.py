@@ -158,3 +158,21 @@ def test_gbk_runs_are_repaired_as_whole_runs_only():
         s = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
         assert fix_mojibake(s) == every_run.sub(_repair_gbk_run, s), repr(s)
     assert fix_mojibake(f"Rusia {flag} y Japón") == "Rusia 🇷🇺 y Japón"
+
+
+def test_signature_is_datasketchs_minhash():
+    import random
+
+    import numpy as np
+    from datasketch import MinHash
+
+    from judge import fingerprint
+
+    rng = random.Random(3)
+    sets = [{rng.getrandbits(32) for _ in range(rng.randint(1, 900))} for _ in range(100)] + [set(), {0, 2**32 - 1}]
+    for sh in sets:
+        m = MinHash(num_perm=fingerprint.NUM_PERM, seed=fingerprint.MINHASH_SEED, hashfunc=int,
+                    scheme=fingerprint.MINHASH_SCHEME)
+        if sh:
+            m.update_batch(list(sh))
+        assert np.array_equal(fingerprint.signature(sh), m.hashvalues.astype(np.uint32))
