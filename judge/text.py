@@ -184,7 +184,7 @@ def is_chrome_line(line: str) -> bool:
     return bool(s) and len(s) <= CHROME_MAX_LINE and bool(_CHROME_RE.match(s.casefold()))
 
 
-_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACES_RE = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 
 
 def clean_text(text: str) -> str:
@@ -192,7 +192,9 @@ def clean_text(text: str) -> str:
     text = strip_controls(fix_mojibake(text or ""))
     lines = []
     for raw in text.splitlines():
-        line = _SPACES_RE.sub(" ", raw).strip()
+        # What is left of whitespace inside a line (controls are gone, line breaks split on) is
+        # exactly _SPACES_RE's class, so str.split() collapses it as _SPACES_RE would, ~3x faster.
+        line = " ".join(raw.split())
         if line and not is_chrome_line(line):
             lines.append(line)
     return "\n".join(lines)
@@ -207,12 +209,11 @@ def clean_title(title: str | None) -> str | None:
 
 # --- comparison form ------------------------------------------------------------------------------
 
-_WS_RE = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
     """NFKC, casefold, whitespace collapsed to single spaces (input is already `clean_text`)."""
-    return _WS_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())  # split(): runs of \s
 
 
 _WORD_RE = re.compile(r"\w+")

@@ -189,3 +189,18 @@ def test_one_pass_sentence_tokens_match_split_then_tokenise():
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20_000)]
     for s in samples:
         assert sentence_tokens(s) == text_tokens(split_sentences(s)), repr(s)
+
+
+def test_whitespace_inside_a_line_collapses_as_the_spaces_class_says():
+    import random
+
+    from judge.text import _SPACES_RE, clean_text, fix_mojibake
+
+    rng = random.Random(6)
+    spaces = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+    alphabet = spaces + list("ab\x1f\x00") * 4
+    for _ in range(20_000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        lines = [_SPACES_RE.sub(" ", raw).strip() for raw in strip_controls(fix_mojibake(s)).splitlines()]
+        assert clean_text(s) == "\n".join(x for x in lines if x), repr(s)
+    assert normalize(" A\u3000b\t\u00a0c \n") == "a b c"
