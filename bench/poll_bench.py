@@ -666,7 +666,7 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         "|---|---:|---:|---:|",
         row("bare `feedparser.parse(bytes)`", "bare"),
         row("`parse_feed` (feedparser without its HTML sanitiser and link rewriting)", "parse_feed"),
-        *([row(f"`parse_feed` with the analysis pool (two halves parsed at once)", "parse_split")]
+        *([row("`parse_feed` with the analysis pool (two halves parsed at once)", "parse_split")]
           if times["parse_split"] else []),
         row("`Ingestor.analyze` alone, one process (judge.analyze, no database)", "analyze"),
         row("`ingest_many` alone, one process", "inline_ingest"),
