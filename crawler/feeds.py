@@ -659,9 +659,9 @@ def parse_feed(data: bytes, url: str | None = None, headers: dict | None = None,
     export, and when nothing feed-like can be recovered. Malformed XML that still yields entries is
     returned with `bozo` set and `problem` saying why.
 
-    `pool` (a storage.ingest.AnalysisPool, or anything whose `submit(fn, *args)` returns a future,
-    or None while it has no workers) lets a big document be parsed in two halves at once: one
-    here, one in a worker (see `_halves`). The result is the same as parsing it whole.
+    `pool` (a storage.ingest.AnalysisPool) lets a big document be parsed in two halves at once, one
+    here and one in a worker (see `_halves`), once the pool's workers are running. The result is the
+    same as parsing it whole.
     """
     data = _check_input(data, MAX_FEED_BYTES, "feed")
     hdrs = _normalise_headers(headers)
@@ -678,7 +678,7 @@ def parse_feed(data: bytes, url: str | None = None, headers: dict | None = None,
     utf8, encoding, encoding_problem = _to_utf8(data, _charset_param(content_type))
     utf8, doctype_problem = _screen_doctype(utf8)
     problems = [p for p in (encoding_problem, doctype_problem) if p]
-    if pool is not None and len(utf8) >= SPLIT_MIN_BYTES:
+    if pool is not None and pool.started and len(utf8) >= SPLIT_MIN_BYTES:
         halves = _halves(utf8)
         future = pool.submit(_parse_utf8, halves[1], url, hdrs, encoding, problems) if halves else None
         if future is not None:

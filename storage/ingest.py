@@ -525,13 +525,17 @@ class AnalysisPool:
         futures = [executor.submit(worker_analyze_many, piece) for piece in pieces]
         done_here: dict[int, list] = {}
         tail = len(pieces) - 1  # pieces after `tail` have been started by a worker or taken here
-        for k, fut in enumerate(futures):
-            while k not in done_here and not fut.done() and tail >= k:
-                # cancel() succeeds only for a piece no worker has picked up yet
-                if futures[tail].cancel():
-                    done_here[tail] = [analyze_here(it) for it in pieces[tail]]
-                tail -= 1
-            yield from done_here.pop(k) if k in done_here else fut.result()
+        try:
+            for k, fut in enumerate(futures):
+                while k not in done_here and not fut.done() and tail >= k:
+                    # cancel() succeeds only for a piece no worker has picked up yet
+                    if futures[tail].cancel():
+                        done_here[tail] = [analyze_here(it) for it in pieces[tail]]
+                    tail -= 1
+                yield from done_here.pop(k) if k in done_here else fut.result()
+        finally:  # the writer gave up (an error, a rollback): drop the pieces nobody has started
+            for fut in futures:
+                fut.cancel()
 
     def start(self, ingestor: "Ingestor") -> None:
         """Start the workers now rather than on the first big batch (a daemon at start-up)."""
