@@ -1,7 +1,7 @@
 """Run the reliability campaign (`pytest -m reliability`) and print its figures as one Markdown table.
 
 Each scenario of tests/test_reliability_*.py appends a JSON line (scenario, runs, posts, faults
-injected, posts or alerts lost) to the file named by $RJWATCH_RELIABILITY_REPORT; this script sets
+injected, posts or alerts lost, and optionally repeats and wrongly sent) to the file named by $RJWATCH_RELIABILITY_REPORT; this script sets
 that variable, runs the tests, and prints the table that docs/reliability.md keeps.
 
     .venv/bin/python bench/reliability_report.py            # the whole campaign
@@ -23,11 +23,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def table(lines: list[dict]) -> str:
-    out = ["| scenario | runs | posts | faults injected | lost |", "|---|---:|---:|---:|---:|"]
-    for r in sorted(lines, key=lambda r: (int(r["scenario"].split()[0]), r["scenario"])):
-        out.append(f"| {r['scenario']} | {r['runs']} | {r['posts']} | {r['faults']} | {r['lost']} |")
-    total = {k: sum(r[k] for r in lines) for k in ("runs", "posts", "faults", "lost")}
-    out.append(f"| **total** | {total['runs']} | {total['posts']} | {total['faults']} | {total['lost']} |")
+    """One row per scenario. "repeats" counts deliveries of an alert already delivered, under the same
+    idempotency key (what at-least-once allows after a crash); "wrongly sent" counts deliveries or stored
+    rows that should not exist at all (an alert that did not qualify, a post stored twice)."""
+    out = ["| scenario | runs | posts | faults injected | lost | repeats (same key) | wrongly sent |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [dict(r, repeats=r.get("repeats", 0), doubled=r.get("doubled", 0)) for r in lines]
+    for r in sorted(rows, key=lambda r: (int(r["scenario"].split()[0]), r["scenario"])):
+        out.append(f"| {r['scenario']} | {r['runs']} | {r['posts']} | {r['faults']} | {r['lost']} "
+                   f"| {r['repeats']} | {r['doubled']} |")
+    keys = ("runs", "posts", "faults", "lost", "repeats", "doubled")
+    total = {k: sum(r[k] for r in rows) for k in keys}
+    out.append("| **total** | " + " | ".join(str(total[k]) for k in keys) + " |")
     return "\n".join(out)
 
 
@@ -44,7 +51,8 @@ def main(argv: list[str]) -> int:
     print(f"\n{len(lines)} scenario runs in {seconds:.0f} s on {platform.node() or 'this machine'} "
           f"({os.cpu_count()} cores, Python {platform.python_version()}); pytest exit code {code}.")
     for r in lines:
-        extra = {k: v for k, v in r.items() if k not in ("scenario", "runs", "posts", "faults", "lost")}
+        extra = {k: v for k, v in r.items()
+                 if k not in ("scenario", "runs", "posts", "faults", "lost", "repeats", "doubled")}
         if extra:
             print(f"  {r['scenario']}: {json.dumps(extra, ensure_ascii=False)}")
     return code

@@ -45,7 +45,7 @@ TABLES = {
                 "columns": {"kind": "blogger, feed or manual", "state": "enabled, disabled or candidate",
                             "settings": "JSON per-source overrides"}},
     "seeds": {"description": "Reference articles that copies and excerpts are measured against."},
-    "alerts": {"description": "The alert outbox: written with the post that causes it, sent exactly once.",
+    "alerts": {"description": "The alert outbox: written with the post that causes it, sent at least once per channel with a stable idempotency key.",
                "columns": {"key": "Idempotency key, also sent as the X-Rjwatch-Key header"}},
     "deliveries": {"description": "Delivery attempts of each alert on each channel."},
     "runs": {"description": "Crawl and poll runs, with pages, items, errors and stats."},
