@@ -148,6 +148,11 @@ class BloggerSpider(scrapy.Spider):
             yield from self._html_walk()
             return
         self.feed_pages += 1
+        if result.lost:
+            # Entries the page holds but that could not be read: counted, and the pages of the
+            # posts the HTML walk finds fill in what the feed lost.
+            self.crawler.stats.inc_value("rjwatch/dropped/feed_entries", result.lost)
+            self.logger.warning("rjwatch: %s: %s", response.url, result.loss_report())
         if result.entries:
             self.feed_ok = True
         if result.blog_id:
