@@ -661,7 +661,7 @@ def _iso_from_string(raw: str | None) -> str | None:
     except ValueError:
         try:
             dt = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a year of 11 digits
             return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
