@@ -210,25 +210,32 @@ class FeedResult:
     entry_problems: list[tuple[int, str]] = field(default_factory=list)  # (1-based entry number, why lost)
 
     @property
+    def entries_declared(self) -> int:
+        """Entries the document holds: counted in its bytes, or recovered by the parser if more."""
+        return max(self.entries_in_document or 0, self.entries_found)
+
+    @property
     def lost(self) -> int:
         """Entries of the document that did not become posts."""
-        declared = max(self.entries_in_document or 0, self.entries_found)
-        return max(declared - len(self.entries), len(self.entry_problems))
+        return max(self.entries_declared - len(self.entries), len(self.entry_problems))
 
     def loss_report(self) -> str | None:
         """One line saying which entries were lost and why, e.g. "10 entries in the document, 9
         parsed: entry 4 has no link or id"; None when every entry came out."""
-        lost = self.lost
-        if not lost:
+        if not self.lost:
             return None
-        declared = max(self.entries_in_document or 0, self.entries_found)
-        reasons = [f"entry {n} {why}" for n, why in self.entry_problems[:MAX_LISTED_LOST_ENTRIES]]
-        if len(self.entry_problems) > MAX_LISTED_LOST_ENTRIES:
-            reasons.append(f"and {len(self.entry_problems) - MAX_LISTED_LOST_ENTRIES} more")
-        unexplained = lost - len(self.entry_problems)
-        if unexplained > 0:
-            reasons.append(f"{unexplained} not recovered from the malformed XML")
-        return _one_line(f"{declared} entries in the document, {len(self.entries)} parsed: " + "; ".join(reasons))
+        return _loss_line(f"{self.entries_declared} entries in the document", len(self.entries), self.lost,
+                          self.entry_problems)
+
+
+def _loss_line(declared: str, parsed: int, lost: int, entry_problems: list[tuple[int, str]]) -> str:
+    """"<declared>, <parsed> parsed: entry 4 has no link or id; ..." in one line."""
+    reasons = [f"entry {n} {why}" for n, why in entry_problems[:MAX_LISTED_LOST_ENTRIES]]
+    if len(entry_problems) > MAX_LISTED_LOST_ENTRIES:
+        reasons.append(f"and {len(entry_problems) - MAX_LISTED_LOST_ENTRIES} more")
+    if lost > len(entry_problems):
+        reasons.append(f"{lost - len(entry_problems)} not recovered from the malformed XML")
+    return _one_line(f"{declared}, {parsed} parsed: " + "; ".join(reasons))
 
 
 @dataclass
@@ -1202,15 +1209,9 @@ def read_blogger_export(data: bytes) -> ExportResult:
     if locale:  # settings normally precede posts; cover posts that came first
         for post in posts:
             post["lang_hint"] = post["lang_hint"] or locale
-    lost = out.lost
-    if lost:
-        reasons = [f"entry {n} {why}" for n, why in out.entry_problems[:MAX_LISTED_LOST_ENTRIES]]
-        if len(out.entry_problems) > MAX_LISTED_LOST_ENTRIES:
-            reasons.append(f"and {len(out.entry_problems) - MAX_LISTED_LOST_ENTRIES} more")
-        if lost > len(out.entry_problems):
-            reasons.append(f"{lost - len(out.entry_problems)} not recovered from the malformed XML")
-        problems.insert(0, f"{out.posts_in_document - out.drafts} published posts in the export, "
-                           f"{len(posts)} parsed: " + "; ".join(reasons))
+    if out.lost:
+        problems.insert(0, _loss_line(f"{out.posts_in_document - out.drafts} published posts in the export",
+                                      len(posts), out.lost, out.entry_problems))
     out.problem = _one_line("; ".join(problems)) if problems else None
     return out
 

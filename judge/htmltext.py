@@ -63,10 +63,14 @@ _STRAY_CHARS_RE = re.compile("[\u200b\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: refuses to turn digit strings beyond a few thousand characters into an int at all.
 MAX_CHAR_REF_DIGITS = 8
 
-#: A numeric character reference; the semicolon is optional, as it is to HTML parsers and to
-#: feedparser's fallback parser.
-_CHAR_REF_STR_RE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));?")
-_CHAR_REF_BYTES_RE = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));?")
+#: A numeric character reference that may need rewriting (the semicolon is optional, as it is to
+#: HTML parsers and to feedparser's fallback parser). Only numbers near the bad ranges match - hex
+#: D800-DFFF, FFFE/FFFF, 6+ digits, 0-1F; decimal 55000-57999, 65534/65535, 7+ digits, 0-31 - so
+#: the everyday references (`&#8217;`, `&#160;`, CJK, emoji) never cost a Python call.
+_CHAR_REF_SOURCE = (r"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{6,}|1?[0-9a-fA-F])"
+                    r"(?![0-9a-fA-F])|0*(5[5-7][0-9]{3}|6553[45]|[0-9]{7,}|[12]?[0-9]|3[01])(?![0-9]));?")
+_CHAR_REF_STR_RE = re.compile(_CHAR_REF_SOURCE)
+_CHAR_REF_BYTES_RE = re.compile(_CHAR_REF_SOURCE.encode("ascii"))
 #: Code points of references that are rewritten whatever the document type: zero, surrogates and
 #: beyond Unicode. XML (`xml=True`) also refuses C0 controls other than tab/LF/CR and U+FFFE/U+FFFF.
 _XML_ALLOWED_CONTROLS = (0x9, 0xA, 0xD)

@@ -11,6 +11,7 @@ command's output. The documents are the fixture feeds in tests/fixtures/feeds/ (
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -245,3 +246,47 @@ def test_18_poll_records_lost_entries_in_the_source_health(db_path, served):
     listed = json.loads(run_measured(rjwatch_cmd(db_path, "source", "list", "--format", "json")).stdout)
     assert "entry 4 has no link or id" in listed[0]["last_error"], listed
     record("18 a feed entry without link (poll)", runs=1, posts=9, faults=1, lost=lost, doubled=doubled(db_path))
+
+
+class FeedLosesAnEntry:
+    """A demo blog whose feed entry for one post has neither id nor links: it cannot become a post."""
+
+    def __init__(self, blog, post):
+        self.__dict__["blog"] = blog
+        self.__dict__["tag"] = f"<id>tag:blogger.com,1999:blog-{blog.blog_id}.post-{post.post_id}</id>".encode()
+
+    def __getattr__(self, name):
+        return getattr(self.blog, name)
+
+    def __setattr__(self, name, value):
+        setattr(self.blog, name, value)
+
+    def render(self, path_with_query: str, host: str, request_headers=None):
+        status, headers, body = self.blog.render(path_with_query, host, request_headers)
+        if path_with_query.startswith("/feeds/") and status == 200 and self.tag in body:
+            start = body.rindex(b"<entry>", 0, body.index(self.tag))
+            end = body.index(b"</entry>", start)
+            entry = re.sub(rb"<id>[^<]*</id>|<link [^>]*/>", b"", body[start:end])
+            body = body[:start] + entry + body[end:]
+        return status, headers, body
+
+
+def test_18_crawl_counts_a_feed_entry_it_could_not_read_and_collects_the_post_from_its_page(db_path, served):
+    blog = build_blog("lossy-feed", 10, template="simple", seed=181)
+    newest = max(blog.posts, key=lambda p: p.published)  # the feed's first entry
+    srv = served(FeedLosesAnEntry(blog, newest))
+    res = crawl(db_path, srv.base_url)
+    no_traceback(res.stdout, res.stderr)
+    assert res.code == 0, res.stderr[-2000:]
+    assert "10 entries in the document, 9 parsed: entry 1 has no link or id" in res.stderr, res.stderr[-3000:]
+    stats = json.loads(q(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    assert stats["dropped"].get("feed_entries") == 1, stats
+    # the post the feed lost is collected from its own page, found by the HTML walk
+    lost = assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts])
+    assert srv.log.count(path=newest.path) >= 1
+    # the lost entry did not shift the feed's paging: one page holds all ten, and it was read once
+    assert [r.path for r in srv.log.records() if r.path.startswith("/feeds/")] == [
+        "/feeds/posts/default?max-results=100&start-index=1"]
+    assert_consistent(db_path)
+    record("18 a feed entry without link or id (Blogger crawl)", runs=1, posts=10, faults=1, lost=lost,
+           doubled=doubled(db_path))
