@@ -136,8 +136,9 @@ class Poller:
         except feeds.FeedError as exc:
             return Fetched(source, "failed", resp.status, error=f"not a feed: {exc}")
         entries = list(result.entries)
+        problems = [result.problem] if result.bozo and result.problem else []
         if self.backfill:
-            entries += self._follow_pages(result)
+            entries += self._follow_pages(result, problems)
         settings = source.get("settings") or {}
         if settings.get("full_text"):
             self._fill_full_text(entries, source)
@@ -146,9 +147,10 @@ class Poller:
             e["seen_url"] = e.get("seen_url") or resp.url
             e["source_id"] = source["id"]
         return Fetched(source, "moved" if moved else "ok", resp.status, result, entries, resp.headers,
-                       final_url=moved, problem=result.problem if result.bozo else None)
+                       final_url=moved, problem="; ".join(problems)[:feeds.PROBLEM_MAX_CHARS] if problems else None)
 
-    def _follow_pages(self, first: feeds.FeedResult) -> list[dict]:
+    def _follow_pages(self, first: feeds.FeedResult, problems: list[str]) -> list[dict]:
+        """Entries of the pages after `first` (rel=next); their parse problems go to `problems`."""
         out, result, pages = [], first, 0
         seen_pages = set()
         while result.next_url and result.entries and pages < MAX_BACKFILL_PAGES:
@@ -164,6 +166,8 @@ class Poller:
                 log.warning("rjwatch: backfill stopped at %s: %s", nxt, exc)
                 break
             out.extend(result.entries)
+            if result.bozo and result.problem:
+                problems.append(f"page {pages + 1}: {result.problem}")
         return out
 
     def _fill_full_text(self, entries: list[dict], source: dict) -> None:
@@ -231,7 +235,8 @@ class Poller:
         summary.polled += 1
         now = health.now()
         interval = self._interval(source, state)
-        row = {"source": source["url"], "status": f.status, "http_status": f.http_status, "new": {}, "error": f.error}
+        row = {"source": source["url"], "status": f.status, "http_status": f.http_status, "new": {}, "error": f.error,
+               "problem": f.problem}
         with write_tx(self.db):
             if f.status in ("ok", "moved", "not_modified"):
                 new_count = 0

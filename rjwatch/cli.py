@@ -17,7 +17,7 @@ import click
 from judge.analyze import BadPost
 from judge.relevance import ProfileError
 from rjwatch import settings as settings_mod
-from rjwatch.inputs import NO_URL, InputError, check_url, posts_from, read_input
+from rjwatch.inputs import NO_URL, InputError, Note, check_url, posts_from, read_input
 from rjwatch.output import FORMATS, emit, safe
 from storage.db import DatabaseError, connect, default_db_path
 from storage.schema import is_initialised, migrate
@@ -276,8 +276,9 @@ def _print_verdict(r: dict) -> None:
 def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
     """Store saved HTML pages, feeds (Atom/RSS) and Blogger export files, as if fetched from URL.
 
-    Inputs that cannot be read are reported and skipped; the rest are stored. The exit code is 1
-    when any input or post failed.
+    Inputs that cannot be read are reported and skipped; the rest are stored. Entries an input
+    holds but that could not be read are reported with the input's counts. The exit code is 1 when
+    any input, entry or post failed.
 
     Example:
 
@@ -293,16 +294,21 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
     totals = {"inputs": 0, "posts": 0, "inserted": 0, "seen": 0, "updated": 0, "errors": 0}
     by_status: dict[str, int] = {}
     problems: list[str] = []
+    warnings: list[str] = []
     items: list[dict] = []
     for ref in refs:
         totals["inputs"] += 1
+        notes: list[Note] = []
         try:
             loaded = read_input(ref, obj.cfg, url=url)
-            _, found = posts_from(loaded, need_url=True)
+            _, found = posts_from(loaded, need_url=True, notes=notes)
         except InputError as exc:
             totals["errors"] += 1
             problems.append(str(exc))
             continue
+        for note in notes:
+            totals["errors"] += note.lost
+            (problems if note.lost else warnings).append(note.line)
         items.extend(found)
     workers = default_workers(len(items)) if int(obj.cfg["ingest_workers"]) < 0 else int(obj.cfg["ingest_workers"])
     for result in ingestor.ingest_stream(items, batch_size=int(obj.cfg["batch_size"]), workers=workers):
@@ -316,10 +322,13 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
         for k, v in result.by_status().items():
             by_status[k] = by_status.get(k, 0) + v
     if fmt == "json":
-        click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems}), ensure_ascii=False))
+        click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems,
+                                    "warnings": warnings}), ensure_ascii=False))
     else:
         for p in problems:
             click.echo(f"rjwatch: skipped: {safe(p)}", err=True)
+        for w in warnings:
+            click.echo(f"rjwatch: warning: {safe(w)}", err=True)
         status_text = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"
         click.echo(f"{totals['inputs']} input(s), {totals['posts']} post(s): {totals['inserted']} stored "
                    f"({status_text}), {totals['seen']} seen before, {totals['updated']} updated, "
@@ -829,6 +838,8 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
             if r["status"] not in ("ok", "not_modified"):
                 click.echo(f"  {r['status']}: {safe(r['source'])}" + (f" ({safe(r['error'])})" if r["error"] else ""),
                            err=True)
+            elif r.get("problem"):
+                click.echo(f"  problem: {safe(r['source'])} ({safe(r['problem'])})", err=True)
         click.echo(summary.line())
 
 

@@ -2,7 +2,8 @@
 
 A saved HTML page goes through the page extractor (crawler.extract), a feed through the feed parser
 (crawler.feeds), a Blogger export through its reader, and plain text through judge.article. Every
-problem is an `InputError` with a one-line message naming the input.
+problem is an `InputError` with a one-line message naming the input, whatever a parser raised; what
+went wrong inside an input that still gave posts (entries lost, characters repaired) is a `Note`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ NO_URL = "https://unknown.invalid/"
 
 class InputError(ValueError):
     """An input that cannot be read or understood, explained in one line."""
+
+
+@dataclass
+class Note:
+    """A problem inside an input that still gave posts: one line, and how many of its posts it lost."""
+
+    line: str
+    lost: int = 0
 
 
 @dataclass
@@ -77,8 +86,21 @@ def decode_text(loaded: Loaded) -> str:
         raise InputError(f"{loaded.name}: not valid UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
-def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
-    """(kind, posts) of an input. `kind` is page | feed | export | text."""
+def posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note] | None = None) -> tuple[str, list[dict]]:
+    """(kind, posts) of an input. `kind` is page | feed | export | text.
+
+    Problems that did not stop the input (lost entries, repaired characters) are appended to `notes`.
+    """
+    try:
+        return _posts_from(loaded, need_url=need_url, notes=notes if notes is not None else [])
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser failing on odd input fails this input only
+        message = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"{loaded.name}: could not be parsed ({type(exc).__name__}: {message})") from None
+
+
+def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[str, list[dict]]:
     if not loaded.data.strip():
         raise InputError(f"{loaded.name}: empty input")
     kind = feeds.sniff_kind(loaded.data, loaded.content_type)
@@ -96,14 +118,20 @@ def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
                 it["seen_url"] = loaded.url or it.get("url")
         if not items:
             raise InputError(f"{loaded.name}: feed has no entries" + (f" ({result.problem})" if result.problem else ""))
+        if result.problem:
+            notes.append(Note(f"{loaded.name}: {result.problem}", result.lost))
         return "feed", items
     if kind == "export":
         try:
-            items = feeds.parse_blogger_export(loaded.data)
+            export = feeds.read_blogger_export(loaded.data)
         except feeds.FeedError as exc:
             raise InputError(f"{loaded.name}: {exc}") from None
+        items = export.posts
         if not items:
-            raise InputError(f"{loaded.name}: Blogger export has no published posts")
+            raise InputError(f"{loaded.name}: Blogger export has no published posts"
+                             + (f" ({export.problem})" if export.problem else ""))
+        if export.problem:
+            notes.append(Note(f"{loaded.name}: {export.problem}", export.lost))
         return "export", items
     if kind == "html":
         from crawler import extract  # imports trafilatura: only when a page needs it

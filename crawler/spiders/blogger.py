@@ -148,6 +148,11 @@ class BloggerSpider(scrapy.Spider):
             yield from self._html_walk()
             return
         self.feed_pages += 1
+        if result.lost:
+            # Entries the page holds but that could not be read: counted, and the pages of the
+            # posts the HTML walk finds fill in what the feed lost.
+            self.crawler.stats.inc_value("rjwatch/dropped/feed_entries", result.lost)
+            self.logger.warning("rjwatch: %s: %s", response.url, result.loss_report())
         if result.entries:
             self.feed_ok = True
         if result.blog_id:
@@ -175,7 +180,8 @@ class BloggerSpider(scrapy.Spider):
             if nxt:
                 nxt = self._same_site(nxt)
             if not nxt and result.total_results and result.start_index:
-                following = result.start_index + len(result.entries)
+                # the page's own entries, read or not: a lost entry must not shift the next window
+                following = result.start_index + max(len(result.entries), result.entries_declared)
                 if following <= result.total_results:
                     nxt = self._feed_url(base, since=since, start_index=following)
             if nxt and nxt not in self.feed_urls_seen:  # a next link that loops ends the feed walk
