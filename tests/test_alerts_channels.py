@@ -161,6 +161,33 @@ def test_15_renaming_a_channel_or_adding_one_sends_no_history(db, tmp_path):
            doubled=resent)
 
 
+def test_15_an_upgraded_database_carries_on_where_its_channels_were(db, tmp_path):
+    """A database from before channels had places (deliveries were the only record): after the upgrade
+    a channel sends nothing again and finishes what it owed, and a channel added then starts from now."""
+    from storage.schema import migrate
+
+    _ingest(db, _new_posts(HISTORY))
+    with Receiver() as rx_a, Receiver() as rx_c:
+        channels = _config(tmp_path / "rj.toml", [("A", rx_a.url)])
+        dispatch(db, channels)
+        assert len(rx_a.delivered()) == HISTORY
+        copy = _copy_alert(db)
+        rx_a.fail_first = len(rx_a.requests) + 1  # the copy's first try fails: A still owes it
+        assert dispatch(db, channels, retry_base=0.01)["retrying"] == 1
+        # back to the schema before 007
+        db.execute("DROP TABLE alert_channels")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = '007_alert_channels'")
+        assert migrate(db) == ["007_alert_channels"]
+        channels = _config(tmp_path / "rj.toml", [("A", rx_a.url), ("C", rx_c.url)])
+        deadline = time.monotonic() + 30
+        while _status(db, copy["id"]) != "sent" and time.monotonic() < deadline:
+            dispatch(db, channels, retry_base=0.01)
+            time.sleep(0.05)  # polling step while the retry comes due
+        assert [r["key"] for r in rx_a.delivered()][HISTORY:] == [copy["key"]]  # what it owed, once
+        assert len(rx_a.requests) == HISTORY + 2 and not rx_c.requests  # nothing again, no history for C
+    assert db.execute("SELECT count(*) FROM alerts WHERE status != 'sent'").fetchone()[0] == 0
+
+
 def rows_of(db, sql: str) -> list[dict]:
     return list(db.query(sql))
 
