@@ -196,7 +196,8 @@ def url_secrets(url: str, *, ask_apprise: bool = True) -> set[str]:
         user, sep, password = netloc.rpartition("@")[0].partition(":")
         out.add(password if sep else user)
     query = rest.split("?", 1)[1] if "?" in rest else ""
-    for name, value in parse_qsl(query.split("#", 1)[0], keep_blank_values=True):
+    # Apprise reads `+Name=value` as a header (a literal plus, not an encoded space)
+    for name, value in parse_qsl(query.split("#", 1)[0].replace("+", "%2B"), keep_blank_values=True):
         if value and (name.startswith("+") or is_secret_arg(name)):
             out.add(value)
             out.add(value.split()[-1])  # "Bearer TOKEN": the token alone too

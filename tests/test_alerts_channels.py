@@ -16,10 +16,8 @@ import pytest
 from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest
 from storage.ingest import Ingestor
 
-from conftest import run_cli
 from receiver import Receiver
-from reliability import (Daemon, StaticSite, outbox_keys, poll, q, record, rjwatch_cmd, rows, run_measured,
-                         wait_until)
+from reliability import Daemon, StaticSite, q, record, rjwatch_cmd, rows, run_measured, wait_until
 from test_storage import SEED, item
 
 pytestmark = pytest.mark.reliability
