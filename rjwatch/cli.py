@@ -943,6 +943,8 @@ def status(obj: Ctx, fmt: str) -> None:
 
     st = daemon_status(obj.db())
     st["posts"] = counts_by_status(obj.db())
+    for c in st["crawls"]:
+        c["url"] = mask_url(c["url"])
     st = safe(st)
     if fmt == "json":
         click.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
@@ -959,7 +961,7 @@ def status(obj: Ctx, fmt: str) -> None:
                    f"{job.get('outcome') or ''}")
     click.echo(f"next feed poll due: {st['next_poll_due'] or 'now'}")
     for c in st["crawls"]:
-        click.echo(f"blog #{c['id']} {safe(mask_url(c['url']))}: last crawl {c['last_crawl'] or 'never'}, backfill "
+        click.echo(f"blog #{c['id']} {c['url']}: last crawl {c['last_crawl'] or 'never'}, backfill "
                    f"{'complete' if c['backfill_complete'] else 'not complete'}")
     for f in st["failing_sources"]:
         click.echo(f"FAILING source #{f['id']} {f['url']}: {f['consecutive_failures']} in a row, "

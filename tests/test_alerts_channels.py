@@ -297,6 +297,7 @@ def test_16_a_failing_source_with_credentials_is_shown_masked(db_path, tmp_path,
         msg = rx.delivered()[0]["payload"]
     shown = {"alert": msg["title"] + "\n" + msg["message"]}
     for args in (("source", "list", "--format", "json"), ("source", "list"), ("source", "show", "1"), ("status",),
+                 ("status", "--format", "json"),
                  ("alerts", "--format", "json")):
         res = run_measured(rjwatch_cmd(db_path, *args, config=cfg))
         assert res.code == 0, res.stderr
