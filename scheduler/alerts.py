@@ -4,9 +4,11 @@ The outbox (`alerts`, one row per event) is written by storage in the same trans
 that causes it. Here each channel reads the outbox from its own place (storage.outbox), judges each
 alert against its rule once, and delivers the matches: a `deliveries` row per (alert, channel) records
 attempts. A channel new to the database (or renamed to a new destination) starts where the others
-are, so it is never sent the history; a renamed channel with the same destination keeps its place. The dispatcher sends, then marks sent; a crash between
-the two repeats that one message once, with the same idempotency key (carried in the message and,
-for webhooks, in the `X-Rjwatch-Key` header). Failures retry with exponential backoff up to
+are, so it is never sent the history; a renamed channel with the same destination keeps its place.
+An alert is `sent` once every channel whose rule matches it has it (a digest channel: after the
+digest). The dispatcher sends, then marks sent; a crash between the two repeats that one message
+once, with the same idempotency key (carried in the message and, for webhooks, in the `X-Rjwatch-Key`
+header). Failures retry with exponential backoff up to
 MAX_ATTEMPTS, then become `failed`, visible in `rjwatch alerts` and `status`.
 
 Channels come from the config file (`[[alerts.channels]]`); each has a mode: `immediate` (subject to
@@ -26,6 +28,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -178,6 +181,7 @@ def expand_env(value: str) -> str:
 #: drop a channel whose messages are still in flight).
 _SECRETS: set[str] = set()
 _SECRETS_RE: re.Pattern[str] | None = None
+_SECRETS_LOCK = threading.Lock()
 _URL_PART_RE = re.compile(r"[/:@?&=#,]+")
 
 
@@ -219,10 +223,11 @@ def url_secrets(url: str, *, ask_apprise: bool = True) -> set[str]:
 
 def _remember(secrets: set[str]) -> None:
     global _SECRETS_RE
-    secrets = {s for s in secrets if len(s) >= MIN_SECRET_CHARS} - _SECRETS
-    if secrets:
-        _SECRETS.update(secrets)
-        _SECRETS_RE = re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))
+    with _SECRETS_LOCK:
+        secrets = {s for s in secrets if len(s) >= MIN_SECRET_CHARS} - _SECRETS
+        if secrets:
+            _SECRETS.update(secrets)
+            _SECRETS_RE = re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))
 
 
 def mask_text(text: str, secrets: set[str]) -> str:
