@@ -30,8 +30,9 @@ def sync_channels(db: sqlite_utils.Database, wanted: dict[str, str]) -> None:
     """Make the channels of the config in force (name -> destination hash) the active ones.
 
     - a known name carries on from its place;
-    - a new name whose destination belongs to a known channel that left the config is that channel,
-      renamed: it takes over its place and its deliveries (nothing is sent again);
+    - a new name whose destination belongs to a channel that was in force until now and left the
+      config is that channel, renamed: it takes over its place and its deliveries (nothing is sent
+      again);
     - any other new name, or a name coming back after it left the config, starts where the other
       channels are (the newest place any channel reached), so it is not sent the history;
     - a known channel missing from the config no longer decides any alert's status.
@@ -43,8 +44,10 @@ def sync_channels(db: sqlite_utils.Database, wanted: dict[str, str]) -> None:
         for name, dest in wanted.items():
             row = known.get(name)
             if row is None:
+                # only a channel of the config in force until now: one removed long ago would bring
+                # back everything since it left
                 old = next((r for r in sorted(known.values(), key=lambda r: -r["scanned_to"])
-                            if r["name"] not in wanted and r["destination"] == dest), None)
+                            if r["name"] not in wanted and r["active"] and r["destination"] == dest), None)
                 if old is not None:
                     db.execute("UPDATE alert_channels SET name = ?, active = 1, seen_at = ? WHERE name = ?",
                                (name, now, old["name"]))

@@ -151,9 +151,15 @@ def test_15_renaming_a_channel_or_adding_one_sends_no_history(db, tmp_path):
         # a channel renamed to a new destination is a new channel: it starts from now too
         channels = _config(tmp_path / "rj.toml", [("B", rx_a.url), ("D", rx_d.url)])
         assert dispatch(db, channels)["sent"] == 0 and not rx_d.requests
+        # a channel that left the config long ago and comes back under another name with the same
+        # destination is new as well: what arrived meanwhile is not sent
+        _ingest(db, _new_posts(3, offset=HISTORY + 1))
+        assert dispatch(db, _config(tmp_path / "rj.toml", [("B", rx_a.url)]))["sent"] == 3
+        channels = _config(tmp_path / "rj.toml", [("B", rx_a.url), ("E", rx_c.url)])
+        assert dispatch(db, channels)["sent"] == 0 and len(rx_c.requests) == 1
         history = rows_of(db, "SELECT channel, count(*) AS n FROM deliveries GROUP BY channel ORDER BY channel")
-        resent = len(rx_a.requests) - HISTORY - 1 + len(rx_c.requests) - 1 + len(rx_d.requests)
-    assert history == [{"channel": "B", "n": HISTORY + 1}, {"channel": "C", "n": 1}]
+        resent = len(rx_a.requests) - HISTORY - 4 + len(rx_c.requests) - 1 + len(rx_d.requests)
+    assert history == [{"channel": "B", "n": HISTORY + 4}, {"channel": "C", "n": 1}]
     assert resent == 0
     record("15 a channel renamed, one added, one replaced", runs=4, posts=HISTORY + 1, faults=3, lost=0,
            doubled=resent)
