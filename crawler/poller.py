@@ -32,6 +32,7 @@ from crawler import feeds
 from crawler.http import FetchError, fetch
 from crawler.middlewares import parse_retry_after, unsafe_reason
 from judge import dates
+from judge.identity import mask_url, mask_urls
 from storage import health
 from storage import sources as src
 from storage.db import write_tx
@@ -225,7 +226,7 @@ class Poller:
         try:
             return self.fetch_source(source, state)
         except Exception as exc:  # a bug or an unexpected library error must not stop the pass
-            log.exception("rjwatch: polling %s failed unexpectedly", source["url"])
+            log.exception("rjwatch: polling %s failed unexpectedly", mask_url(source["url"]))
             return Fetched(source, "failed", error=f"unexpected error: {type(exc).__name__}: {exc}")
 
     # -- recording (the writing thread) ------------------------------------------------------------
@@ -300,7 +301,8 @@ class Poller:
         if clash:
             return  # the new address is already a source of its own
         self.db.execute("UPDATE sources SET url = ?, canonical = ? WHERE id = ?", (new_url, key, source["id"]))
-        log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], source["url"], new_url)
+        log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], mask_url(source["url"]),
+                 mask_url(new_url))
 
     def _interval(self, source: dict, state: dict) -> float:
         every = (source.get("settings") or {}).get("every")
@@ -324,7 +326,8 @@ class Poller:
         return parse_duration(self.cfg["max_interval"])
 
     def _failing_alert(self, sid: int, url: str, failures: int, error: str | None) -> None:
-        payload = {"source_id": sid, "url": url, "failures": failures, "error": error}
+        # the outbox holds what a message may show: no credentials of the source's URL
+        payload = {"source_id": sid, "url": mask_url(url), "failures": failures, "error": mask_urls(error)}
         self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) VALUES (?, ?, ?, ?, ?)",
                         (f"source-failing-{sid}-{dates.now_iso()}", "source_failing", sid, dates.now_iso(),
                          json.dumps(payload, ensure_ascii=False)))

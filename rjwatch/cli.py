@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from judge.analyze import BadPost
+from judge.identity import mask_url, mask_urls
 from judge.relevance import ProfileError
 from rjwatch import settings as settings_mod
 from rjwatch.inputs import NO_URL, InputError, Note, check_url, posts_from, read_input
@@ -501,7 +502,7 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
         added.append((kind, url))
     for k, u in added:
         sid, created = add_source(obj.db(), u, k, name=name, settings=settings if k == "feed" else None)
-        click.echo(f"source #{sid}: {k} {safe(u)}" + ("" if created else " [already registered]"))
+        click.echo(f"source #{sid}: {k} {safe(mask_url(u))}" + ("" if created else " [already registered]"))
 
 
 @source.command("list")
@@ -522,9 +523,10 @@ def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
     health = {r["source_id"]: r for r in obj.db().query("SELECT * FROM source_health")}
     for r in rows:
         h = health.get(r["id"], {})
+        r["url"] = mask_url(r["url"])  # credentials in a source URL are never printed
         r["last_poll"] = h.get("last_poll")
         r["failures"] = h.get("consecutive_failures", 0)
-        r["last_error"] = h.get("last_error") or h.get("disabled_reason")
+        r["last_error"] = mask_urls(h.get("last_error") or h.get("disabled_reason"))
         r["next_due"] = h.get("next_due")
     emit(rows, ["id", "kind", "state", "url", "name", "settings", "posts", "last_run", "last_poll", "failures",
                 "last_error", "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
@@ -548,20 +550,22 @@ def source_show(obj: Ctx, ref: str) -> None:
     db = obj.db()
     s = get_source(db, ref)
     h = health_mod.get(db, s["id"])
-    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(s['url'])}" + (f"  ({safe(s['name'])})" if s["name"] else ""))
+    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(mask_url(s['url']))}"
+               + (f"  ({safe(s['name'])})" if s["name"] else ""))
     click.echo(f"  added {s['added_at']}; settings {json.dumps(s['settings'])}")
     n = db.execute("SELECT count(*) FROM posts WHERE source_id = ?", (s["id"],)).fetchone()[0]
     click.echo(f"  posts: {n}")
     if s["kind"] == "feed":
         click.echo(f"  last poll {h.get('last_poll') or '-'}, last success {h.get('last_success') or '-'}, "
                    f"next due {h.get('next_due') or 'now'}, interval {h.get('interval_s') or '-'} s")
-        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}")
+        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: "
+                   f"{safe(mask_urls(h.get('last_error')) or '-')}")
         click.echo(f"  new posts per poll (smoothed): {float(h.get('new_item_rate') or 0):.2f}; "
                    f"validators: etag {'yes' if h.get('etag') else 'no'}, last-modified {'yes' if h.get('last_modified') else 'no'}")
         if h.get("moved_from"):
-            click.echo(f"  moved from {safe(h['moved_from'])}")
+            click.echo(f"  moved from {safe(mask_url(h['moved_from']))}")
         if h.get("disabled_reason"):
-            click.echo(f"  disabled: {safe(h['disabled_reason'])}")
+            click.echo(f"  disabled: {safe(mask_urls(h['disabled_reason']))}")
     else:
         st = crawl_state(db, s["id"])
         click.echo(f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
@@ -597,7 +601,7 @@ def _set_state(obj: Ctx, ref: str, state: str, verb: str) -> None:
 
     src = get_source(obj.db(), ref)
     set_source_state(obj.db(), src["id"], state)
-    click.echo(f"source #{src['id']} {verb}: {safe(src['url'])}")
+    click.echo(f"source #{src['id']} {verb}: {safe(mask_url(src['url']))}")
 
 
 @source.command("approve")
@@ -657,7 +661,7 @@ def source_remove(obj: Ctx, ref: str) -> None:
 
     src = get_source(obj.db(), ref)
     remove_source(obj.db(), src["id"])
-    click.echo(f"source #{src['id']} removed: {safe(src['url'])}")
+    click.echo(f"source #{src['id']} removed: {safe(mask_url(src['url']))}")
 
 
 @source.command("discover")
@@ -743,7 +747,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
     with crawl_locks(obj.path, chosen) as (chosen, busy):
         for s, pid in busy:
-            click.echo(f"source #{s['id']} {safe(s['url'])}: being crawled by another process (pid {safe(pid)}); "
+            click.echo(f"source #{s['id']} {safe(mask_url(s['url']))}: being crawled by another process (pid {safe(pid)}); "
                        "skipped", err=True)
         if not chosen:
             return
@@ -758,7 +762,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
     for r in rows:
         stats = json.loads(r["stats"] or "{}")
         new = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("new", {}).items())) or "nothing new"
-        click.echo(f"run #{r['id']} {safe(r['url'])}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
+        click.echo(f"run #{r['id']} {safe(mask_url(r['url']))}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
                    f"({new}), {r['errors']} errors" + (f"  ANOMALY: {stats['anomaly']}" if stats.get("anomaly") else ""))
         failed |= r["finish_reason"] != "finished"
     if failed:
@@ -829,6 +833,8 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
     finally:
         if pool is not None:
             pool.close()
+    for r in summary.results:
+        r["source"], r["error"] = mask_url(r["source"]), mask_urls(r["error"])
     if fmt == "json":
         click.echo(json.dumps(safe({"polled": summary.polled, "not_modified": summary.not_modified,
                                     "failed": summary.failed, "new_by_status": summary.new_by_status,
@@ -911,11 +917,12 @@ def run_daemon(obj: Ctx, log_level: str) -> None:
     """
     import logging
 
-    from scheduler.alerts import AlertConfigError, channels_from_config
+    from scheduler.alerts import AlertConfigError, channels_from_config, install_log_masking
     from scheduler.daemon import AlreadyRunning, Daemon
 
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # channel secrets never reach the log, whatever the level
     # "skipped: maximum number of running instances reached" is the no-overlap rule working, not news.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
@@ -947,6 +954,8 @@ def status(obj: Ctx, fmt: str) -> None:
 
     st = daemon_status(obj.db())
     st["posts"] = counts_by_status(obj.db())
+    for c in st["crawls"]:
+        c["url"] = mask_url(c["url"])
     st = safe(st)
     if fmt == "json":
         click.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
@@ -1010,8 +1019,9 @@ def alerts_test(obj: Ctx, channel: str | None) -> None:
 
         rjwatch alerts test --channel team
     """
-    from scheduler.alerts import AlertConfigError, channels_from_config
+    from scheduler.alerts import AlertConfigError, channels_from_config, install_log_masking
 
+    install_log_masking()
     try:
         chans = channels_from_config(obj.cfg)
     except AlertConfigError as exc:
