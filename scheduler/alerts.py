@@ -1,4 +1,4 @@
-"""Alert delivery from the durable outbox: rules, channels (Apprise, console, JSONL), at least once, with a stable idempotency key.
+"""Alert delivery from the durable outbox: rules and channels (Apprise, console, JSONL), at least once.
 
 The outbox (`alerts`, one row per event) is written by storage in the same transaction as the post
 that causes it. Here each channel reads the outbox from its own place (storage.outbox), judges each
