@@ -120,7 +120,7 @@ def worker_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, scrapy_set: tu
 @redis_option
 @click.option("--idle-exit", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
               help="Stop after this long with nothing to store and no open round (0: run until stopped).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Posts per transaction (default: cluster.ingest_batch).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), help="Posts per transaction (default: cluster.ingest_batch).")
 @click.option("--consumer", help="Consumer name in the stream's group (default: ingest@HOSTNAME).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True)
 @click.pass_obj
