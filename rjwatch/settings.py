@@ -26,6 +26,15 @@ DEFAULT_CONFIG_FILE = "rjwatch.toml"
 MAX_DURATION_S = 366 * 86400
 #: Largest integer SQLite stores (a signed 64-bit INTEGER): bigger ids, limits and sizes overflow.
 SQLITE_INT_MAX = 2**63 - 1
+#: Longest fetch timeout: an hour. A request still silent after that is hung, not slow.
+MAX_FETCH_TIMEOUT_S = 3600
+#: Most redirects followed: browsers give up after 20; beyond 50 it is a loop.
+MAX_REDIRECTS = 50
+#: Most threads of a polling pass (or processes of `ingest_workers`): with two requests per host and
+#: 2-8 cores, more only costs memory.
+MAX_WORKERS = 256
+#: Largest batch per transaction: 100,000 posts hold the write lock for about a minute and a half.
+MAX_BATCH = 100_000
 
 
 class ConfigError(ValueError):
@@ -124,16 +133,16 @@ SETTINGS: tuple[Setting, ...] = (
             "packaged seed."),
     Setting("user_agent", "rjwatch/0.1 (+https://github.com/rjwatch/rjwatch)",
             "User-Agent sent with every request; keep a contact URL in it.", NOT_EMPTY),
-    Setting("fetch_timeout", 30.0, "Connect and read timeout for one HTTP request, in seconds.", float_range(0, 3600)),
+    Setting("fetch_timeout", 30.0, "Connect and read timeout for one HTTP request, in seconds.", float_range(0, MAX_FETCH_TIMEOUT_S)),
     Setting("max_bytes", 10_000_000, "Largest response or input file accepted, in bytes (after "
             "decompression). Bigger inputs are refused with an error.", int_range(1)),
-    Setting("max_redirects", 5, "Redirects followed per request.", int_range(0, 50)),
+    Setting("max_redirects", 5, "Redirects followed per request.", int_range(0, MAX_REDIRECTS)),
     Setting("poll_interval", "15m", "Starting interval between polls of a feed (adapts between min_interval "
             "and max_interval; a source's own --every wins). Units: s, m, h, d.", DURATION),
     Setting("min_interval", "5m", "Shortest adaptive polling interval (busy feeds).", DURATION),
     Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds); at least min_interval.",
             DURATION),
-    Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host).", int_range(1, 256)),
+    Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host).", int_range(1, MAX_WORKERS)),
     Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert.", int_range(1)),
     Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due.", DURATION),
     Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins).", DURATION),
@@ -147,16 +156,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "UTC", "Time zone of the digest time and the scheduler.", TIME_ZONE),
     Setting("backup_dir", "", "Folder for the nightly backup (SQLite backup API); empty: no backup."),
     Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers.",
-            int_range(1, 100_000)),
+            int_range(1, MAX_BATCH)),
     Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` and for big polled "
             "batches (200+ new entries: a backfill, a long feed; started on the first such batch and kept) "
             "while the writes stay in one process; -1 picks by size and cores, 0 analyses in the writing process.",
-            int_range(-1, 256)),
+            int_range(-1, MAX_WORKERS)),
     Setting("cluster.redis_url", "", "Distributed crawling (docs/cluster.md): the Redis server that holds the shared "
             "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
             "Empty: crawls run locally."),
     Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction.",
-            int_range(1, 100_000)),
+            int_range(1, MAX_BATCH)),
     Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that links learned "
             "from pages may lead to, e.g. blogs on an intranet. Links to other loopback, private and "
             "link-local addresses are never followed; the sources you add yourself always work."),
