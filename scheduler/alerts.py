@@ -114,7 +114,9 @@ class Channel:
     def send(self, title: str, body: str, key: str) -> None:
         """Deliver one message; raises RuntimeError (without secrets) on failure."""
         if self.url == "console":
-            print(strip_controls(f"[rjwatch alert] {title}\n{body}\n"), file=sys.stderr, flush=True)
+            from rjwatch.output import clean  # the one terminal sanitiser the CLI's printers use
+
+            print(f"[rjwatch alert] {clean(title)}\n{clean(body, multiline=True)}\n", file=sys.stderr, flush=True)
             return
         if self.url.startswith("jsonl:"):
             path = Path(self.url[len("jsonl:"):]).expanduser()

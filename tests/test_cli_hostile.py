@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
 from conftest import run_cli
@@ -55,8 +56,12 @@ _TEXT = ("Tokyo and Moscow resumed talks on the Kuril Islands this week, and bot
          "the peace treaty question stays open while the fishing quotas are settled first. ") * 3
 
 
+_OTHER_TEXT = ("Japanese and Russian officials met in Sakhalin to discuss energy projects, sanctions and the "
+               "future of Sakhalin-2 gas deliveries to Japan; Moscow asked Tokyo to keep buying LNG. ") * 3
+
+
 # --- 21 -----------------------------------------------------------------------------------------------
-def test_21_control_and_bidi_characters_in_a_collected_title_never_reach_the_terminal(db_path, served):
+def test_21_control_and_bidi_characters_in_a_collected_title_never_reach_the_terminal(db_path, served, capfd):
     """A feed entry's title carries a right-to-left override and other invisible controls; the feed's
     name in a subscription list (OPML) carries a carriage return, which moves the cursor back so that
     what follows overwrites the line before it. Imported and polled for real, then shown by every
@@ -104,10 +109,26 @@ def test_21_control_and_bidi_characters_in_a_collected_title_never_reach_the_ter
         bad = sorted({f"U+{ord(c):04X}" for c in text if c in FORBIDDEN})
         assert not bad, (name, bad, text[:500])
         assert "Kuril talks" in text or name.startswith(("classify", "source", "runs")), (name, text[:500])
+    # the console alert channel prints through the same sanitiser: a second hostile entry, polled, alerted
+    site.put("/feed.xml", _rss(srv.base_url, [("hostile", hostile, _TEXT),
+                                              ("second", hostile.replace("talks", "talks again"), _OTHER_TEXT)]),
+             "application/rss+xml")
+    assert run_cli("--db", db, "poll", "--all").exit_code == 0
+    conn = connect(db_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt') "
+                            "AND status = 'pending'").fetchone()[0] == 1
+        capfd.readouterr()
+        dispatch(conn, [Channel("console", "console")])
+        printed = capfd.readouterr().err
+    finally:
+        conn.conn.close()
+    assert "Kuril talks again" in printed, printed
+    assert not sorted({f"U+{ord(c):04X}" for c in printed if c in FORBIDDEN}), printed
     # the title is one line in `show`: the status line is not overwritten or split
     first = outputs["show text"].stdout.splitlines()[0]
     assert first.startswith(f"#{post_id}") and "Kuril talks" in first and "end" in first, first
-    record("21 control and bidi characters in a title", runs=len(outputs) + 2, posts=1, faults=1, lost=0, doubled=0)
+    record("21 control and bidi characters in a title", runs=len(outputs) + 3, posts=2, faults=2, lost=0, doubled=0)
 
 
 # --- 22 -----------------------------------------------------------------------------------------------
