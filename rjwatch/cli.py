@@ -32,10 +32,17 @@ MAX_COUNT = MAX_ID // 2
 
 
 class Bounded(click.IntRange):
-    """A whole number within bounds SQLite can hold, with the bounds in the message."""
+    """A whole number within bounds SQLite can hold; the error names the bounds, the help only the
+    lower one (the upper one is far beyond any real id or count)."""
 
     def _describe_range(self) -> str:
-        return f"{self.min:,} to {self.max:,}"
+        return f"x>={self.min}"
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a whole number from {self.min:,} to {self.max:,}", param, ctx)
 
 
 class Finite(click.FloatRange):

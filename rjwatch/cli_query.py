@@ -47,11 +47,15 @@ def when(value: str | None, option: str) -> str | None:
                     ).isoformat(timespec="seconds")
         except OverflowError:
             raise click.BadParameter(f"{value!r} reaches back before the year 1", param_hint=option) from None
-    parsed = dates.parse(value)
-    if parsed is None:
-        raise click.BadParameter(f"{value!r} is not a date (use 2024-05-01, an ISO timestamp, or 7d / 12h / 2w)",
-                                 param_hint=option)
-    return parsed.astimezone(timezone.utc).isoformat(timespec="seconds")
+    try:
+        parsed = dates.parse(value)
+        if parsed is not None:
+            return parsed.astimezone(timezone.utc).isoformat(timespec="seconds")
+    except OverflowError:  # 9999-12-31T23:59-14:00 is past the year 9999 in UTC
+        raise click.BadParameter(f"{value!r} is out of the range of dates (years 1 to 9999 in UTC)",
+                                 param_hint=option) from None
+    raise click.BadParameter(f"{value!r} is not a date (use 2024-05-01, an ISO timestamp, or 7d / 12h / 2w)",
+                             param_hint=option)
 
 
 def filter_options(fn):
