@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -58,6 +59,16 @@ RATE_SMOOTHING = 0.3
 #: Interval changes: halve after a poll with new posts, grow by a quarter after a quiet one.
 SPEED_UP = 0.5
 SLOW_DOWN = 1.25
+
+
+def _usable_seconds(value) -> bool:
+    from rjwatch.settings import MAX_DURATION_S
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S
 
 
 @dataclass
@@ -215,7 +226,7 @@ class Poller:
                 if fut.cancelled():
                     continue
                 fetched = fut.result()
-                self._record(fetched, states[fetched.source["id"]], summary, run_id)
+                self._record_safely(fetched, states[fetched.source["id"]], summary, run_id)
         src.finish_run(self.db, run_id, finish_reason="shutdown" if stopped else "finished", pages=summary.polled, items=summary.seen + sum(
             summary.new_by_status.values()), errors=summary.failed, stats={
             "new": summary.new_by_status, "not_modified": summary.not_modified, "failed": summary.failed,
@@ -230,6 +241,32 @@ class Poller:
             return Fetched(source, "failed", error=f"unexpected error: {type(exc).__name__}: {exc}")
 
     # -- recording (the writing thread) ------------------------------------------------------------
+    def _record_safely(self, f: Fetched, state: dict, summary: PollSummary, run_id: int) -> None:
+        """Record one source; a bookkeeping error (a bad value in an old database, a bug) is that
+        source's failure, saved in its health, and the pass goes on with the others. Only when even
+        that cannot be written (the database itself fails) does the error end the pass."""
+        before = (summary.polled, summary.not_modified, summary.seen, dict(summary.new_by_status))
+        try:
+            self._record(f, state, summary, run_id)
+        except Exception as exc:
+            error = f"unexpected error: {type(exc).__name__}: {exc}"[:300]
+            log.warning("rjwatch: recording the poll of %s failed: %s", f.source["url"], error,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            # the source's transaction was rolled back: so are its counts
+            summary.polled, summary.not_modified, summary.seen, summary.new_by_status = before
+            summary.polled += 1
+            summary.failed += 1
+            summary.results.append({"source": f.source["url"], "status": "failed", "http_status": f.http_status,
+                                    "new": {}, "error": error})
+            try:
+                with write_tx(self.db):
+                    health.save(self.db, f.source["id"], last_poll=health.now(), last_error=error,
+                                consecutive_failures=int(state.get("consecutive_failures") or 0) + 1,
+                                next_due=health.in_seconds(self._base()))
+            except Exception:
+                log.warning("rjwatch: the failure of %s could not be recorded either", f.source["url"])
+                raise exc from None
+
     def _record(self, f: Fetched, state: dict, summary: PollSummary, run_id: int) -> None:
         source = f.source
         sid = source["id"]
@@ -305,10 +342,13 @@ class Poller:
                  mask_url(new_url))
 
     def _interval(self, source: dict, state: dict) -> float:
-        every = (source.get("settings") or {}).get("every")
-        if every:
-            return float(every)
-        return float(state.get("interval_s") or self._base())
+        """The source's own `every`, else its adapted interval, else poll_interval. A value that is no
+        usable duration (NaN, infinite, negative, beyond MAX_DURATION_S: stored by an older version)
+        is passed over."""
+        for value in ((source.get("settings") or {}).get("every"), state.get("interval_s")):
+            if value and _usable_seconds(value):
+                return float(value)
+        return self._base()
 
     def _base(self) -> float:
         from rjwatch.settings import parse_duration

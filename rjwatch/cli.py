@@ -26,6 +26,46 @@ from storage.sources import SourceError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+#: Largest id SQLite stores (a signed 64-bit INTEGER); a bigger one overflows before the query runs.
+MAX_ID = settings_mod.SQLITE_INT_MAX
+#: Largest --limit / --offset: half of MAX_ID, so that offset + limit still fits in an SQLite INTEGER.
+MAX_COUNT = MAX_ID // 2
+
+
+class Bounded(click.IntRange):
+    """A whole number within bounds SQLite can hold; the error names the bounds, the help only the
+    lower one (the upper one is far beyond any real id or count)."""
+
+    def _describe_range(self) -> str:
+        return f"x>={self.min}"
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a whole number from {self.min:,} to {self.max:,}", param, ctx)
+
+
+class Finite(click.FloatRange):
+    """A number within bounds; NaN passes every comparison, so it is refused by name."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def row_id() -> click.ParamType:
+    return Bounded(1, MAX_ID)
+
+
+def count(low: int = 0) -> click.ParamType:
+    return Bounded(low, MAX_COUNT)
 
 
 class Ctx:
@@ -50,6 +90,22 @@ class Ctx:
         if os.environ.get("RJWATCH_DB"):
             return default_db_path()
         return Path(self.cfg["db"])
+
+    def discard_new_database(self) -> None:
+        """Remove a database file this command has just created (and its WAL and index files)."""
+        import sqlite3
+
+        if self._db is not None:
+            try:
+                self._db.conn.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def db(self, *, create: bool = False):
         if self._db is None:
@@ -110,8 +166,14 @@ def init(obj: Ctx) -> None:
     """
     from rjwatch.bootstrap import initialise
 
-    db = obj.db(create=True)
-    done = initialise(db, obj.cfg["topic"] or None)
+    created_now = not obj.path.exists()
+    try:
+        db = obj.db(create=True)
+        done = initialise(db, obj.cfg["topic"] or None)
+    except BaseException:
+        if created_now:
+            obj.discard_new_database()  # a full disk must not leave a 0-byte or half-made database behind
+        raise
     applied, profile, art = done["applied"], done["profile"], done["seed"]
     seed_id, created = done["seed_id"], done["seed_created"]
     extra = [_add_seed_from(obj, ref) for ref in obj.cfg["seeds"]]
@@ -122,7 +184,7 @@ def init(obj: Ctx) -> None:
     click.echo(f"topic: {profile.name} ({profile.source})")
     click.echo(f"seed #{seed_id}: {art['title']} ({art['published']})" + ("" if created else " [already loaded]"))
     for sid, title, made in extra:
-        click.echo(f"seed #{sid}: {title}" + ("" if made else " [already loaded]"))
+        click.echo(f"seed #{sid}: {safe(title)}" + ("" if made else " [already loaded]"))
     if config_sources:
         new = sum(1 for _, _, made in config_sources if made)
         click.echo(f"sources from the config: {len(config_sources)} ({new} new)")
@@ -341,8 +403,8 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
 # --- posts / show -------------------------------------------------------------------------------
 @main.command()
 @click.option("--status", type=click.Choice(["copy", "excerpt", "new", "duplicate", "off_topic"]))
-@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N posts (newest first).")
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=count(), default=None, help="At most N posts (newest first).")
+@click.option("--offset", type=count(), default=0)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV.")
 @click.pass_obj
 @handled
@@ -361,7 +423,7 @@ def posts(obj: Ctx, status: str | None, limit: int | None, offset: int, fmt: str
 
 
 @main.command()
-@click.argument("post_id", type=int)
+@click.argument("post_id", type=row_id())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 @handled
@@ -487,7 +549,10 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
     check_url(url)
     settings: dict = {}
     if every:
-        settings["every"] = parse_duration(every)
+        try:
+            settings["every"] = parse_duration(every)
+        except settings_mod.ConfigError as exc:
+            raise InputError(f"--every: {exc}") from None
     if full_text:
         settings["full_text"] = True
     if kind == "auto":
@@ -771,7 +836,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
 
 @main.command()
 @click.option("--source", "source_ref", metavar="URL|ID")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=count(1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @click.pass_obj
 @handled
@@ -981,7 +1046,7 @@ def status(obj: Ctx, fmt: str) -> None:
 
 @main.group(invoke_without_command=True)
 @click.option("--status", "state", type=click.Choice(["pending", "sent", "failed", "suppressed"]))
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=count(1), default=50, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @click.pass_context
 def alerts(ctx: click.Context, state: str | None, limit: int, fmt: str | None) -> None:
@@ -1043,7 +1108,7 @@ def alerts_test(obj: Ctx, channel: str | None) -> None:
 
 
 @alerts.command("retry")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=row_id())
 @click.pass_obj
 @handled
 def alerts_retry(obj: Ctx, alert_id: int) -> None:

@@ -66,6 +66,10 @@ MIN_SECRET_CHARS = 3
 DIGEST_MAX_ITEMS = 50
 #: Characters of snippet in a message.
 SNIPPET_CHARS = 280
+#: Highest `max_per_hour` of a channel: one message a second is already more than anyone reads.
+MAX_PER_HOUR = 3600
+#: Largest row id SQLite holds (a signed 64-bit INTEGER); a bigger source id in a rule is a typo.
+MAX_ROW_ID = 2**63 - 1
 #: Kinds of outbox rows that describe one post (the rest are about sources and runs).
 POST_KINDS = ("new", "copy", "excerpt")
 
@@ -144,7 +148,9 @@ class Channel:
     def send(self, title: str, body: str, key: str) -> None:
         """Deliver one message; raises RuntimeError (without secrets) on failure."""
         if self.url == "console":
-            print(strip_controls(f"[rjwatch alert] {title}\n{body}\n"), file=sys.stderr, flush=True)
+            from rjwatch.output import clean  # the one terminal sanitiser the CLI's printers use
+
+            print(f"[rjwatch alert] {clean(title)}\n{clean(body, multiline=True)}\n", file=sys.stderr, flush=True)
             return
         if self.url.startswith("jsonl:"):
             path = Path(self.url[len("jsonl:"):]).expanduser()
@@ -286,18 +292,57 @@ def channels_from_config(cfg) -> list[Channel]:
         if mode not in ("immediate", "digest"):
             raise AlertConfigError(f"channel {name}: mode must be immediate or digest")
         rule_spec = spec.get("rule") or {}
+        if not isinstance(rule_spec, dict):
+            raise AlertConfigError(f"channel {name}: rule must be a table ([alerts.channels.rule])")
         rule = Rule(
-            kinds=tuple(rule_spec.get("kinds") or Rule.kinds),
-            langs=tuple(rule_spec.get("langs") or ()),
-            sources=tuple(int(x) for x in rule_spec.get("sources") or ()),
-            min_relevance=float(rule_spec.get("min_relevance") or 0.0),
+            kinds=tuple(_strings(name, "rule.kinds", rule_spec.get("kinds")) or Rule.kinds),
+            langs=tuple(_strings(name, "rule.langs", rule_spec.get("langs"))),
+            sources=_source_ids(name, rule_spec.get("sources")),
+            min_relevance=_relevance(name, rule_spec.get("min_relevance")),
             query=rule_spec.get("query"),
         )
+        if rule.query is not None and not isinstance(rule.query, str):
+            raise AlertConfigError(f"channel {name}: rule.query must be a string (a query or a saved search name)")
         out.append(Channel(name, expand_env(str(spec["url"])), mode,
-                           int(spec.get("max_per_hour") or section.get("max_per_hour") or 30), rule))
+                           _per_hour(name, spec.get("max_per_hour") or section.get("max_per_hour") or 30), rule))
     if not out:
         out.append(Channel("console", "console"))
     return out
+
+
+def _strings(channel: str, key: str, value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AlertConfigError(f"channel {channel}: {key} must be a list of strings, got {value!r}"[:300])
+    return value
+
+
+def _source_ids(channel: str, value) -> tuple[int, ...]:
+    """Source ids of a rule: whole numbers that SQLite can hold (a source id is a row id)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else None
+    if items is None or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ROW_ID
+                                for v in items):
+        raise AlertConfigError(f"channel {channel}: rule.sources must be a list of source ids (whole numbers from 1), "
+                               f"got {value!r}"[:300])
+    return tuple(items)
+
+
+def _relevance(channel: str, value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise AlertConfigError(f"channel {channel}: rule.min_relevance must be a number from 0 to 1, got {value!r}"[:300])
+    return float(value)
+
+
+def _per_hour(channel: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_HOUR:
+        raise AlertConfigError(f"channel {channel}: max_per_hour must be a whole number from 1 to {MAX_PER_HOUR:,}, "
+                               f"got {value!r}"[:300])
+    return value
 
 
 # --- messages ----------------------------------------------------------------------------------
