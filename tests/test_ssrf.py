@@ -1,4 +1,4 @@
-"""Learned URLs never reach private addresses, whichever client fetches them (11, 12, 13).
+"""Learned URLs never reach private addresses, whichever client fetches them (11), and trust is per site (12).
 
 The poller, `--full-text`, `poll --backfill`, `ingest URL`, `classify URL`, `seed add URL`,
 `source add --kind auto` and real `rjwatch crawl` subprocesses against feeds and blogs served on
@@ -177,10 +177,10 @@ def test_a_redirect_hop_is_refused_before_any_connection():
     assert opened == []
 
 
-# --- 12 ---------------------------------------------------------------------------------------------
+# --- 11 ---------------------------------------------------------------------------------------------
 @pytest.mark.reliability
 @pytest.mark.slow
-def test_12_a_url_the_user_typed_works_but_its_redirects_are_checked(db_path, served, tmp_path):
+def test_11_a_url_the_user_typed_works_but_its_redirects_are_checked(db_path, served, tmp_path):
     blog = build_blog("typed", 3, template="simple", seed=112)
     bsrv = served(blog)
     a1, a2, _ = _distinct_relevant_articles(3)
@@ -221,10 +221,10 @@ def test_12_a_url_the_user_typed_works_but_its_redirects_are_checked(db_path, se
     assert bsrv.log.total == 1
     assert_stored_once(db_path, urls=[f"{site.base_url}/article.html"])
     assert_consistent(db_path)
-    record("12 user-typed URL redirecting to a private address", runs=13, posts=3, faults=4, lost=0, doubled=0)
+    record("11 user-typed URL redirecting to a private address", runs=13, posts=3, faults=4, lost=0, doubled=0)
 
 
-# --- 13 ---------------------------------------------------------------------------------------------
+# --- 12 ---------------------------------------------------------------------------------------------
 class WithRedirects:
     """A demo blog with some of its paths answering a redirect instead."""
 
@@ -250,7 +250,7 @@ class WithRedirects:
 
 @pytest.mark.reliability
 @pytest.mark.slow
-def test_13_a_crawled_blog_cannot_lead_to_another_port_of_its_host(db_path, served, tmp_path):
+def test_12_a_crawled_blog_cannot_lead_to_another_port_of_its_host(db_path, served, tmp_path):
     internal = internal_service(served)
     other = f"{internal.base_url}"
     art = _distinct_relevant_articles(1)[0]
@@ -281,8 +281,8 @@ def test_13_a_crawled_blog_cannot_lead_to_another_port_of_its_host(db_path, serv
     assert again.code == 0, again.stderr[-2000:]
     assert internal.log.count("/sitemap.xml") == 1, [(r.host, r.path) for r in internal.log.records()]
     assert_consistent(db_path)
-    record("13 crawl redirect or link to another port", runs=3, posts=len(blog.posts), faults=4, lost=lost,
-           doubled=0)
+    record("12 crawl and discovery reaching another port of a source's host", runs=3, posts=len(blog.posts),
+           faults=4, lost=lost, doubled=0)
 
 
 def test_a_source_without_a_port_trusts_only_its_default_port():
