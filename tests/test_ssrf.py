@@ -303,3 +303,38 @@ def test_a_source_without_a_port_trusts_only_its_default_port():
     assert unsafe_reason("http://127.0.0.1:6379/", allowed_sites(trusted_hosts=["127.0.0.1"])) is None
     assert unsafe_reason("http://127.0.0.1:6379/", allowed_sites(trusted_hosts=["127.0.0.1:8000"])) == REFUSED
     assert unsafe_reason("http://localhost:6379/", allowed_sites("http://localhost/")) == REFUSED
+
+
+def test_a_name_that_turns_private_after_the_check_is_not_connected_to(served, monkeypatch):
+    """DNS rebinding: the name's first answer is public, the next one loopback. The client connects
+    only to an address it checked, so the second answer is refused, not connected to. A spy on
+    connect() refuses every non-loopback address, so no packet leaves whatever the code does."""
+    import socket as socket_module
+
+    from crawler.http import FetchError, fetch
+
+    internal = internal_service(served)
+    real_gai, real_socket = socket_module.getaddrinfo, socket_module.socket
+    answers = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example.org":
+            return real_gai(host, port, *args, **kwargs)
+        ip = "93.184.215.14" if not answers else "127.0.0.1"
+        answers.append(ip)
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (ip, port or 80))]
+
+    class LoopbackOnly(real_socket):
+        def connect(self, address):
+            if not str(address[0]).startswith("127."):
+                raise AssertionError(f"connect() to {address[0]}")
+            return super().connect(address)
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket_module, "socket", LoopbackOnly)
+    url = f"http://rebind.example.org:{internal.port}/secret.html"
+    with pytest.raises(FetchError) as info:
+        fetch(url, timeout=2)
+    assert str(info.value) == f"not fetching {url}: {REFUSED}"
+    assert answers[-1] == "127.0.0.1"
+    assert internal.log.total == 0
