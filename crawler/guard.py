@@ -82,7 +82,10 @@ def site_allowed(host: str, port: int, allowed) -> bool:
 def blocked_ip(ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """An address that is not on the public internet (loopback, private, link-local, shared, reserved,
     multicast, unspecified; an IPv4-mapped IPv6 address counts as its IPv4 address)."""
-    a = ipaddress.ip_address(str(ip).split("%")[0]) if not isinstance(ip, ipaddress._BaseAddress) else ip
+    if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        a = ip
+    else:
+        a = ipaddress.ip_address(str(ip).split("%")[0])  # an IPv6 zone (fe80::1%eth0) is not part of it
     if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
         a = a.ipv4_mapped
     return (not a.is_global or a.is_loopback or a.is_private or a.is_link_local or a.is_reserved

@@ -105,12 +105,13 @@ class _Flight:
         self._socks: set = set()
         self._lock = threading.Lock()
 
-    def add(self, sock) -> None:
+    def add(self, sock) -> bool:
+        """Track a socket (shut down at the deadline, even mid-connect); False once the fetch has ended."""
         with self._lock:
             if self.why is None and not self._done:
                 self._socks.add(sock)
-                return
-        _shut(sock)  # aborted already: this socket ends at once too
+                return True
+        return False
 
     def abort(self, why: str) -> None:
         with self._lock:
@@ -154,7 +155,7 @@ class _GuardedConnectionMixin:
         trusted = guard.site_allowed(self._dns_host, self.port, allowed)
         try:
             infos = guard.resolve(self._dns_host, self.port)
-        except socket.gaierror as e:
+        except (socket.gaierror, UnicodeError) as e:
             raise urllib3.exceptions.NameResolutionError(self.host, self, e) from e
         if not trusted and any(guard.blocked_ip(i[4][0]) for i in infos):
             raise BlockedAddress(guard.PRIVATE)
@@ -165,8 +166,9 @@ class _GuardedConnectionMixin:
                 for opt in self.socket_options or ():
                     sock.setsockopt(*opt)
                 sock.settimeout(self.timeout if isinstance(self.timeout, (int, float)) else None)
-                if flight is not None:
-                    flight.add(sock)
+                if flight is not None and not flight.add(sock):
+                    sock.close()
+                    raise urllib3.exceptions.NewConnectionError(self, "the fetch has ended")
                 sock.connect(sockaddr)
                 sys.audit("http.client.connect", self, self.host, self.port)
                 return sock
@@ -191,8 +193,9 @@ class _GuardedConnectionMixin:
         if peer is not None and guard.blocked_ip(peer) and not guard.site_allowed(self.host, self.port, allowed):
             self.close()
             raise BlockedAddress(guard.PRIVATE)
-        if flight is not None:
-            flight.add(self.sock)
+        if flight is not None and not flight.add(self.sock):
+            self.close()
+            raise urllib3.exceptions.NewConnectionError(self, "the fetch has ended")
         return super().request(*args, **kwargs)
 
 

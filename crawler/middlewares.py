@@ -27,9 +27,8 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.guard import PRIVATE, DEFAULT_PORTS, allowed_sites, blocked_ip, site_allowed, unsafe_reason
-
-__all__ = ["unsafe_reason"]  # the shared check, re-exported for the spiders' callers
+# unsafe_reason: the shared check, also importable from here
+from crawler.guard import DEFAULT_PORTS, PRIVATE, allowed_sites, blocked_ip, site_allowed, unsafe_reason  # noqa: F401
 
 log = logging.getLogger(__name__)
 
