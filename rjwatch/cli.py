@@ -495,11 +495,13 @@ def source() -> None:
 def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
     """(kind, url) for `source add --kind auto`: a Blogger blog by its markers, else a feed."""
     from crawler import feeds
+    from crawler.guard import allowed_sites
     from crawler.http import FetchError, fetch
 
     try:
         resp = fetch(url, timeout=float(obj.cfg["fetch_timeout"]), max_bytes=int(obj.cfg["max_bytes"]),
-                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"])
+                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"],
+                     allowed=allowed_sites(url, trusted_hosts=obj.cfg["trusted_hosts"]))
     except FetchError as exc:
         raise InputError(f"cannot detect the kind of {url}: {exc}") from None
     kind = feeds.sniff_kind(resp.body, resp.content_type)
@@ -741,15 +743,17 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
 
         rjwatch source discover && rjwatch source candidates
     """
+    from crawler.guard import allowed_sites
     from rjwatch.crawling import run_discovery
-    from storage.sources import candidate_hosts, list_sources, site_of
+    from storage.sources import candidate_hosts, list_sources
 
     hosts = candidate_hosts(obj.db(), limit=limit)
     if not hosts:
         click.echo("no linked hosts to visit (collect some relevant posts first)")
         return
-    trusted = sorted({site_of(s["url"]) for s in list_sources(obj.db(), state="enabled")}
-                     | {h.lower() for h in obj.cfg["trusted_hosts"]})
+    # the sites (host and effective port) of approved sources; a bare host only from `trusted_hosts`
+    trusted = sorted(allowed_sites(*(s["url"] for s in list_sources(obj.db(), state="enabled")),
+                                   trusted_hosts=obj.cfg["trusted_hosts"]))
     run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
     n = obj.db().execute("SELECT count(*) FROM sources WHERE state = 'candidate'").fetchone()[0]
     click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")

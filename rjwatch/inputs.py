@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler import feeds
+from crawler.guard import allowed_sites
 from crawler.http import FetchError, fetch
 from judge.article import parse_text_article
 from judge.identity import canonical_url
@@ -49,12 +50,16 @@ def _is_url(arg: str) -> bool:
 
 
 def read_input(arg: str, cfg, *, url: str | None = None) -> Loaded:
-    """Read FILE, URL or `-` (standard input) with the configured byte cap."""
+    """Read FILE, URL or `-` (standard input) with the configured byte cap.
+
+    A URL the user typed may be on a private address; a redirect from it may lead only to a public
+    address, the same site, or a host of the `trusted_hosts` setting."""
     cap = int(cfg["max_bytes"])
     if _is_url(arg):
         try:
             resp = fetch(arg, timeout=float(cfg["fetch_timeout"]), max_bytes=cap,
-                         max_redirects=int(cfg["max_redirects"]), user_agent=cfg["user_agent"])
+                         max_redirects=int(cfg["max_redirects"]), user_agent=cfg["user_agent"],
+                         allowed=allowed_sites(arg, trusted_hosts=cfg["trusted_hosts"]))
         except FetchError as exc:
             raise InputError(str(exc)) from None
         return Loaded(arg, resp.body, url or resp.url, resp.content_type, via="page")

@@ -166,9 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Empty: crawls run locally."),
     Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction.",
             int_range(1, MAX_BATCH)),
-    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that links learned "
-            "from pages may lead to, e.g. blogs on an intranet. Links to other loopback, private and "
-            "link-local addresses are never followed; the sources you add yourself always work."),
+    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that learned URLs "
+            "may lead to, e.g. blogs on an intranet: links, redirects, a feed's next page, entry pages, in crawls, "
+            "polls and fetched inputs. Other loopback, private and link-local addresses (also names resolving "
+            "to them, like `localhost`) are never fetched; the URL you type and the sources you add always work, "
+            "on their own host and port only (a URL without a port means port 80 or 443)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -27,6 +27,7 @@ import scrapy
 from scrapy.utils.sitemap import Sitemap
 
 from crawler import extract, feeds
+from crawler.guard import allowed_sites
 from judge import dates
 from judge.identity import fetchable_url
 
@@ -79,8 +80,9 @@ class BloggerSpider(scrapy.Spider):
             raise ValueError(f"not a blog URL: {url!r}")
         self.home_url = f"{parts.scheme}://{parts.netloc}/"
         host = parts.hostname.lower()
-        # The blog's own site (host and port) only: another port of a private host is another service.
-        self.trusted_hosts = {parts.netloc.lower().rpartition("@")[2]}
+        # The blog's own site (host and effective port) only: another port of a private host is
+        # another service, also when the blog's URL names no port.
+        self.trusted_hosts = set(allowed_sites(self.home_url))
         self.allowed_domains = [host]
 
     # -- start -----------------------------------------------------------------------------
