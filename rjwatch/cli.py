@@ -962,6 +962,9 @@ def status(obj: Ctx, fmt: str) -> None:
     next_runs = (hb or {}).get("next_runs") or {}
     for name in sorted(set(st["jobs"]) | set(next_runs)):
         job = st["jobs"].get(name) or {}
+        if job.get("outcome") == "running":
+            click.echo(f"job {name}: next {next_runs.get(name) or '-'}; running (run #{job.get('run')})")
+            continue
         click.echo(f"job {name}: next {next_runs.get(name) or '-'}; last {job.get('finished') or 'never'} "
                    f"{job.get('outcome') or ''}")
     click.echo(f"next feed poll due: {st['next_poll_due'] or 'now'}")

@@ -16,12 +16,15 @@ import pytest
 from rjwatch.demo.site import build_blog
 
 from conftest import REPO
-from reliability import Daemon, FAST, q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config
+from reliability import Daemon, FAST, PageGate, q, record, rjwatch_cmd, run_measured, wait_until, write_config
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
-#: Delay of each blog page, so that a crawl is still running when the test acts on it.
-PAGE_DELAY_S = 0.3
+#: Delay of each blog page: crawls take a few seconds.
+PAGE_DELAY_S = 0.1
+#: Post pages a crawl fetches before the gate holds it (the blog has more), so that it is surely still
+#: running when the test acts on it.
+GATE_ALLOW = 3
 
 
 def cli(db_path: Path, *args: str) -> str:
@@ -80,13 +83,19 @@ def add_slow_blog(db_path: Path, served, key: str, n: int = 40):
     return blog, srv, q(db_path, "SELECT id FROM sources WHERE kind = 'blogger'")
 
 
+def crawling_held(db_path: Path, gate: PageGate) -> bool:
+    """A crawl run is open and waits at the gate."""
+    return gate.held >= 1 and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL "
+                                         "AND pid IS NOT NULL") == 1
+
+
 # --- 24 -----------------------------------------------------------------------------------------------
 def test_24_status_says_not_running_after_a_stop_or_a_kill_and_the_lock_file_goes(db_path, tmp_path):
     cfg = write_config(tmp_path / "rj.toml", "console")
     d = Daemon(db_path, cfg).start()
     try:
         assert wait_until(lambda: q(db_path, "SELECT count(*) FROM meta WHERE key = 'heartbeat'") == 1), d.output
-        assert daemon_line(db_path).startswith(f"daemon: running, heartbeat ")
+        assert daemon_line(db_path).startswith("daemon: running, heartbeat ")
         assert f"(pid {d.proc.pid})" in daemon_line(db_path)
         assert locks(db_path) == [db_path.name + ".daemon.lock"]
         jobs = job_lines(db_path)
@@ -131,13 +140,14 @@ def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_pat
     assert q(db_path, "SELECT pid FROM runs WHERE id = ?", run["id"]) == proc.pid
 
     # The daemon's crawl child killed with SIGKILL: the run says died, and so does the job in `status`.
+    gate = PageGate(srv.app, allow=GATE_ALLOW)
     cfg = write_config(tmp_path / "rj.toml", "console")
     d = Daemon(db_path, cfg).start()
     try:
-        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL "
-                                             "AND pid IS NOT NULL") == 1, timeout=90, step=0.05), d.output
+        assert wait_until(lambda: crawling_held(db_path, gate), timeout=90, step=0.05), d.output
         child = q(db_path, "SELECT pid FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL")
-        assert job_lines(db_path)[f"crawl:{sid}"].endswith(" running"), job_lines(db_path)
+        running = q(db_path, "SELECT id FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL")
+        assert job_lines(db_path)[f"crawl:{sid}"].endswith(f"; running (run #{running})"), job_lines(db_path)
         os.kill(child, signal.SIGKILL)
         assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL")
                           == 0, timeout=30), d.output
@@ -150,6 +160,7 @@ def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_pat
         st = json.loads(cli(db_path, "status", "--format", "json"))
         assert st["jobs"][f"crawl:{sid}"]["outcome"] == "died" and st["jobs"][f"crawl:{sid}"]["run"] == latest["id"]
     finally:
+        gate.open()
         assert d.stop() == 0, d.output
     assert not [r for r in runs_json(db_path) if r["finish_reason"] is None]
     assert locks(db_path) == []
@@ -163,15 +174,19 @@ def test_25_stopping_the_daemon_as_a_crawl_starts_is_clean(db_path, tmp_path, se
     cfg = write_config(tmp_path / "rj.toml", "console", crawl_interval="1s")
     stops = 0
     for moment in ("starting", "crawling"):
+        gate = PageGate(srv.app, allow=GATE_ALLOW)
         d = Daemon(db_path, cfg).start()
         try:
             # the crawl child appears: stop the daemon at once (Python still starting up) or mid-walk
             assert wait_until(lambda: children(d.proc.pid), timeout=90, step=0.01), d.output
             if moment == "crawling":
-                assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason "
-                                                     "IS NULL") == 1, timeout=90, step=0.05), d.output
+                assert wait_until(lambda: crawling_held(db_path, gate), timeout=90, step=0.05), d.output
         finally:
-            assert d.stop() == 0, d.output
+            d.proc.send_signal(signal.SIGTERM)  # one signal: a clean stop (a second one would force it)
+            gate.open()  # the stopping crawl's held page is answered
+            out, err = d.proc.communicate(timeout=60)
+            d.output += out + err
+        assert d.proc.returncode == 0, d.output
         stops += 1
         assert "Traceback" not in d.output and "KeyboardInterrupt" not in d.output, d.output
         assert "WARNING" not in d.output and "ERROR" not in d.output, d.output
@@ -183,10 +198,9 @@ def test_25_stopping_the_daemon_as_a_crawl_starts_is_clean(db_path, tmp_path, se
         assert job.get("outcome") in (None, "ok", "shutdown", "stopped before it began"), job
     assert q(db_path, "SELECT count(*) FROM runs WHERE finish_reason = 'shutdown'") >= 1
     # and the next crawl still collects everything
-    final = run_measured(rjwatch_cmd(db_path, "crawl", "--source", srv.base_url, *FAST, "-s", "DOWNLOAD_DELAY=0"),
-                         timeout=240)
-    assert final.code == 0, final.stderr[-2000:]
     srv.faults.clear()
+    final = run_measured(rjwatch_cmd(db_path, "crawl", "--source", srv.base_url, *FAST), timeout=240)
+    assert final.code == 0, final.stderr[-2000:]
     stored = q(db_path, "SELECT count(DISTINCT post_id) FROM posts WHERE source_id = ?", sid)
     doubled = q(db_path, "SELECT count(*) - count(DISTINCT post_id) FROM posts WHERE source_id = ?", sid)
     assert doubled == 0
