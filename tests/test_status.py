@@ -18,8 +18,6 @@ from rjwatch.demo.site import build_blog
 from conftest import REPO
 from reliability import Daemon, FAST, PageGate, q, record, rjwatch_cmd, run_measured, wait_until, write_config
 
-pytestmark = [pytest.mark.reliability, pytest.mark.slow]
-
 #: Delay of each blog page: crawls take a few seconds.
 PAGE_DELAY_S = 0.1
 #: Post pages a crawl fetches before the gate holds it (the blog has more), so that it is surely still
@@ -90,6 +88,8 @@ def crawling_held(db_path: Path, gate: PageGate) -> bool:
 
 
 # --- 24 -----------------------------------------------------------------------------------------------
+@pytest.mark.reliability
+@pytest.mark.slow
 def test_24_status_says_not_running_after_a_stop_or_a_kill_and_the_lock_file_goes(db_path, tmp_path):
     cfg = write_config(tmp_path / "rj.toml", "console")
     d = Daemon(db_path, cfg).start()
@@ -127,6 +127,8 @@ def test_24_status_says_not_running_after_a_stop_or_a_kill_and_the_lock_file_goe
     record("24 status after a stop and a kill -9 of the daemon", runs=3, posts=0, faults=2, lost=0, doubled=0)
 
 
+@pytest.mark.reliability
+@pytest.mark.slow
 def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_path, served):
     blog, srv, sid = add_slow_blog(db_path, served, "killed-crawl")
     # A manual crawl killed with SIGKILL: nobody is left to close its run.
@@ -169,6 +171,8 @@ def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_pat
 
 
 # --- 25 -----------------------------------------------------------------------------------------------
+@pytest.mark.reliability
+@pytest.mark.slow
 def test_25_stopping_the_daemon_as_a_crawl_starts_is_clean(db_path, tmp_path, served):
     blog, srv, sid = add_slow_blog(db_path, served, "stopped-early")
     cfg = write_config(tmp_path / "rj.toml", "console", crawl_interval="1s")
@@ -206,3 +210,22 @@ def test_25_stopping_the_daemon_as_a_crawl_starts_is_clean(db_path, tmp_path, se
     assert doubled == 0
     record("25 daemon stopped as a crawl starts", runs=len(runs_json(db_path)), posts=len(blog.posts), faults=stops,
            lost=len(blog.posts) - stored, doubled=doubled)
+
+
+@pytest.mark.parametrize("age_s, started, running, why", [
+    (1, "own", True, None),
+    (3600, "own", False, "silent for more than"),         # a hung daemon: its heartbeat stopped
+    (1, "other", False, "gone"),                          # the pid now names another process
+])
+def test_a_stale_heartbeat_or_a_reused_pid_is_not_a_running_daemon(age_s, started, running, why):
+    from datetime import datetime, timedelta, timezone
+
+    from scheduler.daemon import daemon_state
+    from storage.pidlock import process_start
+
+    own = process_start(os.getpid())
+    beat = {"at": (datetime.now(timezone.utc) - timedelta(seconds=age_s)).isoformat(timespec="seconds"),
+            "pid": os.getpid(), "pid_started": own if started == "own" else str(int(own) + 1), "tick_s": 1}
+    state = daemon_state(beat)
+    assert state["running"] is running, state
+    assert why is None or why in state["why"], state
