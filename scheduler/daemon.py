@@ -338,8 +338,9 @@ class Daemon:
         extra = {"exit_code": code, "timed_out": timed_out}
         with write_tx(self.db):
             # The child's own run (by its pid): a manual crawl of the same blog meanwhile has a row too.
-            row = self.db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND started_at >= ? "
-                                  "AND pid = ? ORDER BY id DESC LIMIT 1", (source_id, started, pid)).fetchone()
+            row = self.db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND "
+                                  "started_at >= ? AND pid = ? ORDER BY id DESC LIMIT 1",
+                                  (source_id, started, pid)).fetchone()
             if row:
                 stats = json.loads(row[1] or "{}")
                 stats.update(extra)
@@ -522,7 +523,8 @@ def status(db) -> dict:
     out["daemon"] = daemon_state(hb)
     if hb:
         at = dates.parse(hb["at"])
-        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"), "rss_now_mb": hb.get("rss_now_mb"),
+        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"),
+                            "rss_now_mb": hb.get("rss_now_mb"),
                             "next_runs": (hb.get("next_runs") or {}) if out["daemon"]["running"] else {},
                             "stopped": hb.get("stopped"),
                             "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}

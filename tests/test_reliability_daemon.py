@@ -15,8 +15,8 @@ from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
 from conftest import REPO
 from receiver import Receiver
-from reliability import (ALERTING, Daemon, PageGate, assert_consistent, assert_delivered_once, assert_stored_once, crawl,
-                         q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config)
+from reliability import (ALERTING, Daemon, PageGate, assert_consistent, assert_delivered_once, assert_stored_once,
+                         crawl, q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config)
 from test_alerts import _distinct_relevant_articles
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
