@@ -91,7 +91,7 @@ def seed(db, server, sources: list[dict], *, full: bool = False) -> list[dict]:
             newest = dates.parse(state["newest_updated"])
             since = (newest - INCREMENTAL_OVERLAP).isoformat(timespec="seconds") if newest else None
         fill_known(db, server, sid)
-        run_id = src.start_run(db, "crawl", sid)
+        run_id = src.start_run(db, "crawl", sid, owned=False)  # the ingest worker ends the round
         message = {"url": source["url"], "source_id": sid, "run_id": run_id, "full": full,
                    "backfill_complete": complete, "newest_updated": state.get("newest_updated"),
                    "since": since, "feed_url": state.get("feed_url")}

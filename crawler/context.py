@@ -46,6 +46,7 @@ class CrawlContext:
             self.source_id, _ = src.add_source(self.db, url, "blogger")
         if self.source_id is not None:
             self.state = src.crawl_state(self.db, self.source_id)
+            src.mark_dead_runs(self.db, source_id=self.source_id)  # a killed earlier crawl is not running
             self.run_id = src.start_run(self.db, "crawl", self.source_id)
         crawler.rjwatch = self
 

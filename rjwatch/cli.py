@@ -7,6 +7,7 @@ one line on stderr with a non-zero exit code; they never show a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from functools import wraps
 from importlib import resources
@@ -813,6 +814,9 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
             raise InputError("--query crawls run locally, not in the cluster")
         seed_sources(obj, cluster_url(obj, None if cluster_redis == "config" else cluster_redis), chosen, full=full)
         return
+    # A stop asked for before Scrapy takes over the signals (it does when the crawl starts) ends the
+    # command cleanly: locks released, no run left open.
+    signal.signal(signal.SIGTERM, _interrupt)
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
     with crawl_locks(obj.path, chosen) as (chosen, busy):
         for s, pid in busy:
@@ -838,6 +842,10 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
         sys.exit(EXIT_FAILED)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 @main.command()
 @click.option("--source", "source_ref", metavar="URL|ID")
 @click.option("--limit", type=count(1), default=20, show_default=True)
@@ -851,9 +859,10 @@ def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
 
         rjwatch runs --limit 5
     """
-    from storage.sources import get_source, list_runs
+    from storage.sources import get_source, list_runs, mark_dead_runs
 
     sid = get_source(obj.db(), source_ref)["id"] if source_ref else None
+    mark_dead_runs(obj.db())  # a run whose process is gone is not running
     rows = list_runs(obj.db(), source_id=sid, limit=limit)
     for r in rows:
         st = r["stats"]
@@ -1029,14 +1038,22 @@ def status(obj: Ctx, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
         return
-    hb = st["heartbeat"]
-    click.echo("daemon: " + (f"heartbeat {hb['age_s']} s ago (pid {hb['pid']})" if hb else "never ran on this database"))
+    hb, dm = st["heartbeat"], st["daemon"]
+    if dm["running"]:
+        click.echo(f"daemon: running, heartbeat {hb['age_s']} s ago (pid {hb['pid']})")
+    elif hb:
+        click.echo(f"daemon: not running (last seen {dm['last_seen']}, {dm['why']})")
+    else:
+        click.echo("daemon: never ran on this database")
     click.echo("posts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["posts"].items())) or "none"))
     click.echo("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["alerts"].items())) or "none")
                + "; deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(st["deliveries"].items())) or "none"))
     next_runs = (hb or {}).get("next_runs") or {}
     for name in sorted(set(st["jobs"]) | set(next_runs)):
         job = st["jobs"].get(name) or {}
+        if job.get("outcome") == "running":
+            click.echo(f"job {name}: next {next_runs.get(name) or '-'}; running (run #{job.get('run')})")
+            continue
         click.echo(f"job {name}: next {next_runs.get(name) or '-'}; last {job.get('finished') or 'never'} "
                    f"{job.get('outcome') or ''}")
     click.echo(f"next feed poll due: {st['next_poll_due'] or 'now'}")

@@ -9,43 +9,39 @@ it a second time alongside.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from storage.pidlock import Busy, PidLock
+
 
 @contextmanager
 def crawl_locks(db_path: Path, sources: list[dict]):
-    """Take each blog's crawl lock (an OS file lock beside the database, released even by kill -9).
+    """Take each blog's crawl lock (an OS file lock beside the database, released even by kill -9;
+    the file is removed when this process is done with it).
 
     Yields (free, busy): the sources locked for this process, and (source, pid) pairs of the ones
     another process is crawling.
     """
     db_path = Path(db_path)
-    free, busy, handles = [], [], []
+    free, busy, held = [], [], []
     try:
         for source in sources:
-            fh = open(db_path.with_name(f"{db_path.name}.crawl-{source['id']}.lock"), "a+")
+            lock = PidLock(db_path.with_name(f"{db_path.name}.crawl-{source['id']}.lock"))
             try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                fh.seek(0)
-                busy.append((source, fh.read().strip() or "?"))
-                fh.close()
+                lock.acquire()
+            except Busy as exc:
+                busy.append((source, exc.pid))
                 continue
-            fh.seek(0)
-            fh.truncate()
-            fh.write(str(os.getpid()))
-            fh.flush()
-            handles.append(fh)
+            held.append(lock)
             free.append(source)
         yield free, busy
     finally:
-        for fh in handles:
-            fh.close()
+        for lock in held:
+            lock.release()
 
 
 def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):

@@ -16,14 +16,19 @@ catch up after downtime.
 - heartbeat: every minute, `meta.heartbeat`; reload: every minute and on SIGHUP, picks up added or
   removed sources and changed intervals.
 
-One daemon per database (an OS file lock). SIGTERM/SIGINT stop cleanly: the child crawl gets SIGINT
-(Scrapy stops gracefully and the next run resumes), the current write finishes, exit 0. A second
-signal forces the stop.
+One daemon per database (an OS file lock, removed on a clean exit). SIGTERM/SIGINT stop cleanly: no
+new job starts, the child crawl gets SIGTERM (Scrapy stops gracefully, its run ends as `shutdown` and
+the next run resumes), the current write finishes, the last heartbeat records the stop, exit 0. A
+second signal forces the stop.
+
+Runs record their process (pid and start time): a run whose process is gone (kill -9 of a crawl or
+of the daemon) is marked `died` at the next start, by housekeeping, by the blog's next crawl and by
+`status`/`runs` (storage.sources.mark_dead_runs). `status` says the daemon is not running when the
+heartbeat's process is gone or the heartbeat is older than STALE_TICKS ticks.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -43,14 +48,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from judge import dates
 from rjwatch.settings import ConfigError, parse_duration
 from scheduler import alerts as alerts_mod
+from storage import pidlock
 from storage.db import DatabaseError, connect, write_tx
 from storage.ingest import AnalysisPool
+from storage.sources import latest_run, mark_dead_runs
 
 log = logging.getLogger("rjwatch.daemon")
 
 #: How often the daemon looks at its own state: heartbeat, alert dispatch and config reload.
 TICK_S = 60
-#: Grace a stopping child crawl gets after SIGINT before it is killed.
+#: Grace a stopping child crawl gets after SIGTERM before it is killed.
 CHILD_STOP_GRACE_S = 20
 #: Runs kept by housekeeping (older ones are pruned; their posts stay).
 KEEP_RUNS_DAYS = 90
@@ -62,6 +69,12 @@ CRAWL_JITTER_S = 120
 JOB_THREADS = 16
 #: Scheduling-lag samples kept (actual minus planned start of each job run), for `status`.
 LAG_SAMPLES = 1000
+#: Heartbeat ticks without a beat after which `status` calls the daemon not running (hung, or its
+#: pid now belongs to another process): a few, so that one slow tick on a loaded machine is not a stop.
+STALE_TICKS = 5
+#: Least heartbeat age called stale, whatever the tick: with second-scale ticks (tests, the demo) a
+#: busy machine can delay a beat by several seconds.
+STALE_MIN_S = 30
 
 
 def _die_with_parent() -> None:
@@ -84,7 +97,8 @@ class Daemon:
         self.db_path = Path(db_path)
         self.cfg = cfg
         self.config_loader = config_loader
-        self.lock_file = None
+        self.lock: pidlock.PidLock | None = None
+        self.tick_s = min(TICK_S, parse_duration(cfg["poll_tick"]))
         self.stopping = threading.Event()
         self.children: set[subprocess.Popen] = set()
         self.children_lock = threading.Lock()
@@ -96,6 +110,7 @@ class Daemon:
         # Analysis worker processes for big polled batches; started on the first one, kept until exit.
         self.analysis_pool = AnalysisPool.from_setting(int(cfg["ingest_workers"]))
         self.signals = 0
+        self.stopper: threading.Thread | None = None
         self.lags: list[float] = []
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
 
@@ -131,25 +146,16 @@ class Daemon:
         path = self.db_path.with_name(self.db_path.name + ".daemon.lock")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(path, "a+")
+            self.lock = pidlock.PidLock(path).acquire()
+        except pidlock.Busy as exc:
+            raise AlreadyRunning(f"another `rjwatch run` (pid {exc.pid}) is already using {self.db_path}") from None
         except OSError as exc:
             raise DatabaseError(f"cannot write the daemon's lock file {path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            other = fh.read().strip() or "?"
-            fh.close()
-            raise AlreadyRunning(f"another `rjwatch run` (pid {other}) is already using {self.db_path}") from None
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(str(os.getpid()))
-            fh.flush()
-        except OSError as exc:
-            fh.close()
-            raise DatabaseError(f"cannot write the daemon's lock file {path}: {exc.strerror}") from None
-        self.lock_file = fh
+
+    def tidy_locks(self) -> None:
+        """Remove the crawl lock files left by crawls killed with SIGKILL (nobody holds them)."""
+        for path in pidlock.remove_stale(sorted(self.db_path.parent.glob(self.db_path.name + ".crawl-*.lock"))):
+            log.info("removed the stale lock file %s", path.name)
 
     # -- jobs ------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -157,7 +163,11 @@ class Daemon:
 
         ensure_initialised(self.db)
         register_config_sources(self.db, self.cfg)
-        tick = IntervalTrigger(seconds=min(TICK_S, parse_duration(self.cfg["poll_tick"])))
+        died = mark_dead_runs(self.db)  # runs of a daemon or crawl killed before this start
+        if died:
+            log.info("runs %s were left unfinished by a process that is gone: marked died", died)
+        self.tidy_locks()
+        tick = IntervalTrigger(seconds=self.tick_s)
         now = datetime.now(timezone.utc)
         self.scheduler.add_job(self.heartbeat, tick, id="heartbeat", next_run_time=now)
         self.scheduler.add_job(self.poll, IntervalTrigger(seconds=parse_duration(self.cfg["poll_tick"])), id="poll",
@@ -225,7 +235,10 @@ class Daemon:
         started = dates.now_iso()
         try:
             result = fn()
-            self._job_state(name, started, "ok", result)
+            outcome = "ok"
+            if isinstance(result, dict) and "outcome" in result:  # a job that knows better than "it returned"
+                outcome = result.pop("outcome")
+            self._job_state(name, started, outcome, result)
         except Exception as exc:  # a failing job is recorded and retried next time, never fatal
             log.exception("job %s failed", name)
             self._job_state(name, started, f"error: {type(exc).__name__}: {exc}"[:300], None)
@@ -237,16 +250,19 @@ class Daemon:
             self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
                             "excluded.value", (f"job:{name}", value))
 
-    def heartbeat(self) -> None:
+    def heartbeat(self, *, stopped: bool = False) -> None:
         import resource
 
         jobs = {}
         for j in self.scheduler.get_jobs():
             nxt = getattr(j, "next_run_time", None)  # absent while the scheduler is not started yet
             jobs[j.id] = nxt.isoformat(timespec="seconds") if nxt else None
-        beat = {"at": dates.now_iso(), "pid": os.getpid(), "lag": self.lag_summary(), "next_runs": jobs,
+        beat = {"at": dates.now_iso(), "pid": os.getpid(), "pid_started": pidlock.process_start(os.getpid()),
+                "tick_s": self.tick_s, "lag": self.lag_summary(), "next_runs": {} if stopped else jobs,
                 "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "rss_now_mb": _rss_now_mb()}
+        if stopped:
+            beat["stopped"] = beat["at"]
         with write_tx(self.db):
             self.db.execute("INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE SET "
                             "value = excluded.value", (json.dumps(beat),))
@@ -295,11 +311,19 @@ class Daemon:
         finally:
             with self.children_lock:
                 self.children.discard(proc)
+        if proc.returncode < 0:
+            self.tidy_locks()  # a child killed by a signal could not remove its lock file
         tail = (err or "").strip().splitlines()[-3:]
-        self._record_exit(source_id, started, proc.returncode, timed_out, tail)
-        if proc.returncode not in (0, -signal.SIGINT, 130):
+        stopped = self.stopping.is_set()  # stopped by us, as the daemon stops: not a failure
+        run_id, reason = self._record_exit(source_id, proc.pid, started, proc.returncode, timed_out, stopped, tail)
+        if proc.returncode not in (0, -signal.SIGINT, -signal.SIGTERM, 130) and not stopped:
             log.warning("crawl of source %s exited %s: %s", source_id, proc.returncode, " | ".join(tail))
-        return {"exit": proc.returncode}
+        # The job's outcome is the run's: `status` and `runs` must agree.
+        if reason is None:
+            outcome = "stopped before it began" if stopped else ("skipped: blog busy" if proc.returncode == 0 else "ok")
+        else:
+            outcome = "ok" if reason == "finished" else reason
+        return {"exit": proc.returncode, "run": run_id, "finish_reason": reason, "outcome": outcome}
 
     def _seed_cluster(self, source_id: int) -> dict:
         """Cluster mode: push the blog's start URL to the shared frontier; the cluster's workers crawl
@@ -311,32 +335,47 @@ class Daemon:
         out = seed(self.db, redis_client(self.cfg["cluster.redis_url"]), [get_source(self.db, source_id)])
         return {"cluster": out[0]}
 
-    def _record_exit(self, source_id: int, started: str, code: int, timed_out: bool, tail: list[str]) -> None:
-        """The crawl's exit code lands in its `runs` row (or in a row of its own if it died before one)."""
+    def _record_exit(self, source_id: int, pid: int, started: str, code: int, timed_out: bool, stopped: bool,
+                     tail: list[str]) -> tuple[int | None, str | None]:
+        """The crawl's exit code lands in its `runs` row (or in a row of its own if it died before one).
+
+        Returns (run id, finish reason); (None, None) when there is no run: the blog was busy, or the
+        daemon stopped the crawl before it began."""
         extra = {"exit_code": code, "timed_out": timed_out}
         with write_tx(self.db):
-            row = self.db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND started_at >= ? "
-                                  "ORDER BY id DESC LIMIT 1", (source_id, started)).fetchone()
+            # The child's own run (by its pid): a manual crawl of the same blog meanwhile has a row too.
+            row = self.db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND "
+                                  "started_at >= ? AND pid = ? ORDER BY id DESC LIMIT 1",
+                                  (source_id, started, pid)).fetchone()
             if row:
                 stats = json.loads(row[1] or "{}")
                 stats.update(extra)
+                reason = "killed" if timed_out else ("shutdown" if stopped else "died")
                 self.db.execute("UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
                                 "coalesce(finish_reason, ?) WHERE id = ?",
-                                (json.dumps(stats), dates.now_iso(), "killed" if timed_out else "died", row[0]))
+                                (json.dumps(stats), dates.now_iso(), reason, row[0]))
+                return row[0], self.db.execute("SELECT finish_reason FROM runs WHERE id = ?", (row[0],)).fetchone()[0]
             elif code == 0:
                 # No run and a clean exit: another process (a manual `rjwatch crawl`) holds the blog.
                 log.info("crawl of source %s skipped: %s", source_id, " | ".join(tail)[-300:])
+            elif stopped:
+                log.info("crawl of source %s stopped before it began", source_id)
             else:
                 extra["error"] = " | ".join(tail)[-500:]
-                self.db.execute("INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
-                                "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)", (source_id, started, dates.now_iso(),
-                                                                                json.dumps(extra)))
+                run_id = self.db.execute(
+                    "INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
+                    "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)", (source_id, started, dates.now_iso(),
+                                                                    json.dumps(extra))).lastrowid
+                return run_id, "failed"
+        return None, None
 
     def _stop_child(self, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
             return
         try:
-            os.killpg(proc.pid, signal.SIGINT)  # Scrapy: graceful stop, buffered posts are written
+            # Scrapy: graceful stop, buffered posts are written. SIGTERM, not SIGINT: a child still
+            # starting up (before Scrapy's handlers) ends quietly instead of with a KeyboardInterrupt.
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(CHILD_STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -367,7 +406,7 @@ class Daemon:
             backup = None
             if self.cfg["backup_dir"]:
                 backup = self._backup(Path(self.cfg["backup_dir"]))
-            return {"pruned_runs": pruned, "backup": backup}
+            return {"pruned_runs": pruned, "died_runs": len(mark_dead_runs(self.db)), "backup": backup}
         self._guard("housekeeping", body)
 
     def _backup(self, folder: Path) -> str:
@@ -411,7 +450,8 @@ class Daemon:
             os._exit(1)
         log.info("stopping (signal %s): finishing current work", signum)
         self.stopping.set()
-        threading.Thread(target=self._shutdown, daemon=True).start()
+        self.stopper = threading.Thread(target=self._shutdown, daemon=True)
+        self.stopper.start()
 
     def _shutdown(self) -> None:
         with self.children_lock:  # `stopping` is set: no new child can start after this
@@ -424,11 +464,21 @@ class Daemon:
 
     def run(self) -> None:
         self.acquire_lock()
-        self.setup()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, self._on_signal)
-        log.info("rjwatch daemon started on %s (pid %s)", self.db_path, os.getpid())
-        self.scheduler.start()  # blocks until shutdown
+        try:
+            self.setup()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, self._on_signal)
+            log.info("rjwatch daemon started on %s (pid %s)", self.db_path, os.getpid())
+            self.scheduler.start()  # blocks until shutdown
+            if self.stopper is not None:
+                self.stopper.join()  # the running jobs have ended and recorded their runs
+            try:
+                self.heartbeat(stopped=True)  # `status`: not running, since when
+            except Exception:  # the database may be what failed; the stop itself must still be clean
+                log.exception("could not record the stop")
+        finally:
+            self.tidy_locks()
+            self.lock.release()
         log.info("rjwatch daemon stopped")
 
 
@@ -443,21 +493,61 @@ def _rss_now_mb() -> float | None:
     return None
 
 
+def daemon_state(beat: dict | None, now: datetime | None = None) -> dict:
+    """Is the daemon of this heartbeat running? {"running", "pid", "last_seen", "why"}: not running when
+    it recorded its stop, when its process is gone (or the pid now names another process), or when its
+    heartbeat is older than STALE_TICKS ticks (a hung daemon)."""
+    if not beat:
+        return {"running": False, "pid": None, "last_seen": None, "why": "never ran on this database"}
+    now = now or datetime.now(timezone.utc)
+    pid = beat.get("pid")
+    at = dates.parse(beat.get("at"))
+    age = (now - at).total_seconds() if at else None
+    stale_after = max(STALE_MIN_S, STALE_TICKS * float(beat.get("tick_s") or TICK_S))
+    alive = pidlock.running(pid, beat.get("pid_started"))
+    out = {"running": False, "pid": pid, "last_seen": beat.get("at"), "age_s": round(age) if age is not None else None}
+    if not alive:
+        out["why"] = f"pid {pid} gone"
+    elif beat.get("stopped"):
+        out["why"] = f"pid {pid} stopping"
+    elif age is None or age > stale_after:
+        out["why"] = f"pid {pid} silent for more than {stale_after:.0f} s"
+    else:
+        out["running"] = True
+    return out
+
+
 def status(db) -> dict:
-    """What `rjwatch status` shows: heartbeat age, jobs' last results, failing sources, alert counts."""
+    """What `rjwatch status` shows: whether the daemon runs, heartbeat age, jobs' last results (a crawl
+    job's is its blog's latest run, as `runs` shows it), failing sources, alert counts."""
     from storage import health
 
+    mark_dead_runs(db)  # a run whose process is gone is not running
     out: dict = {}
     row = db.execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
-    if row:
-        hb = json.loads(row[0])
+    hb = json.loads(row[0]) if row else None
+    out["daemon"] = daemon_state(hb)
+    if hb:
         at = dates.parse(hb["at"])
-        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"), "rss_now_mb": hb.get("rss_now_mb"),
-                            "next_runs": hb.get("next_runs") or {},
+        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"),
+                            "rss_now_mb": hb.get("rss_now_mb"),
+                            "next_runs": (hb.get("next_runs") or {}) if out["daemon"]["running"] else {},
+                            "stopped": hb.get("stopped"),
                             "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}
     else:
         out["heartbeat"] = None
     out["jobs"] = {k[4:]: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE 'job:%'")}
+    if hb:  # the heartbeat job records itself in `heartbeat`, not in a job row
+        out["jobs"]["heartbeat"] = {"finished": hb["at"], "outcome": "stopped" if hb.get("stopped") else "ok"}
+    crawl_jobs = {n for n in set(out["jobs"]) | set((out["heartbeat"] or {}).get("next_runs") or {})
+                  if n.startswith("crawl:") and n[6:].isdigit()}
+    for name in crawl_jobs:
+        job = out["jobs"].setdefault(name, {})
+        run = latest_run(db, "crawl", int(name[6:]))
+        if run is not None and run["started_at"] >= (job.get("started") or ""):
+            reason = run["finish_reason"]
+            job.update({"run": run["id"], "finished": run["finished_at"] or job.get("finished"),
+                        "outcome": "running" if reason is None else ("ok" if reason == "finished" else reason)})
     out["failing_sources"] = health.failing(db)
     out["alerts"] = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM alerts GROUP BY status")}
     out["deliveries"] = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM deliveries GROUP BY status")}

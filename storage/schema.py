@@ -392,6 +392,21 @@ def m007_alert_channels(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_V9_DAEMON = """
+-- The process that owns a run (its pid and start time, see storage/pidlock.py), so that a run whose
+-- process is gone (kill -9, power loss) is marked `died` instead of showing as running forever.
+-- NULL for runs owned by no single process (a cluster round) and for runs older than this column.
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN pid_started TEXT;
+"""
+
+
+@migrations(name="009_daemon_run_pid")
+def m009_daemon_run_pid(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V9_DAEMON):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -7,13 +7,16 @@ functions. Every write goes through `write_tx` (BEGIN IMMEDIATE).
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from judge import dates
 from judge.identity import canonical_url, fetchable_url
-from storage.db import write_tx
+from storage import pidlock
+from storage.db import DatabaseError, write_tx
 
 KINDS = ("blogger", "feed", "manual")
 STATES = ("enabled", "disabled", "candidate")
@@ -103,10 +106,36 @@ def remove_source(db: sqlite_utils.Database, source_id: int) -> None:
 
 
 # --- runs ---------------------------------------------------------------------------------------
-def start_run(db: sqlite_utils.Database, kind: str, source_id: int | None) -> int:
+def start_run(db: sqlite_utils.Database, kind: str, source_id: int | None, *, owned: bool = True) -> int:
+    """A new run row. `owned`: this process runs it to its end, so its pid and start time are recorded
+    (a cluster round, finished by the ingest worker, is not owned by the process that opens it)."""
+    pid = os.getpid() if owned else None
+    started = pidlock.process_start(pid) if owned else None
     with write_tx(db):
-        return db.execute("INSERT INTO runs (kind, source_id, started_at) VALUES (?, ?, ?)",
-                          (kind, source_id, dates.now_iso())).lastrowid
+        return db.execute("INSERT INTO runs (kind, source_id, started_at, pid, pid_started) VALUES (?, ?, ?, ?, ?)",
+                          (kind, source_id, dates.now_iso(), pid, started)).lastrowid
+
+
+def mark_dead_runs(db: sqlite_utils.Database, *, source_id: int | None = None) -> list[int]:
+    """Runs left unfinished by a process that is gone (kill -9, a crash, a reboot) get finish_reason
+    `died`; returns their ids. A read-only database is left as it is."""
+    where = " AND source_id = ?" if source_id is not None else ""
+    params = [source_id] if source_id is not None else []
+    dead = [rid for rid, pid, started in db.execute(
+        f"SELECT id, pid, pid_started FROM runs WHERE finish_reason IS NULL AND pid IS NOT NULL{where}", params)
+        if not pidlock.running(pid, started)]
+    if not dead:
+        return []
+    try:
+        with write_tx(db):
+            for rid in dead:
+                db.execute("UPDATE runs SET finish_reason = 'died', finished_at = ? WHERE id = ? AND "
+                           "finish_reason IS NULL", (dates.now_iso(), rid))
+    except (sqlite3.OperationalError, DatabaseError) as exc:
+        if "readonly" not in str(exc).lower().replace("-", "") and "read only" not in str(exc).lower():
+            raise
+        return []
+    return dead
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, *, finish_reason: str, pages: int, items: int,
@@ -126,6 +155,13 @@ def list_runs(db: sqlite_utils.Database, *, source_id: int | None = None, limit:
     for row in rows:
         row["stats"] = json.loads(row.get("stats") or "{}")
     return rows
+
+
+def latest_run(db: sqlite_utils.Database, kind: str, source_id: int) -> dict | None:
+    """The newest run of this kind for this source (finish_reason NULL: still running)."""
+    rows = list(db.query("SELECT id, started_at, finished_at, finish_reason FROM runs WHERE kind = ? AND source_id = ? "
+                         "ORDER BY id DESC LIMIT 1", [kind, source_id]))
+    return rows[0] if rows else None
 
 
 def previous_items(db: sqlite_utils.Database, source_id: int, before_run: int) -> int:

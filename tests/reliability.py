@@ -249,6 +249,42 @@ class Daemon:
         self.output += out + err
 
 
+# --- holding a crawl at a known point --------------------------------------------------------------------
+#: Longest a gated page answer waits for the gate to open: a test that fails before opening it must not
+#: leave server threads blocked for good.
+GATE_MAX_S = 120.0
+
+
+class PageGate:
+    """Lets the first `allow` answers of a site's pages matching `pattern` through, then holds the next
+    ones until `open()`: a crawl of that site is then surely still running (and holding its locks) for
+    as long as the test needs, however slow the machine. `held` counts the answers waiting."""
+
+    def __init__(self, app, pattern: str = "*.html", allow: int = 0):
+        import fnmatch
+
+        self.opened = threading.Event()
+        self.lock = threading.Lock()
+        self.passed = 0
+        self.held = 0
+        inner = app.render
+
+        def render(path_with_query: str, host: str, request_headers=None):
+            if fnmatch.fnmatchcase(path_with_query.split("?", 1)[0], pattern) and not self.opened.is_set():
+                with self.lock:
+                    self.passed += 1
+                    hold = self.passed > allow
+                    self.held += hold
+                if hold:
+                    self.opened.wait(GATE_MAX_S)
+            return inner(path_with_query, host, request_headers)
+
+        app.render = render
+
+    def open(self) -> None:
+        self.opened.set()
+
+
 # --- a site of hand-made answers ----------------------------------------------------------------------
 @dataclass
 class StaticSite:

@@ -21,6 +21,7 @@ from rjwatch.demo.site import build_blog
 from storage.db import connect
 
 from conftest import REPO, run_cli
+from reliability import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -222,7 +223,8 @@ def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
     srv.faults.slow("*.html", delay=0.1)
     cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", srv.base_url, *FAST]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    # mid-walk: once the crawl has stored posts (Scrapy is running), not after a guessed delay
+    assert wait_until(lambda: os.path.exists(db_path) and len(posts(db_path)) > 0, timeout=120, step=0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in err

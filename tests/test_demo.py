@@ -105,6 +105,12 @@ def test_the_demo_database_stays_behind_with_every_post_once_and_each_late_alert
     hook = [json.loads(line) for line in (tmp / "demo" / "webhook.jsonl").read_text("utf-8").splitlines()]
     assert sorted(h["key"] for h in hook) == sorted(key for _, _, key, _ in late)
     assert _rows(db, "PRAGMA integrity_check")[0][0] == "ok"
+    # Stopping the demo stopped the daemon cleanly: no traceback, no run it failed or left dying.
+    log = (tmp / "demo" / "daemon.log").read_text("utf-8")
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
+    assert _rows(db, "SELECT count(*) FROM runs WHERE finish_reason IS NULL OR finish_reason IN ('failed', 'died')"
+                 )[0][0] == 0, _rows(db, "SELECT id, kind, finish_reason, stats FROM runs")
+    assert not list((tmp / "demo").glob("*.lock"))
     # The newcomer can query it with the ordinary commands.
     posts = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db), "posts", "--status", "copy",
                             "--format", "json"], cwd=tmp, capture_output=True, text=True, timeout=60, env=_env())
@@ -169,3 +175,66 @@ def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp
     assert "stopped (daemon exit 0)" in rest
     with pytest.raises(ProcessLookupError):
         os.kill(beat["pid"], 0)
+
+
+def _crawl_children(pid: int) -> list[int]:
+    """The `rjwatch crawl` processes the daemon `pid` has started (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                if b"crawl" in Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0"):
+                    found.append(kid)
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.reliability
+def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_no_traceback(tmp_path):
+    from reliability import record
+
+    cmd = [sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "demo"), "--duration", "3s",
+           "--keep-running"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    db = tmp_path / "demo" / "rjwatch.db"
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "(the webhook)" in line:
+                break
+        assert "press Ctrl-C to stop them" in "".join(lines), "".join(lines)
+        daemon = json.loads(_rows(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])["pid"]
+        # The next crawl round (every 20 s in the demo): stop the demo the moment its first crawl starts.
+        deadline = time.monotonic() + 120
+        while not _crawl_children(daemon) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _crawl_children(daemon), "no crawl round started"
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, rest + err
+    assert "stopped (daemon exit 0)" in rest and "Traceback" not in rest + err
+    log = (tmp_path / "demo" / "daemon.log").read_text("utf-8")
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
+    assert " WARNING " not in log and " ERROR " not in log, log[-3000:]
+    bad = _rows(db, "SELECT id, finish_reason, stats FROM runs WHERE finish_reason IS NULL OR finish_reason IN "
+                    "('failed', 'died')")
+    assert not bad, bad
+    assert not list((tmp_path / "demo").glob("*.lock"))
+    crawls = _rows(db, "SELECT count(*) FROM runs WHERE kind = 'crawl'")[0][0]
+    doubled = _rows(db, "SELECT count(*) - count(DISTINCT coalesce(post_id, canonical_url)) FROM posts")[0][0]
+    record("25 demo stopped as a crawl round starts", runs=crawls, posts=_rows(db, "SELECT count(*) FROM posts")[0][0],
+           faults=1, lost=0, doubled=doubled)

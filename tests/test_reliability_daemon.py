@@ -15,8 +15,8 @@ from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
 from conftest import REPO
 from receiver import Receiver
-from reliability import (ALERTING, Daemon, assert_consistent, assert_delivered_once, assert_stored_once, crawl,
-                         outbox_keys, q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config)
+from reliability import (ALERTING, Daemon, PageGate, assert_consistent, assert_delivered_once, assert_stored_once,
+                         crawl, outbox_keys, q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config)
 from test_alerts import _distinct_relevant_articles
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -27,6 +27,8 @@ DISPATCH_KILLS = 3
 RECEIVER_DELAY_S = 1.0
 #: The downtime of scenario 7.
 DOWNTIME = timedelta(days=3)
+#: Post pages the daemon's crawl fetches in scenario 10 before it is held (fewer than the blog has).
+GATE_ALLOW = 5
 
 
 
@@ -184,6 +186,9 @@ def _next_digest(db_path, cfg) -> None:
 # --- 10 -----------------------------------------------------------------------------------------------
 def test_10_two_daemons_and_a_manual_crawl_during_the_daemons_crawl_never_overlap(db_path, tmp_path, served):
     blog = build_blog("contended", 50, template="simple", feed_enabled=False, seed=110)
+    # The daemon's first crawl stores a few posts, then waits at the gate until the manual crawl has
+    # tried the blog: however long the manual crawl takes to start, the daemon's crawl still holds it.
+    gate = PageGate(blog, allow=GATE_ALLOW)
     srv = served(blog)
     srv.faults.slow("*.html", delay=0.1)
     assert run_measured(rjwatch_cmd(db_path, "source", "add", srv.base_url, "--kind", "blogger")).code == 0
@@ -194,14 +199,16 @@ def test_10_two_daemons_and_a_manual_crawl_during_the_daemons_crawl_never_overla
         second = subprocess.run(Daemon(db_path, cfg).cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "already using" in second.stderr
         assert len(second.stderr.strip().splitlines()) == 1
-        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finished_at IS NULL")
-                          == 1 and q(db_path, "SELECT count(*) FROM posts") >= 3, timeout=60)
+        assert wait_until(lambda: gate.held >= 1 and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND "
+                                                          "finished_at IS NULL") == 1, timeout=90), first.output
         manual = crawl(db_path, srv.base_url, "--full")
+        gate.open()
         assert manual.code == 0, manual.stderr[-2000:]
         assert "being crawled by another process" in manual.stderr
         assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason = "
                                              "'finished'") >= 2, timeout=120)
     finally:
+        gate.open()
         assert first.stop() == 0
     again = crawl(db_path, srv.base_url)  # the lock went with the daemon's crawl
     assert again.code == 0 and "run #" in again.stdout, again.stderr[-2000:]
