@@ -15,7 +15,7 @@ import numpy as np
 from judge import fingerprint, identity, lang, text
 from judge.classify import SeedMatch
 from judge.htmltext import text_and_links
-from judge.relevance import Relevance, TopicProfile
+from judge.relevance import Relevance, TopicProfile, normalize_lines
 
 #: Largest body we analyse (characters of text after HTML is stripped). Blog posts are rarely over
 #: 100 KB of text; a bigger body is cut here so one hostile page cannot stall a batch.
@@ -98,7 +98,9 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     if not clean:
         raise BadPost("post has no text once Blogger chrome is removed")
     title = text.clean_title(item.get("title"))
-    norm = text.normalize(clean)
+    # Line breaks stay: the relevance scorer reads sentences and paragraphs from them (tokens,
+    # shingles and the content hash do not see them).
+    norm = normalize_lines(clean)
     mode, toks = text.tokens(norm)
     sh = fingerprint.shingles(mode, toks)
     if len(sh) >= fingerprint.MIN_SHINGLES_FOR_LSH:
