@@ -477,8 +477,13 @@ class TopicProfile:
         title_hits = self._find(norm_title)[0] if norm_title else {}
         title_has = {key: bool(v) for key, v in title_hits.items()}
         has_b_anywhere = bool(side_b) or title_has.get("side_b", False)
-        place_context = bool(places) and (has_b_anywhere or bool(framing) or bool(dispute_terms)
-                                          or bool(bilateral_terms) or title_has.get("framing", False))
+        # An island's name is about the relations only beside dispute framing, the dispute's names, a
+        # bilateral compound, or the other side together with relations vocabulary ("Japan protested
+        # the drills on Iturup"); "no tsunami threat to Japan" after an eruption is not that.
+        relations_anywhere = bool(sentences("relations")) or title_has.get("relations", False)
+        place_context = bool(places) and (bool(framing) or bool(dispute_terms) or bool(bilateral_terms)
+                                          or title_has.get("framing", False)
+                                          or (has_b_anywhere and relations_anywhere))
 
         if dispute_terms:
             p = min(CAP_DISPUTE, POINTS_DISPUTE_TERM * len(dispute_terms))
@@ -574,7 +579,7 @@ class TopicProfile:
             t_places = any(t.get(k) for k in self.places)
             rel_t = t.get("relations") or t.get("economy") or t.get("framing")
             if t.get("dispute") or t.get("bilateral") or (t.get("side_a") and t.get("side_b") and rel_t) \
-                    or (t_places and (t.get("side_b") or t.get("framing"))):
+                    or (t_places and place_context and (t.get("side_b") or t.get("framing"))):
                 points += POINTS_TITLE
                 reasons.append(f"+{POINTS_TITLE:g} title is about the relations")
 
