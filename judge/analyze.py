@@ -60,6 +60,11 @@ class Analysis:
     post_id: str | None
     labels: list[str] = field(default_factory=list)
     summary_only: bool = False
+    # Why no seed was compared, when none was: "no seeds loaded", or seeds only of the other mode.
+    seed_note: str = "no seeds loaded"
+    # Does the topic profile carry vocabulary for the post's language? (False: the relevance score
+    # says little, and the post is flagged rather than silently off-topic.)
+    language_covered: bool = True
 
     @property
     def seed_similarity(self) -> dict[str, dict]:
@@ -111,6 +116,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     rel = profile.score(norm, text.normalize(title or ""))
     matches = [SeedMatch(s.id, fingerprint.overlap(s.shingles, sh)) for s in seeds if s.mode == mode]
     blog_id, post_id = item.get("blog_id"), item.get("post_id")
+    detected = lang.detect(clean, item.get("lang_hint"))
     return Analysis(
         url=url,
         canonical_url=canonical,
@@ -118,7 +124,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         author=text.clean_title(item.get("author")),
         published=item.get("published"),
         updated=item.get("updated"),
-        lang=lang.detect(clean, item.get("lang_hint")),
+        lang=detected,
         text=clean,
         mode=mode,
         content_hash=text.content_hash(toks),
@@ -132,7 +138,20 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         post_id=str(post_id) if post_id else None,
         labels=[str(x) for x in (item.get("labels") or [])],
         summary_only=bool(item.get("summary_only")),
+        seed_note=seed_note(seeds, mode),
+        language_covered=profile.covers(detected),
     )
+
+
+def seed_note(seeds: list[Seed], mode: str) -> str:
+    """Why a post has no seed to compare with: none loaded, or none in its mode (texts in Chinese,
+    Japanese or Korean are compared by characters, others by words; the two never meet)."""
+    if not seeds:
+        return "no seeds loaded"
+    how = {"char": "characters", "word": "words"}
+    others = sorted({s.mode for s in seeds if s.mode != mode})
+    return (f"compared by {how.get(mode, mode)}: no seed in that mode ({len(seeds)} seed(s) compared by "
+            f"{', '.join(how.get(m, m) for m in others)})")
 
 
 def _linkable(url: str) -> bool:

@@ -494,7 +494,7 @@ class TopicProfile:
             if place_context:
                 p = min(CAP_PLACES, POINTS_PLACE * len(places))
                 points += p
-                reasons.append(f"+{p:g} disputed places with the other side or dispute framing: {names}")
+                reasons.append(f"+{p:g} territorial dispute, places named with the other side or dispute framing: {names}")
             else:
                 flags.append("places_only")
                 reasons.append(f"+0 places named without {self.concepts['side_b'].label} or dispute framing: {names}")

@@ -339,7 +339,7 @@ class Ingestor:
         """The status a post would get against what is stored now (no write)."""
         matches = lsh.near_duplicates(self.conn, a.signature, a.band_keys, DUPLICATE_MIN_JACCARD, exclude=exclude)
         root, root_j = self._root_of(matches)
-        return decide(a.seed_matches, a.relevance.relevant, root, root_j), root_j
+        return decide(a.seed_matches, a.relevance.relevant, root, root_j, a.seed_note), root_j
 
     def _root_of(self, matches: list[tuple[int, float]]) -> tuple[int | None, float | None]:
         """The original (root) of the story the matches belong to, and the best similarity to it."""
@@ -370,7 +370,7 @@ class Ingestor:
             if dates.sort_key(published, now) < dates.sort_key(pub, first):
                 # Collected later but published earlier: this post is the original.
                 takes_over_from = verdict.duplicate_of
-                verdict = decide(a.seed_matches, a.relevance.relevant, None)
+                verdict = decide(a.seed_matches, a.relevance.relevant, None, no_match=a.seed_note)
                 verdict.reasons.append(f"published before post #{takes_over_from}, which becomes its duplicate")
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
@@ -592,12 +592,21 @@ def _is_newer(new: str | None, old: str | None) -> bool:
     return n is not None and (o is None or n > o)
 
 
+#: The order in which matched terms explain an alert: the dispute and places first, the sides last.
+_TERM_ORDER = ("dispute", "place:", "bilateral", "framing", "relations", "economy", "history", "side_a", "side_b")
+
+
 def _top_terms(a: Analysis, limit: int = 8) -> list[str]:
-    counts: dict[str, int] = {}
-    for concept in ("dispute", "bilateral", "relations", "side_a", "side_b"):
-        for term, n in a.relevance.matched_terms.get(concept, {}).items():
-            counts[term] = counts.get(term, 0) + n
-    return [t for t, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]]
+    ranked: dict[str, tuple[int, int]] = {}
+    for concept, terms in a.relevance.matched_terms.items():
+        rank = next((i for i, key in enumerate(_TERM_ORDER) if concept == key or
+                     (key.endswith(":") and concept.startswith(key))), None)
+        if rank is None:
+            continue  # other countries explain nothing about the topic
+        for term, n in terms.items():
+            old = ranked.get(term, (rank, 0))
+            ranked[term] = (min(rank, old[0]), old[1] + n)
+    return [t for t, _ in sorted(ranked.items(), key=lambda kv: (kv[1][0], -kv[1][1]))[:limit]]
 
 
 def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:

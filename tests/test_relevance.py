@@ -70,7 +70,7 @@ def test_an_island_alone_is_not_coverage_of_the_relations(profile):
 def test_inflections_of_one_island_count_once(profile):
     r = judge(profile, "Япония протестует против учений на Итурупе. Итурупа касается заявление Токио. "
                        "Итуруп останется в центре спора.")
-    place_reasons = [x for x in r.reasons if "disputed places" in x]
+    place_reasons = [x for x in r.reasons if "places named" in x]
     assert place_reasons and "Iturup" in place_reasons[0] and "+0.75 " in place_reasons[0]
 
 
@@ -149,3 +149,30 @@ def test_the_profile_says_which_languages_it_covers(profile):
     assert profile.covers("zh") and profile.covers("ko") and profile.covers("en")
     assert not profile.covers("pl")
     assert profile.covers(None)
+
+
+# --- what the verdict says about seeds and languages -------------------------------------------------
+def test_a_cjk_post_says_the_seed_is_compared_by_words_not_that_none_is_loaded(profile):
+    from judge.analyze import analyze, prepare_seed
+    from judge.classify import decide
+
+    from conftest import SEED_FILE
+
+    seed = prepare_seed(1, "seed", SEED_FILE.read_text("utf-8"))
+    a = analyze({"url": "https://x.example/ja.html", "text": "日本政府はロシアに抗議した。北方領土での軍事演習を非難した。"},
+                [seed], profile)
+    verdict = decide(a.seed_matches, a.relevance.relevant, None, no_match=a.seed_note)
+    assert verdict.reasons[0].startswith("compared by characters: no seed in that mode (1 seed(s) compared by words)")
+    assert "no seeds loaded" not in " ".join(verdict.reasons)
+    assert analyze({"url": "https://x.example/en.html", "text": "Plain text."}, [], profile).seed_note == "no seeds loaded"
+
+
+def test_a_post_in_a_language_the_profile_lacks_is_flagged(profile):
+    from judge.analyze import analyze
+
+    pl = analyze({"url": "https://x.example/pl.html", "text": "Rosja i Japonia prowadzą rozmowy o traktacie pokojowym. "
+                  "Minister spraw zagranicznych Japonii odwiedził Moskwę, aby omówić spór o Wyspy Kurylskie."},
+                 [], profile)
+    assert pl.lang == "pl" and not pl.language_covered
+    ko = analyze({"url": "https://x.example/ko.html", "text": "러시아 외무부는 일본 외교관을 추방한다고 밝혔다."}, [], profile)
+    assert ko.language_covered
