@@ -14,7 +14,7 @@ import numpy as np
 
 from judge import fingerprint, identity, lang, text
 from judge.classify import SeedMatch
-from judge.htmltext import text_and_links
+from judge.htmltext import has_media, media_text, text_and_links
 from judge.relevance import Relevance, TopicProfile, normalize_lines
 
 #: Largest body we analyse (characters of text after HTML is stripped). Blog posts are rarely over
@@ -60,6 +60,8 @@ class Analysis:
     post_id: str | None
     labels: list[str] = field(default_factory=list)
     summary_only: bool = False
+    # A post made only of pictures or embeds, judged on its title and their alt texts and titles.
+    media_only: bool = False
     # Why no seed was compared, when none was: "no seeds loaded", or seeds only of the other mode.
     seed_note: str = "no seeds loaded"
     # Does the topic profile carry vocabulary for the post's language? (False: the relevance score
@@ -88,12 +90,18 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     html = item.get("html")
     body = item.get("text")
     links: list[str] = list(item.get("links") or [])
+    media_only = False
     if html:
         if len(html) > MAX_HTML_CHARS:
             raise BadPost(f"post body is {len(html):,} characters of HTML (cap {MAX_HTML_CHARS:,})")
         body, found = text_and_links(html, url)
         if not links:
             links = found
+        if (not body or not body.strip()) and has_media(html):
+            # A post that is only a photo or a video: judged on its title and what its pictures and
+            # embeds say of themselves, and flagged, rather than lost.
+            media_only = True
+            body = "\n".join(x for x in (text.clean_title(item.get("title")) or "", media_text(html)) if x)
     if not body or not body.strip():
         raise BadPost("post has no text")
     if "\x00" in body:
@@ -138,6 +146,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         post_id=str(post_id) if post_id else None,
         labels=[str(x) for x in (item.get("labels") or [])],
         summary_only=bool(item.get("summary_only")),
+        media_only=media_only,
         seed_note=seed_note(seeds, mode),
         language_covered=profile.covers(detected),
     )

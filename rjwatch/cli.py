@@ -385,6 +385,8 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
     click.echo(f"  source:      {post.get('source') or '-'}")
+    if ev.get("flags"):
+        click.echo("  flags:       " + "; ".join(FLAG_TEXT.get(f, f) for f in ev["flags"]))
     click.echo("  verdict:")
     for reason in ev.get("reasons", []):
         click.echo(f"    {reason}")
@@ -412,6 +414,18 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
             click.echo("    " + click.style(line, fg=colour if not line.startswith(("+++", "---")) else None))
     click.echo("")
     click.echo(post["text"])
+
+
+#: How `show` words the flags stored with a verdict (storage.ingest._flags).
+FLAG_TEXT = {
+    "media_only": "media only (judged on its title and the alt texts and titles of its pictures and embeds)",
+    "summary_only": "judged on a feed summary only",
+    "partial": "partial (the topic is a small share of the post: a round-up or a passing mention)",
+    "history": "history (nothing about today)",
+    "places_only": "places named without the other side or dispute framing",
+    "enumeration": "both sides only in lists of countries",
+    "uncovered_language": "the topic profile has no vocabulary for this language: the score says little",
+}
 
 
 # --- sources ------------------------------------------------------------------------------------

@@ -325,10 +325,10 @@ class Ingestor:
         verdict, dup_j = self.verdict(a, exclude=post_id)
         c.execute(
             "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
-            "content_hash = ?, summary_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
+            "content_hash = ?, summary_only = ?, media_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
             "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, revision = revision + 1 WHERE id = ?",
-            (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), a.lang,
-             verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
+            (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), int(a.media_only),
+             a.lang, verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
              json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
              int(has_cjk(a.title or old_title, a.text)), post_id))
         lsh.replace(c, post_id, a.signature, a.band_keys)
@@ -374,11 +374,12 @@ class Ingestor:
                 verdict.reasons.append(f"published before post #{takes_over_from}, which becomes its duplicate")
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
-            " lang, text, summary_only, content_hash, status, relevance, matched_terms, seed_similarity,"
+            " lang, text, summary_only, media_only, content_hash, status, relevance, matched_terms, seed_similarity,"
             " duplicate_of, evidence, labels, first_seen, last_seen, cjk) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (a.canonical_url, a.url, a.blog_id, a.post_id, item.get("source_id"), a.title, a.author, published,
-             dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), a.content_hash, verdict.status,
+             dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), int(a.media_only), a.content_hash,
+             verdict.status,
              a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
              json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
              json.dumps(a.labels, ensure_ascii=False), now, now, int(has_cjk(a.title, a.text))))
@@ -617,8 +618,22 @@ def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
         "duplicate_jaccard": round(dup_j, 3) if dup_j is not None else None,
         "mode": a.mode,
         "shingles": a.shingle_count,
+        # What qualifies the verdict: partial (a round-up or a passing mention), history, places_only,
+        # enumeration, media_only, summary_only, uncovered_language (the profile lacks the language).
+        "flags": _flags(a),
     }
     return json.dumps(ev, ensure_ascii=False)
+
+
+def _flags(a: Analysis) -> list[str]:
+    flags = list(a.relevance.flags)
+    if a.media_only:
+        flags.append("media_only")
+    if a.summary_only:
+        flags.append("summary_only")
+    if not a.language_covered:
+        flags.append("uncovered_language")
+    return flags
 
 
 # -- module-level conveniences -------------------------------------------------------------------

@@ -176,3 +176,24 @@ def test_a_post_in_a_language_the_profile_lacks_is_flagged(profile):
     assert pl.lang == "pl" and not pl.language_covered
     ko = analyze({"url": "https://x.example/ko.html", "text": "러시아 외무부는 일본 외교관을 추방한다고 밝혔다."}, [], profile)
     assert ko.language_covered
+
+
+# --- posts with no text -------------------------------------------------------------------------------
+def test_a_video_only_post_is_stored_and_flagged_not_lost(db_path):
+    from conftest import run_cli
+
+    page = db_path.parent / "video.html"
+    page.write_text(
+        "<html><head><title>Лавров и Ямада: переговоры о мирном договоре</title></head><body>"
+        "<div class='post-body entry-content'><iframe title='Лавров о переговорах с Японией по мирному договору' "
+        "src='https://www.youtube.com/embed/abc' allowfullscreen></iframe>"
+        "<img src='https://x.example/a.jpg' alt='Министры иностранных дел России и Японии на переговорах'></div>"
+        "</body></html>", "utf-8")
+    res = run_cli("--db", str(db_path), "ingest", str(page), "--url", "https://video.example/2024/01/lavrov.html")
+    assert res.exit_code == 0, res.output
+    assert "1 stored" in res.output
+    shown = run_cli("--db", str(db_path), "show", "1")
+    assert "media only" in shown.output
+    import json
+    post = json.loads(run_cli("--db", str(db_path), "show", "1", "--format", "json").output)
+    assert post["evidence"]["flags"] == ["media_only"] and post["status"] == "new"
