@@ -38,6 +38,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from scrapy_redis.spiders import RedisMixin
 
+from crawler.guard import allowed_sites
 from crawler.spiders.blogger import BloggerSpider
 from judge.identity import canonical_url, fetchable_url
 
@@ -220,7 +221,7 @@ class ClusterBloggerSpider(RedisMixin, BloggerSpider):
         self.full = False
         self.query = None
         self.home_url = None
-        self.trusted_hosts: set[str] = set()  # hosts of every blog seeded to this worker
+        self.trusted_hosts: set[str] = set()  # sites (host:port) of every blog seeded to this worker
         self.allowed_domains = None  # many blogs: each callback keeps to its own blog's host
         self._round: BlogRound | None = None
         self._reset_blog_state()
@@ -257,8 +258,7 @@ class ClusterBloggerSpider(RedisMixin, BloggerSpider):
     def set_home(self, url: str) -> None:
         parts = urlsplit(url)
         self.home_url = f"{parts.scheme}://{parts.netloc}/"
-        if parts.hostname:
-            self.trusted_hosts.add(parts.hostname.lower())
+        self.trusted_hosts |= allowed_sites(url)
 
     # -- start messages ----------------------------------------------------------------------
     async def start(self):
@@ -338,8 +338,8 @@ class ClusterBloggerSpider(RedisMixin, BloggerSpider):
 
 
 class RoundHostsMiddleware:
-    """Downloader middleware (before SafeUrlMiddleware): the host of a request's own blog is trusted
-    in every worker, also in one that never saw that blog's start message."""
+    """Downloader middleware (before SafeUrlMiddleware): the site (host and port) of a request's own
+    blog is trusted in every worker, also in one that never saw that blog's start message."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -352,9 +352,7 @@ class RoundHostsMiddleware:
         blog = request.meta.get("rjwatch_blog")
         hosts = getattr(self.crawler.spider, "trusted_hosts", None)
         if blog and hosts is not None:
-            host = urlsplit(blog.get("url") or "").hostname
-            if host:
-                hosts.add(host.lower())
+            hosts |= allowed_sites(blog.get("url"))
         return None
 
 

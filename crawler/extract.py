@@ -30,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from judge.htmltext import html_to_text, links_from_html
+from judge.htmltext import html_to_text, links_from_html, repair_char_refs
 from judge.identity import blog_id_from_feed_url, canonical_host, canonical_url
 
 log = logging.getLogger(__name__)
@@ -446,8 +446,9 @@ def _decode(data) -> str:
     if _FEED_ROOT_RE.match(sample):
         raise ExtractError("not an HTML page: an RSS/Atom feed")
     # Stray control characters (never visible text) would survive parsing and then be refused by
-    # lxml whenever body text is moved around; they are dropped here once.
-    return _CONTROL_CHARS_RE.sub("", text)
+    # lxml whenever body text is moved around; they are dropped here once. Surrogate character
+    # references (emoji written as two references) become the real character.
+    return _CONTROL_CHARS_RE.sub("", repair_char_refs(text)[0])
 
 
 def _guess_encoding(data: bytes) -> str | None:

@@ -10,9 +10,14 @@ This module owns everything between "we have the bytes of a feed" and "here are 
   feedparser sees the bytes, so that Russian (windows-1251, KOI8-R) and Japanese (Shift_JIS, EUC-JP,
   ISO-2022-JP) text comes out right.
 - Hostile input: a DOCTYPE internal subset is rewritten before parsing so that external entities (XXE)
-  and nested entities (billion laughs) never reach the XML parser; oversized, empty, binary and HTML
-  input is refused with `FeedError`.
-- `parse_blogger_export`: published posts from a Blogger "Back up content" file.
+  and nested entities (billion laughs) never reach the XML parser; character references no parser can
+  take (surrogates written as references, zero, beyond U+10FFFF) are repaired or replaced first;
+  oversized, empty, binary and HTML input is refused with `FeedError`, and so is anything else a
+  parser raises on, so one bad document never ends a run.
+- Accounting: how many entries the document holds against how many came out, with the reason for
+  each one lost (`FeedResult.loss_report`), so a dropped entry is reported, never silent.
+- `parse_blogger_export` / `read_blogger_export`: published posts from a Blogger "Back up content"
+  file (the latter with the count of posts the file holds and why any were lost).
 - `feed_links_from_html`: feed autodiscovery in an HTML page.
 - `sniff_kind` / `is_probably_html`: what a saved file or HTTP response body is.
 """
@@ -33,7 +38,7 @@ import feedparser
 from lxml import etree
 from xml.parsers import expat
 
-from judge.htmltext import text_without_tree
+from judge.htmltext import repair_char_refs, text_without_tree
 from judge.identity import blog_id_from_feed_url, parse_blogger_tag
 from storage.items import PostIn
 
@@ -42,6 +47,8 @@ __all__ = [
     "FeedResult",
     "parse_feed",
     "parse_blogger_export",
+    "read_blogger_export",
+    "ExportResult",
     "feed_links_from_html",
     "sniff_kind",
     "is_probably_html",
@@ -90,6 +97,10 @@ BINARY_CONTROL_SHARE = 0.02
 #: Longest `problem` string. It is one log/CLI line; parser messages are short, and a long one
 #: usually quotes document text.
 PROBLEM_MAX_CHARS = 300
+
+#: Lost entries named one by one in a loss report; the rest are counted ("and 7 more"), so the
+#: report stays one readable line.
+MAX_LISTED_LOST_ENTRIES = 3
 
 #: Minimum number of runs of 3+ letters in the 0xC0-0xFF byte range before undeclared (or
 #: Latin-declared) single-byte text is taken to be Cyrillic. Russian words are such runs in
@@ -194,6 +205,52 @@ class FeedResult:
     lang: str | None = None  # the feed's declared language
     version: str | None = None  # feedparser's format name: atom10, rss20, rss10, rss092, ...
     encoding: str | None = None  # the character encoding the text was decoded with
+    entries_in_document: int | None = None  # <entry>/<item> elements in the bytes (None: not counted)
+    entries_found: int = 0  # entries the XML parser recovered, before conversion to posts
+    entry_problems: list[tuple[int, str]] = field(default_factory=list)  # (1-based entry number, why lost)
+
+    @property
+    def entries_declared(self) -> int:
+        """Entries the document holds: counted in its bytes, or recovered by the parser if more."""
+        return max(self.entries_in_document or 0, self.entries_found)
+
+    @property
+    def lost(self) -> int:
+        """Entries of the document that did not become posts."""
+        return max(self.entries_declared - len(self.entries), len(self.entry_problems))
+
+    def loss_report(self) -> str | None:
+        """One line saying which entries were lost and why, e.g. "10 entries in the document, 9
+        parsed: entry 4 has no link or id"; None when every entry came out."""
+        if not self.lost:
+            return None
+        return _loss_line(f"{self.entries_declared} entries in the document", len(self.entries), self.lost,
+                          self.entry_problems)
+
+
+def _loss_line(declared: str, parsed: int, lost: int, entry_problems: list[tuple[int, str]]) -> str:
+    """"<declared>, <parsed> parsed: entry 4 has no link or id; ..." in one line."""
+    reasons = [f"entry {n} {why}" for n, why in entry_problems[:MAX_LISTED_LOST_ENTRIES]]
+    if len(entry_problems) > MAX_LISTED_LOST_ENTRIES:
+        reasons.append(f"and {len(entry_problems) - MAX_LISTED_LOST_ENTRIES} more")
+    if lost > len(entry_problems):
+        reasons.append(f"{lost - len(entry_problems)} not recovered from the malformed XML")
+    return _one_line(f"{declared}, {parsed} parsed: " + "; ".join(reasons))
+
+
+@dataclass
+class ExportResult:
+    """The published posts of one Blogger export, and how many post entries it holds."""
+
+    posts: list[PostIn] = field(default_factory=list)
+    posts_in_document: int = 0  # entries of kind#post in the bytes, drafts included
+    drafts: int = 0
+    entry_problems: list[tuple[int, str]] = field(default_factory=list)  # (1-based post entry number, why lost)
+    problem: str | None = None  # one line: repaired characters, XML errors, lost posts
+
+    @property
+    def lost(self) -> int:
+        return max(self.posts_in_document - self.drafts - len(self.posts), len(self.entry_problems))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -465,6 +522,27 @@ _SAFE_ENTITY_RE = re.compile(
     rb"<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>"
 )
 _CHAR_REF_RE = re.compile(rb"&#(?:[0-9]+|x[0-9A-Fa-f]+);\Z")
+#: Entry start tags (RSS `item`, Atom `entry`, any prefix), skipping CDATA sections and comments,
+#: whose text may quote markup.
+_ENTRY_TAG_RE = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<((?:[A-Za-z_][\w.-]*:)?(?:entry|item))[\s/>]", re.S)
+
+
+def _count_entries(utf8: bytes) -> int:
+    """Entry elements the document holds, counted on the bytes (whether or not they parse)."""
+    return sum(1 for m in _ENTRY_TAG_RE.finditer(utf8) if m.group(1))
+
+
+def _repair_refs(utf8: bytes) -> tuple[bytes, str | None]:
+    """Repair or replace character references no XML parser takes (see judge.htmltext)."""
+    utf8, joined, replaced = repair_char_refs(utf8, xml=True)
+    if not (joined or replaced):
+        return utf8, None
+    parts = []
+    if joined:
+        parts.append(f"{joined} surrogate pair(s) joined into one character")
+    if replaced:
+        parts.append(f"{replaced} invalid one(s) replaced with U+FFFD")
+    return utf8, "character references: " + ", ".join(parts)
 
 
 def _safe_entity_value(value: bytes) -> bool:
@@ -590,7 +668,7 @@ def _iso_from_string(raw: str | None) -> str | None:
     except ValueError:
         try:
             dt = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a year of 11 digits
             return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
@@ -676,18 +754,27 @@ def parse_feed(data: bytes, url: str | None = None, headers: dict | None = None,
         raise FeedError("a Blogger backup export, not a feed: use parse_blogger_export")
 
     utf8, encoding, encoding_problem = _to_utf8(data, _charset_param(content_type))
+    utf8, refs_problem = _repair_refs(utf8)
     utf8, doctype_problem = _screen_doctype(utf8)
-    problems = [p for p in (encoding_problem, doctype_problem) if p]
+    problems = [p for p in (encoding_problem, refs_problem, doctype_problem) if p]
+    result = None
     if pool is not None and pool.started and len(utf8) >= SPLIT_MIN_BYTES:
         halves = _halves(utf8)
         future = pool.submit(_parse_utf8, halves[1], url, hdrs, encoding, problems) if halves else None
         if future is not None:
             try:
                 first = _parse_utf8(halves[0], url, hdrs, encoding, problems)
-                return _joined(first, future.result())
+                result = _joined(first, future.result())
             except Exception:  # noqa: BLE001 - a failed half (or a lost worker): parse the whole below
-                pass
-    return _parse_utf8(utf8, url, hdrs, encoding, problems)
+                result = None
+    if result is None:
+        result = _parse_utf8(utf8, url, hdrs, encoding, problems)
+    result.entries_in_document = _count_entries(utf8)
+    report = result.loss_report()
+    if report:
+        result.problem = "; ".join(filter(None, [report, result.problem]))
+        result.bozo = True
+    return result
 
 
 def _halves(utf8: bytes) -> tuple[bytes, bytes] | None:
@@ -732,6 +819,8 @@ def _halves(utf8: bytes) -> tuple[bytes, bytes] | None:
 
 def _joined(first: "FeedResult", second: "FeedResult") -> "FeedResult":
     first.entries.extend(second.entries)
+    first.entry_problems.extend((n + first.entries_found, why) for n, why in second.entry_problems)
+    first.entries_found += second.entries_found
     if second.problem:
         seen = (first.problem or "").split("; ")
         extra = [p for p in second.problem.split("; ") if p not in seen]
@@ -757,7 +846,10 @@ def _parse_utf8(utf8: bytes, url: str | None, hdrs: dict[str, str], encoding: st
     for name in ("content-location", "content-language"):
         if hdrs.get(name):
             fp_headers[name] = hdrs[name]
-    parsed = feedparser.parse(utf8, response_headers=fp_headers, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(utf8, response_headers=fp_headers, sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:  # noqa: BLE001 - a parser bug on odd input is this document's problem, not the run's
+        raise FeedError(_one_line(f"the feed parser failed: {_describe(exc)}")) from None
 
     feed = parsed.get("feed") or {}
     raw_entries = parsed.get("entries") or []
@@ -827,12 +919,19 @@ def _parse_utf8(utf8: bytes, url: str | None, hdrs: dict[str, str], encoding: st
     )
     is_atom = bool(version and version.startswith("atom"))
     entries = result.entries
-    for raw in raw_entries:
-        post = _entry_to_post(raw, base, lang, is_atom)
-        if post is not None:
-            post["seen_via"] = "feed"
-            post["seen_url"] = feed_url
-            entries.append(post)
+    result.entries_found = len(raw_entries)
+    for number, raw in enumerate(raw_entries, 1):
+        try:
+            post = _entry_to_post(raw, base, lang, is_atom)
+        except Exception as exc:  # noqa: BLE001 - one odd entry is reported, the others still count
+            result.entry_problems.append((number, f"could not be read ({_describe(exc)})"))
+            continue
+        if post is None:
+            result.entry_problems.append((number, "has no link or id"))
+            continue
+        post["seen_via"] = "feed"
+        post["seen_url"] = feed_url
+        entries.append(post)
     return result
 
 
@@ -1018,6 +1117,16 @@ def _local(tag) -> str:
 
 
 def parse_blogger_export(data: bytes) -> list[PostIn]:
+    """Published posts (kind#post, not drafts) from a Blogger "Back up content" export (see
+    `read_blogger_export`)."""
+    return read_blogger_export(data).posts
+
+
+#: A post entry's kind category in an export (the term attribute, whichever quotes it uses).
+_EXPORT_POST_KIND_RE = re.compile(rb"""term\s*=\s*["']http://schemas\.google\.com/blogger/2008/kind#post["']""")
+
+
+def read_blogger_export(data: bytes) -> ExportResult:
     """Published posts (kind#post, not drafts) from a Blogger "Back up content" export.
 
     Pages, comments, settings and the template are skipped. `lang_hint` comes from the blog's
@@ -1037,11 +1146,15 @@ def parse_blogger_export(data: bytes) -> list[PostIn]:
     root, _ = _first_element(_sniff_window(data))
     if root != "feed":
         raise FeedError(f"not a Blogger export: root element is {root or 'missing'}, not Atom <feed>")
+    data, refs_problem = _repair_refs(data)
     data, _ = _screen_doctype(data)
     data = _declare_app_prefix(data)
 
-    posts: list[PostIn] = []
+    out = ExportResult(posts_in_document=len(_EXPORT_POST_KIND_RE.findall(data)))
+    posts = out.posts
+    problems = [p for p in (refs_problem,) if p]
     locale = None
+    number = 0  # post entries seen, drafts included
     context = etree.iterparse(
         io.BytesIO(data),
         events=("end",),
@@ -1067,10 +1180,21 @@ def parse_blogger_export(data: bytes) -> list[PostIn]:
                     labels.append(term)
             if ident.endswith(".settings.BLOG_LOCALE"):
                 locale = _clean_lang(elem.findtext(_A + "content"))
-            elif _is_export_post(elem, ident, kind):
-                post = _export_entry_to_post(elem, ident, labels, locale)
-                if post is not None:
-                    posts.append(post)
+            elif kind == "post" or (kind is None and _is_export_post(elem, ident, kind)):
+                number += 1
+                if not _is_export_post(elem, ident, kind):
+                    out.drafts += 1
+                else:
+                    try:
+                        post = _export_entry_to_post(elem, ident, labels, locale)
+                    except Exception as exc:  # noqa: BLE001 - one odd entry is reported, the rest still count
+                        out.entry_problems.append((number, f"could not be read ({_describe(exc)})"))
+                        post = None
+                    else:
+                        if post is None:
+                            out.entry_problems.append((number, "has no link or id"))
+                    if post is not None:
+                        posts.append(post)
             elem.clear()
             parent = elem.getparent()
             if parent is not None:
@@ -1079,10 +1203,17 @@ def parse_blogger_export(data: bytes) -> list[PostIn]:
     except etree.XMLSyntaxError as exc:
         if not posts:
             raise FeedError(_one_line(f"unreadable Blogger export: {exc}")) from exc
+        problems.append(_describe(exc))
+    except Exception as exc:  # noqa: BLE001 - a parser failure is this file's problem, not the run's
+        raise FeedError(_one_line(f"unreadable Blogger export: {_describe(exc)}")) from None
     if locale:  # settings normally precede posts; cover posts that came first
         for post in posts:
             post["lang_hint"] = post["lang_hint"] or locale
-    return posts
+    if out.lost:
+        problems.insert(0, _loss_line(f"{out.posts_in_document - out.drafts} published posts in the export",
+                                      len(posts), out.lost, out.entry_problems))
+    out.problem = _one_line("; ".join(problems)) if problems else None
+    return out
 
 
 def _is_export_post(elem, ident: str, kind: str | None) -> bool:

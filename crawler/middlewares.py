@@ -11,22 +11,24 @@
   downloader starts one request per delay and the limit held; this middleware makes it hold always.
 - `SafeUrlMiddleware`: a URL learned from a crawled page (a link, a redirect, a feed entry) must not
   lead to loopback, private, link-local or reserved addresses, nor to a scheme other than http(s),
-  unless it is on the host of the source the user approved (tests and intranets add such sources
-  on purpose).
+  unless it is on the site (host and port) of the source the user approved or on a host of the
+  `trusted_hosts` setting (crawler.guard, the same check as the HTTP client's). The address a
+  response actually came from is checked too: a name that changed its answer to a private address
+  after the check (DNS rebinding) has its response dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
 import time
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
+
+# unsafe_reason: the shared check, also importable from here
+from crawler.guard import DEFAULT_PORTS, PRIVATE, allowed_sites, blocked_ip, site_allowed, unsafe_reason  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -88,46 +90,6 @@ class RetryAfterMiddleware:
         if slot is not None:
             # The downloader starts the slot's next request at lastseen + delay (monotonic clock).
             slot.lastseen = max(slot.lastseen, time.monotonic() + delay - slot.delay)
-
-
-@lru_cache(maxsize=4096)
-def _resolves_to_private(host: str) -> bool:
-    try:
-        addrs = {ipaddress.ip_address(host)}
-    except ValueError:
-        if host == "localhost" or host.endswith(".localhost"):
-            return True
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except OSError:
-            return False  # unresolvable: the download fails on its own
-        addrs = {ipaddress.ip_address(i[4][0].split("%")[0]) for i in infos}
-    return any(a.is_loopback or a.is_private or a.is_link_local or a.is_reserved or a.is_multicast
-               or a.is_unspecified for a in addrs)
-
-
-def unsafe_reason(url: str, allowed_hosts: set[str]) -> str | None:
-    """Why a learned URL must not be fetched, or None when it may be.
-
-    `allowed_hosts` holds sites (`host:port`: only that port) and hosts (every port of the host).
-    Trusting a loopback blog at 127.0.0.1:8001 must not open every other service on 127.0.0.1.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return f"scheme {parts.scheme or '(none)'}"
-    host = (parts.hostname or "").lower()
-    if not host:
-        return "no host"
-    try:
-        port = parts.port
-    except ValueError:
-        return "bad port"
-    site = f"[{host}]" if ":" in host else host
-    if host in allowed_hosts or (port is not None and f"{site}:{port}" in allowed_hosts):
-        return None
-    if _resolves_to_private(host):
-        return "private, loopback or link-local address"
-    return None
 
 
 class PerSiteConcurrencyMiddleware:
@@ -195,15 +157,34 @@ class SkipCollectedMiddleware:
 class SafeUrlMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
+        # the `trusted_hosts` setting (rjwatch.crawling passes it as RJWATCH_TRUSTED_HOSTS)
+        self.configured = allowed_sites(trusted_hosts=crawler.settings.getlist("RJWATCH_TRUSTED_HOSTS"))
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def _allowed(self):
+        return self.configured | set(getattr(self.crawler.spider, "trusted_hosts", set()))
+
     def process_request(self, request):
-        allowed = getattr(self.crawler.spider, "trusted_hosts", set())
-        reason = unsafe_reason(request.url, allowed)
+        reason = unsafe_reason(request.url, self._allowed())
         if reason:
             self.crawler.stats.inc_value("rjwatch/unsafe_url_blocked")
             raise IgnoreRequest(f"not fetching {request.url[:200]}: {reason}")
         return None
+
+    def process_response(self, request, response):
+        """Drop a response that came from a non-public address the request's site may not use."""
+        ip = getattr(response, "ip_address", None)
+        if ip is None:
+            return response
+        parts = urlsplit(request.url)
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+        except ValueError:
+            port = 0
+        if blocked_ip(ip) and not site_allowed(parts.hostname or "", port, self._allowed()):
+            self.crawler.stats.inc_value("rjwatch/unsafe_url_blocked")
+            raise IgnoreRequest(f"not fetching {request.url[:200]}: {PRIVATE} ({ip})")
+        return response

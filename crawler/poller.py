@@ -12,26 +12,36 @@ it with a reason; 429/503 honour Retry-After; other 4xx/5xx and network errors a
 back off exponentially (capped at MAX_BACKOFF_S) and raise one alert after `failure_alert_after`
 in a row. Intervals adapt: busy feeds are polled more often, quiet ones less, within
 [min_interval, max_interval]; a source's own `every` wins.
+
+Addresses: the source's own site (and the `trusted_hosts` setting) may be on a private address;
+every redirect hop, `rel=next` page and entry page is checked by crawler.guard, so a feed cannot
+send the poller to another local service. A refused hop is a failure in the source's health, never
+a move. Time: a source's work in one pass ends within SOURCE_DEADLINES fetch deadlines (each fetch
+is bounded from connect to last byte), so one stalling server delays only itself; a stop (`stop`)
+shuts the sockets of the fetches under way, and their sources stay due.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from crawler import feeds
-from crawler.http import FetchError, fetch
-from crawler.middlewares import parse_retry_after, unsafe_reason
+from crawler.guard import allowed_sites, unsafe_reason
+from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
+from crawler.middlewares import parse_retry_after
 from judge import dates
+from judge.identity import mask_url, mask_urls
 from storage import health
 from storage import sources as src
 from storage.db import write_tx
@@ -57,6 +67,23 @@ RATE_SMOOTHING = 0.3
 #: Interval changes: halve after a poll with new posts, grow by a quarter after a quiet one.
 SPEED_UP = 0.5
 SLOW_DOWN = 1.25
+#: A source's share of a pass (not a backfill): this many whole-fetch deadlines (fetch_timeout x
+#: TOTAL_TIME_FACTOR) for its feed and the pages of its summary-only entries together. One is the
+#: feed's own; the rest lets a `full_text` source fetch its entry pages on a slow site, without one
+#: stalling source holding the pass (and with it every other feed) for minutes.
+SOURCE_DEADLINES = 3
+#: How often a waiting pass looks at its `stop` event: a stop is acted on within this time.
+STOP_CHECK_S = 0.2
+
+
+def _usable_seconds(value) -> bool:
+    from rjwatch.settings import MAX_DURATION_S
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S
 
 
 @dataclass
@@ -71,6 +98,7 @@ class Fetched:
     error: str | None = None
     retry_after: float | None = None
     problem: str | None = None  # a non-fatal parse problem (bozo)
+    cancelled: bool = False  # stopped mid-fetch: not recorded, the source stays due
 
 
 @dataclass
@@ -97,19 +125,55 @@ class Poller:
         self.ingestor = Ingestor(db, pool=pool)
         self.host_limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(PER_HOST_LIMIT))
         self.lock = threading.Lock()
+        self.cancels: set[Cancel] = set()  # one per source being fetched; a stop cancels them all
+        self.stopped = False
 
     # -- fetching (worker threads; no database access) ---------------------------------------
-    def _get(self, url: str, headers: dict | None = None, ok=(200, 203, 304)):
+    def _get(self, url: str, headers: dict | None = None, ok=(200, 203, 304), *, allowed=frozenset(),
+             cancel: Cancel | None = None):
         host = urlsplit(url).hostname or ""
         with self.lock:
             sem = self.host_limits[host]
         time.sleep(random.uniform(0, JITTER_S))
-        with sem:
+        wait_s = None if cancel is None or cancel.deadline is None else max(0.0, cancel.deadline - time.monotonic())
+        if not sem.acquire(timeout=wait_s):
+            raise FetchError(f"{url[:200]}: timed out (waiting for the host's other requests)")
+        try:
             return fetch(url, headers=headers, timeout=float(self.cfg["fetch_timeout"]),
                          max_bytes=int(self.cfg["max_bytes"]), max_redirects=int(self.cfg["max_redirects"]),
-                         user_agent=self.cfg["user_agent"], ok_statuses=ok)
+                         user_agent=self.cfg["user_agent"], ok_statuses=ok, allowed=allowed, cancel=cancel)
+        finally:
+            sem.release()
 
     def fetch_source(self, source: dict, state: dict) -> Fetched:
+        deadline = None
+        if not self.backfill:
+            deadline = time.monotonic() + SOURCE_DEADLINES * float(self.cfg["fetch_timeout"]) * TOTAL_TIME_FACTOR
+        cancel = Cancel(deadline)
+        with self.lock:
+            self.cancels.add(cancel)
+            if self.stopped:
+                cancel.cancel()
+        try:
+            fetched = self._fetch_source(source, state, cancel)
+        finally:
+            with self.lock:
+                self.cancels.discard(cancel)
+        if cancel.cancelled:
+            return Fetched(source, "failed", error=f"{source['url'][:200]}: fetch cancelled (stopping)", cancelled=True)
+        return fetched
+
+    def stop_fetches(self) -> None:
+        """End every fetch under way (their sockets are shut down) and refuse new ones."""
+        with self.lock:
+            self.stopped = True
+            cancels = list(self.cancels)
+        for cancel in cancels:
+            cancel.cancel()
+
+    def _fetch_source(self, source: dict, state: dict, cancel: Cancel) -> Fetched:
+        # The registered source (typed by the user) and the trusted hosts; nothing else on private addresses.
+        allowed = allowed_sites(source["url"], trusted_hosts=self.cfg["trusted_hosts"])
         headers = {}
         if state.get("etag") and not self.backfill:
             headers["If-None-Match"] = state["etag"]
@@ -119,7 +183,7 @@ class Poller:
         if self.backfill and "/feeds/" in url and "max-results" not in url:
             url += ("&" if "?" in url else "?") + f"max-results={BACKFILL_PAGE_SIZE}"
         try:
-            resp = self._get(url, headers)
+            resp = self._get(url, headers, allowed=allowed, cancel=cancel)
         except FetchError as exc:
             if exc.status == 410:
                 return Fetched(source, "gone", 410, error="HTTP 410 Gone")
@@ -136,19 +200,21 @@ class Poller:
         except feeds.FeedError as exc:
             return Fetched(source, "failed", resp.status, error=f"not a feed: {exc}")
         entries = list(result.entries)
+        problems = [result.problem] if result.bozo and result.problem else []
         if self.backfill:
-            entries += self._follow_pages(result)
+            entries += self._follow_pages(result, problems, allowed, cancel)
         settings = source.get("settings") or {}
         if settings.get("full_text"):
-            self._fill_full_text(entries, source)
+            self._fill_full_text(entries, allowed, cancel)
         for e in entries:
             e["seen_via"] = "feed"
             e["seen_url"] = e.get("seen_url") or resp.url
             e["source_id"] = source["id"]
         return Fetched(source, "moved" if moved else "ok", resp.status, result, entries, resp.headers,
-                       final_url=moved, problem=result.problem if result.bozo else None)
+                       final_url=moved, problem="; ".join(problems)[:feeds.PROBLEM_MAX_CHARS] if problems else None)
 
-    def _follow_pages(self, first: feeds.FeedResult) -> list[dict]:
+    def _follow_pages(self, first: feeds.FeedResult, problems: list[str], allowed, cancel: Cancel) -> list[dict]:
+        """Entries of the pages after `first` (rel=next); their parse problems go to `problems`."""
         out, result, pages = [], first, 0
         seen_pages = set()
         while result.next_url and result.entries and pages < MAX_BACKFILL_PAGES:
@@ -158,28 +224,34 @@ class Poller:
             seen_pages.add(nxt)
             pages += 1
             try:
-                resp = self._get(nxt)
+                resp = self._get(nxt, allowed=allowed, cancel=cancel)
                 result = feeds.parse_feed(resp.body, resp.url, resp.headers, pool=self.ingestor.pool)
             except (FetchError, feeds.FeedError) as exc:
                 log.warning("rjwatch: backfill stopped at %s: %s", nxt, exc)
                 break
             out.extend(result.entries)
+            if result.bozo and result.problem:
+                problems.append(f"page {pages + 1}: {result.problem}")
         return out
 
-    def _fill_full_text(self, entries: list[dict], source: dict) -> None:
-        """Fetch the page of summary-only entries, so the comparison with the seed sees the whole text."""
+    def _fill_full_text(self, entries: list[dict], allowed, cancel: Cancel) -> None:
+        """Fetch the page of summary-only entries, so the comparison with the seed sees the whole text.
+        Pages are on the feed's own site or public; a redirect from one is checked like any hop."""
         from crawler import extract
 
-        allowed = {urlsplit(source["url"]).netloc.lower().rpartition("@")[2]}  # the feed's own site only
         fetched = 0
         for e in entries:
             if not e.get("summary_only") or not e.get("url") or fetched >= MAX_FULL_TEXT_FETCHES:
                 continue
             if unsafe_reason(e["url"], allowed):
                 continue
+            if cancel.cancelled or (cancel.deadline is not None and time.monotonic() >= cancel.deadline):
+                log.info("rjwatch: full text of the remaining entries left for the next poll (time is up)")
+                break
             fetched += 1
             try:
-                page = extract.extract_page(self._get(e["url"], ok=(200, 203)).body, e["url"])
+                resp = self._get(e["url"], ok=(200, 203), allowed=allowed, cancel=cancel)
+                page = extract.extract_page(resp.body, e["url"])
             except (FetchError, extract.ExtractError) as exc:
                 log.info("rjwatch: full text of %s not fetched: %s", e["url"], exc)
                 continue
@@ -192,7 +264,8 @@ class Poller:
     # -- one pass -------------------------------------------------------------------------------
     def poll(self, sources: list[dict], *, workers: int | None = None, stop=None) -> PollSummary:
         """Poll the sources; `stop` (a threading.Event) ends the pass early: fetches not yet started
-        are dropped (those sources stay due), the ones under way are recorded."""
+        are dropped and the ones under way are cut off (those sources stay due); finished ones are
+        recorded."""
         summary = PollSummary()
         if not sources:
             return summary
@@ -200,17 +273,22 @@ class Poller:
         run_id = src.start_run(self.db, "poll", sources[0]["id"] if len(sources) == 1 else None)
         workers = workers or int(self.cfg["poll_workers"])
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
-            futures = {pool.submit(self._safe_fetch, s, states[s["id"]]): s for s in sources}
+            pending = {pool.submit(self._safe_fetch, s, states[s["id"]]) for s in sources}
             stopped = False
-            for fut in as_completed(futures):
+            while pending:
+                done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
                 if stop is not None and stop.is_set() and not stopped:
                     stopped = True
-                    for other in futures:
+                    for other in pending:
                         other.cancel()
-                if fut.cancelled():
-                    continue
-                fetched = fut.result()
-                self._record(fetched, states[fetched.source["id"]], summary, run_id)
+                    self.stop_fetches()  # the fetches under way end now, not at their deadlines
+                for fut in done:
+                    if fut.cancelled():
+                        continue
+                    fetched = fut.result()
+                    if fetched.cancelled:
+                        continue  # stopped mid-fetch: nothing recorded, the source stays due
+                    self._record_safely(fetched, states[fetched.source["id"]], summary, run_id)
         src.finish_run(self.db, run_id, finish_reason="shutdown" if stopped else "finished", pages=summary.polled, items=summary.seen + sum(
             summary.new_by_status.values()), errors=summary.failed, stats={
             "new": summary.new_by_status, "not_modified": summary.not_modified, "failed": summary.failed,
@@ -221,17 +299,44 @@ class Poller:
         try:
             return self.fetch_source(source, state)
         except Exception as exc:  # a bug or an unexpected library error must not stop the pass
-            log.exception("rjwatch: polling %s failed unexpectedly", source["url"])
+            log.exception("rjwatch: polling %s failed unexpectedly", mask_url(source["url"]))
             return Fetched(source, "failed", error=f"unexpected error: {type(exc).__name__}: {exc}")
 
     # -- recording (the writing thread) ------------------------------------------------------------
+    def _record_safely(self, f: Fetched, state: dict, summary: PollSummary, run_id: int) -> None:
+        """Record one source; a bookkeeping error (a bad value in an old database, a bug) is that
+        source's failure, saved in its health, and the pass goes on with the others. Only when even
+        that cannot be written (the database itself fails) does the error end the pass."""
+        before = (summary.polled, summary.not_modified, summary.seen, dict(summary.new_by_status))
+        try:
+            self._record(f, state, summary, run_id)
+        except Exception as exc:
+            error = f"unexpected error: {type(exc).__name__}: {exc}"[:300]
+            log.warning("rjwatch: recording the poll of %s failed: %s", f.source["url"], error,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            # the source's transaction was rolled back: so are its counts
+            summary.polled, summary.not_modified, summary.seen, summary.new_by_status = before
+            summary.polled += 1
+            summary.failed += 1
+            summary.results.append({"source": f.source["url"], "status": "failed", "http_status": f.http_status,
+                                    "new": {}, "error": error})
+            try:
+                with write_tx(self.db):
+                    health.save(self.db, f.source["id"], last_poll=health.now(), last_error=error,
+                                consecutive_failures=int(state.get("consecutive_failures") or 0) + 1,
+                                next_due=health.in_seconds(self._base()))
+            except Exception:
+                log.warning("rjwatch: the failure of %s could not be recorded either", f.source["url"])
+                raise exc from None
+
     def _record(self, f: Fetched, state: dict, summary: PollSummary, run_id: int) -> None:
         source = f.source
         sid = source["id"]
         summary.polled += 1
         now = health.now()
         interval = self._interval(source, state)
-        row = {"source": source["url"], "status": f.status, "http_status": f.http_status, "new": {}, "error": f.error}
+        row = {"source": source["url"], "status": f.status, "http_status": f.http_status, "new": {}, "error": f.error,
+               "problem": f.problem}
         with write_tx(self.db):
             if f.status in ("ok", "moved", "not_modified"):
                 new_count = 0
@@ -295,13 +400,17 @@ class Poller:
         if clash:
             return  # the new address is already a source of its own
         self.db.execute("UPDATE sources SET url = ?, canonical = ? WHERE id = ?", (new_url, key, source["id"]))
-        log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], source["url"], new_url)
+        log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], mask_url(source["url"]),
+                 mask_url(new_url))
 
     def _interval(self, source: dict, state: dict) -> float:
-        every = (source.get("settings") or {}).get("every")
-        if every:
-            return float(every)
-        return float(state.get("interval_s") or self._base())
+        """The source's own `every`, else its adapted interval, else poll_interval. A value that is no
+        usable duration (NaN, infinite, negative, beyond MAX_DURATION_S: stored by an older version)
+        is passed over."""
+        for value in ((source.get("settings") or {}).get("every"), state.get("interval_s")):
+            if value and _usable_seconds(value):
+                return float(value)
+        return self._base()
 
     def _base(self) -> float:
         from rjwatch.settings import parse_duration
@@ -319,7 +428,8 @@ class Poller:
         return parse_duration(self.cfg["max_interval"])
 
     def _failing_alert(self, sid: int, url: str, failures: int, error: str | None) -> None:
-        payload = {"source_id": sid, "url": url, "failures": failures, "error": error}
+        # the outbox holds what a message may show: no credentials of the source's URL
+        payload = {"source_id": sid, "url": mask_url(url), "failures": failures, "error": mask_urls(error)}
         self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) VALUES (?, ?, ?, ?, ?)",
                         (f"source-failing-{sid}-{dates.now_iso()}", "source_failing", sid, dates.now_iso(),
                          json.dumps(payload, ensure_ascii=False)))

@@ -75,6 +75,9 @@ RJWATCH_FLUSH_SECONDS = 5.0
 #: Processes that do the text work of stored posts beside the crawl (0: in the crawl's process).
 #: One keeps the reactor free for downloads and parsing at the cost of ~100 MB.
 RJWATCH_INGEST_WORKERS = 1
+#: Private hosts (`host`: every port) or sites (`host:port`) that learned links may reach; rjwatch
+#: passes its `trusted_hosts` setting here.
+RJWATCH_TRUSTED_HOSTS = []
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

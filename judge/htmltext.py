@@ -12,7 +12,10 @@ bodies), so the classifier always sees text laid out the same way:
 
 It also owns `links_from_html`: the absolute http(s) targets of the `<a href>`s in a fragment, and
 `media_text`: what a post made only of pictures and embeds says about itself (alt texts, titles of
-embedded players and images), so that such a post can still be stored and judged.
+embedded players and images), so that such a post can still be stored and judged, and
+`repair_char_refs`: numeric character references no parser can take (a surrogate pair written as two
+references, as some CMSs write emoji; a lone surrogate; zero; beyond U+10FFFF) turned into the real
+character or U+FFFD before any parser sees them, for HTML here and for feeds in crawler.feeds.
 
 Both accept a string (any HTML: a fragment, a whole page, truncated or malformed markup; bytes
 are taken as UTF-8) or an already parsed lxml element, and never raise on bad markup.
@@ -56,6 +59,23 @@ SKIP_TAGS = frozenset(
 #: would otherwise reach the classifier and the database verbatim. Zero-width (non-)joiners are
 #: meaningful in some scripts and are kept.
 _STRAY_CHARS_RE = re.compile("[\u200b\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: Longest digit string of a numeric character reference that is read as a number: U+10FFFF is 7
+#: decimal digits; anything longer (after leading zeros) is out of range whatever it says, and Python
+#: refuses to turn digit strings beyond a few thousand characters into an int at all.
+MAX_CHAR_REF_DIGITS = 8
+
+#: A numeric character reference that may need rewriting (the semicolon is optional, as it is to
+#: HTML parsers and to feedparser's fallback parser). Only numbers near the bad ranges match - hex
+#: D800-DFFF, FFFE/FFFF, 6+ digits, 0-1F; decimal 55000-57999, 65534/65535, 7+ digits, 0-31 - so
+#: the everyday references (`&#8217;`, `&#160;`, CJK, emoji) never cost a Python call.
+_CHAR_REF_SOURCE = (r"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{6,}|1?[0-9a-fA-F])"
+                    r"(?![0-9a-fA-F])|0*(5[5-7][0-9]{3}|6553[45]|[0-9]{7,}|[12]?[0-9]|3[01])(?![0-9]));?")
+_CHAR_REF_STR_RE = re.compile(_CHAR_REF_SOURCE)
+_CHAR_REF_BYTES_RE = re.compile(_CHAR_REF_SOURCE.encode("ascii"))
+#: Code points of references that are rewritten whatever the document type: zero, surrogates and
+#: beyond Unicode. XML (`xml=True`) also refuses C0 controls other than tab/LF/CR and U+FFFE/U+FFFF.
+_XML_ALLOWED_CONTROLS = (0x9, 0xA, 0xD)
 
 #: Schemes an `<a href>` may carry that never lead to a crawlable page.
 _NON_WEB_SCHEMES = ("javascript:", "mailto:", "tel:", "sms:", "data:", "about:", "file:", "ftp:")
@@ -107,11 +127,11 @@ def parse_fragment(fragment: str | bytes | None) -> etree._Element | None:
     if isinstance(fragment, str):
         if not fragment.strip():
             return None
-        data = fragment.replace("\x00", "").encode("utf-8", "replace")
+        data = _repaired(fragment.replace("\x00", "")).encode("utf-8", "replace")
     else:
         if not fragment.strip():
             return None
-        data = bytes(fragment).replace(b"\x00", b"")
+        data = repair_char_refs(bytes(fragment).replace(b"\x00", b""))[0]
     root, _ = _parse_checked(data)
     return root
 
@@ -132,7 +152,7 @@ def text_without_tree(fragment: str) -> str:
 
     Used where libxml2 cannot hold the markup (see above), and for the quick checks of feed
     fields (is this body empty? what is this HTML title as text?)."""
-    fragment = _FALLBACK_DROP_RE.sub(" ", fragment)
+    fragment = _FALLBACK_DROP_RE.sub(" ", _repaired(fragment))
     fragment = _FALLBACK_BLOCK_RE.sub("\n", fragment)
     fragment = html_lib.unescape(_FALLBACK_TAG_RE.sub("", fragment))
     lines = (" ".join(line.split()) for line in fragment.split("\n"))
@@ -157,7 +177,7 @@ def html_to_text(fragment) -> str:
             fragment = bytes(fragment).decode("utf-8", "replace")
         if not fragment.strip():
             return ""
-        fragment = fragment.replace("\x00", "")
+        fragment = _repaired(fragment.replace("\x00", ""))
         root, too_deep = _parse_checked(fragment.encode("utf-8", "replace"))
         if too_deep:
             return _finish(text_without_tree(fragment))
@@ -290,10 +310,67 @@ def text_and_links(fragment: str, base_url: str | None = None) -> tuple[str, lis
     """`html_to_text` and `links_from_html` of one fragment, parsed once (the ingest hot path)."""
     if not fragment or not fragment.strip():
         return "", []
-    fragment = fragment.replace("\x00", "")
+    fragment = _repaired(fragment.replace("\x00", ""))
     root, too_deep = _parse_checked(fragment.encode("utf-8", "replace"))
     if root is None or not isinstance(root.tag, str):
         return (_finish(text_without_tree(fragment)) if too_deep else ""), []
     links = links_from_html(root, base_url)
     text = _finish(text_without_tree(fragment)) if too_deep else html_to_text(root)
     return text, links
+
+
+def _char_ref_value(m: re.Match) -> int:
+    digits = m.group(1) or m.group(2)
+    base = 16 if m.group(1) else 10
+    digits = digits.lstrip(b"0" if isinstance(digits, bytes) else "0")
+    if len(digits) > MAX_CHAR_REF_DIGITS:
+        return 0x110000  # out of range
+    return int(digits, base) if digits else 0
+
+
+def _bad_code_point(value: int, xml: bool) -> bool:
+    if value == 0 or value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+        return True
+    return xml and ((value < 0x20 and value not in _XML_ALLOWED_CONTROLS) or value in (0xFFFE, 0xFFFF))
+
+
+def repair_char_refs(text, *, xml: bool = False):
+    """Rewrite numeric character references that parsers refuse or choke on; (text, joined, replaced).
+
+    A high surrogate reference directly followed by a low one (`&#55357;&#56832;`, `&#xD83D;&#xDE00;`)
+    becomes the character the pair stands for (U+1F600); a lone surrogate, zero, or a number beyond
+    U+10FFFF becomes U+FFFD, and so (with `xml`) does a control character XML does not allow. Other
+    references are left alone. `text` may be str or UTF-8 bytes; the result has the same type, with
+    the counts of pairs joined and of references replaced.
+    """
+    is_bytes = isinstance(text, (bytes, bytearray))
+    if (b"&#" if is_bytes else "&#") not in text:
+        return text, 0, 0
+    pattern = _CHAR_REF_BYTES_RE if is_bytes else _CHAR_REF_STR_RE
+    joined = replaced = 0
+    skip_to = -1  # end of a low-surrogate reference already joined to the one before it
+
+    def fix(m: re.Match):
+        nonlocal joined, replaced, skip_to
+        if m.start() < skip_to:
+            return m.group(0)[:0]
+        value = _char_ref_value(m)
+        if not _bad_code_point(value, xml):
+            return m.group(0)
+        if 0xD800 <= value <= 0xDBFF:
+            nxt = pattern.match(m.string, m.end())
+            if nxt is not None:
+                low = _char_ref_value(nxt)
+                if 0xDC00 <= low <= 0xDFFF:
+                    joined += 1
+                    skip_to = nxt.end()
+                    char = chr(0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00))
+                    return char.encode("utf-8") if is_bytes else char
+        replaced += 1
+        return "\ufffd".encode("utf-8") if is_bytes else "\ufffd"
+
+    return pattern.sub(fix, text), joined, replaced
+
+
+def _repaired(fragment: str) -> str:
+    return repair_char_refs(fragment)[0] if "&#" in fragment else fragment

@@ -1,4 +1,5 @@
-"""Post identity: canonical URLs (w3lib plus Blogger's rules) and Blogger blog/post ids.
+"""Post identity: canonical URLs (w3lib plus Blogger's rules) and Blogger blog/post ids; and `mask_url`,
+how any URL is shown to a user (credentials masked).
 
 Two URLs that name the same post must canonicalise to the same string:
 - `http` and `https` are the same post (we keep `https`);
@@ -12,7 +13,7 @@ Two URLs that name the same post must canonicalise to the same string:
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -121,3 +122,70 @@ def fetchable_url(url: str) -> str:
     parts = urlsplit(url.strip())
     query = _clean_query(parts.query) if parts.query else ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
+# --- masking credentials -------------------------------------------------------------------------
+#: What a masked credential reads as.
+MASK = "***"
+#: Query argument names (split at `-`, `_`, `.` and camelCase humps, compared lower-cased) whose values
+#: are credentials: `?token=`, `?key=`, `?apikey=`, `?api_key=`, `?access_token=`, `?X-Api-Key=`, ...
+#: Whole words only, so `?keyword=` or `?passage=` are shown as they are.
+SECRET_ARG_WORDS = frozenset({
+    "token", "key", "apikey", "secret", "password", "passwd", "pass", "pwd", "auth", "authorization",
+    "sig", "signature", "session", "sessionid", "sid", "jwt", "credential", "credentials", "accesstoken",
+})
+
+_ARG_WORD_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_QUERY_PAIR_RE = re.compile(r"(^|[&;])([^=&;]*)=([^&;]*)")
+_URL_IN_TEXT_RE = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s<>\"'()]+")
+
+
+def is_secret_arg(name: str) -> bool:
+    """True when a query argument (or header) name says its value is a credential."""
+    name = unquote_plus(name).lstrip("+-:")
+    if name.lower() in SECRET_ARG_WORDS:
+        return True
+    return any(w.lower() in SECRET_ARG_WORDS for w in _ARG_WORD_RE.findall(name))
+
+
+def mask_url(url: str | None) -> str | None:
+    """The URL as it may be shown to a user or put in an alert: the user info (`user:pass@`) and the
+    values of credential query arguments (`?token=`, `?key=`, `?apikey=`, ...) become `***`.
+
+    Anything else is returned exactly as given; a string that does not parse as a URL is returned
+    with everything after its scheme masked."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split(":", 1)[0] + "://" + MASK if "://" in url else MASK
+    changed = False
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = MASK + "@" + netloc.rpartition("@")[2]
+        changed = True
+
+    def arg(m: re.Match[str]) -> str:
+        nonlocal changed
+        if m.group(3) and is_secret_arg(m.group(2)):
+            changed = True
+            return f"{m.group(1)}{m.group(2)}={MASK}"
+        return m.group(0)
+
+    query = _QUERY_PAIR_RE.sub(arg, parts.query)
+    if not changed:
+        return url
+    out = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else f"//{netloc}{parts.path}"
+    if query:
+        out += "?" + query
+    if parts.fragment:
+        out += "#" + parts.fragment
+    return out
+
+
+def mask_urls(text: str | None) -> str | None:
+    """`mask_url` applied to every URL in a free text (an error message, a log line)."""
+    if not text or "://" not in text:
+        return text
+    return _URL_IN_TEXT_RE.sub(lambda m: mask_url(m.group(0)), text)

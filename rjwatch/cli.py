@@ -15,9 +15,10 @@ from pathlib import Path
 import click
 
 from judge.analyze import BadPost
+from judge.identity import mask_url, mask_urls
 from judge.relevance import ProfileError
 from rjwatch import settings as settings_mod
-from rjwatch.inputs import NO_URL, InputError, check_url, posts_from, read_input
+from rjwatch.inputs import NO_URL, InputError, Note, check_url, posts_from, read_input
 from rjwatch.output import FORMATS, emit, safe
 from storage.db import DatabaseError, connect, default_db_path
 from storage.schema import is_initialised, migrate
@@ -25,6 +26,46 @@ from storage.sources import SourceError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+#: Largest id SQLite stores (a signed 64-bit INTEGER); a bigger one overflows before the query runs.
+MAX_ID = settings_mod.SQLITE_INT_MAX
+#: Largest --limit / --offset: half of MAX_ID, so that offset + limit still fits in an SQLite INTEGER.
+MAX_COUNT = MAX_ID // 2
+
+
+class Bounded(click.IntRange):
+    """A whole number within bounds SQLite can hold; the error names the bounds, the help only the
+    lower one (the upper one is far beyond any real id or count)."""
+
+    def _describe_range(self) -> str:
+        return f"x>={self.min}"
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a whole number from {self.min:,} to {self.max:,}", param, ctx)
+
+
+class Finite(click.FloatRange):
+    """A number within bounds; NaN passes every comparison, so it is refused by name."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def row_id() -> click.ParamType:
+    return Bounded(1, MAX_ID)
+
+
+def count(low: int = 0) -> click.ParamType:
+    return Bounded(low, MAX_COUNT)
 
 
 class Ctx:
@@ -49,6 +90,22 @@ class Ctx:
         if os.environ.get("RJWATCH_DB"):
             return default_db_path()
         return Path(self.cfg["db"])
+
+    def discard_new_database(self) -> None:
+        """Remove a database file this command has just created (and its WAL and index files)."""
+        import sqlite3
+
+        if self._db is not None:
+            try:
+                self._db.conn.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def db(self, *, create: bool = False):
         if self._db is None:
@@ -109,8 +166,14 @@ def init(obj: Ctx) -> None:
     """
     from rjwatch.bootstrap import initialise
 
-    db = obj.db(create=True)
-    done = initialise(db, obj.cfg["topic"] or None)
+    created_now = not obj.path.exists()
+    try:
+        db = obj.db(create=True)
+        done = initialise(db, obj.cfg["topic"] or None)
+    except BaseException:
+        if created_now:
+            obj.discard_new_database()  # a full disk must not leave a 0-byte or half-made database behind
+        raise
     applied, profile, art = done["applied"], done["profile"], done["seed"]
     seed_id, created = done["seed_id"], done["seed_created"]
     extra = [_add_seed_from(obj, ref) for ref in obj.cfg["seeds"]]
@@ -121,7 +184,7 @@ def init(obj: Ctx) -> None:
     click.echo(f"topic: {profile.name} ({profile.source})")
     click.echo(f"seed #{seed_id}: {art['title']} ({art['published']})" + ("" if created else " [already loaded]"))
     for sid, title, made in extra:
-        click.echo(f"seed #{sid}: {title}" + ("" if made else " [already loaded]"))
+        click.echo(f"seed #{sid}: {safe(title)}" + ("" if made else " [already loaded]"))
     if config_sources:
         new = sum(1 for _, _, made in config_sources if made)
         click.echo(f"sources from the config: {len(config_sources)} ({new} new)")
@@ -276,8 +339,9 @@ def _print_verdict(r: dict) -> None:
 def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
     """Store saved HTML pages, feeds (Atom/RSS) and Blogger export files, as if fetched from URL.
 
-    Inputs that cannot be read are reported and skipped; the rest are stored. The exit code is 1
-    when any input or post failed.
+    Inputs that cannot be read are reported and skipped; the rest are stored. Entries an input
+    holds but that could not be read are reported with the input's counts. The exit code is 1 when
+    any input, entry or post failed.
 
     Example:
 
@@ -293,16 +357,21 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
     totals = {"inputs": 0, "posts": 0, "inserted": 0, "seen": 0, "updated": 0, "errors": 0}
     by_status: dict[str, int] = {}
     problems: list[str] = []
+    warnings: list[str] = []
     items: list[dict] = []
     for ref in refs:
         totals["inputs"] += 1
+        notes: list[Note] = []
         try:
             loaded = read_input(ref, obj.cfg, url=url)
-            _, found = posts_from(loaded, need_url=True)
+            _, found = posts_from(loaded, need_url=True, notes=notes)
         except InputError as exc:
             totals["errors"] += 1
             problems.append(str(exc))
             continue
+        for note in notes:
+            totals["errors"] += note.lost
+            (problems if note.lost else warnings).append(note.line)
         items.extend(found)
     workers = default_workers(len(items)) if int(obj.cfg["ingest_workers"]) < 0 else int(obj.cfg["ingest_workers"])
     for result in ingestor.ingest_stream(items, batch_size=int(obj.cfg["batch_size"]), workers=workers):
@@ -316,10 +385,13 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
         for k, v in result.by_status().items():
             by_status[k] = by_status.get(k, 0) + v
     if fmt == "json":
-        click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems}), ensure_ascii=False))
+        click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems,
+                                    "warnings": warnings}), ensure_ascii=False))
     else:
         for p in problems:
             click.echo(f"rjwatch: skipped: {safe(p)}", err=True)
+        for w in warnings:
+            click.echo(f"rjwatch: warning: {safe(w)}", err=True)
         status_text = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"
         click.echo(f"{totals['inputs']} input(s), {totals['posts']} post(s): {totals['inserted']} stored "
                    f"({status_text}), {totals['seen']} seen before, {totals['updated']} updated, "
@@ -331,8 +403,8 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
 # --- posts / show -------------------------------------------------------------------------------
 @main.command()
 @click.option("--status", type=click.Choice(["copy", "excerpt", "new", "duplicate", "off_topic"]))
-@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N posts (newest first).")
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=count(), default=None, help="At most N posts (newest first).")
+@click.option("--offset", type=count(), default=0)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV.")
 @click.pass_obj
 @handled
@@ -351,7 +423,7 @@ def posts(obj: Ctx, status: str | None, limit: int | None, offset: int, fmt: str
 
 
 @main.command()
-@click.argument("post_id", type=int)
+@click.argument("post_id", type=row_id())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 @handled
@@ -437,11 +509,13 @@ def source() -> None:
 def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
     """(kind, url) for `source add --kind auto`: a Blogger blog by its markers, else a feed."""
     from crawler import feeds
+    from crawler.guard import allowed_sites
     from crawler.http import FetchError, fetch
 
     try:
         resp = fetch(url, timeout=float(obj.cfg["fetch_timeout"]), max_bytes=int(obj.cfg["max_bytes"]),
-                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"])
+                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"],
+                     allowed=allowed_sites(url, trusted_hosts=obj.cfg["trusted_hosts"]))
     except FetchError as exc:
         raise InputError(f"cannot detect the kind of {url}: {exc}") from None
     kind = feeds.sniff_kind(resp.body, resp.content_type)
@@ -491,7 +565,10 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
     check_url(url)
     settings: dict = {}
     if every:
-        settings["every"] = parse_duration(every)
+        try:
+            settings["every"] = parse_duration(every)
+        except settings_mod.ConfigError as exc:
+            raise InputError(f"--every: {exc}") from None
     if full_text:
         settings["full_text"] = True
     if kind == "auto":
@@ -506,7 +583,7 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
         added.append((kind, url))
     for k, u in added:
         sid, created = add_source(obj.db(), u, k, name=name, settings=settings if k == "feed" else None)
-        click.echo(f"source #{sid}: {k} {safe(u)}" + ("" if created else " [already registered]"))
+        click.echo(f"source #{sid}: {k} {safe(mask_url(u))}" + ("" if created else " [already registered]"))
 
 
 @source.command("list")
@@ -527,9 +604,10 @@ def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
     health = {r["source_id"]: r for r in obj.db().query("SELECT * FROM source_health")}
     for r in rows:
         h = health.get(r["id"], {})
+        r["url"] = mask_url(r["url"])  # credentials in a source URL are never printed
         r["last_poll"] = h.get("last_poll")
         r["failures"] = h.get("consecutive_failures", 0)
-        r["last_error"] = h.get("last_error") or h.get("disabled_reason")
+        r["last_error"] = mask_urls(h.get("last_error") or h.get("disabled_reason"))
         r["next_due"] = h.get("next_due")
     emit(rows, ["id", "kind", "state", "url", "name", "settings", "posts", "last_run", "last_poll", "failures",
                 "last_error", "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
@@ -553,20 +631,22 @@ def source_show(obj: Ctx, ref: str) -> None:
     db = obj.db()
     s = get_source(db, ref)
     h = health_mod.get(db, s["id"])
-    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(s['url'])}" + (f"  ({safe(s['name'])})" if s["name"] else ""))
+    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(mask_url(s['url']))}"
+               + (f"  ({safe(s['name'])})" if s["name"] else ""))
     click.echo(f"  added {s['added_at']}; settings {json.dumps(s['settings'])}")
     n = db.execute("SELECT count(*) FROM posts WHERE source_id = ?", (s["id"],)).fetchone()[0]
     click.echo(f"  posts: {n}")
     if s["kind"] == "feed":
         click.echo(f"  last poll {h.get('last_poll') or '-'}, last success {h.get('last_success') or '-'}, "
                    f"next due {h.get('next_due') or 'now'}, interval {h.get('interval_s') or '-'} s")
-        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}")
+        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: "
+                   f"{safe(mask_urls(h.get('last_error')) or '-')}")
         click.echo(f"  new posts per poll (smoothed): {float(h.get('new_item_rate') or 0):.2f}; "
                    f"validators: etag {'yes' if h.get('etag') else 'no'}, last-modified {'yes' if h.get('last_modified') else 'no'}")
         if h.get("moved_from"):
-            click.echo(f"  moved from {safe(h['moved_from'])}")
+            click.echo(f"  moved from {safe(mask_url(h['moved_from']))}")
         if h.get("disabled_reason"):
-            click.echo(f"  disabled: {safe(h['disabled_reason'])}")
+            click.echo(f"  disabled: {safe(mask_urls(h['disabled_reason']))}")
     else:
         st = crawl_state(db, s["id"])
         click.echo(f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
@@ -602,7 +682,7 @@ def _set_state(obj: Ctx, ref: str, state: str, verb: str) -> None:
 
     src = get_source(obj.db(), ref)
     set_source_state(obj.db(), src["id"], state)
-    click.echo(f"source #{src['id']} {verb}: {safe(src['url'])}")
+    click.echo(f"source #{src['id']} {verb}: {safe(mask_url(src['url']))}")
 
 
 @source.command("approve")
@@ -662,7 +742,7 @@ def source_remove(obj: Ctx, ref: str) -> None:
 
     src = get_source(obj.db(), ref)
     remove_source(obj.db(), src["id"])
-    click.echo(f"source #{src['id']} removed: {safe(src['url'])}")
+    click.echo(f"source #{src['id']} removed: {safe(mask_url(src['url']))}")
 
 
 @source.command("discover")
@@ -677,15 +757,17 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
 
         rjwatch source discover && rjwatch source candidates
     """
+    from crawler.guard import allowed_sites
     from rjwatch.crawling import run_discovery
-    from storage.sources import candidate_hosts, list_sources, site_of
+    from storage.sources import candidate_hosts, list_sources
 
     hosts = candidate_hosts(obj.db(), limit=limit)
     if not hosts:
         click.echo("no linked hosts to visit (collect some relevant posts first)")
         return
-    trusted = sorted({site_of(s["url"]) for s in list_sources(obj.db(), state="enabled")}
-                     | {h.lower() for h in obj.cfg["trusted_hosts"]})
+    # the sites (host and effective port) of approved sources; a bare host only from `trusted_hosts`
+    trusted = sorted(allowed_sites(*(s["url"] for s in list_sources(obj.db(), state="enabled")),
+                                   trusted_hosts=obj.cfg["trusted_hosts"]))
     run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
     n = obj.db().execute("SELECT count(*) FROM sources WHERE state = 'candidate'").fetchone()[0]
     click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")
@@ -748,7 +830,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
     with crawl_locks(obj.path, chosen) as (chosen, busy):
         for s, pid in busy:
-            click.echo(f"source #{s['id']} {safe(s['url'])}: being crawled by another process (pid {safe(pid)}); "
+            click.echo(f"source #{s['id']} {safe(mask_url(s['url']))}: being crawled by another process (pid {safe(pid)}); "
                        "skipped", err=True)
         if not chosen:
             return
@@ -763,7 +845,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
     for r in rows:
         stats = json.loads(r["stats"] or "{}")
         new = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("new", {}).items())) or "nothing new"
-        click.echo(f"run #{r['id']} {safe(r['url'])}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
+        click.echo(f"run #{r['id']} {safe(mask_url(r['url']))}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
                    f"({new}), {r['errors']} errors" + (f"  ANOMALY: {stats['anomaly']}" if stats.get("anomaly") else ""))
         failed |= r["finish_reason"] != "finished"
     if failed:
@@ -772,7 +854,7 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
 
 @main.command()
 @click.option("--source", "source_ref", metavar="URL|ID")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=count(1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @click.pass_obj
 @handled
@@ -834,6 +916,8 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
     finally:
         if pool is not None:
             pool.close()
+    for r in summary.results:
+        r["source"], r["error"] = mask_url(r["source"]), mask_urls(r["error"])
     if fmt == "json":
         click.echo(json.dumps(safe({"polled": summary.polled, "not_modified": summary.not_modified,
                                     "failed": summary.failed, "new_by_status": summary.new_by_status,
@@ -843,6 +927,8 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
             if r["status"] not in ("ok", "not_modified"):
                 click.echo(f"  {r['status']}: {safe(r['source'])}" + (f" ({safe(r['error'])})" if r["error"] else ""),
                            err=True)
+            elif r.get("problem"):
+                click.echo(f"  problem: {safe(r['source'])} ({safe(r['problem'])})", err=True)
         click.echo(summary.line())
 
 
@@ -914,11 +1000,12 @@ def run_daemon(obj: Ctx, log_level: str) -> None:
     """
     import logging
 
-    from scheduler.alerts import AlertConfigError, channels_from_config
+    from scheduler.alerts import AlertConfigError, channels_from_config, install_log_masking
     from scheduler.daemon import AlreadyRunning, Daemon
 
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # channel secrets never reach the log, whatever the level
     # "skipped: maximum number of running instances reached" is the no-overlap rule working, not news.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
@@ -950,6 +1037,8 @@ def status(obj: Ctx, fmt: str) -> None:
 
     st = daemon_status(obj.db())
     st["posts"] = counts_by_status(obj.db())
+    for c in st["crawls"]:
+        c["url"] = mask_url(c["url"])
     st = safe(st)
     if fmt == "json":
         click.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
@@ -975,7 +1064,7 @@ def status(obj: Ctx, fmt: str) -> None:
 
 @main.group(invoke_without_command=True)
 @click.option("--status", "state", type=click.Choice(["pending", "sent", "failed", "suppressed"]))
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=count(1), default=50, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @click.pass_context
 def alerts(ctx: click.Context, state: str | None, limit: int, fmt: str | None) -> None:
@@ -1013,8 +1102,9 @@ def alerts_test(obj: Ctx, channel: str | None) -> None:
 
         rjwatch alerts test --channel team
     """
-    from scheduler.alerts import AlertConfigError, channels_from_config
+    from scheduler.alerts import AlertConfigError, channels_from_config, install_log_masking
 
+    install_log_masking()
     try:
         chans = channels_from_config(obj.cfg)
     except AlertConfigError as exc:
@@ -1036,7 +1126,7 @@ def alerts_test(obj: Ctx, channel: str | None) -> None:
 
 
 @alerts.command("retry")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=row_id())
 @click.pass_obj
 @handled
 def alerts_retry(obj: Ctx, alert_id: int) -> None:

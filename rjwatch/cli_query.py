@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
+import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import wraps
+from pathlib import Path
 
 import click
 
 from judge import dates
-from rjwatch.cli import Ctx, fail, handled, main
+from rjwatch.cli import Ctx, Finite, count, fail, handled, main, row_id
+from rjwatch.inputs import InputError
 from rjwatch.output import FORMATS, default_format, emit, safe
 from storage import saved as saved_mod
 from storage.search import HIT_END, HIT_START, RANK_WINDOW, Filters, QueryError
@@ -37,13 +42,20 @@ def when(value: str | None, option: str) -> str | None:
         return None
     m = _RELATIVE_RE.match(value.strip())
     if m:
-        delta = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-        return (datetime.now(timezone.utc) - delta).isoformat(timespec="seconds")
-    parsed = dates.parse(value)
-    if parsed is None:
-        raise click.BadParameter(f"{value!r} is not a date (use 2024-05-01, an ISO timestamp, or 7d / 12h / 2w)",
-                                 param_hint=option)
-    return parsed.astimezone(timezone.utc).isoformat(timespec="seconds")
+        try:
+            return (datetime.now(timezone.utc) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+                    ).isoformat(timespec="seconds")
+        except OverflowError:
+            raise click.BadParameter(f"{value!r} reaches back before the year 1", param_hint=option) from None
+    try:
+        parsed = dates.parse(value)
+        if parsed is not None:
+            return parsed.astimezone(timezone.utc).isoformat(timespec="seconds")
+    except OverflowError:  # 9999-12-31T23:59-14:00 is past the year 9999 in UTC
+        raise click.BadParameter(f"{value!r} is out of the range of dates (years 1 to 9999 in UTC)",
+                                 param_hint=option) from None
+    raise click.BadParameter(f"{value!r} is not a date (use 2024-05-01, an ISO timestamp, or 7d / 12h / 2w)",
+                             param_hint=option)
 
 
 def filter_options(fn):
@@ -54,8 +66,8 @@ def filter_options(fn):
         click.option("--source", "source_ref", metavar="URL|ID", help="Only posts from this source."),
         click.option("--since", metavar="WHEN", help="Published (else first seen) at or after: 2024-05-01 or 7d."),
         click.option("--until", metavar="WHEN", help="Published (else first seen) before this."),
-        click.option("--seed", "seed_id", type=int, metavar="ID", help="Only copies and excerpts of this seed."),
-        click.option("--min-relevance", type=click.FloatRange(0, 1), help="Only posts scoring at least this."),
+        click.option("--seed", "seed_id", type=row_id(), metavar="ID", help="Only copies and excerpts of this seed."),
+        click.option("--min-relevance", type=Finite(0, 1), help="Only posts scoring at least this."),
     ]):
         fn = decorator(fn)
 
@@ -80,8 +92,8 @@ def page_options(fn):
         click.option("--rank", is_flag=True,
                      help=f"Order by relevance to the query (bm25, title weighted above text) among the newest "
                           f"{RANK_WINDOW:,} matches, instead of newest first."),
-        click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True),
-        click.option("--offset", type=click.IntRange(min=0), default=0),
+        click.option("--limit", type=count(1), default=20, show_default=True),
+        click.option("--offset", type=count(), default=0),
         click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV."),
     ]):
         fn = decorator(fn)
@@ -178,7 +190,7 @@ COPIES_COLUMNS = ("id", "first_seen", "published", "status", "containment", "blo
 
 
 @main.command()
-@click.option("--seed", "seed_id", type=int, metavar="ID", help="Only this seed (default: every seed).")
+@click.option("--seed", "seed_id", type=row_id(), metavar="ID", help="Only this seed (default: every seed).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: table on a terminal, else TSV.")
 @click.pass_obj
 @handled
@@ -224,6 +236,7 @@ def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
         from rjwatch import plot
 
         plot.require()  # before any work: a missing extra is said at once
+        plot.check_target(plot_path)  # and so is a missing folder or an unknown image type
     db = obj.db()
     data = get_stats(db, since=when(since, "--since"))
     if fmt == "json":
@@ -283,10 +296,8 @@ def export(obj: Ctx, query: str | None, filters: Filters, fmt: str, output: str,
     rows = export_rows(db, query, filters)
     total = count_matching(db, query, filters) if sys.stderr.isatty() else None
     rows = _with_progress(rows, total)
-    stream = click.open_file(output, "wb" if fmt == "parquet" else "w", encoding=None if fmt == "parquet" else "utf-8",
-                             lazy=False)
     n = 0
-    with stream:
+    with _output_file(output, binary=fmt == "parquet") as stream:
         if fmt == "parquet":
             n = parquet.write(rows, columns, stream, batch_rows=PARQUET_BATCH_ROWS)
         elif fmt == "jsonl":
@@ -302,6 +313,54 @@ def export(obj: Ctx, query: str | None, filters: Filters, fmt: str, output: str,
                 n += 1
     if sys.stderr.isatty() or output != "-":
         click.echo(f"exported {n} posts" + (f" to {output}" if output != "-" else ""), err=True)
+
+
+@contextmanager
+def _output_file(output: str, *, binary: bool):
+    """Where an export goes: stdout for `-`; a device or pipe as it is; a file through a temporary file
+    in its folder, renamed over it at the end, so a failed export never leaves half a file (and a
+    place where no file can be made, such as /proc, is refused before anything is written)."""
+    mode, encoding = ("wb", None) if binary else ("w", "utf-8")
+    if output == "-":
+        with click.open_file("-", mode, encoding=encoding, lazy=False) as stream:
+            yield stream
+        return
+    target = Path(os.path.realpath(output))  # a symlink's target is written, the link stays
+    if not target.parent.is_dir():
+        raise InputError(f"--output {output}: folder {Path(output).parent} does not exist")
+    if target.exists() and not target.is_file():
+        try:
+            stream = open(target, mode, encoding=encoding)
+        except OSError as exc:
+            raise InputError(f"--output {output}: cannot write it ({exc.strerror})") from None
+        with _write_errors(output), stream:
+            yield stream
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise InputError(f"--output {output}: cannot write there ({exc.strerror})") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain new file gets, not mkstemp's 0600
+    try:
+        with _write_errors(output):
+            with open(fd, mode, encoding=encoding) as stream:
+                yield stream
+            os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@contextmanager
+def _write_errors(output: str):
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise InputError(f"--output {output}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _with_progress(rows, total: int | None):

@@ -15,6 +15,7 @@ import click
 from rjwatch.cli import Ctx, handled
 from rjwatch.inputs import InputError
 from rjwatch.output import safe
+from rjwatch.settings import MAX_BATCH
 
 redis_option = click.option("--redis", "redis_url", metavar="URL",
                             help="Redis of the cluster (default: the cluster.redis_url setting).")
@@ -120,7 +121,7 @@ def worker_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, scrapy_set: tu
 @redis_option
 @click.option("--idle-exit", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
               help="Stop after this long with nothing to store and no open round (0: run until stopped).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Posts per transaction (default: cluster.ingest_batch).")
+@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH), help="Posts per transaction (default: cluster.ingest_batch).")
 @click.option("--consumer", help="Consumer name in the stream's group (default: ingest@HOSTNAME).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True)
 @click.pass_obj

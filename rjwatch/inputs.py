@@ -2,7 +2,8 @@
 
 A saved HTML page goes through the page extractor (crawler.extract), a feed through the feed parser
 (crawler.feeds), a Blogger export through its reader, and plain text through judge.article. Every
-problem is an `InputError` with a one-line message naming the input.
+problem is an `InputError` with a one-line message naming the input, whatever a parser raised; what
+went wrong inside an input that still gave posts (entries lost, characters repaired) is a `Note`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler import feeds
+from crawler.guard import allowed_sites
 from crawler.http import FetchError, fetch
 from judge.article import parse_text_article
 from judge.identity import canonical_url
@@ -24,6 +26,14 @@ NO_URL = "https://unknown.invalid/"
 
 class InputError(ValueError):
     """An input that cannot be read or understood, explained in one line."""
+
+
+@dataclass
+class Note:
+    """A problem inside an input that still gave posts: one line, and how many of its posts it lost."""
+
+    line: str
+    lost: int = 0
 
 
 @dataclass
@@ -40,12 +50,16 @@ def _is_url(arg: str) -> bool:
 
 
 def read_input(arg: str, cfg, *, url: str | None = None) -> Loaded:
-    """Read FILE, URL or `-` (standard input) with the configured byte cap."""
+    """Read FILE, URL or `-` (standard input) with the configured byte cap.
+
+    A URL the user typed may be on a private address; a redirect from it may lead only to a public
+    address, the same site, or a host of the `trusted_hosts` setting."""
     cap = int(cfg["max_bytes"])
     if _is_url(arg):
         try:
             resp = fetch(arg, timeout=float(cfg["fetch_timeout"]), max_bytes=cap,
-                         max_redirects=int(cfg["max_redirects"]), user_agent=cfg["user_agent"])
+                         max_redirects=int(cfg["max_redirects"]), user_agent=cfg["user_agent"],
+                         allowed=allowed_sites(arg, trusted_hosts=cfg["trusted_hosts"]))
         except FetchError as exc:
             raise InputError(str(exc)) from None
         return Loaded(arg, resp.body, url or resp.url, resp.content_type, via="page")
@@ -77,8 +91,21 @@ def decode_text(loaded: Loaded) -> str:
         raise InputError(f"{loaded.name}: not valid UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
-def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
-    """(kind, posts) of an input. `kind` is page | feed | export | text."""
+def posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note] | None = None) -> tuple[str, list[dict]]:
+    """(kind, posts) of an input. `kind` is page | feed | export | text.
+
+    Problems that did not stop the input (lost entries, repaired characters) are appended to `notes`.
+    """
+    try:
+        return _posts_from(loaded, need_url=need_url, notes=notes if notes is not None else [])
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser failing on odd input fails this input only
+        message = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"{loaded.name}: could not be parsed ({type(exc).__name__}: {message})") from None
+
+
+def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[str, list[dict]]:
     if not loaded.data.strip():
         raise InputError(f"{loaded.name}: empty input")
     kind = feeds.sniff_kind(loaded.data, loaded.content_type)
@@ -96,14 +123,20 @@ def posts_from(loaded: Loaded, *, need_url: bool) -> tuple[str, list[dict]]:
                 it["seen_url"] = loaded.url or it.get("url")
         if not items:
             raise InputError(f"{loaded.name}: feed has no entries" + (f" ({result.problem})" if result.problem else ""))
+        if result.problem:
+            notes.append(Note(f"{loaded.name}: {result.problem}", result.lost))
         return "feed", items
     if kind == "export":
         try:
-            items = feeds.parse_blogger_export(loaded.data)
+            export = feeds.read_blogger_export(loaded.data)
         except feeds.FeedError as exc:
             raise InputError(f"{loaded.name}: {exc}") from None
+        items = export.posts
         if not items:
-            raise InputError(f"{loaded.name}: Blogger export has no published posts")
+            raise InputError(f"{loaded.name}: Blogger export has no published posts"
+                             + (f" ({export.problem})" if export.problem else ""))
+        if export.problem:
+            notes.append(Note(f"{loaded.name}: {export.problem}", export.lost))
         return "export", items
     if kind == "html":
         from crawler import extract  # imports trafilatura: only when a page needs it

@@ -1,13 +1,17 @@
 """Printing rows: a rich table on a terminal, TSV when piped, or JSON / JSONL / CSV on request.
 
 Every string printed goes through `safe` first: text collected from the web must never reach the
-terminal with escape sequences or control characters in it.
+terminal with escape sequences, control characters or bidirectional overrides in it. A carriage
+return would move the cursor back over the line (a title could overwrite the status before it),
+and a right-to-left override reverses what follows, so both are removed like ANSI escapes; only
+the fields meant to be multi-line (a post's text) keep their line breaks and tabs.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from typing import Any, Iterable, Sequence
 
@@ -18,15 +22,35 @@ from judge.text import strip_controls
 FORMATS = ("table", "json", "jsonl", "csv", "tsv")
 #: Widest cell in a table or TSV line; longer values are cut with an ellipsis (JSON/CSV get it all).
 CELL_MAX_CHARS = 80
+#: Fields printed as several lines (a post's body); every other string is printed on one line.
+MULTILINE_KEYS = frozenset({"text", "body"})
+
+# What strip_controls leaves that a terminal still obeys: carriage returns and the bidirectional
+# controls (LRM, RLM, ALM, the embeddings and overrides U+202A-U+202E, the isolates U+2066-U+2069).
+_BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BREAKS_RE = re.compile(r"\r\n?|[\n\t\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
-def safe(value: Any) -> Any:
+def clean(text: str, *, multiline: bool = False) -> str:
+    """Text as it may reach a terminal: no escape sequences, no C0/C1 controls, no bidi controls.
+    Line breaks (CR LF, a lone CR) become newlines where `multiline`, else spaces, like tabs."""
+    text = _BIDI_RE.sub("", text)
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        text = _BREAKS_RE.sub(" ", text)
+    return strip_controls(text)
+
+
+def safe(value: Any, key: str | None = None) -> Any:
+    """`clean` applied to every string in a value (dict keys included); the strings under a key of
+    MULTILINE_KEYS keep their line breaks."""
     if isinstance(value, str):
-        return strip_controls(value)
+        return clean(value, multiline=key in MULTILINE_KEYS)
     if isinstance(value, dict):
-        return {safe(k): safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [safe(v) for v in value]
+        return {safe(k): safe(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [safe(v, key) for v in value]
     return value
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date
 
 from rjwatch.extras import require as _require
+from rjwatch.inputs import InputError
 
 #: Stack order and colours: coverage the analyst cares about at the bottom, noise on top.
 STATUS_COLOURS = {"copy": "#c0392b", "excerpt": "#e67e22", "new": "#2e86c1", "duplicate": "#95a5a6",
@@ -18,6 +19,23 @@ MARKER_LIFT = 0.04
 
 def require() -> None:
     _require("matplotlib", "plot", "stats --plot")
+
+
+def check_target(path: str) -> None:
+    """Refuse, before any work, a plot file whose folder is missing or whose extension no image
+    format matches (matplotlib picks the format by the extension)."""
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise InputError(f"--plot {path}: folder {target.parent} does not exist")
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    ext = target.suffix.lower().lstrip(".")
+    if ext not in formats:
+        raise InputError(f"--plot {path}: unknown image type {('.' + ext) if ext else '(no extension)'}; "
+                         f"use one of: {', '.join('.' + f for f in formats)}")
 
 
 def coverage(counts: list[dict], copies: list[dict], path: str) -> None:
@@ -56,8 +74,14 @@ def coverage(counts: list[dict], copies: list[dict], path: str) -> None:
     else:
         ax.text(0.5, 0.5, "no posts yet", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise InputError(f"--plot {path}: cannot write it ({exc.strerror or exc})") from None
+    except (RuntimeError, ValueError) as exc:  # a format whose tool is missing (pgf needs LaTeX)
+        raise InputError(f"--plot {path}: cannot draw this format ({str(exc).splitlines()[0]})") from None
+    finally:
+        plt.close(fig)
 
 
 def _day(value: str | None) -> date | None:

@@ -8,14 +8,109 @@ two in step.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 CONFIG_ENV = "RJWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "rjwatch.toml"
+
+
+#: Longest duration accepted anywhere (intervals, ticks, timeouts, `--every`): a year. Anything longer
+#: is a typo, and date arithmetic (now + interval) overflows past the year 9999 long before 1e400 s.
+MAX_DURATION_S = 366 * 86400
+#: Largest integer SQLite stores (a signed 64-bit INTEGER): bigger ids, limits and sizes overflow.
+SQLITE_INT_MAX = 2**63 - 1
+#: Longest fetch timeout: an hour. A request still silent after that is hung, not slow.
+MAX_FETCH_TIMEOUT_S = 3600
+#: Most redirects followed: browsers give up after 20; beyond 50 it is a loop.
+MAX_REDIRECTS = 50
+#: Most threads of a polling pass (or processes of `ingest_workers`): with two requests per host and
+#: 2-8 cores, more only costs memory.
+MAX_WORKERS = 256
+#: Largest batch per transaction: 100,000 posts hold the write lock for about a minute and a half.
+MAX_BATCH = 100_000
+
+
+class ConfigError(ValueError):
+    """A configuration problem, explained in one line."""
+
+
+class Check:
+    """What values a setting accepts: `check(value)` returns the value or raises ValueError saying why;
+    `allowed` describes the accepted values for `rjwatch settings` and docs/settings.md."""
+
+    def __init__(self, allowed: str, fn: Callable[[Any], Any]):
+        self.allowed = allowed
+        self.fn = fn
+
+    def __call__(self, value: Any) -> Any:
+        return self.fn(value)
+
+
+def int_range(low: int, high: int = SQLITE_INT_MAX) -> Check:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low:,} to {high:,}")
+        return value
+
+    return Check(f"{low} to {high:,}" if high != SQLITE_INT_MAX else f"{low} or more", check)
+
+
+def float_range(low: float, high: float) -> Check:
+    """Finite numbers in (low, high]: a zero or negative timeout means none at all, a NaN never times out."""
+    def check(value: float) -> float:
+        if not (math.isfinite(value) and low < value <= high):
+            raise ValueError(f"must be a number above {low:g} and at most {high:g}")
+        return value
+
+    return Check(f"above {low:g}, at most {high:g}", check)
+
+
+def _duration(value: Any) -> Any:
+    try:
+        parse_duration(value)
+    except ConfigError:
+        raise ValueError(f"must be a duration above 0 and at most {MAX_DURATION_S // 86400} days "
+                         "(e.g. 90s, 15m, 6h, 1d)") from None
+    return value
+
+
+DURATION = Check(f"a duration, above 0 and at most {MAX_DURATION_S // 86400} days", _duration)
+
+_CLOCK_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock(value: str) -> str:
+    if not _CLOCK_RE.match(value.strip()):
+        raise ValueError("must be a time of day as HH:MM (00:00 to 23:59)")
+    return value.strip()
+
+
+def _time_zone(value: str) -> str:
+    name = value.strip()
+    if name != "UTC":
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise ValueError("must be an IANA time zone name such as UTC or Asia/Tokyo") from None
+    return name
+
+
+def _not_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+CLOCK = Check("HH:MM", _clock)
+TIME_ZONE = Check("an IANA time zone name", _time_zone)
+NOT_EMPTY = Check("not empty", _not_empty)
 
 
 @dataclass(frozen=True)
@@ -23,6 +118,7 @@ class Setting:
     name: str
     default: Any
     help: str
+    check: Check | None = None
 
     @property
     def env(self) -> str:
@@ -30,59 +126,61 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("db", "data/rjwatch.db", "SQLite database file. `--db` and `$RJWATCH_DB` override it."),
+    Setting("db", "data/rjwatch.db", "SQLite database file. `--db` and `$RJWATCH_DB` override it.", NOT_EMPTY),
     Setting("topic", "", "Topic profile (TOML) used for relevance; empty means the packaged Russia–Japan "
             "profile (judge/profiles/russia_japan.toml). Applied by `rjwatch init`."),
     Setting("seeds", [], "Extra reference articles (files or URLs) that `rjwatch init` loads after the "
             "packaged seed."),
     Setting("user_agent", "rjwatch/0.1 (+https://github.com/rjwatch/rjwatch)",
-            "User-Agent sent with every request; keep a contact URL in it."),
-    Setting("fetch_timeout", 30.0, "Connect and read timeout for one HTTP request, in seconds."),
+            "User-Agent sent with every request; keep a contact URL in it.", NOT_EMPTY),
+    Setting("fetch_timeout", 30.0, "Connect and read timeout for one HTTP request, in seconds.", float_range(0, MAX_FETCH_TIMEOUT_S)),
     Setting("max_bytes", 10_000_000, "Largest response or input file accepted, in bytes (after "
-            "decompression). Bigger inputs are refused with an error."),
-    Setting("max_redirects", 5, "Redirects followed per request."),
+            "decompression). Bigger inputs are refused with an error.", int_range(1)),
+    Setting("max_redirects", 5, "Redirects followed per request.", int_range(0, MAX_REDIRECTS)),
     Setting("poll_interval", "15m", "Starting interval between polls of a feed (adapts between min_interval "
-            "and max_interval; a source's own --every wins). Units: s, m, h, d."),
-    Setting("min_interval", "5m", "Shortest adaptive polling interval (busy feeds)."),
-    Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds)."),
-    Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host)."),
-    Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert."),
-    Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due."),
-    Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins)."),
+            "and max_interval; a source's own --every wins). Units: s, m, h, d.", DURATION),
+    Setting("min_interval", "5m", "Shortest adaptive polling interval (busy feeds).", DURATION),
+    Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds); at least min_interval.",
+            DURATION),
+    Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host).", int_range(1, MAX_WORKERS)),
+    Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert.", int_range(1)),
+    Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due.", DURATION),
+    Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins).", DURATION),
     Setting("crawl_timeout", "2h", "Hard limit of one crawl subprocess; it is then stopped (and resumes "
-            "next time)."),
+            "next time).", DURATION),
     Setting("crawl_settings", [], "Scrapy settings (KEY=VALUE) for every crawl, like `scrapy crawl -s`."),
-    Setting("alert_tick", "1m", "How often the daemon delivers pending alerts."),
+    Setting("alert_tick", "1m", "How often the daemon delivers pending alerts.", DURATION),
     Setting("alert_retry", "30s", "First retry delay of a failed alert delivery; doubles per attempt "
-            "(6 attempts, then the alert is `failed`)."),
-    Setting("digest_time", "08:00", "Daily digest time (HH:MM) in `timezone`."),
-    Setting("timezone", "UTC", "Time zone of the digest time and the scheduler."),
+            "(6 attempts, then the alert is `failed`).", DURATION),
+    Setting("digest_time", "08:00", "Daily digest time (HH:MM) in `timezone`.", CLOCK),
+    Setting("timezone", "UTC", "Time zone of the digest time and the scheduler.", TIME_ZONE),
     Setting("backup_dir", "", "Folder for the nightly backup (SQLite backup API); empty: no backup."),
-    Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers."),
+    Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers.",
+            int_range(1, MAX_BATCH)),
     Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` and for big polled "
             "batches (200+ new entries: a backfill, a long feed; started on the first such batch and kept) "
-            "while the writes stay in one process; -1 picks by size and cores, 0 analyses in the writing process."),
+            "while the writes stay in one process; -1 picks by size and cores, 0 analyses in the writing process.",
+            int_range(-1, MAX_WORKERS)),
     Setting("cluster.redis_url", "", "Distributed crawling (docs/cluster.md): the Redis server that holds the shared "
             "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
             "Empty: crawls run locally."),
-    Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction."),
-    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that links learned "
-            "from pages may lead to, e.g. blogs on an intranet. Links to other loopback, private and "
-            "link-local addresses are never followed; the sources you add yourself always work."),
+    Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction.",
+            int_range(1, MAX_BATCH)),
+    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that learned URLs "
+            "may lead to, e.g. blogs on an intranet: links, redirects, a feed's next page, entry pages, in crawls, "
+            "polls and fetched inputs. Other loopback, private and link-local addresses (also names resolving "
+            "to them, like `localhost`) are never fetched; the URL you type and the sources you add always work, "
+            "on their own host and port only (a URL without a port means port 80 or 443)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
-
-
-class ConfigError(ValueError):
-    """A configuration problem, explained in one line."""
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value) -> float:
-    """Seconds from `90`, `90s`, `15m`, `6h` or `1d`."""
+    """Seconds from `90`, `90s`, `15m`, `6h` or `1d`: finite, above 0 and at most MAX_DURATION_S."""
     text = str(value).strip().lower()
     try:
         if text and text[-1] in _UNITS:
@@ -91,8 +189,12 @@ def parse_duration(value) -> float:
             seconds = float(text)
     except ValueError:
         raise ConfigError(f"not a duration: {value!r} (use e.g. 90s, 15m, 6h, 1d)") from None
+    if not math.isfinite(seconds):
+        raise ConfigError(f"not a duration: {value!r} (a duration is a finite number, e.g. 90s, 15m, 6h, 1d)")
     if seconds <= 0:
         raise ConfigError(f"a duration must be positive: {value!r}")
+    if seconds > MAX_DURATION_S:
+        raise ConfigError(f"a duration must be at most {MAX_DURATION_S // 86400} days: {value!r}")
     return seconds
 
 
@@ -104,18 +206,31 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
                 return value.strip().lower() in ("1", "true", "yes", "on")
             return bool(value)
         if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, list):
+            if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+                raise TypeError
+            out = int(value.strip() if isinstance(value, str) else value)
+        elif isinstance(default, float):
+            if isinstance(value, bool):
+                raise TypeError
+            out = float(value)
+        elif isinstance(default, list):
             if isinstance(value, str):
                 return [v.strip() for v in value.split(",") if v.strip()]
             if not isinstance(value, list):
                 raise TypeError
             return list(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{origin}: {setting.name} must be {type(default).__name__}, got {value!r}") from None
+        else:
+            if isinstance(value, (dict, list)):
+                raise TypeError
+            out = str(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{origin}: {setting.name} must be {type(default).__name__}, got {value!r}"[:300]) from None
+    if setting.check is not None:
+        try:
+            out = setting.check(out)
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: {setting.name} {exc}, got {value!r}"[:300]) from None
+    return out
 
 
 @dataclass
@@ -163,6 +278,9 @@ def load(path: str | os.PathLike | None = None, overrides: dict[str, Any] | None
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = _coerce(_BY_NAME[name], value, f"--{name}")
+    if parse_duration(values["min_interval"]) > parse_duration(values["max_interval"]):
+        raise ConfigError(f"min_interval ({values['min_interval']}) is longer than max_interval "
+                          f"({values['max_interval']})")
     return Config(values, file_path, raw)
 
 
@@ -183,12 +301,13 @@ def markdown_table() -> str:
         "",
         "Generated from `rjwatch/settings.py` by `rjwatch settings --markdown`; do not edit by hand.",
         "Set them in `rjwatch.toml` (or the file named by `--config` / `$RJWATCH_CONFIG`), or in the",
-        "environment as shown.",
+        "environment as shown. A value outside its allowed range is refused with an error naming the setting.",
         "",
-        "| setting | default | environment | meaning |",
-        "|---|---|---|---|",
+        "| setting | default | allowed | environment | meaning |",
+        "|---|---|---|---|---|",
     ]
     for s in SETTINGS:
         default = repr(s.default) if not isinstance(s.default, str) else (f"`{s.default}`" if s.default else '""')
-        lines.append(f"| `{s.name}` | {default} | `{s.env}` | {s.help} |")
+        allowed = s.check.allowed if s.check else "any"
+        lines.append(f"| `{s.name}` | {default} | {allowed} | `{s.env}` | {s.help} |")
     return "\n".join(lines) + "\n"

@@ -1,25 +1,34 @@
-"""Alert delivery from the durable outbox: rules, channels (Apprise, console, JSONL), exactly once.
+"""Alert delivery from the durable outbox: rules and channels (Apprise, console, JSONL), at least once.
 
 The outbox (`alerts`, one row per event) is written by storage in the same transaction as the post
-that causes it. Here each row is matched against each channel's rule and delivered: a `deliveries`
-row per (alert, channel) records attempts. The dispatcher sends, then marks sent; a crash between
-the two repeats that one message once, with the same idempotency key (carried in the message and,
-for webhooks, in the `X-Rjwatch-Key` header). Failures retry with exponential backoff up to
+that causes it. Here each channel reads the outbox from its own place (storage.outbox), judges each
+alert against its rule once, and delivers the matches: a `deliveries` row per (alert, channel) records
+attempts. A channel new to the database (or renamed to a new destination) starts where the others
+are, so it is never sent the history; a renamed channel with the same destination keeps its place.
+An alert is `sent` once every channel whose rule matches it has it (a digest channel: after the
+digest). The dispatcher sends, then marks sent; a crash between the two repeats that one message
+once, with the same idempotency key (carried in the message and, for webhooks, in the `X-Rjwatch-Key`
+header). Failures retry with exponential backoff up to
 MAX_ATTEMPTS, then become `failed`, visible in `rjwatch alerts` and `status`.
 
 Channels come from the config file (`[[alerts.channels]]`); each has a mode: `immediate` (subject to
 `max_per_hour`; the overflow waits for the digest) or `digest` (one message per period, seed copies
 first, then new coverage by language). Secrets in Apprise URLs never reach logs or output: URLs are
-shown through Apprise's privacy masking, and may be read from the environment (`${VAR}`).
+shown through Apprise's privacy masking plus our own (user-only credentials, header values, tokens in
+query strings), and a logging filter (`install_log_masking`) masks every secret part of every
+configured channel URL in all log lines, Apprise's and urllib3's debug lines included. URLs may read
+secrets from the environment (`${VAR}`). Source URLs in alerts are shown through `mask_url`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +36,9 @@ from pathlib import Path
 import sqlite_utils
 
 from judge import dates
+from judge.identity import MASK, is_secret_arg, mask_url, mask_urls
 from judge.text import strip_controls
+from storage import outbox
 from storage import saved as saved_search
 from storage import search
 from storage.db import write_tx
@@ -41,10 +52,24 @@ MAX_ATTEMPTS = 6
 RETRY_BASE_S = 30.0
 #: Alerts handled per channel per dispatch pass: bounds one pass after a long outage.
 DISPATCH_BATCH = 100
+#: Alerts one digest message covers at most (the rest go in the next one); the message itself lists
+#: DIGEST_MAX_ITEMS of them.
+DIGEST_BATCH = 1000
+#: Alerts a channel judges against its rule per write transaction, and batches per pass: the write
+#: lock is held for one batch only, and a pass after a long outage reads at most 10,000 alerts.
+SCAN_BATCH = 500
+SCAN_BATCHES = 20
+#: Secret parts of channel URLs shorter than this are not masked in log text: a two-character part
+#: (a port-like id, "en") would blank out unrelated words, and no real credential is that short.
+MIN_SECRET_CHARS = 3
 #: Items listed in one digest message before "and N more".
 DIGEST_MAX_ITEMS = 50
 #: Characters of snippet in a message.
 SNIPPET_CHARS = 280
+#: Highest `max_per_hour` of a channel: one message a second is already more than anyone reads.
+MAX_PER_HOUR = 3600
+#: Largest row id SQLite holds (a signed 64-bit INTEGER); a bigger source id in a rule is a typo.
+MAX_ROW_ID = 2**63 - 1
 #: Kinds of outbox rows that describe one post (the rest are about sources and runs).
 POST_KINDS = ("new", "copy", "excerpt")
 
@@ -93,8 +118,15 @@ class Channel:
     max_per_hour: int = 30
     rule: Rule = field(default_factory=Rule)
 
+    def __post_init__(self) -> None:
+        # From now on, log lines of this process mask them. The parts found without Apprise come first:
+        # Apprise logs the URL (its own way of masking misses some) as soon as it parses it.
+        _remember(url_secrets(self.url, ask_apprise=False))
+        _remember(url_secrets(self.url))
+
     @property
     def masked(self) -> str:
+        """The URL as shown to a user: Apprise's privacy form, with every secret part masked."""
         if self.url == "console" or self.url.startswith("jsonl:"):
             return self.url
         try:
@@ -102,15 +134,23 @@ class Channel:
 
             a = apprise.Apprise()
             if a.add(self.url):
-                return a[0].url(privacy=True)
+                return mask_text(a[0].url(privacy=True), url_secrets(self.url))
         except Exception:  # masking must never leak the URL through an error
             pass
-        return self.url.split(":", 1)[0] + "://***"
+        return self.url.split(":", 1)[0] + "://" + MASK
+
+    @property
+    def destination(self) -> str:
+        """Who receives this channel's messages, as a hash of the masked URL (never the URL): a renamed
+        channel with the same destination keeps its place in the outbox."""
+        return hashlib.sha256(self.masked.encode("utf-8")).hexdigest()[:32]
 
     def send(self, title: str, body: str, key: str) -> None:
         """Deliver one message; raises RuntimeError (without secrets) on failure."""
         if self.url == "console":
-            print(strip_controls(f"[rjwatch alert] {title}\n{body}\n"), file=sys.stderr, flush=True)
+            from rjwatch.output import clean  # the one terminal sanitiser the CLI's printers use
+
+            print(f"[rjwatch alert] {clean(title)}\n{clean(body, multiline=True)}\n", file=sys.stderr, flush=True)
             return
         if self.url.startswith("jsonl:"):
             path = Path(self.url[len("jsonl:"):]).expanduser()
@@ -136,9 +176,109 @@ def expand_env(value: str) -> str:
     def sub(m: re.Match[str]) -> str:
         if m.group(1) not in os.environ:
             raise AlertConfigError(f"environment variable {m.group(1)} is not set (used in an alert channel)")
+        _remember({os.environ[m.group(1)]})  # a value read from the environment is a secret by choice
         return os.environ[m.group(1)]
 
     return _ENV_RE.sub(sub, value)
+
+
+# --- secrets of channel URLs ---------------------------------------------------------------------
+#: Every secret part of every channel URL this process has read (only grows: a reloaded config may
+#: drop a channel whose messages are still in flight).
+_SECRETS: set[str] = set()
+_SECRETS_RE: re.Pattern[str] | None = None
+_SECRETS_LOCK = threading.Lock()
+_URL_PART_RE = re.compile(r"[/:@?&=#,]+")
+
+
+def url_secrets(url: str, *, ask_apprise: bool = True) -> set[str]:
+    """The secret parts of a channel URL: the password (or a user that stands alone), the values of
+    headers (`+Name=value`) and of credential query arguments, and whatever Apprise's privacy form
+    hides (Telegram's bot token, Discord's webhook id and token, ...)."""
+    if url == "console" or url.startswith("jsonl:") or "://" not in url:
+        return set()
+    from urllib.parse import parse_qsl, quote, unquote
+
+    out: set[str] = set()
+    rest = url.split("://", 1)[1]
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in netloc:
+        user, sep, password = netloc.rpartition("@")[0].partition(":")
+        out.add(password if sep else user)
+    query = rest.split("?", 1)[1] if "?" in rest else ""
+    # Apprise reads `+Name=value` as a header (a literal plus, not an encoded space)
+    for name, value in parse_qsl(query.split("#", 1)[0].replace("+", "%2B"), keep_blank_values=True):
+        if value and (name.startswith("+") or is_secret_arg(name)):
+            out.add(value)
+            out.add(value.split()[-1])  # "Bearer TOKEN": the token alone too
+    try:
+        import apprise
+
+        a = apprise.Apprise()
+        if ask_apprise and a.add(url):
+            shown = set(_URL_PART_RE.split(unquote(a[0].url(privacy=True))))
+            out.update(p for p in _URL_PART_RE.split(unquote(rest)) if p not in shown)
+    except Exception:  # noqa: S110 - the parts found above are still masked
+        pass
+    full = set()
+    for part in out:
+        if len(part) >= MIN_SECRET_CHARS:
+            full.update({part, unquote(part), quote(part, safe=""), quote(part, safe=":")})
+    return {p for p in full if len(p) >= MIN_SECRET_CHARS}
+
+
+def _remember(secrets: set[str]) -> None:
+    global _SECRETS_RE
+    with _SECRETS_LOCK:
+        secrets = {s for s in secrets if len(s) >= MIN_SECRET_CHARS} - _SECRETS
+        if secrets:
+            _SECRETS.update(secrets)
+            _SECRETS_RE = re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))
+
+
+def mask_text(text: str, secrets: set[str]) -> str:
+    for part in sorted(secrets, key=len, reverse=True):
+        text = text.replace(part, MASK)
+    return text
+
+
+def mask_secrets(text: str) -> str:
+    """A text with every known channel secret masked (for logs and stored errors)."""
+    pattern = _SECRETS_RE
+    return pattern.sub(MASK, text) if pattern is not None and text else text
+
+
+class SecretFilter(logging.Filter):
+    """Masks the known channel secrets in every record a handler emits (message, traceback, stack)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS_RE is None:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's to report
+            return True
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_secrets(record.stack_info)
+        return True
+
+
+_FILTER = SecretFilter()
+
+
+def install_log_masking() -> None:
+    """Put the secret filter on every handler of the root logger (and on logging's last resort), so
+    that no library's log line (Apprise's debug lines show full service URLs) prints a channel secret."""
+    for handler in [*logging.getLogger().handlers, logging.lastResort]:
+        if handler is not None and _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
 
 
 def channels_from_config(cfg) -> list[Channel]:
@@ -152,26 +292,65 @@ def channels_from_config(cfg) -> list[Channel]:
         if mode not in ("immediate", "digest"):
             raise AlertConfigError(f"channel {name}: mode must be immediate or digest")
         rule_spec = spec.get("rule") or {}
+        if not isinstance(rule_spec, dict):
+            raise AlertConfigError(f"channel {name}: rule must be a table ([alerts.channels.rule])")
         rule = Rule(
-            kinds=tuple(rule_spec.get("kinds") or Rule.kinds),
-            langs=tuple(rule_spec.get("langs") or ()),
-            sources=tuple(int(x) for x in rule_spec.get("sources") or ()),
-            min_relevance=float(rule_spec.get("min_relevance") or 0.0),
+            kinds=tuple(_strings(name, "rule.kinds", rule_spec.get("kinds")) or Rule.kinds),
+            langs=tuple(_strings(name, "rule.langs", rule_spec.get("langs"))),
+            sources=_source_ids(name, rule_spec.get("sources")),
+            min_relevance=_relevance(name, rule_spec.get("min_relevance")),
             query=rule_spec.get("query"),
         )
+        if rule.query is not None and not isinstance(rule.query, str):
+            raise AlertConfigError(f"channel {name}: rule.query must be a string (a query or a saved search name)")
         out.append(Channel(name, expand_env(str(spec["url"])), mode,
-                           int(spec.get("max_per_hour") or section.get("max_per_hour") or 30), rule))
+                           _per_hour(name, spec.get("max_per_hour") or section.get("max_per_hour") or 30), rule))
     if not out:
         out.append(Channel("console", "console"))
     return out
+
+
+def _strings(channel: str, key: str, value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AlertConfigError(f"channel {channel}: {key} must be a list of strings, got {value!r}"[:300])
+    return value
+
+
+def _source_ids(channel: str, value) -> tuple[int, ...]:
+    """Source ids of a rule: whole numbers that SQLite can hold (a source id is a row id)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else None
+    if items is None or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ROW_ID
+                                for v in items):
+        raise AlertConfigError(f"channel {channel}: rule.sources must be a list of source ids (whole numbers from 1), "
+                               f"got {value!r}"[:300])
+    return tuple(items)
+
+
+def _relevance(channel: str, value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise AlertConfigError(f"channel {channel}: rule.min_relevance must be a number from 0 to 1, got {value!r}"[:300])
+    return float(value)
+
+
+def _per_hour(channel: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_HOUR:
+        raise AlertConfigError(f"channel {channel}: max_per_hour must be a whole number from 1 to {MAX_PER_HOUR:,}, "
+                               f"got {value!r}"[:300])
+    return value
 
 
 # --- messages ----------------------------------------------------------------------------------
 def _source_label(db, source_id) -> str:
     if not source_id:
         return "-"
-    row = db.execute("SELECT coalesce(name, url) FROM sources WHERE id = ?", (source_id,)).fetchone()
-    return row[0] if row else f"source #{source_id}"
+    row = db.execute("SELECT name, url FROM sources WHERE id = ?", (source_id,)).fetchone()
+    return (row[0] or mask_url(row[1])) if row else f"source #{source_id}"
 
 
 def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
@@ -197,11 +376,11 @@ def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
             f"(rjwatch post #{p.get('post_id')}, key {alert['key']})",
         ])
     elif kind == "source_failing":
-        title = f"[source failing] {p.get('url')}"
-        body = f"{p.get('failures')} failures in a row. Last error: {p.get('error')}\n(key {alert['key']})"
+        title = f"[source failing] {mask_url(p.get('url'))}"
+        body = f"{p.get('failures')} failures in a row. Last error: {mask_urls(p.get('error'))}\n(key {alert['key']})"
     elif kind == "anomaly":
         title = f"[crawl anomaly] {_source_label(db, p.get('source_id'))}"
-        body = f"{p.get('problem')} (run #{p.get('run_id')})\n(key {alert['key']})"
+        body = f"{mask_urls(p.get('problem'))} (run #{p.get('run_id')})\n(key {alert['key']})"
     elif kind == "backfill":
         by = ", ".join(f"{k} {v}" for k, v in sorted((p.get("by_status") or {}).items()))
         title = f"[backfill] {_source_label(db, p.get('source_id'))}: {p.get('posts', 0)} posts collected"
@@ -250,10 +429,17 @@ def render_digest(db: sqlite_utils.Database, alerts: list[dict], period: str) ->
 
 
 # --- the dispatcher ----------------------------------------------------------------------------
-def _load(row: dict) -> dict:
-    row = dict(row)
-    row["payload"] = json.loads(row.get("payload") or "{}")
-    return row
+def _read_outbox(db: sqlite_utils.Database, channels: list[Channel]) -> None:
+    """Make `channels` the active ones, then let each judge the alerts after its place in the outbox
+    against its rule (each alert once per channel; matches get a pending delivery)."""
+    outbox.sync_channels(db, {ch.name: ch.destination for ch in channels})
+    for ch in channels:
+        for _ in range(SCAN_BATCHES):
+            batch = outbox.unscanned(db, ch.name, SCAN_BATCH)
+            if not batch:
+                break
+            matched = [a["id"] for a in batch if a["status"] != "suppressed" and ch.rule.matches(db, a)]
+            outbox.record_scan(db, ch.name, matched, batch[-1]["id"])
 
 
 def _backoff(attempts: int, base: float) -> str:
@@ -261,63 +447,22 @@ def _backoff(attempts: int, base: float) -> str:
         timespec="milliseconds")
 
 
-def pending_for(db: sqlite_utils.Database, channel: Channel, *, include_deferred: bool = False) -> list[dict]:
-    """Alerts this channel still owes: not suppressed, not yet delivered or failed, due for a try."""
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    states = "('pending', 'deferred')" if include_deferred else "('pending')"
-    rows = db.query(
-        f"SELECT a.*, d.attempts AS d_attempts, d.status AS d_status FROM alerts a "
-        f"LEFT JOIN deliveries d ON d.alert_id = a.id AND d.channel = ? "
-        f"WHERE a.status != 'suppressed' AND (d.status IS NULL OR (d.status IN {states} "
-        f"AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))) ORDER BY a.id LIMIT ?",
-        [channel.name, now, DISPATCH_BATCH])
-    return [a for a in (_load(r) for r in rows) if channel.rule.matches(db, a)]
-
-
-def _mark(db, alert_id: int, channel: str, status: str, *, attempts: int, error: str | None = None,
-          next_at: str | None = None) -> None:
-    db.execute(
-        "INSERT INTO deliveries (alert_id, channel, status, attempts, last_error, next_attempt_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id, channel) DO UPDATE SET status = excluded.status, "
-        "attempts = excluded.attempts, last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at, "
-        "updated_at = excluded.updated_at",
-        (alert_id, channel, status, attempts, error, next_at, dates.now_iso()))
-    _roll_up(db, alert_id)
-
-
-def _roll_up(db, alert_id: int) -> None:
-    """alerts.status summarises its deliveries: failed if any failed, sent once something was sent."""
-    statuses = [r[0] for r in db.execute("SELECT status FROM deliveries WHERE alert_id = ?", (alert_id,))]
-    if "failed" in statuses:
-        new = "failed"
-    elif statuses and all(s == "sent" for s in statuses):
-        new = "sent"
-    else:
-        return
-    db.execute("UPDATE alerts SET status = ?, sent_at = coalesce(sent_at, ?), attempts = ? WHERE id = ? AND "
-               "status != 'suppressed'", (new, dates.now_iso(), len(statuses), alert_id))
-
-
-def sent_last_hour(db, channel: str) -> int:
-    since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
-    return db.execute("SELECT count(*) FROM deliveries WHERE channel = ? AND status = 'sent' AND via = 'immediate' "
-                      "AND updated_at >= ?", (channel, since)).fetchone()[0]
-
-
 def dispatch(db: sqlite_utils.Database, channels: list[Channel], *, retry_base: float = RETRY_BASE_S) -> dict:
-    """One pass of immediate deliveries. Returns counts {sent, failed, retrying, deferred}."""
+    """One pass of immediate deliveries. Returns counts {sent, failed, retrying, deferred}.
+
+    `channels` must be all the channels in force (digest ones too): they decide which alerts are
+    complete, and a channel missing from the list no longer counts."""
     counts = {"sent": 0, "failed": 0, "retrying": 0, "deferred": 0}
+    _read_outbox(db, channels)
     for ch in channels:
         if ch.mode != "immediate":
             continue
-        budget = max(0, ch.max_per_hour - sent_last_hour(db, ch.name))
-        for alert in pending_for(db, ch):
-            if alert.get("d_status") == "deferred":
-                continue
+        budget = max(0, ch.max_per_hour - outbox.sent_last_hour(db, ch.name))
+        for alert in outbox.owed(db, ch.name, ("pending",), DISPATCH_BATCH):
             if budget <= 0:
                 with write_tx(db):
-                    _mark(db, alert["id"], ch.name, "deferred", attempts=alert.get("d_attempts") or 0,
-                          error="flood control: waits for the next digest")
+                    outbox.mark(db, alert["id"], ch.name, "deferred", attempts=alert.get("d_attempts") or 0,
+                                error="flood control: waits for the next digest")
                 counts["deferred"] += 1
                 continue
             attempts = (alert.get("d_attempts") or 0) + 1
@@ -325,30 +470,31 @@ def dispatch(db: sqlite_utils.Database, channels: list[Channel], *, retry_base: 
             try:
                 ch.send(title, body, alert["key"])
             except Exception as exc:  # any delivery problem is recorded, never raised
-                error = str(exc)[:300]
+                error = mask_secrets(str(exc))[:300]
                 status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
                 with write_tx(db):
-                    _mark(db, alert["id"], ch.name, status, attempts=attempts, error=error,
-                          next_at=None if status == "failed" else _backoff(attempts, retry_base))
+                    outbox.mark(db, alert["id"], ch.name, status, attempts=attempts, error=error,
+                                next_at=None if status == "failed" else _backoff(attempts, retry_base))
                 counts["failed" if status == "failed" else "retrying"] += 1
                 log.warning("rjwatch: alert %s to %s: %s", alert["key"], ch.name, error)
                 continue
             with write_tx(db):
-                _mark(db, alert["id"], ch.name, "sent", attempts=attempts)
-                db.execute("UPDATE deliveries SET via = 'immediate' WHERE alert_id = ? AND channel = ?",
-                           (alert["id"], ch.name))
+                outbox.mark(db, alert["id"], ch.name, "sent", attempts=attempts, via="immediate")
             counts["sent"] += 1
             budget -= 1
     return counts
 
 
 def send_digest(db: sqlite_utils.Database, channels: list[Channel], period: str | None = None) -> dict:
-    """One digest message per channel: digest-mode alerts, and immediate ones deferred by flood control."""
+    """One digest message per channel: digest-mode alerts, and immediate ones deferred by flood control.
+
+    Like `dispatch`, takes all the channels in force."""
     period = period or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     out = {}
+    _read_outbox(db, channels)
     for ch in channels:
-        items = [a for a in pending_for(db, ch, include_deferred=True)
-                 if ch.mode == "digest" or a.get("d_status") == "deferred"]
+        states = ("pending", "deferred") if ch.mode == "digest" else ("deferred",)
+        items = outbox.owed(db, ch.name, states, DIGEST_BATCH)
         if not items:
             continue
         title, body = render_digest(db, items, period)
@@ -356,12 +502,12 @@ def send_digest(db: sqlite_utils.Database, channels: list[Channel], period: str 
         try:
             ch.send(title, body, key)
         except Exception as exc:
-            log.warning("rjwatch: digest to %s failed: %s", ch.name, str(exc)[:300])
-            out[ch.name] = f"failed: {str(exc)[:200]}"
+            error = mask_secrets(str(exc))
+            log.warning("rjwatch: digest to %s failed: %s", ch.name, error[:300])
+            out[ch.name] = f"failed: {error[:200]}"
             continue
         with write_tx(db):
             for a in items:
-                _mark(db, a["id"], ch.name, "sent", attempts=(a.get("d_attempts") or 0) + 1)
-                db.execute("UPDATE deliveries SET via = 'digest' WHERE alert_id = ? AND channel = ?", (a["id"], ch.name))
+                outbox.mark(db, a["id"], ch.name, "sent", attempts=(a.get("d_attempts") or 0) + 1, via="digest")
         out[ch.name] = len(items)
     return out

@@ -41,9 +41,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from judge import dates
-from rjwatch.settings import parse_duration
+from rjwatch.settings import ConfigError, parse_duration
 from scheduler import alerts as alerts_mod
-from storage.db import connect, write_tx
+from storage.db import DatabaseError, connect, write_tx
 from storage.ingest import AnalysisPool
 
 log = logging.getLogger("rjwatch.daemon")
@@ -129,8 +129,11 @@ class Daemon:
     # -- single instance ---------------------------------------------------------------------
     def acquire_lock(self) -> None:
         path = self.db_path.with_name(self.db_path.name + ".daemon.lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a+")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+")
+        except OSError as exc:
+            raise DatabaseError(f"cannot write the daemon's lock file {path}: {exc.strerror}") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -138,10 +141,14 @@ class Daemon:
             other = fh.read().strip() or "?"
             fh.close()
             raise AlreadyRunning(f"another `rjwatch run` (pid {other}) is already using {self.db_path}") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+        except OSError as exc:
+            fh.close()
+            raise DatabaseError(f"cannot write the daemon's lock file {path}: {exc.strerror}") from None
         self.lock_file = fh
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -186,6 +193,10 @@ class Daemon:
                 "LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE source_id = s.id AND kind = 'crawl') "
                 "LEFT JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"):
             every = json.loads(settings or "{}").get("every") or interval
+            try:
+                parse_duration(every)  # NaN, infinite or huge (stored by an older version): the default
+            except ConfigError:
+                every = interval
             # An interrupted crawl (killed, stopped, unfinished backfill) resumes at once.
             if last is not None and (reason != "finished" or not complete):
                 last = None

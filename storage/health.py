@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import sqlite_utils
 
 from judge import dates
+from judge.identity import mask_url, mask_urls
 
 
 def get(db: sqlite_utils.Database, source_id: int) -> dict:
@@ -46,10 +47,15 @@ def due_sources(db: sqlite_utils.Database, *, now: datetime | None = None) -> li
 
 
 def failing(db: sqlite_utils.Database) -> list[dict]:
-    return list(db.query(
+    """Failing or disabled sources, for display: URLs and errors with their credentials masked."""
+    rows = list(db.query(
         "SELECT s.id, s.kind, s.url, s.state, h.consecutive_failures, h.last_error, h.last_success, h.next_due, "
         "h.disabled_reason FROM sources s JOIN source_health h ON h.source_id = s.id "
         "WHERE h.consecutive_failures > 0 OR h.disabled_reason IS NOT NULL ORDER BY h.consecutive_failures DESC"))
+    for r in rows:
+        r["url"], r["last_error"] = mask_url(r["url"]), mask_urls(r["last_error"])
+        r["disabled_reason"] = mask_urls(r["disabled_reason"])
+    return rows
 
 
 def in_seconds(seconds: float) -> str:

@@ -365,6 +365,33 @@ def m006_lsh_recent(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_V7 = """
+-- Each alert channel's place in the outbox. A channel judges every alert after `scanned_to` against
+-- its rule once: a match gets a `deliveries` row (pending), the others are passed over, and the place
+-- moves on, so alerts a channel does not want can never hold back the ones it does. A channel seen for
+-- the first time starts where the other channels are (it is not sent the history); `destination` (a
+-- hash of its masked URL, never the URL) lets a renamed channel keep its place and its deliveries.
+-- `active` = 1 for the channels of the config in force; only those decide an alert's status.
+CREATE TABLE alert_channels (
+    name TEXT PRIMARY KEY,
+    destination TEXT NOT NULL DEFAULT '',
+    scanned_to INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 1,
+    added_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+-- The channels that have delivered before carry on from the newest alert they handled.
+INSERT INTO alert_channels (name, scanned_to, added_at, seen_at)
+    SELECT channel, max(alert_id), min(updated_at), max(updated_at) FROM deliveries GROUP BY channel;
+"""
+
+
+@migrations(name="007_alert_channels")
+def m007_alert_channels(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_V7):
+        db.execute(statement)
+
+
 @migrations(name="013_media_only")
 def m013_media_only(db: sqlite_utils.Database) -> None:
     """Posts made only of pictures or embeds are stored (judged on their title and alt texts) and

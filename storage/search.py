@@ -45,6 +45,10 @@ SNIPPET_TOKENS_CJK = 48
 MAX_SPELLED_TRIGRAMS = 400
 #: Characters of context either side of a match in a substring-scan snippet.
 SCAN_SNIPPET_CHARS = 40
+#: Most terms a query may have (after repeated terms are dropped). FTS5's snippet() costs time
+#: quadratic in the number of phrases: 3,000 copies of one word took 22 s on a single matching post.
+#: 64 terms keep any query under a few milliseconds a row and are far more than a real search needs.
+MAX_QUERY_TERMS = 64
 #: Marks around matches inside a snippet; private-use characters, so no real text contains them.
 HIT_START, HIT_END = "\ue000", "\ue001"
 
@@ -171,6 +175,11 @@ def plan(query: str) -> Plan:
         raise QueryError(f"operator {tokens[-1]} needs a term after it")
     if not any(b["terms"] for b in branches):
         raise QueryError("the search query has no words to look for")
+    branches = _without_repeats(branches)
+    n_terms = sum(len(b["terms"]) for b in branches)
+    if n_terms > MAX_QUERY_TERMS:
+        raise QueryError(f"the search query has {n_terms:,} terms; at most {MAX_QUERY_TERMS} are allowed "
+                         "(repeated words count once)")
     fts, cjk, scans = [], [], []
     for b in branches:
         expression = " ".join(b["out"])
@@ -186,6 +195,27 @@ def plan(query: str) -> Plan:
             fts.append(expression)
     join = lambda exprs: " OR ".join(f"({e})" if len(exprs) > 1 else e for e in exprs) or None  # noqa: E731
     return Plan(fts=join(fts), cjk=join(cjk), scans=scans)
+
+
+def _without_repeats(branches: list[dict]) -> list[dict]:
+    """Drop what cannot change the result: a repeated term in a branch of plain terms joined by AND
+    (FTS5 folds case, so `Kuril kuril` is one term) and a repeated top-level OR branch."""
+    out, seen = [], set()
+    for b in branches:
+        if b["simple"]:
+            kept, keys = [], set()
+            for tok, text in zip((t for t in b["out"] if t != "AND"), b["terms"]):
+                key = tok.casefold()
+                if key not in keys:
+                    keys.add(key)
+                    kept.append((tok, text))
+            b = {"out": [t for t, _ in kept], "terms": [x for _, x in kept], "simple": True}
+        signature = tuple(sorted(t.casefold() for t in b["out"])) if b["simple"] else tuple(b["out"])
+        if signature in seen:
+            continue
+        seen.add(signature)
+        out.append(b)
+    return out
 
 
 def _kind(tok: str) -> str:
@@ -322,15 +352,24 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
         if rows:
             ids = [r["id"] for r in rows]
             if isinstance(payload, Spelled):
-                snippets = {i: _scan_snippet(t, payload.terms) for i, t in _run_tuples(
-                    db, f"SELECT id, coalesce(title, '') || ' ' || text FROM posts "
-                        f"WHERE id IN ({','.join('?' * len(ids))})", ids)}
+                snippets = _spelled_snippets(db, ids, payload.terms)
             else:
                 snippets = dict(_run_tuples(db, f"SELECT rowid, {snippet} FROM {index} WHERE {index} MATCH ? "
                                                 f"AND rowid IN ({','.join('?' * len(ids))})", [payload, *ids]))
             rows = [{**{k: v for k, v in r.items() if k != "score"}, "snippet": snippets.get(r["id"]),
                      "score": r["score"]} for r in rows]
         return rows
+    elif isinstance(payload, Spelled):
+        # A spelled-out query has hundreds of phrases, and snippet() costs time quadratic in them:
+        # the snippets are cut from the page's texts directly.
+        sql = f"""
+        SELECT {_SELECT}
+        FROM {index} JOIN posts p ON p.id = {index}.rowid LEFT JOIN sources s ON s.id = p.source_id
+        WHERE {index} MATCH ? AND {where}
+        ORDER BY {index}.rowid DESC LIMIT ? OFFSET ?"""
+        rows = _run(db, sql, [payload, *params, limit, offset])
+        snippets = _spelled_snippets(db, [r["id"] for r in rows], payload.terms) if rows else {}
+        return [{**r, "snippet": snippets.get(r["id"])} for r in rows]
     else:
         sql = f"""
         SELECT {_SELECT}, {snippet} AS snippet
@@ -338,6 +377,11 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
         WHERE {index} MATCH ? AND {where}
         ORDER BY {index}.rowid DESC LIMIT ? OFFSET ?"""
     return _run(db, sql, [payload, *params, limit, offset])
+
+
+def _spelled_snippets(db: sqlite_utils.Database, ids: list[int], terms: list[str]) -> dict[int, str]:
+    return {i: _scan_snippet(t, terms) for i, t in _run_tuples(
+        db, f"SELECT id, coalesce(title, '') || ' ' || text FROM posts WHERE id IN ({','.join('?' * len(ids))})", ids)}
 
 
 def from_where(db: sqlite_utils.Database, query: str | None,

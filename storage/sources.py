@@ -17,6 +17,8 @@ from storage.db import write_tx
 
 KINDS = ("blogger", "feed", "manual")
 STATES = ("enabled", "disabled", "candidate")
+#: Largest row id SQLite holds (a signed 64-bit INTEGER).
+MAX_ROW_ID = 2**63 - 1
 
 
 class SourceError(ValueError):
@@ -53,7 +55,8 @@ def get_source(db: sqlite_utils.Database, ref: str | int) -> dict:
     """A source by id or URL; raises SourceError when there is none."""
     rows: list[dict] = []
     if isinstance(ref, int) or str(ref).isdigit():
-        rows = list(db.query("SELECT * FROM sources WHERE id = ?", [int(ref)]))
+        if int(ref) <= MAX_ROW_ID:  # a bigger number is no id (and would overflow SQLite's INTEGER)
+            rows = list(db.query("SELECT * FROM sources WHERE id = ?", [int(ref)]))
     else:
         try:
             key = source_key(str(ref))

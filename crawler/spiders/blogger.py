@@ -27,6 +27,7 @@ import scrapy
 from scrapy.utils.sitemap import Sitemap
 
 from crawler import extract, feeds
+from crawler.guard import allowed_sites
 from judge import dates
 from judge.identity import fetchable_url
 
@@ -79,8 +80,9 @@ class BloggerSpider(scrapy.Spider):
             raise ValueError(f"not a blog URL: {url!r}")
         self.home_url = f"{parts.scheme}://{parts.netloc}/"
         host = parts.hostname.lower()
-        # The blog's own site (host and port) only: another port of a private host is another service.
-        self.trusted_hosts = {parts.netloc.lower().rpartition("@")[2]}
+        # The blog's own site (host and effective port) only: another port of a private host is
+        # another service, also when the blog's URL names no port.
+        self.trusted_hosts = set(allowed_sites(self.home_url))
         self.allowed_domains = [host]
 
     # -- start -----------------------------------------------------------------------------
@@ -148,6 +150,11 @@ class BloggerSpider(scrapy.Spider):
             yield from self._html_walk()
             return
         self.feed_pages += 1
+        if result.lost:
+            # Entries the page holds but that could not be read: counted, and the pages of the
+            # posts the HTML walk finds fill in what the feed lost.
+            self.crawler.stats.inc_value("rjwatch/dropped/feed_entries", result.lost)
+            self.logger.warning("rjwatch: %s: %s", response.url, result.loss_report())
         if result.entries:
             self.feed_ok = True
         if result.blog_id:
@@ -175,7 +182,8 @@ class BloggerSpider(scrapy.Spider):
             if nxt:
                 nxt = self._same_site(nxt)
             if not nxt and result.total_results and result.start_index:
-                following = result.start_index + len(result.entries)
+                # the page's own entries, read or not: a lost entry must not shift the next window
+                following = result.start_index + max(len(result.entries), result.entries_declared)
                 if following <= result.total_results:
                     nxt = self._feed_url(base, since=since, start_index=following)
             if nxt and nxt not in self.feed_urls_seen:  # a next link that loops ends the feed walk

@@ -3,12 +3,13 @@
     rjwatch source discover            (or: scrapy crawl discover -a hosts_file=FILE)
 
 Input is a JSON object {"hosts": [{"home": URL, "linked_from": [[post_id, url], ...]}, ...],
-"trusted": [host, ...]} written by `rjwatch source discover` (storage.sources.candidate_hosts; the
-trusted hosts are those of the sources the user approved). For each host the spider reads the home page;
+"trusted": [site, ...]} written by `rjwatch source discover` (storage.sources.candidate_hosts; the
+trusted sites, `host:port`, are those of the sources the user approved, plus the `trusted_hosts`
+setting, where a bare `host` means every port). For each host the spider reads the home page;
 a Blogger blog (generator meta, _WidgetManager, blogger feed links) becomes a *candidate* source with
 its evidence and a sampled relevance (the share of posts on its home page that the topic profile
 finds relevant). Candidates are never crawled until a user approves them. Links learned from pages
-never lead to loopback, private or link-local addresses unless an approved source is on that host
+never lead to loopback, private or link-local addresses unless an approved source is on that site
 (crawler.middlewares.SafeUrlMiddleware).
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import scrapy
 
 from crawler import extract
+from crawler.guard import allowed_sites
 
 #: Hosts visited per discovery run: the most-linked first.
 MAX_HOSTS = 200
@@ -35,7 +37,7 @@ class DiscoverSpider(scrapy.Spider):
             raise ValueError("give -a hosts_file=FILE (a JSON list of candidate hosts)")
         spec = json.loads(Path(hosts_file).read_text("utf-8"))
         self.hosts = spec["hosts"][:MAX_HOSTS]
-        self.trusted_hosts: set[str] = {h.lower() for h in spec.get("trusted", [])}
+        self.trusted_hosts: set[str] = set(allowed_sites(trusted_hosts=spec.get("trusted", [])))
 
     async def start(self):
         for entry in self.hosts:
