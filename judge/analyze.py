@@ -24,6 +24,18 @@ MAX_TEXT_CHARS = 1_000_000
 MAX_HTML_CHARS = 10_000_000
 
 
+#: What each flag on a verdict means, as `show`, `posts` and alerts word it.
+FLAG_TEXT = {
+    "summary_only": "judged on a feed summary only",
+    "media_only": "media only (judged on its title and the alt texts and titles of its pictures and embeds)",
+    "partial": "partial (the topic is a small share of the post: a round-up or a passing mention)",
+    "history": "history (nothing about today)",
+    "places_only": "places named without the other side or dispute framing",
+    "enumeration": "both sides only in lists of countries",
+    "uncovered_language": "the topic profile has no vocabulary for this language: the score says little",
+}
+
+
 class BadPost(ValueError):
     """A post that cannot be stored, explained in one line."""
 
@@ -67,6 +79,18 @@ class Analysis:
     # Does the topic profile carry vocabulary for the post's language? (False: the relevance score
     # says little, and the post is flagged rather than silently off-topic.)
     language_covered: bool = True
+
+    @property
+    def flags(self) -> list[str]:
+        """What qualifies the verdict (keys of FLAG_TEXT)."""
+        out = list(self.relevance.flags)
+        if self.media_only:
+            out.append("media_only")
+        if self.summary_only:
+            out.append("summary_only")
+        if not self.language_covered:
+            out.append("uncovered_language")
+        return out
 
     @property
     def seed_similarity(self) -> dict[str, dict]:

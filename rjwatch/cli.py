@@ -458,6 +458,8 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
     click.echo(f"  source:      {post.get('source') or '-'}")
     if ev.get("flags"):
+        from judge.analyze import FLAG_TEXT
+
         click.echo("  flags:       " + "; ".join(FLAG_TEXT.get(f, f) for f in ev["flags"]))
     click.echo("  verdict:")
     for reason in ev.get("reasons", []):
@@ -486,18 +488,6 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
             click.echo("    " + click.style(line, fg=colour if not line.startswith(("+++", "---")) else None))
     click.echo("")
     click.echo(post["text"])
-
-
-#: How `show` words the flags stored with a verdict (storage.ingest._flags).
-FLAG_TEXT = {
-    "media_only": "media only (judged on its title and the alt texts and titles of its pictures and embeds)",
-    "summary_only": "judged on a feed summary only",
-    "partial": "partial (the topic is a small share of the post: a round-up or a passing mention)",
-    "history": "history (nothing about today)",
-    "places_only": "places named without the other side or dispute framing",
-    "enumeration": "both sides only in lists of countries",
-    "uncovered_language": "the topic profile has no vocabulary for this language: the score says little",
-}
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -543,10 +533,13 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
               help="auto: a Blogger blog by its markers, else the page's feed.")
 @click.option("--name", help="A label for listings.")
 @click.option("--every", metavar="DURATION", help="Fixed polling interval for a feed (e.g. 15m), instead of adaptive.")
-@click.option("--full-text", is_flag=True, help="Fetch the page of summary-only feed entries.")
+@click.option("--full-text/--no-full-text", default=None,
+              help="Fetch the page of every summary-only feed entry / of none. Default: auto, the pages of "
+                   "entries that read as a summary (short and cut, or the same for every entry) and name "
+                   "something of the topic, so that they are judged on their full text.")
 @click.pass_obj
 @handled
-def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool) -> None:
+def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool | None) -> None:
     """Register a blog to crawl or a feed to poll.
 
     With --kind auto, a Blogger blog (found by its markers) is registered twice: the blog as a crawl
@@ -569,8 +562,7 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
             settings["every"] = parse_duration(every)
         except settings_mod.ConfigError as exc:
             raise InputError(f"--every: {exc}") from None
-    if full_text:
-        settings["full_text"] = True
+    settings["full_text"] = {True: "always", False: "never", None: "auto"}[full_text]
     if kind == "auto":
         kind, url = _detect_kind(obj, url)
     added = []

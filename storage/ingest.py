@@ -422,7 +422,7 @@ class Ingestor:
             status, note = "suppressed", "collected during a source's first backfill"
         elif story_alerted:
             status, note = "suppressed", "this story has been alerted already"
-        why: dict = {"relevance": round(a.relevance.score, 3), "terms": _top_terms(a)}
+        why: dict = {"relevance": round(a.relevance.score, 3), "terms": _top_terms(a), "flags": a.flags}
         if verdict.seed_id is not None:
             why["seed"] = verdict.seed_id
             why["seed_similarity"] = a.seed_similarity.get(str(verdict.seed_id))
@@ -620,20 +620,9 @@ def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
         "shingles": a.shingle_count,
         # What qualifies the verdict: partial (a round-up or a passing mention), history, places_only,
         # enumeration, media_only, summary_only, uncovered_language (the profile lacks the language).
-        "flags": _flags(a),
+        "flags": a.flags,
     }
     return json.dumps(ev, ensure_ascii=False)
-
-
-def _flags(a: Analysis) -> list[str]:
-    flags = list(a.relevance.flags)
-    if a.media_only:
-        flags.append("media_only")
-    if a.summary_only:
-        flags.append("summary_only")
-    if not a.language_covered:
-        flags.append("uncovered_language")
-    return flags
 
 
 # -- module-level conveniences -------------------------------------------------------------------

@@ -7,19 +7,21 @@ import json
 import sqlite_utils
 
 POST_COLUMNS = ("id", "url", "canonical_url", "title", "author", "published", "lang", "source", "status",
-                "relevance", "matched_terms", "seed_similarity", "duplicate_of", "first_seen", "sightings")
+                "relevance", "matched_terms", "seed_similarity", "duplicate_of", "first_seen", "sightings",
+                "summary_only", "media_only", "flags")
 
 _LIST_SQL = """
 SELECT p.id, p.url, p.canonical_url, p.title, p.author, p.published, p.lang,
        coalesce(s.name, s.url) AS source, p.status, p.relevance, p.matched_terms, p.seed_similarity,
        p.duplicate_of, p.first_seen,
-       (SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings
+       (SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings,
+       p.summary_only, p.media_only, coalesce(json_extract(p.evidence, '$.flags'), '[]') AS flags
 FROM posts p LEFT JOIN sources s ON s.id = p.source_id
 """
 
 
 def _decode(row: dict) -> dict:
-    for key in ("matched_terms", "seed_similarity", "evidence", "labels"):
+    for key in ("matched_terms", "seed_similarity", "evidence", "labels", "flags"):
         if key in row and isinstance(row[key], str):
             row[key] = json.loads(row[key])
     if "relevance" in row and row["relevance"] is not None:
