@@ -88,6 +88,17 @@ ONE_SIDED_FACTOR = 0.2
 ROUNDUP_MIN_SENTENCES = 12
 ROUNDUP_MAX_SHARE = 0.2
 ROUNDUP_FACTOR = 0.6
+#: A post of at least this many sentences that names one of the sides in a single sentence only (and
+#: never the dispute or a compound) is about something else with that side as background: a North
+#: Korean launch "since Pyongyang deepened ties with Russia", Korea's used-car trade "after Japan's
+#: export ban". Its points keep PASSING_SIDE_FACTOR.
+PASSING_SIDE_MIN_SENTENCES = 5
+PASSING_SIDE_FACTOR = 0.5
+#: Another country named in more sentences than one of the sides (and in at least this many) makes
+#: the post a story about that country (a Korea–Japan summit that mentions Russia): its points keep
+#: THIRD_COUNTRY_FACTOR.
+THIRD_COUNTRY_MIN_SENTENCES = 2
+THIRD_COUNTRY_FACTOR = 0.5
 #: Points at which the score reaches 1 - 1/e = 0.63.
 SCORE_SCALE = 3.0
 #: A post is relevant from this score on: about 2.1 points, e.g. one sentence with both sides in
@@ -602,11 +613,35 @@ class TopicProfile:
             reasons.append(f"x{ONE_SIDED_FACTOR:g} {missing} never mentioned: one-sided")
 
         sentences_with_text = len(set(seg.sids)) if seg is not None else 0
-        topical = {k for found in found_all.values() for k, _ in found}
+        # The topic's own sentences: a side, a place, the dispute or a compound (relations words and
+        # other countries alone are not the topic).
+        topical = side_a | side_b | sentences("dispute", "bilateral", *places)
+        if seg is not None and points and sentences_with_text >= PASSING_SIDE_MIN_SENTENCES \
+                and not dispute_terms and not bilateral_terms and not place_context:
+            weaker = min((len(side_a), self.concepts["side_a"].label), (len(side_b), self.concepts["side_b"].label))
+            lone = side_a if weaker[1] == self.concepts["side_a"].label else side_b
+            k = next(iter(lone), None)
+            strong_there = k is not None and k in a_like and k in side_b and \
+                len({term for key in ("relations", "economy", "framing") for j, term in found_all.get(key, ()) if j == k}) \
+                >= STRONG_PASSAGE_MIN_TERMS
+            if weaker[0] == 1 and not strong_there:
+                flags.append("one_side_in_passing")
+                points *= PASSING_SIDE_FACTOR
+                reasons.append(f"x{PASSING_SIDE_FACTOR:g} {weaker[1]} named in one sentence of {sentences_with_text}: "
+                               "background to another story")
         share = len(topical) / sentences_with_text if sentences_with_text else 0.0
         if with_rel and share >= FOCUS_MIN_SHARE:
             points += POINTS_FOCUS
             reasons.append(f"+{POINTS_FOCUS:g} the topic is in {len(topical)} of {sentences_with_text} sentences")
+        if seg is not None and points and not dispute_terms and not bilateral_terms:
+            per_country = {key: len({k for k, _ in found_all.get(key, ())}) for key in self.countries
+                           if key != GROUP_OF_STATES}
+            top = max(per_country.items(), key=lambda kv: kv[1], default=(None, 0))
+            if top[1] >= THIRD_COUNTRY_MIN_SENTENCES and top[1] > min(len(side_a), len(side_b)):
+                flags.append("third_country")
+                points *= THIRD_COUNTRY_FACTOR
+                reasons.append(f"x{THIRD_COUNTRY_FACTOR:g} {top[0].split(':')[1]} is named in more sentences ({top[1]}) "
+                               "than one of the sides: a story about another country")
         if seg is not None and points and sentences_with_text >= ROUNDUP_MIN_SENTENCES:
             if share < ROUNDUP_MAX_SHARE:
                 flags.append("partial")
