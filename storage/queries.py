@@ -117,6 +117,20 @@ STATS_TOP = 10
 STATS_DAYS = 30
 
 
+def profile_languages(db: sqlite_utils.Database) -> list[str]:
+    """The languages the stored topic profile carries vocabulary for ([] when it names none)."""
+    import tomllib
+
+    if not db["topics"].exists():
+        return []
+    row = db.execute("SELECT profile FROM topics ORDER BY id LIMIT 1").fetchone()
+    try:
+        langs = tomllib.loads(row[0]).get("languages") if row else None
+    except tomllib.TOMLDecodeError:
+        return []
+    return [str(x).lower() for x in langs] if isinstance(langs, list) else []
+
+
 def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
     """Counts for `rjwatch stats`: by status, source, language, day and week; the top sources of new
     coverage; and the health of crawls and polls."""
@@ -147,6 +161,11 @@ def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
                      f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
                      f"GROUP BY week ORDER BY week DESC LIMIT {STATS_DAYS}"),
     }
+    covered = profile_languages(db)
+    for row in out["by_lang"]:
+        row["in_profile"] = "-" if not covered or row["lang"] == "?" else ("yes" if row["lang"] in covered else "no")
+    out["outside_profile"] = sum(r["posts"] for r in out["by_lang"] if r["in_profile"] == "no")
+    out["profile_languages"] = covered
     out["runs"] = [dict(r) for r in db.query(
         "SELECT kind, count(*) AS runs, sum(finished_at IS NULL) AS unfinished, sum(errors > 0) AS with_errors, "
         "sum(pages) AS pages, sum(items) AS items, max(started_at) AS last_started FROM runs GROUP BY kind")]

@@ -197,3 +197,21 @@ def test_a_video_only_post_is_stored_and_flagged_not_lost(db_path):
     import json
     post = json.loads(run_cli("--db", str(db_path), "show", "1", "--format", "json").output)
     assert post["evidence"]["flags"] == ["media_only"] and post["status"] == "new"
+
+
+def test_stats_count_the_posts_outside_the_profiles_languages(db_path):
+    import json
+
+    from conftest import run_cli
+
+    pl = db_path.parent / "pl.txt"
+    pl.write_text("Rozmowy w Moskwie\n\nRosja i Japonia prowadzą rozmowy o traktacie pokojowym. Minister spraw "
+                  "zagranicznych Japonii odwiedził Moskwę, aby omówić spór o Wyspy Kurylskie.\n", "utf-8")
+    assert run_cli("--db", str(db_path), "ingest", str(pl), "--url", "https://pl.example/1").exit_code == 0
+    data = json.loads(run_cli("--db", str(db_path), "stats", "--format", "json").output)
+    assert data["outside_profile"] == 1
+    assert {r["lang"]: r["in_profile"] for r in data["by_lang"]}["pl"] == "no"
+    text = run_cli("--db", str(db_path), "stats").output
+    assert "in languages the topic profile does not cover: 1" in text
+    shown = run_cli("--db", str(db_path), "show", "1").output
+    assert "no vocabulary for this language" in shown
