@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections import defaultdict
@@ -41,6 +42,7 @@ from crawler.guard import allowed_sites, unsafe_reason
 from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
 from crawler.middlewares import parse_retry_after
 from judge import dates
+from judge.relevance import normalize_lines
 from judge.identity import mask_url, mask_urls
 from storage import health
 from storage import sources as src
@@ -60,6 +62,19 @@ MAX_RETRY_AFTER_S = 24 * 3600
 #: Feed pages followed per source by `--backfill` (rel=next), and entries per Blogger page asked for.
 MAX_BACKFILL_PAGES = 200
 BACKFILL_PAGE_SIZE = 100
+#: What a feed source's `full_text` setting may be: fetch the page of every summary-only entry
+#: ("always", or true from older versions), of none ("never", false), or ("auto", the default for new
+#: sources) of the entries that read as a summary and name something of the topic.
+FULL_TEXT_MODES = ("auto", "always", "never")
+#: An entry whose text is at most this many characters and ends with an ellipsis ("...", "…", "[…]")
+#: reads as a teaser, even when the feed calls it the content: real feed teasers run 150-400
+#: characters; a short news item that ends with "..." in its last quote is rarer than a cut one.
+TEASER_MAX_CHARS = 600
+_ELLIPSIS_END_RE = re.compile(r"(?:\.\.\.|…|\[(?:\.\.\.|…)\]|\((?:\.\.\.|…)\))(?:\s*[^\s.!?。]{1,15}){0,3}\s*$")
+#: In auto mode, a teaser is worth its page when its own relevance score reaches this: it names
+#: something of the topic (one side with relations words, a place, a compound). Below it the teaser
+#: is clearly off the topic (a recipe, a sports result) and the page would not change the verdict.
+TEASER_FETCH_MIN_SCORE = 0.05
 #: Summary-only entries whose pages are fetched per poll of a `full_text` source.
 MAX_FULL_TEXT_FETCHES = 50
 #: Smoothing of the new-items-per-poll rate (exponential moving average weight of the newest poll).
@@ -84,6 +99,38 @@ def _usable_seconds(value) -> bool:
     except (TypeError, ValueError):
         return False
     return math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S
+
+
+def full_text_mode(settings: dict) -> str:
+    """A feed source's full-text mode: "auto", "always" or "never" (older sources stored true/false,
+    or nothing, which meant never)."""
+    value = settings.get("full_text")
+    if value is True:
+        return "always"
+    if value in FULL_TEXT_MODES:
+        return value
+    return "never"
+
+
+def _entry_text(entry: dict) -> str:
+    if entry.get("text"):
+        return " ".join(str(entry["text"]).split())
+    if entry.get("html"):
+        from judge.htmltext import html_to_text
+
+        return " ".join(html_to_text(entry["html"]).split())
+    return ""
+
+
+def _repeated_texts(entries: list[dict]) -> set[str]:
+    """Texts that two or more entries of one feed share (a feed that gives the same blurb for every
+    entry gives no summary at all)."""
+    seen: dict[str, int] = {}
+    for e in entries:
+        text = _entry_text(e)
+        if text:
+            seen[text] = seen.get(text, 0) + 1
+    return {text for text, n in seen.items() if n > 1}
 
 
 @dataclass
@@ -203,9 +250,9 @@ class Poller:
         problems = [result.problem] if result.bozo and result.problem else []
         if self.backfill:
             entries += self._follow_pages(result, problems, allowed, cancel)
-        settings = source.get("settings") or {}
-        if settings.get("full_text"):
-            self._fill_full_text(entries, allowed, cancel)
+        mode = full_text_mode(source.get("settings") or {})
+        if mode != "never":
+            self._fill_full_text(entries, allowed, cancel, mode)
         for e in entries:
             e["seen_via"] = "feed"
             e["seen_url"] = e.get("seen_url") or resp.url
@@ -234,14 +281,21 @@ class Poller:
                 problems.append(f"page {pages + 1}: {result.problem}")
         return out
 
-    def _fill_full_text(self, entries: list[dict], allowed, cancel: Cancel) -> None:
-        """Fetch the page of summary-only entries, so the comparison with the seed sees the whole text.
-        Pages are on the feed's own site or public; a redirect from one is checked like any hop."""
+    def _fill_full_text(self, entries: list[dict], allowed, cancel: Cancel, mode: str = "always") -> None:
+        """Fetch the page of summary-only entries, so the verdict and the comparison with the seed see
+        the whole text (in "auto" mode, only the teasers that name something of the topic). Pages are
+        on the feed's own site or public; a redirect from one is checked like any hop."""
         from crawler import extract
 
         fetched = 0
+        repeated = _repeated_texts(entries) if mode == "auto" else set()
         for e in entries:
-            if not e.get("summary_only") or not e.get("url") or fetched >= MAX_FULL_TEXT_FETCHES:
+            if not e.get("url") or fetched >= MAX_FULL_TEXT_FETCHES:
+                continue
+            if mode == "auto":
+                if not self._teaser_worth_its_page(e, repeated):
+                    continue
+            elif not e.get("summary_only"):
                 continue
             if unsafe_reason(e["url"], allowed):
                 continue
@@ -260,6 +314,19 @@ class Poller:
                 for key in ("blog_id", "post_id", "author"):
                     if page.get(key) and not e.get(key):
                         e[key] = page[key]
+
+    def _teaser_worth_its_page(self, entry: dict, repeated: set[str]) -> bool:
+        """Auto mode: does the entry read as a summary, and is it not clearly off the topic?"""
+        text = _entry_text(entry)
+        teaser = (entry.get("summary_only") or text in repeated
+                  or (len(text) <= TEASER_MAX_CHARS and bool(_ELLIPSIS_END_RE.search(text))))
+        if not teaser:
+            return False
+        rel = self.ingestor.profile.score(normalize_lines(text), normalize_lines(entry.get("title") or ""))
+        if rel.score >= TEASER_FETCH_MIN_SCORE:
+            entry["summary_only"] = True  # until its page replaces it
+            return True
+        return False
 
     # -- one pass -------------------------------------------------------------------------------
     def poll(self, sources: list[dict], *, workers: int | None = None, stop=None) -> PollSummary:

@@ -14,14 +14,26 @@ import numpy as np
 
 from judge import fingerprint, identity, lang, text
 from judge.classify import SeedMatch
-from judge.htmltext import text_and_links
-from judge.relevance import Relevance, TopicProfile
+from judge.htmltext import has_media, media_text, text_and_links
+from judge.relevance import Relevance, TopicProfile, normalize_lines
 
 #: Largest body we analyse (characters of text after HTML is stripped). Blog posts are rarely over
 #: 100 KB of text; a bigger body is cut here so one hostile page cannot stall a batch.
 MAX_TEXT_CHARS = 1_000_000
 #: Largest HTML body accepted, in characters, before it is refused as hostile.
 MAX_HTML_CHARS = 10_000_000
+
+
+#: What each flag on a verdict means, as `show`, `posts` and alerts word it.
+FLAG_TEXT = {
+    "summary_only": "judged on a feed summary only",
+    "media_only": "media only (judged on its title and the alt texts and titles of its pictures and embeds)",
+    "partial": "partial (the topic is a small share of the post: a round-up or a passing mention)",
+    "history": "history (nothing about today)",
+    "places_only": "places named without the other side or dispute framing",
+    "enumeration": "both sides only in lists of countries",
+    "uncovered_language": "the topic profile has no vocabulary for this language: the score says little",
+}
 
 
 class BadPost(ValueError):
@@ -60,6 +72,25 @@ class Analysis:
     post_id: str | None
     labels: list[str] = field(default_factory=list)
     summary_only: bool = False
+    # A post made only of pictures or embeds, judged on its title and their alt texts and titles.
+    media_only: bool = False
+    # Why no seed was compared, when none was: "no seeds loaded", or seeds only of the other mode.
+    seed_note: str = "no seeds loaded"
+    # Does the topic profile carry vocabulary for the post's language? (False: the relevance score
+    # says little, and the post is flagged rather than silently off-topic.)
+    language_covered: bool = True
+
+    @property
+    def flags(self) -> list[str]:
+        """What qualifies the verdict (keys of FLAG_TEXT)."""
+        out = list(self.relevance.flags)
+        if self.media_only:
+            out.append("media_only")
+        if self.summary_only:
+            out.append("summary_only")
+        if not self.language_covered:
+            out.append("uncovered_language")
+        return out
 
     @property
     def seed_similarity(self) -> dict[str, dict]:
@@ -83,12 +114,18 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     html = item.get("html")
     body = item.get("text")
     links: list[str] = list(item.get("links") or [])
+    media_only = False
     if html:
         if len(html) > MAX_HTML_CHARS:
             raise BadPost(f"post body is {len(html):,} characters of HTML (cap {MAX_HTML_CHARS:,})")
         body, found = text_and_links(html, url)
         if not links:
             links = found
+        if (not body or not body.strip()) and has_media(html):
+            # A post that is only a photo or a video: judged on its title and what its pictures and
+            # embeds say of themselves, and flagged, rather than lost.
+            media_only = True
+            body = "\n".join(x for x in (text.clean_title(item.get("title")) or "", media_text(html)) if x)
     if not body or not body.strip():
         raise BadPost("post has no text")
     if "\x00" in body:
@@ -98,7 +135,9 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     if not clean:
         raise BadPost("post has no text once Blogger chrome is removed")
     title = text.clean_title(item.get("title"))
-    norm = text.normalize(clean)
+    # Line breaks stay: the relevance scorer reads sentences and paragraphs from them (tokens,
+    # shingles and the content hash do not see them).
+    norm = normalize_lines(clean)
     mode, toks = text.tokens(norm)
     sh = fingerprint.shingles(mode, toks)
     if len(sh) >= fingerprint.MIN_SHINGLES_FOR_LSH:
@@ -109,6 +148,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     rel = profile.score(norm, text.normalize(title or ""))
     matches = [SeedMatch(s.id, fingerprint.overlap(s.shingles, sh)) for s in seeds if s.mode == mode]
     blog_id, post_id = item.get("blog_id"), item.get("post_id")
+    detected = lang.detect(clean, item.get("lang_hint"))
     return Analysis(
         url=url,
         canonical_url=canonical,
@@ -116,7 +156,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         author=text.clean_title(item.get("author")),
         published=item.get("published"),
         updated=item.get("updated"),
-        lang=lang.detect(clean, item.get("lang_hint")),
+        lang=detected,
         text=clean,
         mode=mode,
         content_hash=text.content_hash(toks),
@@ -130,7 +170,21 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         post_id=str(post_id) if post_id else None,
         labels=[str(x) for x in (item.get("labels") or [])],
         summary_only=bool(item.get("summary_only")),
+        media_only=media_only,
+        seed_note=seed_note(seeds, mode),
+        language_covered=profile.covers(detected),
     )
+
+
+def seed_note(seeds: list[Seed], mode: str) -> str:
+    """Why a post has no seed to compare with: none loaded, or none in its mode (texts in Chinese,
+    Japanese or Korean are compared by characters, others by words; the two never meet)."""
+    if not seeds:
+        return "no seeds loaded"
+    how = {"char": "characters", "word": "words"}
+    others = sorted({s.mode for s in seeds if s.mode != mode})
+    return (f"compared by {how.get(mode, mode)}: no seed in that mode ({len(seeds)} seed(s) compared by "
+            f"{', '.join(how.get(m, m) for m in others)})")
 
 
 def _linkable(url: str) -> bool:

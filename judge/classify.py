@@ -59,11 +59,12 @@ def best_seed(matches: list[SeedMatch]) -> SeedMatch | None:
     return max(matches, key=lambda m: (m.overlap.containment, m.overlap.shared), default=None)
 
 
-def seed_status(matches: list[SeedMatch]) -> tuple[str | None, SeedMatch | None, str]:
-    """'copy' / 'excerpt' / None for the best-matching seed, with a one-line reason."""
+def seed_status(matches: list[SeedMatch], no_match: str = "no seeds loaded") -> tuple[str | None, SeedMatch | None, str]:
+    """'copy' / 'excerpt' / None for the best-matching seed, with a one-line reason. `no_match` says
+    why there is nothing to compare with (judge.analyze.seed_note)."""
     best = best_seed(matches)
     if best is None:
-        return None, None, "no seeds loaded"
+        return None, None, no_match
     o = best.overlap
     if o.containment >= COPY_MIN_CONTAINMENT:
         return "copy", best, (f"{o.containment:.0%} of seed #{best.seed_id} is in the post "
@@ -76,8 +77,8 @@ def seed_status(matches: list[SeedMatch]) -> tuple[str | None, SeedMatch | None,
 
 
 def decide(matches: list[SeedMatch], relevant: bool, duplicate_of: int | None,
-           duplicate_jaccard: float | None = None) -> Verdict:
-    status, best, why = seed_status(matches)
+           duplicate_jaccard: float | None = None, no_match: str = "no seeds loaded") -> Verdict:
+    status, best, why = seed_status(matches, no_match)
     reasons = [why]
     if status:
         return Verdict(status, best.seed_id if best else None, None, reasons)

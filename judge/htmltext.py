@@ -11,6 +11,8 @@ bodies), so the classifier always sees text laid out the same way:
 - HTML entities are decoded by the parser.
 
 It also owns `links_from_html`: the absolute http(s) targets of the `<a href>`s in a fragment, and
+`media_text`: what a post made only of pictures and embeds says about itself (alt texts, titles of
+embedded players and images), so that such a post can still be stored and judged, and
 `repair_char_refs`: numeric character references no parser can take (a surrogate pair written as two
 references, as some CMSs write emoji; a lone surrogate; zero; beyond U+10FFFF) turned into the real
 character or U+FFFD before any parser sees them, for HTML here and for feeds in crawler.feeds.
@@ -270,6 +272,38 @@ def links_from_html(fragment, base_url: str | None = None) -> list[str]:
             seen.add(absolute)
             out.append(absolute)
     return out
+
+
+#: Elements whose `alt`/`title` describe a picture or an embedded player.
+MEDIA_TAGS = ("img", "iframe", "video", "audio", "object", "embed", "source", "figure", "a")
+#: Words in alt/title attributes that describe nothing (Blogger's and players' defaults).
+_EMPTY_MEDIA_TEXT = frozenset({"", "image", "photo", "picture", "video", "youtube video player", "youtube",
+                               "embedded content", "untitled", "img", "blogger"})
+
+
+def media_text(fragment) -> str:
+    """One line per distinct `alt` or `title` of the pictures and embeds in a fragment ("" for none).
+
+    A Blogger post that is only a photo or a video has no body text; these attributes (and the
+    embed's title) are what it says about itself.
+    """
+    root = _as_element(fragment)
+    if root is None or not isinstance(root.tag, str):
+        return ""
+    seen: dict[str, None] = {}
+    for el in root.iter(*MEDIA_TAGS):
+        for attr in ("alt", "title", "aria-label"):
+            value = " ".join((el.get(attr) or "").split())
+            if value.casefold() not in _EMPTY_MEDIA_TEXT:
+                seen.setdefault(value, None)
+    return _finish("\n".join(seen))
+
+
+def has_media(fragment) -> bool:
+    """Does the fragment embed a picture, a player or a video?"""
+    root = _as_element(fragment)
+    return root is not None and isinstance(root.tag, str) and next(
+        root.iter("img", "iframe", "video", "audio", "object", "embed"), None) is not None
 
 
 def text_and_links(fragment: str, base_url: str | None = None) -> tuple[str, list[str]]:

@@ -458,6 +458,10 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
     click.echo(f"  source:      {post.get('source') or '-'}")
+    if ev.get("flags"):
+        from judge.analyze import FLAG_TEXT
+
+        click.echo("  flags:       " + "; ".join(FLAG_TEXT.get(f, f) for f in ev["flags"]))
     click.echo("  verdict:")
     for reason in ev.get("reasons", []):
         click.echo(f"    {reason}")
@@ -530,10 +534,13 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
               help="auto: a Blogger blog by its markers, else the page's feed.")
 @click.option("--name", help="A label for listings.")
 @click.option("--every", metavar="DURATION", help="Fixed polling interval for a feed (e.g. 15m), instead of adaptive.")
-@click.option("--full-text", is_flag=True, help="Fetch the page of summary-only feed entries.")
+@click.option("--full-text/--no-full-text", default=None,
+              help="Fetch the page of every summary-only feed entry / of none. Default: auto, the pages of "
+                   "entries that read as a summary (short and cut, or the same for every entry) and name "
+                   "something of the topic, so that they are judged on their full text.")
 @click.pass_obj
 @handled
-def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool) -> None:
+def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool | None) -> None:
     """Register a blog to crawl or a feed to poll.
 
     With --kind auto, a Blogger blog (found by its markers) is registered twice: the blog as a crawl
@@ -556,8 +563,7 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
             settings["every"] = parse_duration(every)
         except settings_mod.ConfigError as exc:
             raise InputError(f"--every: {exc}") from None
-    if full_text:
-        settings["full_text"] = True
+    settings["full_text"] = {True: "always", False: "never", None: "auto"}[full_text]
     if kind == "auto":
         kind, url = _detect_kind(obj, url)
     added = []

@@ -243,6 +243,9 @@ def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
         click.echo(json.dumps(safe(data), ensure_ascii=False, indent=2))
     else:
         click.echo(f"posts: {data['total']}")
+        if data["outside_profile"]:
+            click.echo(f"in languages the topic profile does not cover: {data['outside_profile']} "
+                       f"(it covers {', '.join(data['profile_languages'])}; extend it to judge the others)")
         sections = [("by status", "by_status"), ("by language", "by_lang"), ("by source", "by_source"),
                     ("top sources of new coverage", "top_new_sources"), ("by day (latest)", "by_day"),
                     ("by week (latest)", "by_week"), ("runs", "runs"), ("sources", "sources"),

@@ -148,7 +148,7 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
         if page.get("page_type") in ("archive", "index") and not page.get("post_id"):
             raise InputError(f"{loaded.name}: an {page['page_type']} page listing {len(page.get('posts') or [])} "
                              "posts, not a post (ingest the posts' own pages or the blog's feed)")
-        if not page.get("text"):
+        if not page.get("text") and not page.get("html"):  # a body of only pictures or embeds is kept
             raise InputError(f"{loaded.name}: no post body found (a Dynamic Views page? use the blog's feed)")
         url = loaded.url or page.get("canonical_url") or page.get("url")
         if not url and need_url:

@@ -353,6 +353,12 @@ def _source_label(db, source_id) -> str:
     return (row[0] or mask_url(row[1])) if row else f"source #{source_id}"
 
 
+def _flag_text(flag: str) -> str:
+    from judge.analyze import FLAG_TEXT
+
+    return FLAG_TEXT.get(flag, flag)
+
+
 def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
     """(title, body) of one alert, with why it matched, a snippet and the link."""
     p = alert["payload"]
@@ -369,6 +375,7 @@ def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
             f"Source: {_source_label(db, p.get('source_id'))}",
             f"Published: {p.get('published') or '-'}   Language: {p.get('lang') or '-'}   Status: {kind}",
             f"Why: {reason}",
+            *([f"Note: {'; '.join(_flag_text(f) for f in why['flags'])}"] if why.get("flags") else []),
             "",
             (p.get("snippet") or "")[:SNIPPET_CHARS],
             "",

@@ -325,10 +325,10 @@ class Ingestor:
         verdict, dup_j = self.verdict(a, exclude=post_id)
         c.execute(
             "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
-            "content_hash = ?, summary_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
+            "content_hash = ?, summary_only = ?, media_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
             "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, revision = revision + 1 WHERE id = ?",
-            (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), a.lang,
-             verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
+            (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), int(a.media_only),
+             a.lang, verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
              json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
              int(has_cjk(a.title or old_title, a.text)), post_id))
         lsh.replace(c, post_id, a.signature, a.band_keys)
@@ -339,7 +339,7 @@ class Ingestor:
         """The status a post would get against what is stored now (no write)."""
         matches = lsh.near_duplicates(self.conn, a.signature, a.band_keys, DUPLICATE_MIN_JACCARD, exclude=exclude)
         root, root_j = self._root_of(matches)
-        return decide(a.seed_matches, a.relevance.relevant, root, root_j), root_j
+        return decide(a.seed_matches, a.relevance.relevant, root, root_j, a.seed_note), root_j
 
     def _root_of(self, matches: list[tuple[int, float]]) -> tuple[int | None, float | None]:
         """The original (root) of the story the matches belong to, and the best similarity to it."""
@@ -370,15 +370,16 @@ class Ingestor:
             if dates.sort_key(published, now) < dates.sort_key(pub, first):
                 # Collected later but published earlier: this post is the original.
                 takes_over_from = verdict.duplicate_of
-                verdict = decide(a.seed_matches, a.relevance.relevant, None)
+                verdict = decide(a.seed_matches, a.relevance.relevant, None, no_match=a.seed_note)
                 verdict.reasons.append(f"published before post #{takes_over_from}, which becomes its duplicate")
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
-            " lang, text, summary_only, content_hash, status, relevance, matched_terms, seed_similarity,"
+            " lang, text, summary_only, media_only, content_hash, status, relevance, matched_terms, seed_similarity,"
             " duplicate_of, evidence, labels, first_seen, last_seen, cjk) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (a.canonical_url, a.url, a.blog_id, a.post_id, item.get("source_id"), a.title, a.author, published,
-             dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), a.content_hash, verdict.status,
+             dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), int(a.media_only), a.content_hash,
+             verdict.status,
              a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
              json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
              json.dumps(a.labels, ensure_ascii=False), now, now, int(has_cjk(a.title, a.text))))
@@ -421,7 +422,7 @@ class Ingestor:
             status, note = "suppressed", "collected during a source's first backfill"
         elif story_alerted:
             status, note = "suppressed", "this story has been alerted already"
-        why: dict = {"relevance": round(a.relevance.score, 3), "terms": _top_terms(a)}
+        why: dict = {"relevance": round(a.relevance.score, 3), "terms": _top_terms(a), "flags": a.flags}
         if verdict.seed_id is not None:
             why["seed"] = verdict.seed_id
             why["seed_similarity"] = a.seed_similarity.get(str(verdict.seed_id))
@@ -592,12 +593,21 @@ def _is_newer(new: str | None, old: str | None) -> bool:
     return n is not None and (o is None or n > o)
 
 
+#: The order in which matched terms explain an alert: the dispute and places first, the sides last.
+_TERM_ORDER = ("dispute", "place:", "bilateral", "framing", "relations", "economy", "history", "side_a", "side_b")
+
+
 def _top_terms(a: Analysis, limit: int = 8) -> list[str]:
-    counts: dict[str, int] = {}
-    for concept in ("dispute", "bilateral", "relations", "side_a", "side_b"):
-        for term, n in a.relevance.matched_terms.get(concept, {}).items():
-            counts[term] = counts.get(term, 0) + n
-    return [t for t, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]]
+    ranked: dict[str, tuple[int, int]] = {}
+    for concept, terms in a.relevance.matched_terms.items():
+        rank = next((i for i, key in enumerate(_TERM_ORDER) if concept == key or
+                     (key.endswith(":") and concept.startswith(key))), None)
+        if rank is None:
+            continue  # other countries explain nothing about the topic
+        for term, n in terms.items():
+            old = ranked.get(term, (rank, 0))
+            ranked[term] = (min(rank, old[0]), old[1] + n)
+    return [t for t, _ in sorted(ranked.items(), key=lambda kv: (kv[1][0], -kv[1][1]))[:limit]]
 
 
 def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
@@ -608,6 +618,9 @@ def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
         "duplicate_jaccard": round(dup_j, 3) if dup_j is not None else None,
         "mode": a.mode,
         "shingles": a.shingle_count,
+        # What qualifies the verdict: partial (a round-up or a passing mention), history, places_only,
+        # enumeration, media_only, summary_only, uncovered_language (the profile lacks the language).
+        "flags": a.flags,
     }
     return json.dumps(ev, ensure_ascii=False)
 

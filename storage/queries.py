@@ -7,19 +7,21 @@ import json
 import sqlite_utils
 
 POST_COLUMNS = ("id", "url", "canonical_url", "title", "author", "published", "lang", "source", "status",
-                "relevance", "matched_terms", "seed_similarity", "duplicate_of", "first_seen", "sightings")
+                "relevance", "matched_terms", "seed_similarity", "duplicate_of", "first_seen", "sightings",
+                "summary_only", "media_only", "flags")
 
 _LIST_SQL = """
 SELECT p.id, p.url, p.canonical_url, p.title, p.author, p.published, p.lang,
        coalesce(s.name, s.url) AS source, p.status, p.relevance, p.matched_terms, p.seed_similarity,
        p.duplicate_of, p.first_seen,
-       (SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings
+       (SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings,
+       p.summary_only, p.media_only, coalesce(json_extract(p.evidence, '$.flags'), '[]') AS flags
 FROM posts p LEFT JOIN sources s ON s.id = p.source_id
 """
 
 
 def _decode(row: dict) -> dict:
-    for key in ("matched_terms", "seed_similarity", "evidence", "labels"):
+    for key in ("matched_terms", "seed_similarity", "evidence", "labels", "flags"):
         if key in row and isinstance(row[key], str):
             row[key] = json.loads(row[key])
     if "relevance" in row and row["relevance"] is not None:
@@ -115,6 +117,20 @@ STATS_TOP = 10
 STATS_DAYS = 30
 
 
+def profile_languages(db: sqlite_utils.Database) -> list[str]:
+    """The languages the stored topic profile carries vocabulary for ([] when it names none)."""
+    import tomllib
+
+    if not db["topics"].exists():
+        return []
+    row = db.execute("SELECT profile FROM topics ORDER BY id LIMIT 1").fetchone()
+    try:
+        langs = tomllib.loads(row[0]).get("languages") if row else None
+    except tomllib.TOMLDecodeError:
+        return []
+    return [str(x).lower() for x in langs] if isinstance(langs, list) else []
+
+
 def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
     """Counts for `rjwatch stats`: by status, source, language, day and week; the top sources of new
     coverage; and the health of crawls and polls."""
@@ -145,6 +161,11 @@ def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
                      f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
                      f"GROUP BY week ORDER BY week DESC LIMIT {STATS_DAYS}"),
     }
+    covered = profile_languages(db)
+    for row in out["by_lang"]:
+        row["in_profile"] = "-" if not covered or row["lang"] == "?" else ("yes" if row["lang"] in covered else "no")
+    out["outside_profile"] = sum(r["posts"] for r in out["by_lang"] if r["in_profile"] == "no")
+    out["profile_languages"] = covered
     out["runs"] = [dict(r) for r in db.query(
         "SELECT kind, count(*) AS runs, sum(finished_at IS NULL) AS unfinished, sum(errors > 0) AS with_errors, "
         "sum(pages) AS pages, sum(items) AS items, max(started_at) AS last_started FROM runs GROUP BY kind")]

@@ -407,6 +407,13 @@ def m009_daemon_run_pid(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@migrations(name="013_media_only")
+def m013_media_only(db: sqlite_utils.Database) -> None:
+    """Posts made only of pictures or embeds are stored (judged on their title and alt texts) and
+    flagged, instead of being dropped for having no text."""
+    db.execute("ALTER TABLE posts ADD COLUMN media_only INTEGER NOT NULL DEFAULT 0")
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -238,3 +238,42 @@ def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_n
     doubled = _rows(db, "SELECT count(*) - count(DISTINCT coalesce(post_id, canonical_url)) FROM posts")[0][0]
     record("25 demo stopped as a crawl round starts", runs=crawls, posts=_rows(db, "SELECT count(*) FROM posts")[0][0],
            faults=1, lost=0, doubled=doubled)
+
+
+#: Every demo post's status, post by post (the fisheries and sanctions stories are relations coverage; a
+#: recipe, a volleyball result, fireworks and a walk in Tokyo are not).
+DEMO_STATUSES = {
+    'ロシアが平和条約交渉を中断 根室の人たちの声': 'new',
+    'ビザなし交流で国後島へ 三日間の記録': 'new',
+    '東京・谷中を歩く 坂と路地と猫の町': 'off_topic',
+    'Moscow walks away from peace treaty talks with Tokyo': 'new',
+    'Salmon quota talks end late again': 'new',
+    'Russia beat Japan in four sets, and it was closer than it sounds': 'off_topic',
+    'Singapore: Abe and Putin go back to 1956': 'new',
+    'What Russia wants from its dialogue with Japan (repost, with notes)': 'copy',
+    'Tag der Nördlichen Territorien: Tokio hält an den Kurilen fest': 'new',
+    'Russia suspends treaty negotiations, blames Japanese sanctions': 'duplicate',
+    'What Russia Wants From Its Dialogue With Japan': 'copy',
+    'Безвизовым обменам с Японией пришёл конец': 'new',
+    'Рыбаки Хоккайдо остались без соглашения 1998 года': 'new',
+    'Пельмени по-семейному: рецепт моей бабушки': 'off_topic',
+    'Путин предложил Абэ подписать мирный договор без предварительных условий': 'new',
+    'Sumida River fireworks draw a record crowd': 'off_topic',
+    'Tokyo widens its export blacklist for Russian companies': 'new',
+    'Hokkaido kelp crews wait on Moscow as the season nears': 'new',
+    'Sanciones, gas y pescado: el año en que Tokio y Moscú dejaron de hablarse': 'new',
+    'Abe en Moscú: otra cumbre sin fecha para el tratado de paz': 'new',
+    'Lo que Rusia espera del diálogo con Japón, en dos párrafos': 'excerpt',
+    '(02) What Russia Wants From Its Dialogue With Japan': 'excerpt',
+    'Rusia y Japón cierran in extremis el acuerdo anual del salmón': 'new',
+    'From the archive: what Russia wanted from Japan in 2017': 'copy',
+}
+
+
+def test_every_demo_post_gets_the_status_it_should(finished):
+    tmp, result, _ = finished
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = dict(_rows(tmp / "demo" / "rjwatch.db", "SELECT title, status FROM posts"))
+    wrong = {t: (got.get(t), want) for t, want in DEMO_STATUSES.items() if got.get(t) != want}
+    assert not wrong, wrong
+    assert set(got) == set(DEMO_STATUSES)

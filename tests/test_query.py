@@ -500,3 +500,29 @@ def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_chinese_and_korean_terms_are_found_inside_sentences(db_path):
+    zh = db_path.parent / "zh.txt"
+    zh.write_text("俄方驱逐日本外交官\n\n俄罗斯外交部宣布驱逐一名日本外交官，以回应日方此前的驱逐决定。日本外务省对此提出强烈抗议。\n",
+                  "utf-8")
+    ko = db_path.parent / "ko.txt"
+    ko.write_text("러시아, 일본 외교관 추방\n\n러시아 외무부는 일본 외교관을 추방한다고 밝혔다. 일본 정부는 이에 강력히 항의했으며 "
+                  "북방영토 문제도 언급했다.\n", "utf-8")
+    for path, url in ((zh, "https://zh.example/1"), (ko, "https://ko.example/1")):
+        assert run_cli("--db", str(db_path), "ingest", str(path), "--url", url).exit_code == 0
+
+    def urls(query: str) -> list[str]:
+        out = run_cli("--db", str(db_path), "search", query, "--format", "json")
+        assert out.exit_code == 0, out.output
+        return sorted(r["url"] for r in json.loads(out.output))
+
+    # mid-sentence, three characters and more (trigram index) and two (spelled out)
+    assert urls("外交官") == ["https://zh.example/1"]
+    assert urls("驱逐") == ["https://zh.example/1"]
+    assert urls("日方") == ["https://zh.example/1"]
+    assert urls("북방영토") == ["https://ko.example/1"]
+    assert urls("외교관") == ["https://ko.example/1"]
+    assert urls("항의") == ["https://ko.example/1"]
+    assert urls("抗议 OR 항의") == ["https://ko.example/1", "https://zh.example/1"]
+    assert urls("韓国") == []
