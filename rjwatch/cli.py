@@ -766,9 +766,9 @@ def crawl(obj: Ctx, source_ref: str | None, add: bool, full: bool, query: str | 
                 f"({new}), {r['errors']} errors")
         if walk.get("all_failed"):
             line += f"  FAILED: every request failed: {walk.get('cause')}"
-        elif walk.get("cause") and stats.get("mode") == "full" and not walk.get("complete"):
-            line += f"  walk incomplete ({walk.get('cause')}): the next crawl walks the blog again"
-        elif walk.get("cause"):
+        elif walk.get("complete") is False and stats.get("mode") == "full":
+            line += f"  walk incomplete ({walk.get('cause') or 'the blog was not read'}): the next crawl walks it again"
+        elif walk.get("complete") is False and walk.get("cause"):
             line += f"  failed requests: {walk.get('cause')}"
         if stats.get("anomaly"):
             line += f"  ANOMALY: {stats['anomaly']}"

@@ -46,7 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_interval", "5m", "Shortest adaptive polling interval (busy feeds)."),
     Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds)."),
     Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host)."),
-    Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert."),
+    Setting("failure_alert_after", 5, "Consecutive failures of a source (failed polls of a feed, crawls of a blog where "
+            "every request failed) that raise one alert."),
     Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due."),
     Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins)."),
     Setting("crawl_timeout", "2h", "Hard limit of one crawl subprocess; it is then stopped (and resumes "
