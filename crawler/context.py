@@ -98,10 +98,11 @@ class CrawlContext:
         walk = spider.walk.report() if hasattr(spider, "walk") else {}
         anomaly = None
         if items == 0 and src.previous_items(self.db, self.source_id, self.run_id) > 0:
-            if walk.get("cause"):
+            if walk.get("cause") and not walk.get("complete"):
                 anomaly = f"no posts found on a blog that used to yield posts: {walk['cause']}"
             else:
-                anomaly = "no posts found on a blog that used to yield posts: every page answered, none held a post"
+                anomaly = ("no posts found on a blog that used to yield posts: its pages answered but none held "
+                           "a post (template change?)")
         summary = {
             "new": new_by_status, "dropped": dropped, "seen": stats.get("rjwatch/seen", 0),
             "updated": stats.get("rjwatch/updated", 0), "requests": stats.get("downloader/request_count", 0),

@@ -77,17 +77,22 @@ def no_traceback(*outputs: str) -> None:
 
 
 # --- 19 -----------------------------------------------------------------------------------------------
+#: A dribbling server is cut off at this download timeout (and not retried), so the scenario stays quick.
+DRIP_TIMEOUT = ["-s", "DOWNLOAD_TIMEOUT=1", "-s", "RETRY_TIMES=0"]
+
+#: (name, the cause the run must name, fault installer or None for the robots.txt gate, extra settings)
 FIRST_CRAWL_FAULTS = [
-    ("HTTP 500", "HTTP 500", lambda srv, gate: srv.faults.status("*", 500)),
+    ("HTTP 500", "HTTP 500", lambda srv: srv.faults.status("*", 500), []),
     ("429 with a long Retry-After", "429",
-     lambda srv, gate: srv.faults.rate_limit("*", every=1, retry_after=LONG_RETRY_AFTER_S)),
-    ("robots.txt Disallow: /", "robots.txt", None),
+     lambda srv: srv.faults.rate_limit("*", every=1, retry_after=LONG_RETRY_AFTER_S), []),
+    ("robots.txt Disallow: /", "robots.txt", None, []),
+    ("dribbling", "timed out", lambda srv: srv.faults.drip("*", chunk=8, pause=0.5), DRIP_TIMEOUT),
 ]
 
 
 def test_19_a_failed_first_crawl_leaves_the_backfill_to_do_and_the_next_crawl_walks_the_whole_blog(db_path, served):
     total = 0
-    for n, (name, cause, install) in enumerate(FIRST_CRAWL_FAULTS):
+    for n, (name, cause, install, settings) in enumerate(FIRST_CRAWL_FAULTS):
         # No feed: the HTML walk is the only way through the blog, and an incremental crawl would read
         # only the home page's posts.
         blog = build_blog(f"failed-first-{n}", BLOG_POSTS, template="simple", feed_enabled=False, seed=190 + n)
@@ -97,9 +102,9 @@ def test_19_a_failed_first_crawl_leaves_the_backfill_to_do_and_the_next_crawl_wa
             gate.closed = True
         else:
             gate.closed = False
-            install(srv, gate)
+            install(srv)
         add_blog(db_path, srv.base_url)
-        first = run_measured(crawl_cmd(db_path, srv.base_url), timeout=150)
+        first = run_measured(crawl_cmd(db_path, srv.base_url, *settings), timeout=150)
         assert not first.timed_out and first.seconds < 90, (name, first.seconds)
         no_traceback(first.stdout)
         assert first.code != 0, (name, first.stdout, first.stderr[-2000:])
@@ -173,7 +178,8 @@ def test_20_a_crawl_of_an_unknown_source_is_refused_unless_added(db_path, served
 
 def test_20_a_crawl_where_nothing_listens_fails_with_connection_refused(db_path):
     dead = f"http://127.0.0.1:{free_port()}/"
-    res = run_measured(crawl_cmd(db_path, dead, "--add"), timeout=120)
+    add_blog(db_path, dead)
+    res = run_measured(crawl_cmd(db_path, dead), timeout=120)
     no_traceback(res.stdout)
     assert res.code != 0, res.stdout
     assert "connection refused" in (res.stdout + res.stderr).lower(), res.stdout
