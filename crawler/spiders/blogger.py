@@ -85,7 +85,7 @@ def failure_cause(failure) -> tuple[str, int | None]:
             return cause, None
     message = failure.getErrorMessage()
     if failure.check(scrapy_errors.IgnoreRequest) and "robots.txt" in message:
-        return "blocked by robots.txt", None
+        return "disallowed by robots.txt", None
     return f"{failure.type.__name__}: {message}"[:160], None
 
 
@@ -237,7 +237,7 @@ class BloggerSpider(scrapy.Spider):
     def extra_failed(self, failure):
         """Errback of the extras (sitemaps, search pages): a blog may well have none."""
         if not failure.check(AlreadyCollected, Unsafe):
-            self.logger.info("rjwatch: %s: %s", failure.request.url, failure_cause(failure)[0])
+            self.logger.debug("rjwatch: %s: %s", failure.request.url, failure_cause(failure)[0])
 
     def request_failed(self, failure):
         """Errback of the walk's HTML requests: record why, unless it was our own choice not to fetch."""
@@ -245,7 +245,7 @@ class BloggerSpider(scrapy.Spider):
             return
         role = failure.request.meta.get("rjwatch_role")
         cause, status = failure_cause(failure)
-        if role == "post" and (status in GONE_STATUSES or cause == "blocked by robots.txt"):
+        if role == "post" and (status in GONE_STATUSES or cause == "disallowed by robots.txt"):
             # Gone for good, or closed to us by the site's owner: no later run would get more.
             if status is not None:
                 self.walk.answer(status)
