@@ -209,7 +209,8 @@ class BloggerSpider(scrapy.Spider):
         yield scrapy.Request(self.home_url, callback=self.parse_page, errback=self.request_failed,
                              cb_kwargs={"follow": not self.incremental}, priority=5, meta={"rjwatch_role": "home"})
         if not self.incremental:
-            yield scrapy.Request(urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap)
+            yield scrapy.Request(urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap,
+                                 errback=self.extra_failed)
 
     @staticmethod
     def _feed_url(base: str, *, since: str | None, start_index: int = 1) -> str:
@@ -320,13 +321,15 @@ class BloggerSpider(scrapy.Spider):
     def parse_page(self, response, follow: bool = True):
         role = response.meta.get("rjwatch_role")
         if not isinstance(response, scrapy.http.TextResponse):
-            self.walk.fail(role, "not an HTML page", response.status)
+            if role:
+                self.walk.fail(role, "not an HTML page", response.status)
             return
         try:
             page = extract.extract_page(response.body, response.url)
         except extract.ExtractError as exc:
             self.crawler.stats.inc_value("rjwatch/errors")
-            self.walk.fail(role, "page not readable", response.status)
+            if role:
+                self.walk.fail(role, "page not readable", response.status)
             self.logger.warning("rjwatch: %s: %s", response.url, exc)
             return
         self.walk.answer(response.status)
