@@ -119,7 +119,7 @@ def run_local(tmp: Path, srv: Server) -> dict:
     db = fresh_db(tmp, "local")
     srv.ask("reset")
     started = time.monotonic()
-    r = rjwatch(db, "crawl", "--source", srv.url, *FAST, timeout=TIMEOUT_S)
+    r = rjwatch(db, "crawl", "--add", "--source", srv.url, *FAST, timeout=TIMEOUT_S)
     wall = time.monotonic() - started
     if r.returncode:
         raise RuntimeError(f"local crawl failed:\n{r.stderr[-2000:]}")

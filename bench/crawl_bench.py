@@ -256,7 +256,7 @@ def crawl(db: Path, srv: Server, settings: list[str]) -> dict:
     """One `rjwatch crawl` of the served blog into `db`: the run row, the process usage, the server's view."""
     srv.ask("reset")
     cpu_before = srv.ask("stats")["cpu"]
-    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db), "crawl", "--source", srv.url, *settings]
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db), "crawl", "--add", "--source", srv.url, *settings]
     proc, usage = timed(cmd, cwd=REPO, timeout=CRAWL_TIMEOUT)
     seen = srv.ask("stats")
     if proc.returncode:

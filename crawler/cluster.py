@@ -39,7 +39,7 @@ from scrapy_redis.scheduler import Scheduler
 from scrapy_redis.spiders import RedisMixin
 
 from crawler.guard import allowed_sites
-from crawler.spiders.blogger import BloggerSpider
+from crawler.spiders.blogger import BloggerSpider, Walk
 from judge.identity import canonical_url, fetchable_url
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,7 @@ class ClusterBloggerSpider(RedisMixin, BloggerSpider):
         self.feed_urls_seen: set[str] = set()
         self.feed_pages = 0
         self._walk_started = False
+        self.walk = Walk()  # the callbacks account into it; a round's completeness is decided by cluster_control
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):

@@ -39,6 +39,22 @@ MAX_RETRY_AFTER_S = 300.0
 MAX_RETRY_AFTER_TIMES = 5
 
 
+class GaveUp(IgnoreRequest):
+    """A request given up on for this run; `cause` says why in a few words (for the run and health)."""
+
+    def __init__(self, message: str, cause: str):
+        super().__init__(message)
+        self.cause = cause
+
+
+class AlreadyCollected(IgnoreRequest):
+    """A post page not fetched because its post came in full with a feed entry (not a failure)."""
+
+
+class Unsafe(IgnoreRequest):
+    """A learned URL refused because it leads to a private address or another scheme (not a failure)."""
+
+
 def parse_retry_after(value: bytes | str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
@@ -72,8 +88,9 @@ class RetryAfterMiddleware:
         stats = self.crawler.stats
         if times > MAX_RETRY_AFTER_TIMES or delay > MAX_RETRY_AFTER_S:
             stats.inc_value("rjwatch/retry_after/gave_up")
-            raise IgnoreRequest(f"{request.url}: HTTP {response.status}, Retry-After {delay:.0f}s "
-                                f"(attempt {times}): giving up for this run")
+            raise GaveUp(f"{request.url}: HTTP {response.status}, Retry-After {delay:.0f}s "
+                         f"(attempt {times}): giving up for this run",
+                         f"HTTP {response.status} with Retry-After {delay:.0f} s")
         stats.inc_value("rjwatch/retry_after/waited")
         log.info("rjwatch: %s answered %s with Retry-After %.1fs; waiting", request.url, response.status, delay)
         self._hold_slot(request, delay)
@@ -150,7 +167,7 @@ class SkipCollectedMiddleware:
             have = getattr(self.crawler.spider, "have", None)
             if have and request.url in have:
                 self.crawler.stats.inc_value("rjwatch/skipped_in_feed")
-                raise IgnoreRequest(f"{request.url}: already collected in full from the feed")
+                raise AlreadyCollected(f"{request.url}: already collected in full from the feed")
         return None
 
 
@@ -171,7 +188,7 @@ class SafeUrlMiddleware:
         reason = unsafe_reason(request.url, self._allowed())
         if reason:
             self.crawler.stats.inc_value("rjwatch/unsafe_url_blocked")
-            raise IgnoreRequest(f"not fetching {request.url[:200]}: {reason}")
+            raise Unsafe(f"not fetching {request.url[:200]}: {reason}")
         return None
 
     def process_response(self, request, response):

@@ -644,6 +644,9 @@ def source_show(obj: Ctx, ref: str) -> None:
         st = crawl_state(db, s["id"])
         click.echo(f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
                    f"{st.get('newest_updated') or '-'}; blog id {st.get('blog_id') or '-'}")
+        if h.get("last_poll"):
+            click.echo(f"  last crawl {h.get('last_poll')}, last success {h.get('last_success') or '-'}; failed crawls "
+                       f"in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}")
     for r in list_runs(db, source_id=s["id"], limit=5):
         click.echo(f"  run #{r['id']} {r['kind']} {r['started_at']} {r['finish_reason'] or 'running'}: "
                    f"{r['pages']} pages, {r['items']} items, new {json.dumps(r['stats'].get('new', {}))}")
@@ -769,7 +772,7 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
 # --- crawl / runs -------------------------------------------------------------------------------
 def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> list[dict]:
     """The blogs a crawl takes: one named source (a URL not known yet is registered as a blogger source
-    when `register`), or every enabled blogger source."""
+    only when `register`: a mistyped URL must not become a new blog), or every enabled blogger source."""
     from storage.sources import SourceError, add_source, get_source, list_sources
 
     if not source_ref:
@@ -777,8 +780,12 @@ def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> li
     try:
         source = get_source(db, source_ref)
     except SourceError:
-        if not (register and source_ref.startswith(("http://", "https://"))):
+        if not source_ref.startswith(("http://", "https://")):
             raise
+        if not register:
+            raise InputError(f"no source {source_ref}; to crawl a new blog, add --add "
+                             "(or register it first: rjwatch source add URL)") from None
+        check_url(source_ref)
         source = get_source(db, add_source(db, source_ref, "blogger")[0])
     if source["kind"] != "blogger":
         raise InputError(f"source #{source['id']} is a {source['kind']} source; crawls take blogs")
@@ -787,6 +794,7 @@ def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> li
 
 @main.command()
 @click.option("--source", "source_ref", metavar="URL|ID", help="One blog (default: every enabled blogger source).")
+@click.option("--add", "add", is_flag=True, help="Register the --source URL as a new blog if it is not a source yet.")
 @click.option("--full", is_flag=True, help="Walk the whole blog again instead of asking only for what is new.")
 @click.option("--query", help="Only posts the blog's own search or label feed returns for this term.")
 @click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE",
@@ -796,20 +804,24 @@ def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> li
                    "without a value, the cluster.redis_url setting.")
 @click.pass_obj
 @handled
-def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrapy_set: tuple[str, ...],
+def crawl(obj: Ctx, source_ref: str | None, add: bool, full: bool, query: str | None, scrapy_set: tuple[str, ...],
           cluster_redis: str | None) -> None:
     """Crawl Blogger blogs with Scrapy (feed first, then HTML), politely and incrementally.
 
-    A URL that is not a source yet is registered as a blogger source first.
+    A URL that is not a source yet is refused, unless --add registers it as a blogger source first.
+    The exit code is non-zero when a crawl was interrupted or every request of a crawl failed (the
+    cause is printed and kept in the source's health: rjwatch source show ID).
 
     Example:
 
-        rjwatch crawl --source https://example.blogspot.com
+        rjwatch crawl --source https://example.blogspot.com --add
     """
     from rjwatch.crawling import crawl_locks, run_blog_crawls
 
+    if add and not source_ref:
+        raise InputError("--add needs --source URL (the blog to register and crawl)")
     db = obj.db()
-    chosen = blogger_sources(db, source_ref, register=True)
+    chosen = blogger_sources(db, source_ref, register=add)
     if not chosen:
         click.echo("no blogger sources to crawl (add one: rjwatch source add URL --kind blogger)")
         return
@@ -840,10 +852,20 @@ def crawl(obj: Ctx, source_ref: str | None, full: bool, query: str | None, scrap
     failed = False
     for r in rows:
         stats = json.loads(r["stats"] or "{}")
+        walk = stats.get("walk") or {}
         new = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("new", {}).items())) or "nothing new"
-        click.echo(f"run #{r['id']} {safe(mask_url(r['url']))}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
-                   f"({new}), {r['errors']} errors" + (f"  ANOMALY: {stats['anomaly']}" if stats.get("anomaly") else ""))
-        failed |= r["finish_reason"] != "finished"
+        line = (f"run #{r['id']} {mask_url(r['url'])}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
+                f"({new}), {r['errors']} errors")
+        if walk.get("all_failed"):
+            line += f"  FAILED: every request failed: {walk.get('cause')}"
+        elif walk.get("complete") is False and stats.get("mode") == "full":
+            line += f"  walk incomplete ({walk.get('cause') or 'the blog was not read'}): the next crawl walks it again"
+        elif walk.get("complete") is False and walk.get("cause"):
+            line += f"  failed requests: {walk.get('cause')}"
+        if stats.get("anomaly"):
+            line += f"  ANOMALY: {stats['anomaly']}"
+        click.echo(safe(mask_urls(line)))
+        failed |= r["finish_reason"] != "finished" or bool(walk.get("all_failed"))
     if failed:
         sys.exit(EXIT_FAILED)
 
@@ -892,6 +914,8 @@ def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
 def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fmt: str) -> None:
     """One polling pass over the feed sources that are due (conditional GET: cheap when nothing changed).
 
+    The exit code is non-zero when every polled source failed.
+
     Example:
 
         rjwatch poll
@@ -931,6 +955,8 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
             elif r.get("problem"):
                 click.echo(f"  problem: {safe(r['source'])} ({safe(r['problem'])})", err=True)
         click.echo(summary.line())
+    if summary.polled and summary.failed == summary.polled:
+        sys.exit(EXIT_FAILED)  # every source failed: nothing was read (the causes are listed above)
 
 
 @source.command("import")

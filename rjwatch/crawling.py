@@ -54,6 +54,8 @@ def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):
     settings.set("RJWATCH_BATCH_SIZE", int(cfg["batch_size"]), priority="cmdline")
     # private hosts learned links may reach (crawler.middlewares.SafeUrlMiddleware)
     settings.set("RJWATCH_TRUSTED_HOSTS", list(cfg["trusted_hosts"]), priority="cmdline")
+    # A blog whose crawls fail this many times in a row raises one alert, like a feed.
+    settings.set("RJWATCH_FAILURE_ALERT_AFTER", int(cfg["failure_alert_after"]), priority="cmdline")
     for item in list(cfg["crawl_settings"]) + list((overrides or {}).get("_pairs", [])):
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():

@@ -143,7 +143,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds); at least min_interval.",
             DURATION),
     Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host).", int_range(1, MAX_WORKERS)),
-    Setting("failure_alert_after", 5, "Consecutive failures of a source that raise one alert.", int_range(1)),
+    Setting("failure_alert_after", 5, "Consecutive failures of a source (failed polls of a feed, crawls of a blog where "
+            "every request failed) that raise one alert.", int_range(1)),
     Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due.", DURATION),
     Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins).", DURATION),
     Setting("crawl_timeout", "2h", "Hard limit of one crawl subprocess; it is then stopped (and resumes "

@@ -1,8 +1,10 @@
-"""Source health and conditional-GET state: the poller's memory between polls.
+"""Source health and conditional-GET state: the poller's memory between polls, and crawl outcomes.
 
 Per source: ETag and Last-Modified (saved in the same transaction as the entries they cover, so a
 crash can never skip entries), the last poll and success, the failure streak with its last error,
-the adaptive interval and the next time the source is due, and the smoothed new-item rate.
+the adaptive interval and the next time the source is due, and the smoothed new-item rate. A blog
+crawl records its outcome here too (`record_crawl`): the last attempt and success, the failure streak
+and its cause, and one `source_failing` alert when the streak reaches the alert threshold.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sqlite_utils
 
 from judge import dates
 from judge.identity import mask_url, mask_urls
+from storage.db import write_tx
 
 
 def get(db: sqlite_utils.Database, source_id: int) -> dict:
@@ -30,6 +33,31 @@ def save(db: sqlite_utils.Database, source_id: int, **values) -> None:
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
     db.execute(f"INSERT INTO source_health (source_id, {', '.join(cols)}) VALUES (?, {marks}) "
                f"ON CONFLICT (source_id) DO UPDATE SET {updates}", (source_id, *values.values()))
+
+
+def record_crawl(db: sqlite_utils.Database, source_id: int, *, url: str, failed: bool, error: str | None,
+                 status: int | None, alert_after: int) -> int:
+    """A blog crawl's outcome: `failed` (every request failed) extends the streak, anything read ends it.
+
+    `error` is kept as the last error (a partial failure may come with a read blog). When the streak
+    reaches `alert_after`, one `source_failing` alert is queued, as for feeds. Returns the streak.
+    """
+    now = dates.now_iso()
+    with write_tx(db):
+        state = get(db, source_id)
+        if failed:
+            failures = int(state.get("consecutive_failures") or 0) + 1
+            save(db, source_id, last_poll=now, last_status=status, consecutive_failures=failures, last_error=error)
+            if failures == alert_after:
+                payload = {"source_id": source_id, "url": url, "failures": failures, "error": error}
+                db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) "
+                           "VALUES (?, ?, ?, ?, ?)", (f"source-failing-{source_id}-{now}", "source_failing",
+                                                      source_id, now, json.dumps(payload, ensure_ascii=False)))
+        else:
+            failures = 0
+            save(db, source_id, last_poll=now, last_success=now, last_status=status, consecutive_failures=0,
+                 last_error=error)
+    return failures
 
 
 def due_sources(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[dict]:

@@ -185,7 +185,7 @@ def run_measured(cmd: list[str], timeout: float = 120, env: dict | None = None, 
 
 
 def crawl(db_path: Path, source: str, *extra: str, timeout: float = 150) -> Finished:
-    return run_measured(rjwatch_cmd(db_path, "crawl", "--source", source, *FAST, *extra), timeout=timeout)
+    return run_measured(rjwatch_cmd(db_path, "crawl", "--add", "--source", source, *FAST, *extra), timeout=timeout)
 
 
 def poll(db_path: Path, *extra: str, timeout: float = 120, env: dict | None = None) -> Finished:

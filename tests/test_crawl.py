@@ -30,7 +30,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RET
 
 
 def crawl(db_path: Path, source: str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", source, *FAST, *extra]
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", "--source", source, *FAST, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
@@ -195,7 +195,7 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
     blog = build_blog("killed", 150, template="simple", feed_enabled=False, seed=23)
     srv = served(blog)
     srv.faults.slow("*.html", delay=0.1)
-    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", srv.base_url, *FAST,
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", "--source", srv.base_url, *FAST,
            "-s", "RJWATCH_BATCH_SIZE=10"]
     for attempt in range(2):
         before = len(posts(db_path))
@@ -221,7 +221,7 @@ def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
     blog = build_blog("interrupted", 120, template="simple", feed_enabled=False, seed=29)
     srv = served(blog)
     srv.faults.slow("*.html", delay=0.1)
-    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--source", srv.base_url, *FAST]
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", "--source", srv.base_url, *FAST]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # mid-walk: once the crawl has stored posts (Scrapy is running), not after a guessed delay
     assert wait_until(lambda: os.path.exists(db_path) and len(posts(db_path)) > 0, timeout=120, step=0.05)
@@ -332,7 +332,7 @@ def test_concurrent_crawls_each_report_only_their_own_run(db_path, served):
     slow = served(build_blog("slow-one", 30, template="simple", feed_enabled=False, seed=61))
     slow.faults.slow("*.html", delay=0.1)
     quick = served(build_blog("quick-one", 5, template="simple", seed=63))
-    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", *FAST, "--source"]
+    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", *FAST, "--source"]
     first = subprocess.Popen(cmd + [slow.base_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     second = subprocess.run(cmd + [quick.base_url], cwd=REPO, capture_output=True, text=True, timeout=120)

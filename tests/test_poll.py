@@ -50,9 +50,10 @@ def count(db_path, sql, *params):
         db.conn.close()
 
 
-def poll(db_path, *args) -> dict:
+def poll(db_path, *args, code: int = 0) -> dict:
+    """One `rjwatch poll --format json`; `code` 1 when every polled source is expected to fail."""
     result = cli(db_path, "poll", "--format", "json", *args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return json.loads(result.stdout)
 
 
@@ -106,7 +107,7 @@ def test_gone_disables_the_source_with_a_reason(db_path, served):
     srv = served(_news(2))
     srv.faults.status("/rss.xml", 410)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
-    out = poll(db_path, "--all")
+    out = poll(db_path, "--all", code=1)
     assert out["failed"] == 1
     assert count(db_path, "SELECT state FROM sources WHERE id = 1") == "disabled"
     assert "410" in health(db_path)["disabled_reason"]
@@ -119,7 +120,7 @@ def test_retry_after_sets_the_next_poll(db_path, served):
     srv.faults.rate_limit("/rss.xml", first=1, retry_after=120)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     before = datetime.now(timezone.utc)
-    out = poll(db_path, "--all")
+    out = poll(db_path, "--all", code=1)
     assert out["failed"] == 1
     due = datetime.fromisoformat(health(db_path)["next_due"])
     assert timedelta(seconds=110) <= due - before <= timedelta(seconds=130)
@@ -133,7 +134,7 @@ def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     dues = []
     for _ in range(5):
-        poll(db_path, "--all")
+        poll(db_path, "--all", code=1)
         h = health(db_path)
         dues.append(datetime.fromisoformat(h["next_due"]) - datetime.fromisoformat(h["last_poll"]))
     assert health(db_path)["consecutive_failures"] == 5
@@ -158,7 +159,7 @@ def test_hostile_feed_responses_fail_cleanly(db_path, served, monkeypatch, fault
     getattr(srv.faults, fault)("/rss.xml")
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     started = time.monotonic()
-    out = poll(db_path, "--all")
+    out = poll(db_path, "--all", code=1)
     assert time.monotonic() - started < 30
     assert out["failed"] == 1 and expect in out["sources"][0]["error"]
     assert count(db_path, "SELECT count(*) FROM posts") == 0

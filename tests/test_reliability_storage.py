@@ -67,7 +67,7 @@ def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, ser
 
     def crawler():
         while time.monotonic() < deadline:
-            run("crawl", rjwatch_cmd(db_path, "crawl", "--source", bsrv.base_url, "--full", *FAST,
+            run("crawl", rjwatch_cmd(db_path, "crawl", "--add", "--source", bsrv.base_url, "--full", *FAST,
                                      "-s", "RJWATCH_BATCH_SIZE=5"))
 
     def poller():
@@ -175,7 +175,7 @@ def test_4_a_full_disk_fails_loudly_keeps_no_partial_state_and_the_next_run_reco
         res = run_measured(rjwatch_cmd(db, "ingest", str(page), "--url", url))
         _one_line_error(res, "disk is full")
         faults += 1
-    res = run_measured(rjwatch_cmd(db, "crawl", "--source", srv.base_url, *FAST))
+    res = run_measured(rjwatch_cmd(db, "crawl", "--add", "--source", srv.base_url, *FAST))
     assert res.code != 0 and "Traceback" not in res.stdout
     assert "disk is full" in res.stderr + res.stdout, res.stderr[-2000:]
     faults += 1
@@ -184,7 +184,7 @@ def test_4_a_full_disk_fails_loudly_keeps_no_partial_state_and_the_next_run_reco
     assert q(db, "SELECT count(*) FROM runs WHERE finished_at IS NULL") == 0
     for page, url in zip(pages, urls):
         assert run_measured(rjwatch_cmd(db, "ingest", str(page), "--url", url)).code == 0
-    again = run_measured(rjwatch_cmd(db, "crawl", "--source", srv.base_url, *FAST))
+    again = run_measured(rjwatch_cmd(db, "crawl", "--add", "--source", srv.base_url, *FAST))
     assert again.code == 0, again.stderr[-2000:]
     lost = assert_stored_once(db, urls=urls)
     lost += assert_stored_once(db, post_ids=[p.post_id for p in blog.posts])

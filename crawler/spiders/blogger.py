@@ -14,20 +14,30 @@ only for entries updated since the newest one seen, reads the home page, and fet
 posts not yet stored. `-a full=1` forces a full walk. A walk that was interrupted is not complete, so
 the next run walks again, skipping pages of posts already stored.
 
+A walk is complete only when it read the blog (`Walk`): the feed chain reached its last page with every
+page answered, or the home page and every archive listing answered; and no post page that had to be
+fetched failed. A blog answering 5xx, 429 with a long Retry-After, `Disallow: /` in robots.txt, or
+refusing connections leaves the backfill to do, and the causes go to the run and the source's health.
+
 The spider yields `storage.items.PostIn` dicts; it never touches the database (it asks CrawlContext).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import timedelta
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import scrapy
+from scrapy import exceptions as scrapy_errors
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
+from twisted.internet import error as twisted_errors
 
 from crawler import extract, feeds
 from crawler.guard import allowed_sites
+from crawler.middlewares import AlreadyCollected, GaveUp, Unsafe
 from judge import dates
 from judge.identity import fetchable_url
 
@@ -45,8 +55,91 @@ INCREMENTAL_OVERLAP = timedelta(hours=1)
 #: Archive years accepted in links: Blogger started in 1999; later years than next year are traps.
 FIRST_ARCHIVE_YEAR = 1999
 
+#: Answers that say a post page is gone for good: there is nothing to collect there, so the request did
+#: not fail (retrying it next run would not help, and would keep the backfill open for ever).
+GONE_STATUSES = frozenset({404, 410})
+#: Distinct failure causes kept per run (the most frequent ones); more say nothing new.
+MAX_CAUSES = 5
+
+#: Download errors in a few words: Scrapy's own exception types and the Twisted ones they wrap.
+_DOWNLOAD_CAUSES = (
+    ((scrapy_errors.DownloadConnectionRefusedError, twisted_errors.ConnectionRefusedError), "connection refused"),
+    ((scrapy_errors.CannotResolveHostError, twisted_errors.DNSLookupError), "DNS lookup failed"),
+    ((scrapy_errors.DownloadTimeoutError, twisted_errors.TimeoutError, twisted_errors.TCPTimedOutError), "timed out"),
+    ((scrapy_errors.ResponseDataLossError,), "response cut short"),
+    ((twisted_errors.ConnectionLost, twisted_errors.ConnectionDone), "connection lost"),
+)
+
 _ARCHIVE_RE = re.compile(r"^/(\d{4})/(?:(\d{2})/)?$")
 _POST_PATH_RE = re.compile(r"^/\d{4}/\d{2}/[^/]+\.html$")
+
+
+def failure_cause(failure) -> tuple[str, int | None]:
+    """Why a request failed, in a few words, and the HTTP status when the server answered."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"HTTP {status}", status
+    if failure.check(GaveUp):
+        return failure.value.cause, None
+    for types, cause in _DOWNLOAD_CAUSES:
+        if failure.check(*types):
+            return cause, None
+    message = failure.getErrorMessage()
+    if failure.check(scrapy_errors.IgnoreRequest) and "robots.txt" in message:
+        return "disallowed by robots.txt", None
+    return f"{failure.type.__name__}: {message}"[:160], None
+
+
+class Walk:
+    """What the run's requests came to: which chains were read to their end, and why others failed.
+
+    Roles (request meta `rjwatch_role`): `feed` (the feed's pages), `home`, `listing` (month/year
+    archives), `post` (a post page the walk needed). Sitemaps and search pages are extras.
+    """
+
+    def __init__(self):
+        self.answered = 0
+        self.failures: Counter[str] = Counter()
+        self.last_status: int | None = None
+        self.feed_read = False  # the feed chain reached its end, every page answered, with entries
+        self.home_read = False
+        self.listing_failed = False
+        self.posts_failed = 0
+
+    def answer(self, status: int | None) -> None:
+        self.answered += 1
+        self.last_status = status
+
+    def fail(self, role: str | None, cause: str, status: int | None) -> None:
+        if role == "feed" and (status in GONE_STATUSES or cause == "not a usable feed"):
+            cause = f"feed: {cause}"  # a blog without a feed, not a blog that fails
+        self.failures[cause] += 1
+        if status is not None:
+            self.last_status = status
+        if role in ("home", "listing"):
+            self.listing_failed = True
+        elif role == "post":
+            self.posts_failed += 1
+
+    @property
+    def complete(self) -> bool:
+        """The walk read the blog: a whole chain (feed, or home page and archives) and every post page needed."""
+        return (self.feed_read or (self.home_read and not self.listing_failed)) and not self.posts_failed
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.failures) and not self.answered
+
+    def cause(self) -> str | None:
+        """The failures, most frequent first: 'connection refused (3 requests); feed: HTTP 404'."""
+        if not self.failures:
+            return None
+        return "; ".join(f"{c} ({n} requests)" if n > 1 else c for c, n in self.failures.most_common(MAX_CAUSES))
+
+    def report(self) -> dict:
+        return {"complete": self.complete, "all_failed": self.all_failed, "answered": self.answered,
+                "failed": sum(self.failures.values()), "cause": self.cause(), "last_status": self.last_status,
+                "posts_failed": self.posts_failed}
 
 
 class BloggerSpider(scrapy.Spider):
@@ -73,6 +166,7 @@ class BloggerSpider(scrapy.Spider):
         self.have: set[str] = set()
         self.feed_urls_seen: set[str] = set()  # post pages whose full text came with a feed entry: no fetch needed
         self.feed_pages = 0
+        self.walk = Walk()
 
     def set_home(self, url: str) -> None:
         parts = urlsplit(url if "://" in url else f"https://{url}")
@@ -114,10 +208,11 @@ class BloggerSpider(scrapy.Spider):
         if getattr(self, "_walk_started", False) or self.query:
             return
         self._walk_started = True
-        yield scrapy.Request(self.home_url, callback=self.parse_page,
-                             cb_kwargs={"follow": not self.incremental}, priority=5)
+        yield scrapy.Request(self.home_url, callback=self.parse_page, errback=self.request_failed,
+                             cb_kwargs={"follow": not self.incremental}, priority=5, meta={"rjwatch_role": "home"})
         if not self.incremental:
-            yield scrapy.Request(urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap)
+            yield scrapy.Request(urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap,
+                                 errback=self.extra_failed)
 
     @staticmethod
     def _feed_url(base: str, *, since: str | None, start_index: int = 1) -> str:
@@ -131,13 +226,36 @@ class BloggerSpider(scrapy.Spider):
         url = self._feed_url(base, since=since, start_index=start_index)
         self.feed_urls_seen.add(url)
         return scrapy.Request(url, callback=self.parse_feed, cb_kwargs={"base": base, "since": since},
-                              errback=self.feed_failed, priority=10, dont_filter=True)
+                              errback=self.feed_failed, priority=10, dont_filter=True, meta={"rjwatch_role": "feed"})
 
     # -- feeds -------------------------------------------------------------------------------
     def feed_failed(self, failure):
         self.feed_ok = False if self.feed_ok is None else self.feed_ok
-        self.logger.info("rjwatch: feed unavailable (%s); relying on HTML", failure.getErrorMessage()[:200])
+        if not failure.check(AlreadyCollected, Unsafe):
+            cause, status = failure_cause(failure)
+            self.walk.fail("feed", cause, status)
+            self.logger.info("rjwatch: feed unavailable (%s); relying on HTML", cause)
         yield from self._html_walk()
+
+    def extra_failed(self, failure):
+        """Errback of the extras (sitemaps, search pages): a blog may well have none."""
+        if not failure.check(AlreadyCollected, Unsafe):
+            self.logger.debug("rjwatch: %s: %s", failure.request.url, failure_cause(failure)[0])
+
+    def request_failed(self, failure):
+        """Errback of the walk's HTML requests: record why, unless it was our own choice not to fetch."""
+        if failure.check(AlreadyCollected, Unsafe):
+            return
+        role = failure.request.meta.get("rjwatch_role")
+        cause, status = failure_cause(failure)
+        if role == "post" and (status in GONE_STATUSES or cause == "disallowed by robots.txt"):
+            # Gone for good, or closed to us by the site's owner: no later run would get more.
+            if status is not None:
+                self.walk.answer(status)
+            self.logger.info("rjwatch: %s: %s", failure.request.url, cause)
+            return
+        self.walk.fail(role, cause, status)
+        self.logger.warning("rjwatch: %s: %s", failure.request.url, cause)
 
     def parse_feed(self, response, base: str, since: str | None):
         try:
@@ -146,9 +264,11 @@ class BloggerSpider(scrapy.Spider):
                                        for k, v in response.headers.items() if v})
         except feeds.FeedError as exc:
             self.feed_ok = False if self.feed_ok is None else self.feed_ok
+            self.walk.fail("feed", "not a usable feed", response.status)
             self.logger.info("rjwatch: %s is not a usable feed: %s", response.url, exc)
             yield from self._html_walk()
             return
+        self.walk.answer(response.status)
         self.feed_pages += 1
         if result.lost:
             # Entries the page holds but that could not be read: counted, and the pages of the
@@ -189,8 +309,11 @@ class BloggerSpider(scrapy.Spider):
             if nxt and nxt not in self.feed_urls_seen:  # a next link that loops ends the feed walk
                 self.feed_urls_seen.add(nxt)
                 yield scrapy.Request(nxt, callback=self.parse_feed, cb_kwargs={"base": base, "since": since},
-                                     errback=self.feed_failed, priority=10, dont_filter=True)
+                                     errback=self.feed_failed, priority=10, dont_filter=True,
+                                     meta={"rjwatch_role": "feed"})
                 return
+        # The end of the feed chain, every page of it answered (a failed page ends the chain in feed_failed).
+        self.walk.feed_read = bool(self.feed_ok)
         yield from self._html_walk()
 
     def _same_site(self, url: str) -> str:
@@ -204,14 +327,22 @@ class BloggerSpider(scrapy.Spider):
 
     # -- HTML -------------------------------------------------------------------------------
     def parse_page(self, response, follow: bool = True):
+        role = response.meta.get("rjwatch_role")
         if not isinstance(response, scrapy.http.TextResponse):
+            if role:
+                self.walk.fail(role, "not an HTML page", response.status)
             return
         try:
             page = extract.extract_page(response.body, response.url)
         except extract.ExtractError as exc:
             self.crawler.stats.inc_value("rjwatch/errors")
+            if role:
+                self.walk.fail(role, "page not readable", response.status)
             self.logger.warning("rjwatch: %s: %s", response.url, exc)
             return
+        self.walk.answer(response.status)
+        if role == "home":
+            self.walk.home_read = True
         if page.get("blog_id"):
             self.blog_id = page["blog_id"]
         page_type = page.get("page_type") or ("item" if page.get("post_id") else None)
@@ -254,7 +385,7 @@ class BloggerSpider(scrapy.Spider):
             if urlsplit(link).path.startswith("/search"):
                 yield from self._requests([link], self.parse_page)  # robots.txt decides
         yield from self._post_requests(posts, known_check=True)
-        yield from self._requests(archives, self.parse_page)
+        yield from self._requests(archives, self.parse_page, role="listing")
 
     def parse_sitemap(self, response):
         try:
@@ -278,13 +409,19 @@ class BloggerSpider(scrapy.Spider):
             return None
         return f"{home.scheme}://{home.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
-    def _requests(self, urls: list[str], callback):
-        """Requests for listing pages (archives, sitemaps, search pages), each URL once per run."""
+    def _requests(self, urls: list[str], callback, role: str | None = None):
+        """Requests for listing pages (archives, sitemaps, search pages), each URL once per run.
+
+        With a `role` the request is part of the walk: its failure leaves the walk incomplete."""
         for url in urls:
             url = fetchable_url(url)
             if url not in self.requested:
                 self.requested.add(url)
-                yield scrapy.Request(url, callback=callback)
+                if role:
+                    yield scrapy.Request(url, callback=callback, errback=self.request_failed,
+                                         meta={"rjwatch_role": role})
+                else:
+                    yield scrapy.Request(url, callback=callback, errback=self.extra_failed)
 
     def _post_requests(self, urls: list[str], *, known_check: bool):
         fresh = []
@@ -298,7 +435,8 @@ class BloggerSpider(scrapy.Spider):
             if u in known or u in self.have:
                 self.crawler.stats.inc_value("rjwatch/skipped_known")
                 continue
-            yield scrapy.Request(u, callback=self.parse_page, meta={"rjwatch_post_page": True},
+            yield scrapy.Request(u, callback=self.parse_page, errback=self.request_failed,
+                                 meta={"rjwatch_post_page": True, "rjwatch_role": "post"},
                                  cb_kwargs={"follow": not (self.ctx and self.ctx.incremental)})
 
 
