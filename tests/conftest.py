@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,33 @@ def served():
     yield start
     for srv in started:
         srv.stop()
+
+
+#: Size of the tmpfs that `small_fs` mounts: room for a database and a few posts, then full.
+SMALL_FS = "8m"
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A tiny tmpfs of our own (root only): a disk that really fills up and can really turn read-only."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_FS}", "tmpfs", str(mnt)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {res.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["mount", "-o", "remount,rw", str(mnt)], capture_output=True)
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Write zeros into `folder` until its filesystem is full; returns the filler file."""
+    filler = folder / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    return filler

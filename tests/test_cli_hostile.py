@@ -17,7 +17,7 @@ import pytest
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
-from conftest import run_cli
+from conftest import fill_disk, run_cli
 from reliability import StaticSite, q, record, rjwatch_cmd, run_measured, rows
 
 pytestmark = pytest.mark.reliability
@@ -28,7 +28,6 @@ HUGE = "9" * 20
 #: isolates, LRM/RLM/ALM, ESC, BEL, backspace, and C1 controls (CSI, NEL).
 FORBIDDEN = "\r\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\x1b\x07\x08\x9b\x85"
 #: Size of the small filesystem for the full-disk and read-only cases (as in scenario 4).
-SMALL_FS = "8m"
 
 
 def _one_line_error(res, *words: str) -> str:
@@ -305,35 +304,10 @@ def test_23_a_query_of_thousands_of_terms_is_refused_quickly_and_repeats_count_o
 
 
 # --- 23: full disk and read-only mount ---------------------------------------------------------------
-@pytest.fixture
-def small_fs(tmp_path):
-    """A tiny tmpfs of our own (root only): a disk that really fills up and can really turn read-only."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_FS}", "tmpfs", str(mnt)], capture_output=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here: {res.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["mount", "-o", "remount,rw", str(mnt)], capture_output=True)
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    return filler
-
-
 @pytest.mark.slow
 def test_23_init_on_a_full_disk_leaves_no_empty_database_and_works_once_there_is_room(small_fs):
     db = small_fs / "rj.db"
-    filler = _fill(small_fs)
+    filler = fill_disk(small_fs)
     res = run_measured(rjwatch_cmd(db, "init"), timeout=60)
     _one_line_error(res, "disk is full")
     assert sorted(p.name for p in small_fs.iterdir()) == ["filler"]  # no 0-byte or half-made database

@@ -44,6 +44,20 @@ def _rows(db: Path, sql: str, *params) -> list[tuple]:
         conn.close()
 
 
+def _network_listed(proc: subprocess.Popen, timeout: float = 180) -> str:
+    """What a `demo --keep-running` printed up to its list of the network (the webhook comes last)."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "(the webhook)" in line:
+            break
+    return "".join(lines)
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """One full demo run, shared by the tests that read its output and its database."""
@@ -147,17 +161,8 @@ def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp
     cmd = [sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "demo"), "--duration", "3s",
            "--keep-running"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    lines = []
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "(the webhook)" in line:
-                break
-        out = "".join(lines)
+        out = _network_listed(proc)
         assert "press Ctrl-C to stop them" in out, out + proc.stderr.read() if proc.poll() is not None else out
         url = re.search(r"(http://127\.0\.0\.1:\d+)/  ledger-en", out).group(1)
         with urllib.request.urlopen(url + "/feeds/posts/default", timeout=10) as resp:
@@ -203,16 +208,8 @@ def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_n
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     db = tmp_path / "demo" / "rjwatch.db"
     try:
-        lines = []
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "(the webhook)" in line:
-                break
-        assert "press Ctrl-C to stop them" in "".join(lines), "".join(lines)
+        out = _network_listed(proc)
+        assert "press Ctrl-C to stop them" in out, out
         daemon = json.loads(_rows(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])["pid"]
         # The next crawl round (every 20 s in the demo): stop the demo the moment its first crawl starts.
         deadline = time.monotonic() + 120

@@ -19,6 +19,7 @@ from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
+from conftest import fill_disk
 from receiver import Receiver
 from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, q,
                          record, rjwatch_cmd, run_measured)
@@ -29,7 +30,6 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 #: How long every writer and reader hits the database at once in scenario 3.
 STRESS_SECONDS = float(os.environ.get("RJWATCH_STRESS_SECONDS", "60"))
 #: Size of the small filesystem of scenario 4: room for the initialised database and its WAL, not more.
-SMALL_FS = "8m"
 
 
 
@@ -120,30 +120,6 @@ def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, ser
 
 
 # --- 4 ------------------------------------------------------------------------------------------------
-@pytest.fixture
-def small_fs(tmp_path):
-    """A tiny tmpfs of our own (root only): a disk that really fills up and can really turn read-only."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_FS}", "tmpfs", str(mnt)], capture_output=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here: {res.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    return filler
-
-
 def _one_line_error(res, words: str) -> None:
     assert res.code != 0
     assert "Traceback" not in res.stderr + res.stdout, res.stderr[-3000:]
@@ -169,7 +145,7 @@ def test_4_a_full_disk_fails_loudly_keeps_no_partial_state_and_the_next_run_reco
     pages = _posts_on_disk(small_fs)
     urls = [f"https://full.example.org/{p.stem}.html" for p in pages]
     before = q(db, "SELECT count(*) FROM posts")
-    filler = _fill(small_fs)
+    filler = fill_disk(small_fs)
     faults = 0
     for page, url in zip(pages, urls):
         res = run_measured(rjwatch_cmd(db, "ingest", str(page), "--url", url))
