@@ -52,7 +52,9 @@ START_KEY = f"{PREFIX}:%(name)s:start_urls"  # list of JSON start messages, one 
 ITEMS_STREAM = f"{PREFIX}:items"  # the stream of posts for the ingest worker
 INGEST_GROUP = "ingest"  # its consumer group
 ROUNDS_KEY = f"{PREFIX}:rounds"  # hash: run id -> JSON of the open round
-ROUND_STATS = f"{PREFIX}:round:%s"  # hash per round: pages, items, stored, new:<status>
+ROUND_STATS = f"{PREFIX}:round:%s"  # hash per round: pages, items, stored, new:<status>, walk_failed
+#: Round stat: requests the walk needed (home page, archive listings, post pages) that failed.
+WALK_FAILED = "walk_failed"
 KNOWN_KEY = f"{PREFIX}:known:%s"  # set per source: canonical URLs of stored posts
 WORKERS_KEY = f"{PREFIX}:workers"  # hash: worker id -> JSON (host, pid, started)
 WORKER_BEAT = f"{PREFIX}:worker:%s"  # string with a TTL: the worker's latest heartbeat
@@ -300,6 +302,19 @@ class ClusterBloggerSpider(RedisMixin, BloggerSpider):
         blog = response.meta["rjwatch_blog"]
         with self._blog(blog):
             return self._tag(list(super().parse_sitemap(response)), blog)
+
+    def request_failed(self, failure):
+        """As BloggerSpider's, and a failed request the walk needed (home page, archive listing, post
+        page) is counted in its round's stats: a round with such failures leaves the backfill to do."""
+        before = sum(self.walk.failures.values())
+        super().request_failed(failure)
+        role = failure.request.meta.get("rjwatch_role")
+        run = (failure.request.meta.get("rjwatch_blog") or {}).get("run_id")
+        if run and role in ("home", "listing", "post") and sum(self.walk.failures.values()) > before:
+            try:
+                self.server.hincrby(ROUND_STATS % run, WALK_FAILED, 1)
+            except Exception as exc:  # the round then counts as read; the log says why
+                self.logger.warning("rjwatch: could not count a failed request of round %s: %s", run, exc)
 
     @contextmanager
     def _blog(self, blog: dict):

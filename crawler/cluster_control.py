@@ -34,7 +34,7 @@ from storage.db import DatabaseError, write_tx
 from storage.ingest import Ingestor
 
 from crawler.cluster import (INGEST_BEAT, INGEST_GROUP, ITEMS_STREAM, KNOWN_KEY, REQUESTS_KEY, ROUND_STATS,
-                             ROUNDS_KEY, SPIDER_NAME, START_KEY, WORKER_BEAT, WORKERS_KEY, HEARTBEAT_S,
+                             ROUNDS_KEY, SPIDER_NAME, START_KEY, WALK_FAILED, WORKER_BEAT, WORKERS_KEY, HEARTBEAT_S,
                              round_fingerprint_key)
 from crawler.spiders.blogger import INCREMENTAL_OVERLAP
 
@@ -294,13 +294,18 @@ class IngestWorker:
         reason = "interrupted" if lost else "finished"
         new_by_status = {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("new:")}
         items = stats.get("items", 0)
+        walk_failed = stats.get(WALK_FAILED, 0)
         anomaly = None
-        if items == 0 and not lost and src.previous_items(self.db, sid, run_id) > 0:
-            anomaly = "no posts found on a blog that used to yield posts (template change or block?)"
+        if items == 0 and not lost and walk_failed:
+            anomaly = f"no posts read: {walk_failed} request(s) the walk needed failed"
+        elif items == 0 and not lost and src.previous_items(self.db, sid, run_id) > 0:
+            anomaly = "no posts found on a blog whose pages answered and used to yield posts (template change?)"
         summary = {"new": new_by_status, "seen": stats.get("seen", 0), "updated": stats.get("updated", 0),
                    "dropped": {"error": stats["error"]} if stats.get("error") else {},
                    "mode": f"cluster {info.get('mode', 'full')}", "anomaly": anomaly,
-                   "note": "a crawler worker died during the round" if lost else None}
+                   "note": "a crawler worker died during the round" if lost else (
+                       f"walk incomplete: {walk_failed} request(s) the walk needed failed; the next round walks "
+                       "the blog again" if walk_failed else None)}
         src.finish_run(self.db, run_id, finish_reason=reason, pages=stats.get("pages", 0), items=items,
                        errors=stats.get("error", 0), stats=summary)
         update: dict = {"last_run_id": run_id}
@@ -312,14 +317,15 @@ class IngestWorker:
         if row and row[1]:
             update["blog_id"] = row[1]
         full_walk = info.get("mode") == "full"
-        if reason == "finished" and full_walk:
+        read = reason == "finished" and not walk_failed  # the walk read the blog (crawler.spiders.blogger.Walk)
+        if read and full_walk:
             update["backfill_complete"] = 1
             update["last_full_at"] = dates.now_iso()
         src.update_crawl_state(self.db, sid, **update)
         alerts = []
         if anomaly:
             alerts.append((f"anomaly-run-{run_id}", "anomaly", {"source_id": sid, "run_id": run_id, "problem": anomaly}))
-        if info.get("silent") and full_walk and reason == "finished":
+        if info.get("silent") and full_walk and read:
             alerts.append((f"backfill-source-{sid}", "backfill", {"source_id": sid, "run_id": run_id,
                                                                    "posts": sum(new_by_status.values()),
                                                                    "by_status": new_by_status}))

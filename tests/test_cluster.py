@@ -257,3 +257,43 @@ def test_daemon_in_cluster_mode_pushes_start_urls_instead_of_crawling(redis_url,
     # While the round is open, the next tick pushes nothing.
     assert daemon._run_crawl(1)["cluster"]["seeded"] is False
     assert server.llen("rjwatch:blogger:start_urls") == 0
+
+
+def test_a_round_that_could_not_read_the_blog_leaves_its_backfill_to_do(redis_url, db_path, served):
+    """A cluster round whose archive listings and post pages fail is not a complete backfill: the next
+    round walks the whole blog again (not only what the home page lists)."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushall()
+    blog = build_blog("cluster-broken", 40, template="simple", feed_enabled=False, seed=23)
+    srv = served(blog)
+    srv.faults.status("/20*/", 500)  # every archive listing
+    srv.faults.status("/sitemap.xml*", 500)
+    srv.faults.status("*.html", 503)  # and every post page
+    assert run_cli("--db", str(db_path), "source", "add", srv.base_url, "--kind", "blogger").exit_code == 0
+    procs = []
+    for args, name in ((("worker", *FAST), "worker"), (("ingest",), "ingest")):
+        out = open(db_path.parent / f"{name}.log", "w")
+        procs.append(subprocess.Popen([sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", *args,
+                                       "--redis", redis_url], stdout=out, stderr=subprocess.STDOUT, cwd=REPO))
+    try:
+        (first,) = seed(db_path, redis_url)
+        assert wait_round(db_path, first) == "finished"
+        stats = json.loads(query(db_path, "SELECT stats FROM runs WHERE id = ?", first)[0][0])
+        assert "walk incomplete" in (stats.get("note") or ""), stats
+        assert "request(s) the walk needed failed" in (stats.get("anomaly") or ""), stats
+        assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 0
+        srv.faults.clear()
+        (second,) = seed(db_path, redis_url)
+        assert query(db_path, "SELECT stats FROM runs WHERE id = ?", second)  # seeded as a full round
+        assert wait_round(db_path, second) == "finished"
+        assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+        assert query(db_path, "SELECT count(DISTINCT post_id) FROM posts")[0][0] == 40
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
