@@ -239,18 +239,18 @@ class TermMatcher:
                     cands += self.prefix_first.get(tok[:length], ())
         return cands
 
-    def names_anything(self, text: str) -> bool:
-        """Could the text contain any term at all? (The cheap first look; no segmentation.)"""
+    def names_anything(self, text: str, words: set[str] | None = None) -> bool:
+        """Could the text contain any term at all? (The cheap first look; no segmentation.) `words` is
+        `text_words(text)` when the caller has it already."""
         if self.cjk and _CJK_RE.search(text):
             return True
-        words = set(_TOKEN_RE.findall(text))
-        words.update(part for w in [w for w in words if "-" in w or "–" in w] for part in _HYPHEN_RE.split(w))
-        return bool(self._heads(words))
+        return bool(self._heads(text_words(text) if words is None else words))
 
-    def find(self, text: str, seg: "Segments | None" = None) -> dict[str, list[tuple[int, str]]]:
-        """{concept: [(sentence index, matched term), ...]} for a normalised text."""
+    def find(self, text: str, seg: "Segments | None" = None, *, checked: bool = False) -> dict[str, list[tuple[int, str]]]:
+        """{concept: [(sentence index, matched term), ...]} for a normalised text (`checked`: the
+        caller has seen `names_anything` say yes)."""
         out: dict[str, list[tuple[int, str]]] = {}
-        if not self.names_anything(text):
+        if not checked and not self.names_anything(text):
             return out  # the common case: a text that names nothing of the topic
         seg = seg or segment(text)
         toks, sids = seg.tokens, seg.sids
@@ -285,6 +285,47 @@ class TermMatcher:
                 if found:
                     out.setdefault(concept, []).extend(found)
         return out
+
+
+def text_words(text: str) -> set[str]:
+    """The distinct words of a text, hyphenated compounds also by their parts."""
+    words = set(_TOKEN_RE.findall(text))
+    words.update(part for w in [w for w in words if "-" in w or "–" in w] for part in _HYPHEN_RE.split(w))
+    return words
+
+
+class _PhraseScreen:
+    """Could any of a list of phrases occur in a text? Yes only if every word of one phrase is among the
+    text's words (a `*` part as a prefix of one), or a CJK phrase's literal part is in the text; `re:`
+    phrases always might. A screen, not a match: it only spares a regex scan of texts that cannot match."""
+
+    def __init__(self, terms: list[str]):
+        self.word_terms: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        self.cjk_literals: list[str] = []
+        self.always = False
+        for term in terms:
+            if term.startswith("re:"):
+                self.always = True
+                continue
+            t = unicodedata.normalize("NFKC", term).casefold().strip()
+            if not t:
+                continue
+            if _CJK_RE.search(t):
+                self.cjk_literals.append(t.rstrip("*"))
+                continue
+            parts = [p for w in t.split() for p in _HYPHEN_RE.split(w) if p]
+            self.word_terms.append((frozenset(p for p in parts if not p.endswith("*")),
+                                    tuple(p[:-1] for p in parts if p.endswith("*"))))
+
+    def may_occur(self, text: str, words: set[str]) -> bool:
+        if self.always:
+            return True
+        if self.cjk_literals and _CJK_RE.search(text) and any(lit in text for lit in self.cjk_literals):
+            return True
+        for exact, prefixes in self.word_terms:
+            if exact <= words and all(any(w.startswith(pre) for w in words) for pre in prefixes):
+                return True
+        return False
 
 
 # --- sentences ------------------------------------------------------------------------------------
@@ -398,6 +439,9 @@ class TopicProfile:
         # Fixed names are masked before matching; history phrases are counted, then masked too.
         exclude = (data.get("exclude") or {}).get("terms") or []
         self.exclude_re = self._masker([str(t) for t in exclude])
+        # The cheap first look before the two masking regexes: every word of some phrase is in the text.
+        self.mask_screen = _PhraseScreen([str(t) for t in exclude]
+                                         + (self.concepts["history"].terms if "history" in self.concepts else []))
         self.history_re = self._masker(self.concepts["history"].terms if "history" in self.concepts else [])
 
     @staticmethod
@@ -438,10 +482,13 @@ class TopicProfile:
         return cls(data, source, raw)
 
     # ---------------------------------------------------------------------------------------
-    def _mask(self, norm: str) -> tuple[str, list[tuple[int, str]]]:
+    def _mask(self, norm: str, words: set[str]) -> tuple[str, list[tuple[int, str]]]:
         """The text with fixed names and history phrases blanked (offsets kept), and the history
-        phrases found (offset, phrase)."""
+        phrases found (offset, phrase). The two regexes run only when a word of the text can start
+        one of their phrases (or the text has CJK characters): most texts skip them."""
         history: list[tuple[int, str]] = []
+        if not self.mask_screen.may_occur(norm, words):
+            return norm, history
         if self.history_re is not None:
             history = [(m.start(), m.group(0)) for m in self.history_re.finditer(norm)]
             if history:
@@ -451,11 +498,14 @@ class TopicProfile:
         return norm, history
 
     def _find(self, norm: str) -> tuple[dict[str, list[tuple[int, str]]], list[tuple[int, str]], Segments | None]:
-        if not norm or not self.matcher.names_anything(norm):
+        if not norm:
             return {}, [], None
-        masked, history_at = self._mask(norm)
+        words = text_words(norm)
+        if not self.matcher.names_anything(norm, words):
+            return {}, [], None
+        masked, history_at = self._mask(norm, words)
         seg = segment(masked)
-        hits = self.matcher.find(masked, seg)
+        hits = self.matcher.find(masked, seg, checked=True)
         history = [(seg.sentence_at(off), phrase) for off, phrase in history_at]
         return hits, history, seg
 
