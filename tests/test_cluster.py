@@ -98,6 +98,11 @@ def cluster(redis_url, big_blog, db_path):
         return proc
 
     yield start
+    _stop(procs)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM every process still running, then wait for each (a kill after 30 s)."""
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -290,10 +295,4 @@ def test_a_round_that_could_not_read_the_blog_leaves_its_backfill_to_do(redis_ur
         assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
         assert query(db_path, "SELECT count(DISTINCT post_id) FROM posts")[0][0] == 40
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(procs)
