@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import random
-import time
 
 import pytest
 
@@ -76,10 +75,9 @@ def test_14_a_copies_only_channel_gets_the_copy_behind_120_other_alerts(db):
         assert _status(db, copy["id"]) == "pending"
         assert db.execute("SELECT count(*) FROM alerts WHERE kind = 'new' AND status = 'sent'").fetchone()[0] == NOT_WANTED
         rx_copies.fail_first = 0
-        deadline = time.monotonic() + 30
-        while _status(db, copy["id"]) != "sent" and time.monotonic() < deadline:
-            dispatch(db, channels, retry_base=0.01)
-            time.sleep(0.05)  # polling step while the retry comes due
+        # dispatch until the retry comes due and the copy is delivered
+        wait_until(lambda: dispatch(db, channels, retry_base=0.01) is not None
+                   and _status(db, copy["id"]) == "sent", timeout=30, step=0.05)
         assert _status(db, copy["id"]) == "sent"
         for _ in range(2):
             dispatch(db, channels, retry_base=0.01)  # nothing more goes out
@@ -183,10 +181,9 @@ def test_15_an_upgraded_database_carries_on_where_its_channels_were(db, tmp_path
         db.execute("DELETE FROM _sqlite_migrations WHERE name = '007_alert_channels'")
         assert migrate(db) == ["007_alert_channels"]
         channels = _config(tmp_path / "rj.toml", [("A", rx_a.url), ("C", rx_c.url)])
-        deadline = time.monotonic() + 30
-        while _status(db, copy["id"]) != "sent" and time.monotonic() < deadline:
-            dispatch(db, channels, retry_base=0.01)
-            time.sleep(0.05)  # polling step while the retry comes due
+        # dispatch until the retry comes due and the copy is delivered
+        wait_until(lambda: dispatch(db, channels, retry_base=0.01) is not None
+                   and _status(db, copy["id"]) == "sent", timeout=30, step=0.05)
         assert [r["key"] for r in rx_a.delivered()][HISTORY:] == [copy["key"]]  # what it owed, once
         assert len(rx_a.requests) == HISTORY + 2 and not rx_c.requests  # nothing again, no history for C
     assert db.execute("SELECT count(*) FROM alerts WHERE status != 'sent'").fetchone()[0] == 0

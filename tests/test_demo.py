@@ -19,6 +19,8 @@ import pytest
 
 from rjwatch.demo import content
 
+from reliability import wait_until
+
 
 pytestmark = pytest.mark.slow
 
@@ -212,10 +214,7 @@ def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_n
         assert "press Ctrl-C to stop them" in out, out
         daemon = json.loads(_rows(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])["pid"]
         # The next crawl round (every 20 s in the demo): stop the demo the moment its first crawl starts.
-        deadline = time.monotonic() + 120
-        while not _crawl_children(daemon) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _crawl_children(daemon), "no crawl round started"
+        assert wait_until(lambda: _crawl_children(daemon), timeout=120, step=0.01), "no crawl round started"
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=90)
     finally:
