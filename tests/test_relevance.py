@@ -20,6 +20,23 @@ def profile() -> TopicProfile:
     return TopicProfile.load()
 
 
+MINI_PROFILE = """
+name = "mini"
+[concepts.side_a]
+terms = ["росси*"]
+[concepts.side_b]
+terms = ["японск*"]
+[concepts.dispute]
+terms = ["северные территории"]
+[concepts.bilateral]
+terms = ["российско-японск*"]
+[concepts.relations]
+terms = ["переговор*"]
+[concepts.economy]
+terms = ["доля"]
+"""
+
+
 def judge(profile: TopicProfile, body: str, title: str = ""):
     return profile.score(normalize_lines(body), normalize_lines(title))
 
@@ -72,6 +89,23 @@ def test_inflections_of_one_island_count_once(profile):
                        "Итуруп останется в центре спора.")
     place_reasons = [x for x in r.reasons if "places named" in x]
     assert place_reasons and "Iturup" in place_reasons[0] and "+0.75 " in place_reasons[0]
+
+
+def test_a_russian_term_without_a_star_matches_every_inflection_through_the_dictionary():
+    profile = TopicProfile.from_text(MINI_PROFILE.replace('"доля"', '"доля", "итуруп", "южные курилы"'))
+    for body, term in [("Японская долю в проекте продали.", "долю"), ("Японская долей в проекте нет.", "долей"),
+                       ("Японский флаг на Итурупе.", "итурупе"), ("Японские рыбаки у южных Курил.", "южных курил")]:
+        found = profile.matcher.find(normalize_lines(body))
+        assert term in [t for _, t in found["economy"]], (body, found)
+    # A dictionary lemma, not a prefix: "итурупский" is another word, "доллар" is not "доля".
+    found = profile.matcher.find(normalize_lines("Долларовый курс и итурупский вулкан."))
+    assert "economy" not in found
+
+
+def test_an_ambiguous_word_matches_in_each_of_its_readings(profile):
+    # "Курил" is the past tense of "курить" and the genitive of "Курилы": it names the islands.
+    r = judge(profile, "Япония требует возвращения Курил. Токио напомнил о мирном договоре.")
+    assert "курил" in r.matched_terms.get("place:kurils", {})
 
 
 def test_an_island_with_the_other_side_and_framing_counts(profile):

@@ -1,0 +1,345 @@
+"""Finding a topic profile's terms in text: words, sentences and paragraphs, and the term index.
+
+A profile term is one of:
+- words in a spaced script (Latin, Cyrillic ...), each part exact, a prefix (`japan*`), or, for a
+  Cyrillic part written without `*`, a lemma: "итуруп" finds Итурупа and Итурупе, "доля" finds долю
+  and долей (pymorphy3's dictionary; every reading of an ambiguous word counts, so "Курил" is both
+  курить and Курилы and matches the islands);
+- a CJK literal, found anywhere (no spaces in those scripts, and Korean particles attach to words);
+- `re:...`, a regular expression.
+
+Segmentation keeps line breaks (headings and list items end sentences) and does not end a sentence
+at an abbreviation ("U.S.") or an initial. The relevance score (judge/relevance.py) is built on this.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+#: Words after which a full stop does not end a sentence (casefolded; single letters, initials, are
+#: handled apart). "U.S. sanctions" stays one sentence with "Japan's" after it.
+ABBREVIATIONS = frozenset("""
+u.s u.k u.n e.u ee.uu eeuu mr mrs ms dr st jr sr gen col lt sen rep gov prof vs etc e.g i.e no nr
+approx dept est inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec pres min
+т.е т.к т.д т.п т.н г гг им ул стр напр см ср англ р руб тыс млн млрд чел ген пред
+sra srta dña p.ej aprox núm
+mme mlle env
+bzw z.b usw ca hr dt
+""".split())
+
+# --- lemmas (Russian) --------------------------------------------------------------------------------
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+
+#: Words whose lemmas are kept between texts: Russian news vocabulary repeats, so after a few
+#: hundred posts nearly every lookup is a hit (about 40 MB at most).
+LEMMA_CACHE_SIZE = 200_000
+
+#: A text word is lemmatised only when it shares this many first letters with some lemma term:
+#: Russian inflection changes endings, not the first letters, and the screen spares the analyser
+#: almost every word of a text (0.13 ms a lookup otherwise).
+LEMMA_SCREEN_LETTERS = 3
+
+
+@functools.cache
+def _analyzer():
+    import pymorphy3  # loaded on first use: 20 MB of dictionaries, ~0.5 s
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@functools.lru_cache(maxsize=LEMMA_CACHE_SIZE)
+def lemmas(word: str) -> frozenset[str]:
+    """Every dictionary form of a (casefolded) Russian word, one per reading; the word itself for
+    anything else."""
+    if not _CYRILLIC_RE.search(word):
+        return frozenset((word,))
+    forms = {p.normal_form.replace("ё", "е") for p in _analyzer().parse(word)}
+    forms.add(word)
+    return frozenset(forms)
+
+_TOKEN_RE = re.compile(r"\w+(?:[-–+.'’]\w+)*")
+_HYPHEN_RE = re.compile(r"[-–]")
+
+
+def _term_regex(term: str) -> str:
+    """A regex for one profile term: `re:` terms as written, CJK literals as they are, other terms
+    as whole words (`*` = any word ending)."""
+    if term.startswith("re:"):
+        return term[3:]
+    if _CJK_RE.search(term):
+        return re.escape(term.rstrip("*"))
+    body = r"\s+".join(re.escape(p[:-1]) + r"\w*" if p.endswith("*") else re.escape(p) for p in term.split())
+    return rf"(?<!\w){body}(?!\w)"
+
+
+def _part(word: str) -> tuple[str, object]:
+    """One word of a term: ("*", prefix), ("~", lemmas) for a Cyrillic word, ("=", word) otherwise."""
+    if word.endswith("*"):
+        return "*", word[:-1]
+    if _CYRILLIC_RE.search(word) and not _HYPHEN_RE.search(word):
+        return "~", lemmas(word)
+    return "=", word
+
+
+def _part_matches(tok: str, kind: str, value) -> bool:
+    if kind == "*":
+        return tok.startswith(value)
+    if kind == "~":
+        return tok in value or not lemmas(tok).isdisjoint(value)
+    return tok == value
+
+
+class TermMatcher:
+    """Finds every concept's terms in normalised text, sentence by sentence.
+
+    Latin/Cyrillic terms are sequences of word parts, each exact, a prefix (`japan*`) or a Russian
+    lemma; they are indexed by their first part. The distinct words of a text are checked against that index first
+    (set operations, a few dict lookups per distinct word), and only the positions of words that
+    can start a term are examined, so a text that names nothing costs one tokenising pass.
+    Japanese/Chinese/Korean terms are literals (or `re:` patterns) found with one regex alternation
+    per concept, and placed in sentences by their offsets.
+    """
+
+    def __init__(self, concept_terms: dict[str, list[str]]):
+        # A term is a tuple of parts (kind, value): "=" an exact word, "*" a prefix, "~" a frozenset
+        # of lemmas. Terms are indexed by their first part: exact words and lemmas in dicts, prefixes
+        # by their length.
+        Entry = tuple  # (concept, parts)
+        self.exact_first: dict[str, list[Entry]] = {}
+        self.prefix_first: dict[str, list[Entry]] = {}
+        self.lemma_first: dict[str, list[Entry]] = {}
+        lengths: set[int] = set()
+        self.cjk: dict[str, re.Pattern[str]] = {}
+        for concept, terms in concept_terms.items():
+            literals: list[str] = []
+            patterns: list[str] = []
+            for term in terms:
+                raw = term.strip()
+                if raw.startswith("re:"):
+                    try:
+                        re.compile(raw[3:])
+                    except re.error as exc:
+                        raise ValueError(f"term {raw!r}: not a valid regular expression ({exc})") from None
+                    patterns.append(raw[3:])
+                    continue
+                t = unicodedata.normalize("NFKC", raw).casefold().strip()
+                if not t:
+                    continue
+                if _CJK_RE.search(t):
+                    literals.append(t.rstrip("*"))
+                    continue
+                parts = tuple(_part(p) for p in t.split())
+                kind, head = parts[0]
+                entry = (concept, parts)
+                if kind == "*":
+                    self.prefix_first.setdefault(head, []).append(entry)
+                    lengths.add(len(head))
+                elif kind == "~":
+                    for lemma in head:
+                        self.lemma_first.setdefault(lemma, []).append(entry)
+                else:
+                    self.exact_first.setdefault(head, []).append(entry)
+            if literals or patterns:
+                alts = [re.escape(t) for t in sorted(set(literals), key=len, reverse=True)] + patterns
+                self.cjk[concept] = re.compile("|".join(alts))
+        for table in (self.exact_first, self.prefix_first, self.lemma_first):
+            for key in table:
+                table[key].sort(key=lambda e: len(e[1]), reverse=True)  # longest phrase wins
+        self.exact_keys = frozenset(self.exact_first)
+        self.lengths = sorted(lengths, reverse=True)
+        self.starts = frozenset(k[:2] for k in self.prefix_first)
+        self.min_prefix = min(lengths) if lengths else 0
+        self.lemma_starts = frozenset(k[:LEMMA_SCREEN_LETTERS] for k in self.lemma_first)
+
+    def _lemma_head(self, w: str) -> bool:
+        return (w[:LEMMA_SCREEN_LETTERS] in self.lemma_starts and _CYRILLIC_RE.match(w) is not None
+                and not lemmas(w).isdisjoint(self.lemma_first))
+
+    def _heads(self, words: set[str]) -> set[str]:
+        """The words that can start a term (exact first parts, words with a prefix term's head, words
+        with a lemma term's lemma)."""
+        heads = words & self.exact_keys
+        starts, prefix, lengths, shortest = self.starts, self.prefix_first, self.lengths, self.min_prefix
+        for w in words:
+            if w[:2] in starts and len(w) >= shortest:
+                for length in lengths:
+                    if length <= len(w) and w[:length] in prefix:
+                        heads.add(w)
+                        break
+            if self.lemma_starts and w not in heads and self._lemma_head(w):
+                heads.add(w)
+        return heads
+
+    def _candidates(self, tok: str) -> list:
+        cands = list(self.exact_first.get(tok, ()))
+        if tok[:2] in self.starts:
+            for length in self.lengths:
+                if length <= len(tok):
+                    cands += self.prefix_first.get(tok[:length], ())
+        if self.lemma_starts and self._lemma_head(tok):
+            for lemma in lemmas(tok):
+                cands += self.lemma_first.get(lemma, ())
+        if len(cands) > 1:
+            cands = list(dict.fromkeys(cands))  # a term listed under two lemmas of one word
+            cands.sort(key=lambda e: len(e[1]), reverse=True)
+        return cands
+
+    def names_anything(self, text: str, words: set[str] | None = None) -> bool:
+        """Could the text contain any term at all? (The cheap first look; no segmentation.) `words` is
+        `text_words(text)` when the caller has it already."""
+        if self.cjk and _CJK_RE.search(text):
+            return True
+        return bool(self._heads(text_words(text) if words is None else words))
+
+    def find(self, text: str, seg: "Segments | None" = None, *, checked: bool = False) -> dict[str, list[tuple[int, str]]]:
+        """{concept: [(sentence index, matched term), ...]} for a normalised text (`checked`: the
+        caller has seen `names_anything` say yes)."""
+        out: dict[str, list[tuple[int, str]]] = {}
+        if not checked and not self.names_anything(text):
+            return out  # the common case: a text that names nothing of the topic
+        seg = seg or segment(text)
+        toks, sids = seg.tokens, seg.sids
+        n = len(toks)
+        heads = self._heads(set(toks))
+        plans = {h: self._candidates(h) for h in heads}
+        # Heads whose terms are all one word match wherever they occur: one entry per concept.
+        single = {h: list(dict.fromkeys(c for c, parts in cands)) for h, cands in plans.items()
+                  if all(len(parts) == 1 for _, parts in cands)}
+        for i in [i for i, tok in enumerate(toks) if tok in heads]:
+            tok = toks[i]
+            concepts = single.get(tok)
+            if concepts is not None:
+                for concept in concepts:
+                    out.setdefault(concept, []).append((sids[i], tok))
+                continue
+            done: set[str] = set()
+            for concept, parts in plans[tok]:
+                if concept in done:
+                    continue
+                k = len(parts)
+                if i + k > n:
+                    continue
+                if k == 1 or all(_part_matches(toks[i + j], kind, p) for j, (kind, p) in enumerate(parts)):
+                    term = tok if k == 1 else " ".join(toks[i:i + k])
+                    out.setdefault(concept, []).append((sids[i], term))
+                    done.add(concept)
+        if self.cjk and _CJK_RE.search(text):
+            for concept, regex in self.cjk.items():
+                found = [(seg.sentence_at(m.start()), m.group(0)) for m in regex.finditer(text)]
+                if found:
+                    out.setdefault(concept, []).extend(found)
+        return out
+
+
+def text_words(text: str) -> set[str]:
+    """The distinct words of a text, hyphenated compounds also by their parts."""
+    words = set(_TOKEN_RE.findall(text))
+    words.update(part for w in [w for w in words if "-" in w or "–" in w] for part in _HYPHEN_RE.split(w))
+    return words
+
+
+class _PhraseScreen:
+    """Could any of a list of phrases occur in a text? Yes only if every word of one phrase is among the
+    text's words (a `*` part as a prefix of one), or a CJK phrase's literal part is in the text; `re:`
+    phrases always might. A screen, not a match: it only spares a regex scan of texts that cannot match."""
+
+    def __init__(self, terms: list[str]):
+        self.word_terms: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        self.cjk_literals: list[str] = []
+        self.always = False
+        for term in terms:
+            if term.startswith("re:"):
+                self.always = True
+                continue
+            t = unicodedata.normalize("NFKC", term).casefold().strip()
+            if not t:
+                continue
+            if _CJK_RE.search(t):
+                self.cjk_literals.append(t.rstrip("*"))
+                continue
+            parts = [p for w in t.split() for p in _HYPHEN_RE.split(w) if p]
+            self.word_terms.append((frozenset(p for p in parts if not p.endswith("*")),
+                                    tuple(p[:-1] for p in parts if p.endswith("*"))))
+
+    def may_occur(self, text: str, words: set[str]) -> bool:
+        if self.always:
+            return True
+        if self.cjk_literals and _CJK_RE.search(text) and any(lit in text for lit in self.cjk_literals):
+            return True
+        for exact, prefixes in self.word_terms:
+            if exact <= words and all(any(w.startswith(pre) for w in words) for pre in prefixes):
+                return True
+        return False
+
+
+# --- sentences ------------------------------------------------------------------------------------
+# A match is either a token or a run of break characters (end punctuation, line breaks, "; "). A
+# lone full stop between word characters is inside a token ("u.s.s.r", "3.5", "example.com"); a full
+# stop after an abbreviation or an initial ends nothing; nor does a semicolon with no space after it.
+# A break run with a line break also ends the paragraph: headings and list items stay apart.
+_SEG_RE = re.compile(r"(\w+(?:[-–+.'’]\w+)*)|([.!?。！？\n;]+)")
+
+
+@dataclass
+class Segments:
+    tokens: list[str]
+    sids: list[int]  # sentence index of each token
+    starts: list[int]  # character offset where each sentence starts
+    paragraphs: list[int]  # paragraph index of each sentence
+
+    def sentence_at(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    @property
+    def count(self) -> int:
+        return len(self.starts)
+
+
+def segment(norm_text: str) -> Segments:
+    """Tokens, sentences and paragraphs of a normalised text (line breaks kept) in one regex pass.
+    Hyphenated compounds also yield their parts (pro-russian -> pro-russian, pro, russian)."""
+    toks: list[str] = []
+    sids: list[int] = []
+    starts = [0]
+    paras = [0]
+    k = para = 0
+    prev = ""
+    hyphens = "-" in norm_text or "–" in norm_text
+    for m in _SEG_RE.finditer(norm_text):
+        tok = m.group(1)
+        if tok:
+            toks.append(tok)
+            sids.append(k)
+            if hyphens and ("-" in tok or "–" in tok):
+                parts = _HYPHEN_RE.split(tok)
+                toks += parts
+                sids += [k] * len(parts)
+            prev = tok
+            continue
+        brk = m.group(2)
+        if brk == "." and prev and (prev in ABBREVIATIONS or (len(prev) == 1 and prev.isalpha())):
+            continue
+        if brk == ";" and not norm_text[m.end():m.end() + 1].isspace():
+            continue
+        k += 1
+        if "\n" in brk:
+            para += 1
+        starts.append(m.end())
+        paras.append(para)
+        prev = ""
+    return Segments(toks, sids, starts, paras)
+
+
+def normalize_lines(text: str) -> str:
+    """NFKC and casefold, line breaks kept, whitespace inside each line collapsed (the scorer's
+    input: lines are paragraphs, headings and list items)."""
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    return "\n".join(" ".join(line.split()) for line in norm.split("\n"))
+
+
