@@ -316,7 +316,7 @@ def scrapy_bench(tmp: Path) -> dict:
 
 def breakdown(srv: Server, tmp: Path) -> dict:
     """Extractor, whole page callback and storage, each alone over the same SAMPLE_PAGES post pages."""
-    from scrapy.http import HtmlResponse
+    from scrapy.http import HtmlResponse, Request
 
     from crawler import extract
     from crawler.spiders.blogger import BloggerSpider
@@ -405,8 +405,12 @@ def breakdown(srv: Server, tmp: Path) -> dict:
         spider.crawler = Crawler()
         return sum(1 for r in responses for _ in spider.parse_page(r))
 
-    callback([HtmlResponse(url=u, body=b, encoding="utf-8") for b, u in list(zip(bodies, urls))[:WARMUP_PAGES]])
-    responses = [HtmlResponse(url=u, body=b, encoding="utf-8") for b, u in zip(bodies, urls)]
+    def page(u: str, b: bytes) -> HtmlResponse:  # as the crawl sees a post page: tied to its request
+        req = Request(u, meta={"rjwatch_post_page": True, "rjwatch_role": "post"})
+        return HtmlResponse(url=u, body=b, encoding="utf-8", request=req)
+
+    callback([page(u, b) for b, u in list(zip(bodies, urls))[:WARMUP_PAGES]])
+    responses = [page(u, b) for b, u in zip(bodies, urls)]
     out["callback_ms"] = cpu_ms(lambda: callback(responses))
     db.conn.close()
     return out

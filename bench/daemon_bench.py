@@ -116,8 +116,9 @@ CONFIG = {
     # Politeness lifted, as in tests/test_daemon.py: local blogs need no delay.
     "crawl_settings": ["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"],
 }
-#: Immediate deliveries allowed per hour on the webhook: high enough that flood control defers none.
-MAX_PER_HOUR = 100_000
+#: Immediate deliveries allowed per hour on the webhook: the highest a channel accepts (one a second),
+#: above what a run publishes, so flood control defers none.
+MAX_PER_HOUR = 3_600
 
 # --- measurement ---------------------------------------------------------------------------------
 #: RSS sampling period, and the age of the daemon at which its "start" RSS is taken (imports done,
