@@ -79,8 +79,10 @@ POINTS_TITLE = 1.5
 #: History of the 1904-05 war: a little evidence on its own ...
 POINTS_HISTORY_TERM = 0.25
 CAP_HISTORY = 0.5
-#: ... and when the post never speaks of today (no year from 1992 on, no "today"/"now" word), the rest
-#: of its evidence is history too and keeps this share.
+#: ... and when the post does not speak of today where its evidence is (no year from 1992 on, no
+#: "today"/"now" word in the title or the paragraphs of its evidence: a museum's exhibition "this year"
+#: below a story of 1909 does not make the story current), the rest of its evidence is history too and
+#: keeps this share.
 HISTORY_FACTOR = 0.3
 #: When one side never appears (a Japan–US meeting, a Russia–China summit) the points shrink to a
 #: fifth: such posts can be near the topic but are not about the relations.
@@ -261,6 +263,21 @@ class TopicProfile:
         history = [(seg.sentence_at(off), phrase) for off, phrase in history_at]
         return hits, history, seg
 
+    @staticmethod
+    def _paragraphs_of(norm_text: str, seg: Segments | None, sentences: set[int]) -> str:
+        """The text of the paragraphs holding these sentences (the whole text when there are none)."""
+        if seg is None or not sentences:
+            return norm_text
+        wanted = {seg.paragraphs[k] for k in sentences}
+        bounds = [seg.starts[k] for k in range(seg.count) if k == 0 or seg.paragraphs[k] != seg.paragraphs[k - 1]]
+        firsts = [k for k in range(seg.count) if k == 0 or seg.paragraphs[k] != seg.paragraphs[k - 1]]
+        parts = []
+        for i, k in enumerate(firsts):
+            if seg.paragraphs[k] in wanted:
+                end = bounds[i + 1] if i + 1 < len(bounds) else len(norm_text)
+                parts.append(norm_text[bounds[i]:end])
+        return "\n".join(parts)
+
     def score(self, norm_text: str, norm_title: str = "") -> Relevance:
         """Score a normalised (NFKC, casefolded) text and title. Line breaks in the text are kept
         (see `normalize_lines`): they end sentences and paragraphs."""
@@ -399,7 +416,9 @@ class TopicProfile:
         if history:
             phrases = sorted({p for _, p in history})
             hp = min(CAP_HISTORY, POINTS_HISTORY_TERM * len(phrases))
-            if not _PRESENT_RE.search(norm_text) and not _PRESENT_RE.search(norm_title):
+            evidence = set(with_rel) | set(plain) | sentences("dispute", "bilateral")
+            if not _PRESENT_RE.search(self._paragraphs_of(norm_text, seg, evidence)) \
+                    and not _PRESENT_RE.search(norm_title):
                 flags.append("history")
                 points *= HISTORY_FACTOR
                 reasons.append(f"x{HISTORY_FACTOR:g} history ({', '.join(phrases)}) with nothing about today")

@@ -141,6 +141,17 @@ def test_history_without_today_counts_little(profile):
     assert "history" in r.flags and not r.relevant
 
 
+def test_today_elsewhere_in_the_post_does_not_make_history_current(profile):
+    body = ("The Russo-Japanese War ended with the Treaty of Portsmouth in 1905. Russia ceded southern "
+            "Sakhalin to Japan under the treaty.\n\nThis year the city museum shows the pen used to sign it.")
+    r = judge(profile, body, "How the war ended")
+    assert "history" in r.flags and not r.relevant
+    # Today beside the evidence does: the same story told about a visit this week is current.
+    current = judge(profile, "Russia and Japan held talks this week on the treaty, the embassy said. "
+                             "The Treaty of Portsmouth of 1905 was recalled.")
+    assert "history" not in current.flags
+
+
 def test_a_long_post_with_one_passing_mention_is_partial(profile):
     filler = "\n".join(f"Item {i}: the city council approved a new budget for parks and roads." for i in range(20))
     r = judge(profile, filler + "\nJapan said it would keep its sanctions on Russia.")
