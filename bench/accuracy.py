@@ -1,7 +1,7 @@
 """Relevance accuracy on labelled real-world-style texts: precision, recall and F1 per language.
 
 The cases are in tests/fixtures/relevance/: `dev/` is the part the scorer's thresholds and profile are
-tuned on; `heldout/` and `heldout2/` (a second part, written later by other hands, after the first had
+tuned on; `heldout/` and `heldout2/` (a second part, written after the first had
 been measured) are never tuned on and are what the targets are checked against, each alone and both
 together. Only the development part's mistakes are printed: a held-back case is never read to tune on. Each case is one
 file (`{lang}__{label}__{slug}.txt`) with a header (label, lang, topic, why, modelled_on, title), a
