@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import re
 import threading
@@ -42,6 +41,7 @@ from crawler.guard import allowed_sites, unsafe_reason
 from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
 from crawler.middlewares import parse_retry_after
 from judge import dates
+from judge.durations import parse_duration, usable_seconds
 from judge.relevance import normalize_lines
 from judge.identity import mask_url, mask_urls
 from storage import health
@@ -89,16 +89,6 @@ SLOW_DOWN = 1.25
 SOURCE_DEADLINES = 3
 #: How often a waiting pass looks at its `stop` event: a stop is acted on within this time.
 STOP_CHECK_S = 0.2
-
-
-def _usable_seconds(value) -> bool:
-    from rjwatch.settings import MAX_DURATION_S
-
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S
 
 
 def full_text_mode(settings: dict) -> str:
@@ -475,23 +465,17 @@ class Poller:
         usable duration (NaN, infinite, negative, beyond MAX_DURATION_S: stored by an older version)
         is passed over."""
         for value in ((source.get("settings") or {}).get("every"), state.get("interval_s")):
-            if value and _usable_seconds(value):
+            if value and usable_seconds(value):
                 return float(value)
         return self._base()
 
     def _base(self) -> float:
-        from rjwatch.settings import parse_duration
-
         return parse_duration(self.cfg["poll_interval"])
 
     def _min(self) -> float:
-        from rjwatch.settings import parse_duration
-
         return parse_duration(self.cfg["min_interval"])
 
     def _max(self) -> float:
-        from rjwatch.settings import parse_duration
-
         return parse_duration(self.cfg["max_interval"])
 
     def _failing_alert(self, sid: int, url: str, failures: int, error: str | None) -> None:
