@@ -268,13 +268,15 @@ class Daemon:
 
     def poll(self) -> None:
         def body():
+            from crawler.config import PollSettings
             from crawler.poller import Poller
             from storage import health
 
             due = health.due_sources(self.db)
             if not due:
                 return {"polled": 0}
-            s = Poller(self.db, self.cfg, pool=self.analysis_pool).poll(due, stop=self.stopping)
+            settings = PollSettings.from_config(self.cfg)  # built per pass: a reloaded config applies
+            s = Poller(self.db, settings, pool=self.analysis_pool).poll(due, stop=self.stopping)
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
         self._guard("poll", body)
 
