@@ -23,8 +23,8 @@ from scrapy.exceptions import NotConfigured
 from judge import dates
 from storage import health
 from storage import sources as src
+from storage.bootstrap import ensure_initialised
 from storage.db import connect, write_tx
-from rjwatch.bootstrap import ensure_initialised
 
 log = logging.getLogger(__name__)
 

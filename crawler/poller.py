@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import re
 import threading
@@ -33,15 +32,18 @@ import time
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from crawler import feeds
+from crawler.config import PollSettings
 from crawler.guard import allowed_sites, unsafe_reason
 from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
 from crawler.middlewares import parse_retry_after
 from judge import dates
+from judge.durations import usable_seconds
 from judge.relevance import normalize_lines
 from judge.identity import mask_url, mask_urls
 from storage import health
@@ -89,16 +91,6 @@ SLOW_DOWN = 1.25
 SOURCE_DEADLINES = 3
 #: How often a waiting pass looks at its `stop` event: a stop is acted on within this time.
 STOP_CHECK_S = 0.2
-
-
-def _usable_seconds(value) -> bool:
-    from rjwatch.settings import MAX_DURATION_S
-
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S
 
 
 def full_text_mode(settings: dict) -> str:
@@ -164,10 +156,12 @@ class PollSummary:
 
 
 class Poller:
-    def __init__(self, db: sqlite_utils.Database, cfg, *, backfill: bool = False, pool: AnalysisPool | None = None):
-        """`pool` analyses big batches of new entries (a backfill, a 500-entry feed) in worker processes."""
+    def __init__(self, db: sqlite_utils.Database, settings: PollSettings | Mapping[str, Any], *, backfill: bool = False,
+                 pool: AnalysisPool | None = None):
+        """`settings`: a PollSettings, or a mapping of the documented settings (the app's config) to build
+        one from. `pool` analyses big batches of new entries (a backfill, a 500-entry feed) in worker processes."""
         self.db = db
-        self.cfg = cfg
+        self.settings = settings if isinstance(settings, PollSettings) else PollSettings.from_config(settings)
         self.backfill = backfill
         self.ingestor = Ingestor(db, pool=pool)
         self.host_limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(PER_HOST_LIMIT))
@@ -186,16 +180,17 @@ class Poller:
         if not sem.acquire(timeout=wait_s):
             raise FetchError(f"{url[:200]}: timed out (waiting for the host's other requests)")
         try:
-            return fetch(url, headers=headers, timeout=float(self.cfg["fetch_timeout"]),
-                         max_bytes=int(self.cfg["max_bytes"]), max_redirects=int(self.cfg["max_redirects"]),
-                         user_agent=self.cfg["user_agent"], ok_statuses=ok, allowed=allowed, cancel=cancel)
+            bounds = self.settings.fetch
+            return fetch(url, headers=headers, timeout=bounds.timeout, max_bytes=bounds.max_bytes,
+                         max_redirects=bounds.max_redirects, user_agent=bounds.user_agent, ok_statuses=ok,
+                         allowed=allowed, cancel=cancel)
         finally:
             sem.release()
 
     def fetch_source(self, source: dict, state: dict) -> Fetched:
         deadline = None
         if not self.backfill:
-            deadline = time.monotonic() + SOURCE_DEADLINES * float(self.cfg["fetch_timeout"]) * TOTAL_TIME_FACTOR
+            deadline = time.monotonic() + SOURCE_DEADLINES * self.settings.fetch.timeout * TOTAL_TIME_FACTOR
         cancel = Cancel(deadline)
         with self.lock:
             self.cancels.add(cancel)
@@ -220,7 +215,7 @@ class Poller:
 
     def _fetch_source(self, source: dict, state: dict, cancel: Cancel) -> Fetched:
         # The registered source (typed by the user) and the trusted hosts; nothing else on private addresses.
-        allowed = allowed_sites(source["url"], trusted_hosts=self.cfg["trusted_hosts"])
+        allowed = allowed_sites(source["url"], trusted_hosts=self.settings.fetch.trusted_hosts)
         headers = {}
         if state.get("etag") and not self.backfill:
             headers["If-None-Match"] = state["etag"]
@@ -338,7 +333,7 @@ class Poller:
             return summary
         states = {s["id"]: health.get(self.db, s["id"]) for s in sources}
         run_id = src.start_run(self.db, "poll", sources[0]["id"] if len(sources) == 1 else None)
-        workers = workers or int(self.cfg["poll_workers"])
+        workers = workers or self.settings.workers
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
             pending = {pool.submit(self._safe_fetch, s, states[s["id"]]) for s in sources}
             stopped = False
@@ -454,7 +449,7 @@ class Poller:
                 health.save(self.db, sid, last_poll=now, last_status=f.http_status, consecutive_failures=failures,
                             last_error=f.error, next_due=health.in_seconds(wait),
                             polls=int(state.get("polls") or 0), interval_s=interval)
-                if failures == int(self.cfg["failure_alert_after"]):
+                if failures == self.settings.failure_alert_after:
                     self._failing_alert(sid, source["url"], failures, f.error)
         summary.results.append(row)
 
@@ -475,24 +470,18 @@ class Poller:
         usable duration (NaN, infinite, negative, beyond MAX_DURATION_S: stored by an older version)
         is passed over."""
         for value in ((source.get("settings") or {}).get("every"), state.get("interval_s")):
-            if value and _usable_seconds(value):
+            if value and usable_seconds(value):
                 return float(value)
         return self._base()
 
     def _base(self) -> float:
-        from rjwatch.settings import parse_duration
-
-        return parse_duration(self.cfg["poll_interval"])
+        return self.settings.poll_interval_s
 
     def _min(self) -> float:
-        from rjwatch.settings import parse_duration
-
-        return parse_duration(self.cfg["min_interval"])
+        return self.settings.min_interval_s
 
     def _max(self) -> float:
-        from rjwatch.settings import parse_duration
-
-        return parse_duration(self.cfg["max_interval"])
+        return self.settings.max_interval_s
 
     def _failing_alert(self, sid: int, url: str, failures: int, error: str | None) -> None:
         # the outbox holds what a message may show: no credentials of the source's URL

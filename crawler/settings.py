@@ -2,8 +2,9 @@
 
 Politeness first: robots.txt is obeyed, one request at a time per site with a delay that
 AutoThrottle adapts, an identifying User-Agent with a contact URL, and bounded sizes, timeouts,
-redirects and retries. `rjwatch crawl` and the daemon set RJWATCH_DB (and USER_AGENT from the
-`user_agent` setting); a manual `scrapy crawl` uses $RJWATCH_DB or ./data/rjwatch.db.
+redirects and retries. `rjwatch crawl` and the daemon set RJWATCH_DB, USER_AGENT and the request
+bounds from rjwatch's settings (crawler.config); a manual `scrapy crawl` uses $RJWATCH_DB or
+./data/rjwatch.db and the defaults here.
 """
 
 import os
@@ -27,11 +28,14 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 # --- robustness ---------------------------------------------------------------------------------
+# `rjwatch crawl`, the daemon's crawls and cluster workers replace the next three with the
+# `fetch_timeout`, `max_bytes` and `max_redirects` settings (crawler.config.scrapy_settings); the
+# values here are those settings' defaults, for a manual `scrapy crawl`.
 #: Blogger answers in well under a second; 30 s separates slow from stuck.
 DOWNLOAD_TIMEOUT = 30
 #: Largest response kept, also after decompression (Scrapy's HttpCompressionMiddleware applies it
 #: to the inflated size): 10 MB is 25 times the largest real Blogger page we have seen (420 KB).
-DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_MAXSIZE = 10_000_000
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 RETRY_ENABLED = True

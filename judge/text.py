@@ -136,6 +136,24 @@ def strip_controls(text: str) -> str:
     return _CONTROL_RE.sub("", _ANSI_RE.sub("", text))
 
 
+# What strip_controls leaves that a terminal still obeys: carriage returns and the bidirectional
+# controls (LRM, RLM, ALM, the embeddings and overrides U+202A-U+202E, the isolates U+2066-U+2069).
+_BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BREAKS_RE = re.compile(r"\r\n?|[\n\t\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def terminal_text(text: str, *, multiline: bool = False) -> str:
+    """Text as it may reach a terminal: no escape sequences, no C0/C1 controls, no bidi controls.
+    Line breaks (CR LF, a lone CR) become newlines where `multiline`, else spaces, like tabs.
+    The CLI's printers (rjwatch.output) and the console alert channel both use it."""
+    text = _BIDI_RE.sub("", text)
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        text = _BREAKS_RE.sub(" ", text)
+    return strip_controls(text)
+
+
 # --- Blogger chrome -------------------------------------------------------------------------------
 
 # Whole lines (compared casefolded, trailing punctuation ignored) that Blogger templates add around

@@ -1,68 +1,17 @@
-"""Creating or upgrading a database: schema, the topic profile in force, the packaged seed.
+"""The CLI's names for database set-up; the work is done by storage.bootstrap.
 
-`rjwatch init` calls it, and so does a crawl or poll that finds a database without seeds (for
-example a first `scrapy crawl blogger -a url=...`), so copies of the seed are never missed.
+`register_config_sources` takes the app's config object and hands its `[[sources]]` tables down.
 """
 
 from __future__ import annotations
 
-from importlib import resources
-
 import sqlite_utils
 
-from judge.article import parse_text_article
-from judge.relevance import TopicProfile
-from storage.schema import migrate
-from storage.seeds import add_seed, store_topic
+from storage.bootstrap import PACKAGED_SEED, ensure_initialised, initialise, packaged_seed, register_sources
 
-PACKAGED_SEED = "000_2726ccec86287c13.txt"
-
-
-def packaged_seed() -> dict:
-    raw = resources.files("rjwatch").joinpath("data", "seeds", PACKAGED_SEED).read_text("utf-8")
-    return parse_text_article(raw)
-
-
-def initialise(db: sqlite_utils.Database, topic_path: str | None = None) -> dict:
-    """Apply migrations, store the topic profile and load seed #1; safe to repeat."""
-    applied = migrate(db)
-    profile = TopicProfile.load(topic_path or None)
-    store_topic(db, profile.name, profile.raw or "")
-    art = packaged_seed()
-    seed_id, created = add_seed(db, title=art["title"], body=art["text"], published=art["published"],
-                                origin=f"packaged:{PACKAGED_SEED}")
-    return {"applied": applied, "profile": profile, "seed": art, "seed_id": seed_id, "seed_created": created}
+__all__ = ["PACKAGED_SEED", "ensure_initialised", "initialise", "packaged_seed", "register_config_sources"]
 
 
 def register_config_sources(db: sqlite_utils.Database, cfg) -> list[tuple[int, str, bool]]:
-    """Add the `[[sources]]` of the config file (url, kind, name, every, full_text); returns (id, url, created).
-
-    Sources removed from the file are left alone (use `rjwatch source disable|remove`): a config
-    edit never deletes collected history.
-    """
-    from rjwatch.settings import ConfigError, parse_duration
-    from storage.sources import SourceError, add_source
-
-    out = []
-    for i, spec in enumerate(cfg.section("sources") or []):
-        if not isinstance(spec, dict) or not spec.get("url"):
-            raise ConfigError(f"[[sources]] #{i + 1} needs a url")
-        kind = str(spec.get("kind") or "feed")
-        settings = {}
-        if spec.get("every"):
-            settings["every"] = parse_duration(spec["every"])
-        if spec.get("full_text"):
-            settings["full_text"] = True
-        try:
-            sid, created = add_source(db, str(spec["url"]), kind, name=spec.get("name"), settings=settings)
-        except SourceError as exc:
-            raise ConfigError(f"[[sources]] #{i + 1}: {exc}") from None
-        out.append((sid, str(spec["url"]), created))
-    return out
-
-
-def ensure_initialised(db: sqlite_utils.Database) -> None:
-    """Initialise a database that has no seed yet (with the default topic); leave others alone."""
-    migrate(db)
-    if db.execute("SELECT count(*) FROM seeds").fetchone()[0] == 0:
-        initialise(db)
+    """Add the `[[sources]]` of the config file; see storage.bootstrap.register_sources."""
+    return register_sources(db, cfg.section("sources"))

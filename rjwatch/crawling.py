@@ -1,4 +1,5 @@
-"""Running Scrapy crawls from the command line: settings from crawler/settings.py plus rjwatch's config.
+"""Running Scrapy crawls from the command line: settings from crawler/settings.py plus rjwatch's config
+(mapped onto Scrapy's settings by crawler.config).
 
 `rjwatch crawl` runs every chosen blog in one Scrapy process (each blog is its own crawler, so
 per-site politeness holds). The daemon runs the same command as a subprocess, because a Twisted
@@ -15,6 +16,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from crawler import config as crawler_config
+from crawler.config import CrawlSettings
 from storage.pidlock import Busy, PidLock
 
 
@@ -45,28 +48,8 @@ def crawl_locks(db_path: Path, sources: list[dict]):
 
 
 def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    from scrapy.utils.project import get_project_settings
-
-    settings = get_project_settings()
-    settings.set("RJWATCH_DB", str(db_path), priority="cmdline")
-    settings.set("USER_AGENT", cfg["user_agent"], priority="cmdline")
-    settings.set("RJWATCH_BATCH_SIZE", int(cfg["batch_size"]), priority="cmdline")
-    # private hosts learned links may reach (crawler.middlewares.SafeUrlMiddleware)
-    settings.set("RJWATCH_TRUSTED_HOSTS", list(cfg["trusted_hosts"]), priority="cmdline")
-    # A blog whose crawls fail this many times in a row raises one alert, like a feed.
-    settings.set("RJWATCH_FAILURE_ALERT_AFTER", int(cfg["failure_alert_after"]), priority="cmdline")
-    for item in list(cfg["crawl_settings"]) + list((overrides or {}).get("_pairs", [])):
-        key, sep, value = str(item).partition("=")
-        if not sep or not key.strip():
-            from rjwatch.settings import ConfigError
-
-            raise ConfigError(f"crawl setting {item!r} is not KEY=VALUE")
-        settings.set(key.strip(), value.strip(), priority="cmdline")
-    for key, value in (overrides or {}).items():
-        if key != "_pairs":
-            settings.set(key, value, priority="cmdline")
-    return settings
+    """Scrapy settings of a crawl process from the app's config (crawler.config.scrapy_settings)."""
+    return crawler_config.scrapy_settings(db_path, CrawlSettings.from_config(cfg), overrides)
 
 
 def run_blog_crawls(db_path: Path, cfg, sources: list[dict], *, full: bool = False, query: str | None = None,

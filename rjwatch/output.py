@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from typing import Any, Iterable, Sequence
 
 import click
 
-from judge.text import strip_controls
+from judge.text import terminal_text
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv")
 #: Widest cell in a table or TSV line; longer values are cut with an ellipsis (JSON/CSV get it all).
@@ -25,21 +24,8 @@ CELL_MAX_CHARS = 80
 #: Fields printed as several lines (a post's body); every other string is printed on one line.
 MULTILINE_KEYS = frozenset({"text", "body"})
 
-# What strip_controls leaves that a terminal still obeys: carriage returns and the bidirectional
-# controls (LRM, RLM, ALM, the embeddings and overrides U+202A-U+202E, the isolates U+2066-U+2069).
-_BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BREAKS_RE = re.compile(r"\r\n?|[\n\t\v\f\x1c-\x1e\x85\u2028\u2029]")
-
-
-def clean(text: str, *, multiline: bool = False) -> str:
-    """Text as it may reach a terminal: no escape sequences, no C0/C1 controls, no bidi controls.
-    Line breaks (CR LF, a lone CR) become newlines where `multiline`, else spaces, like tabs."""
-    text = _BIDI_RE.sub("", text)
-    if multiline:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    else:
-        text = _BREAKS_RE.sub(" ", text)
-    return strip_controls(text)
+#: Text as it may reach a terminal (judge.text.terminal_text: no escapes, controls or bidi controls).
+clean = terminal_text
 
 
 def safe(value: Any, key: str | None = None) -> Any:

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from judge.durations import MAX_DURATION_S, ConfigError, parse_duration  # noqa: F401 - re-exported for the CLI
+
 CONFIG_ENV = "RJWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "rjwatch.toml"
 
 
-#: Longest duration accepted anywhere (intervals, ticks, timeouts, `--every`): a year. Anything longer
-#: is a typo, and date arithmetic (now + interval) overflows past the year 9999 long before 1e400 s.
-MAX_DURATION_S = 366 * 86400
 #: Largest integer SQLite stores (a signed 64-bit INTEGER): bigger ids, limits and sizes overflow.
 SQLITE_INT_MAX = 2**63 - 1
 #: Longest fetch timeout: an hour. A request still silent after that is hung, not slow.
@@ -35,10 +34,6 @@ MAX_REDIRECTS = 50
 MAX_WORKERS = 256
 #: Largest batch per transaction: 100,000 posts hold the write lock for about a minute and a half.
 MAX_BATCH = 100_000
-
-
-class ConfigError(ValueError):
-    """A configuration problem, explained in one line."""
 
 
 class Check:
@@ -175,28 +170,6 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value) -> float:
-    """Seconds from `90`, `90s`, `15m`, `6h` or `1d`: finite, above 0 and at most MAX_DURATION_S."""
-    text = str(value).strip().lower()
-    try:
-        if text and text[-1] in _UNITS:
-            seconds = float(text[:-1]) * _UNITS[text[-1]]
-        else:
-            seconds = float(text)
-    except ValueError:
-        raise ConfigError(f"not a duration: {value!r} (use e.g. 90s, 15m, 6h, 1d)") from None
-    if not math.isfinite(seconds):
-        raise ConfigError(f"not a duration: {value!r} (a duration is a finite number, e.g. 90s, 15m, 6h, 1d)")
-    if seconds <= 0:
-        raise ConfigError(f"a duration must be positive: {value!r}")
-    if seconds > MAX_DURATION_S:
-        raise ConfigError(f"a duration must be at most {MAX_DURATION_S // 86400} days: {value!r}")
-    return seconds
 
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:

@@ -148,9 +148,10 @@ class Channel:
     def send(self, title: str, body: str, key: str) -> None:
         """Deliver one message; raises RuntimeError (without secrets) on failure."""
         if self.url == "console":
-            from rjwatch.output import clean  # the one terminal sanitiser the CLI's printers use
+            from judge.text import terminal_text  # the one terminal sanitiser, the CLI's printers' too
 
-            print(f"[rjwatch alert] {clean(title)}\n{clean(body, multiline=True)}\n", file=sys.stderr, flush=True)
+            print(f"[rjwatch alert] {terminal_text(title)}\n{terminal_text(body, multiline=True)}\n", file=sys.stderr,
+                  flush=True)
             return
         if self.url.startswith("jsonl:"):
             path = Path(self.url[len("jsonl:"):]).expanduser()

@@ -46,9 +46,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from judge import dates
-from rjwatch.settings import ConfigError, parse_duration
+from judge.durations import ConfigError, parse_duration
 from scheduler import alerts as alerts_mod
 from storage import pidlock
+from storage.bootstrap import ensure_initialised, register_sources
 from storage.db import DatabaseError, connect, write_tx
 from storage.ingest import AnalysisPool
 from storage.sources import latest_run, mark_dead_runs
@@ -159,10 +160,8 @@ class Daemon:
 
     # -- jobs ------------------------------------------------------------------------------------
     def setup(self) -> None:
-        from rjwatch.bootstrap import ensure_initialised, register_config_sources
-
         ensure_initialised(self.db)
-        register_config_sources(self.db, self.cfg)
+        register_sources(self.db, self.cfg.section("sources"))
         died = mark_dead_runs(self.db)  # runs of a daemon or crawl killed before this start
         if died:
             log.info("runs %s were left unfinished by a process that is gone: marked died", died)
@@ -269,13 +268,15 @@ class Daemon:
 
     def poll(self) -> None:
         def body():
+            from crawler.config import PollSettings
             from crawler.poller import Poller
             from storage import health
 
             due = health.due_sources(self.db)
             if not due:
                 return {"polled": 0}
-            s = Poller(self.db, self.cfg, pool=self.analysis_pool).poll(due, stop=self.stopping)
+            settings = PollSettings.from_config(self.cfg)  # built per pass: a reloaded config applies
+            s = Poller(self.db, settings, pool=self.analysis_pool).poll(due, stop=self.stopping)
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
         self._guard("poll", body)
 
@@ -425,9 +426,7 @@ class Daemon:
         def body():
             if self.config_loader is not None:
                 self.cfg = self.config_loader()
-            from rjwatch.bootstrap import register_config_sources
-
-            register_config_sources(self.db, self.cfg)
+            register_sources(self.db, self.cfg.section("sources"))
             self.sync_crawl_jobs()
             return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}
         self._guard("reload", body)

@@ -1,8 +1,7 @@
 """An in-memory network of Blogger-style blogs and a news site, served page by page on request.
 
 This module owns the demo network's *model and behaviour*: posts and blogs (`Post`, `Blog`), the
-news site (`NewsItem`, `NewsFeed`), the curated demo network (`demo_network`,
-`demo_late_posts`, texts in `content.py`), synthetic blogs for benchmarks (`build_blog`), and
+news site (`NewsItem`, `NewsFeed`, `Network`), synthetic blogs for benchmarks (`build_blog`), and
 `render(path_with_query, host)`, which answers one request the way a blogspot host would:
 
 - `/` home (pageType index, the latest posts and an "Older Posts" link into `/search`),
@@ -15,7 +14,8 @@ news site (`NewsItem`, `NewsFeed`), the curated demo network (`demo_network`,
 - `/sitemap.xml` (index) and `/sitemap.xml?page=N` (500 post URLs a page), `/robots.txt`,
 - 404 for anything else.
 
-The markup itself lives in `rjwatch.demo.templates`; serving on sockets and fault injection in
+The curated demo network is assembled in `rjwatch.demo.network` from the texts in `content.py`;
+the markup itself lives in `rjwatch.demo.templates`; serving on sockets and fault injection in
 `rjwatch.demo.server`. Pages are rendered lazily per request from immutable indexes (by path, by
 month, by label, sorted by published and by updated) that are rebuilt, under a lock, whenever a
 post is published, edited or deleted - so a 5,000-post blog answers any request in milliseconds
@@ -41,6 +41,7 @@ from rjwatch.demo import templates
 from rjwatch.demo.templates import Page, i18n
 from rjwatch.demo.templates import feeds as feed_tpl
 from rjwatch.demo.templates import news as news_tpl
+from rjwatch.demo.templates.render import render_page
 
 __all__ = [
     "Post",
@@ -50,8 +51,6 @@ __all__ = [
     "Network",
     "Response",
     "build_blog",
-    "demo_network",
-    "demo_late_posts",
     "slugify",
     "TEMPLATES",
 ]
@@ -513,7 +512,7 @@ class Blog:
         return self._not_found(page)
 
     def _html(self, pg: Page, status: int = 200) -> Response:
-        body = templates.render_page(pg).encode("utf-8")
+        body = render_page(pg).encode("utf-8")
         return status, {"Content-Type": HTML_TYPE, "Cache-Control": "private, max-age=0",
                         "X-Content-Type-Options": "nosniff"}, body
 
@@ -798,28 +797,6 @@ class Network:
 
     def __getitem__(self, key: str):
         return self.apps()[key]
-
-
-def demo_network() -> Network:
-    """The curated demo network: five blogs (en Simple, es Soho, ru Awesome Inc., ja Travel,
-    de Dynamic Views) and one news site; texts and dates in `rjwatch.demo.content`."""
-    from rjwatch.demo import content
-
-    blogs = {}
-    for spec in content.BLOGS:
-        posts = content.posts_for(spec["key"])
-        blogs[spec["key"]] = Blog(posts=posts, **spec)
-    news = {content.NEWS["key"]: NewsFeed(items=content.news_items(), **content.NEWS)}
-    return Network(blogs=blogs, news=news)
-
-
-def demo_late_posts(now: datetime | None = None) -> list[tuple[str, Post]]:
-    """Two posts to publish while a demo runs, as (blog key, post): a fresh copy of the seed
-    article and a new relevant article. Both are dated `now` (default: the current time)."""
-    from rjwatch.demo import content
-
-    when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    return content.late_posts(when)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """HTML and XML templates of the demo network: what each Blogger template family prints.
 
 This package owns the markup. `site.py` decides *which* page to show (routing, indexes, query
-parameters, conditional GET) and hands a `Page` to `render_page`; the modules here turn it into
-the bytes a real Blogger host would send for that template family:
+parameters, conditional GET) and hands a `Page` to `render.render_page`; the modules here turn it
+into the bytes a real Blogger host would send for that template family:
 
 - `layouts`: classic Layouts templates - Simple, Minima, Watermark, Awesome Inc., Travel
   (`date-header`, `post hentry`, `abbr.published`, Blog Archive hierarchy).
@@ -552,25 +552,3 @@ window['__wavt'] = 'AOuZoY{stable_number(page.url) % 10**9}:{stable_number(b.blo
 _WidgetManager._SetDataContext([{{'name': 'blog', 'data': {{{blog_data}}}}}, {{'name': 'features', 'data': {{}}}}, {{'name': 'messages', 'data': {{'edit': '{js(s["edit"])}', 'linkCopiedToClipboard': 'Link copied to clipboard!', 'ok': 'Ok', 'postLink': 'Post Link'}}}}, {{'name': 'template', 'data': {{'name': '{js(template_name)}', 'localizedName': '{js(template_name)}', 'isResponsive': false, 'isAlternateRendering': {'true' if page.mobile else 'false'}, 'isCustom': false}}}}, {{'name': 'view', 'data': {view}}}]);
 {register}
 </script>"""
-
-
-def render_page(page: Page) -> str:
-    """The complete HTML document for a page of a blog, in the blog's template family."""
-    family = page.blog.template
-    if family in CLASSIC_FAMILIES:
-        from rjwatch.demo.templates import layouts
-
-        return layouts.render(page)
-    if family in THEME_FAMILIES:
-        from rjwatch.demo.templates import themes
-
-        return themes.render(page)
-    if family == "thirdparty":
-        from rjwatch.demo.templates import thirdparty
-
-        return thirdparty.render(page)
-    if family == "dynamicviews":
-        from rjwatch.demo.templates import dynamicviews
-
-        return dynamicviews.render(page)
-    raise ValueError(f"unknown template family {family!r}; expected one of {', '.join(FAMILIES)}")
