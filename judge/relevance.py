@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from judge.errors import RjwatchError
+
 DEFAULT_PROFILE = "russia_japan.toml"
 
 # Points per kind of evidence, and their caps.
@@ -126,7 +128,7 @@ _PRESENT_RE = re.compile(
     r"今日|現在|今年|本日|目前|现在|現在|今年|오늘|현재|올해")
 
 
-class ProfileError(ValueError):
+class ProfileError(ValueError, RjwatchError):
     """A topic profile that cannot be used, explained in one line."""
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from judge.errors import RjwatchError
+
 CONFIG_ENV = "RJWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "rjwatch.toml"
 
@@ -37,7 +39,7 @@ MAX_WORKERS = 256
 MAX_BATCH = 100_000
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, RjwatchError):
     """A configuration problem, explained in one line."""
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from judge import dates
+from judge.errors import RjwatchError
 from judge.identity import canonical_url, fetchable_url
 from storage import pidlock
 from storage.db import DatabaseError, write_tx
@@ -24,7 +25,7 @@ STATES = ("enabled", "disabled", "candidate")
 MAX_ROW_ID = 2**63 - 1
 
 
-class SourceError(ValueError):
+class SourceError(ValueError, RjwatchError):
     """A source that cannot be found or added, explained in one line."""
 
 
