@@ -28,7 +28,8 @@ from crawler.feeds import FeedError, parse_feed
 from judge.identity import canonical_url
 from rjwatch.demo import content, templates
 from rjwatch.demo.server import SiteServer, gzip_bomb_body, serve_network
-from rjwatch.demo.site import Blog, Post, build_blog, demo_late_posts, demo_network
+from rjwatch.demo.network import demo_late_posts, demo_network
+from rjwatch.demo.site import Blog, Post, build_blog
 
 pytestmark = pytest.mark.slow
 

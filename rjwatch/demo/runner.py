@@ -1,7 +1,7 @@
 """`rjwatch demo`: the whole product, working on a local demo network, in about a minute.
 
 This module owns the demo's choreography, nothing else: it serves the curated demo network
-(`rjwatch.demo.site.demo_network`: five Blogger-style blogs in five templates and languages and
+(`rjwatch.demo.network.demo_network`: five Blogger-style blogs in five templates and languages and
 one news site's RSS feed) on 127.0.0.1, starts a local webhook (`rjwatch.demo.hook`), writes a
 config with accelerated intervals, creates the demo database with those sources, and runs the
 real daemon (`rjwatch run`) as a subprocess. Once the first collection is done it publishes two
@@ -35,7 +35,7 @@ from pathlib import Path
 from judge.errors import RjwatchError
 from rjwatch.demo.hook import WebhookReceiver
 from rjwatch.demo.server import ServerGroup, SiteServer
-from rjwatch.demo.site import demo_late_posts, demo_network
+from rjwatch.demo.network import demo_late_posts, demo_network
 
 #: Folder the demo writes to when none is given.
 DEFAULT_DIR = "demo"

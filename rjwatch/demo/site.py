@@ -1,8 +1,7 @@
 """An in-memory network of Blogger-style blogs and a news site, served page by page on request.
 
 This module owns the demo network's *model and behaviour*: posts and blogs (`Post`, `Blog`), the
-news site (`NewsItem`, `NewsFeed`), the curated demo network (`demo_network`,
-`demo_late_posts`, texts in `content.py`), synthetic blogs for benchmarks (`build_blog`), and
+news site (`NewsItem`, `NewsFeed`), synthetic blogs for benchmarks (`build_blog`), and
 `render(path_with_query, host)`, which answers one request the way a blogspot host would:
 
 - `/` home (pageType index, the latest posts and an "Older Posts" link into `/search`),
@@ -50,8 +49,6 @@ __all__ = [
     "Network",
     "Response",
     "build_blog",
-    "demo_network",
-    "demo_late_posts",
     "slugify",
     "TEMPLATES",
 ]
@@ -798,28 +795,6 @@ class Network:
 
     def __getitem__(self, key: str):
         return self.apps()[key]
-
-
-def demo_network() -> Network:
-    """The curated demo network: five blogs (en Simple, es Soho, ru Awesome Inc., ja Travel,
-    de Dynamic Views) and one news site; texts and dates in `rjwatch.demo.content`."""
-    from rjwatch.demo import content
-
-    blogs = {}
-    for spec in content.BLOGS:
-        posts = content.posts_for(spec["key"])
-        blogs[spec["key"]] = Blog(posts=posts, **spec)
-    news = {content.NEWS["key"]: NewsFeed(items=content.news_items(), **content.NEWS)}
-    return Network(blogs=blogs, news=news)
-
-
-def demo_late_posts(now: datetime | None = None) -> list[tuple[str, Post]]:
-    """Two posts to publish while a demo runs, as (blog key, post): a fresh copy of the seed
-    article and a new relevant article. Both are dated `now` (default: the current time)."""
-    from rjwatch.demo import content
-
-    when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    return content.late_posts(when)
 
 
 # ---------------------------------------------------------------------------------------------
