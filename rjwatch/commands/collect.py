@@ -43,7 +43,7 @@ def _iso(value):
 @click.pass_obj
 @handled
 def classify(obj: Ctx, ref: str, url: str | None, fmt: str) -> None:
-    """Dry run: extract and classify a page, feed or text (FILE|URL, or - for stdin) without storing it.
+    """Dry run: extract and classify FILE|URL|- (a page, feed or text; - reads stdin) without storing it.
 
     A feed gives one result per entry (a JSON array when there are several). The comparison runs
     against the seeds and posts in the database when it exists, else against the packaged seed.
