@@ -6,10 +6,18 @@ import sys
 
 import click
 
-from rjwatch.commands.common import (EXIT_FAILED, CommandError, Ctx, format_option, group, handled, limit_option,
-                                     row_id, status_option)
+from rjwatch.commands.common import (
+    EXIT_FAILED,
+    CommandError,
+    Ctx,
+    format_option,
+    group,
+    handled,
+    limit_option,
+    row_id,
+    status_option,
+)
 from rjwatch.output import emit, safe
-
 
 #: The states of an alert in the outbox.
 ALERT_STATUSES = ("pending", "sent", "failed", "suppressed")

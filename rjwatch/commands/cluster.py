@@ -12,7 +12,15 @@ import sys
 
 import click
 
-from rjwatch.commands.common import CommandError, Ctx, blogger_sources, group, handled, record_format_option, source_option
+from rjwatch.commands.common import (
+    CommandError,
+    Ctx,
+    blogger_sources,
+    group,
+    handled,
+    record_format_option,
+    source_option,
+)
 from rjwatch.output import safe
 from rjwatch.settings import MAX_BATCH
 

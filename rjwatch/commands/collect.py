@@ -9,8 +9,18 @@ import sys
 import click
 
 from judge.identity import mask_url, mask_urls
-from rjwatch.commands.common import (EXIT_FAILED, CommandError, Ctx, blogger_sources, command, format_option, handled,
-                                     limit_option, record_format_option, source_option)
+from rjwatch.commands.common import (
+    EXIT_FAILED,
+    CommandError,
+    Ctx,
+    blogger_sources,
+    command,
+    format_option,
+    handled,
+    limit_option,
+    record_format_option,
+    source_option,
+)
 from rjwatch.output import emit, safe
 
 
@@ -309,8 +319,8 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
         rjwatch poll --source https://example.blogspot.com/feeds/posts/default --backfill
     """
     from crawler.poller import Poller
-    from storage.ingest import AnalysisPool
     from storage import health as health_mod
+    from storage.ingest import AnalysisPool
     from storage.sources import get_source, list_sources
 
     db = obj.db()

@@ -13,9 +13,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rjwatch.commands.common import (POST_STATUSES, Ctx, command, fail, filter_options, format_option, handled,
-                                     limit_option, offset_option, page_options, record_format_option, row_id,
-                                     since_option, status_option, when)
+from rjwatch.commands.common import (
+    POST_STATUSES,
+    Ctx,
+    command,
+    fail,
+    filter_options,
+    format_option,
+    handled,
+    limit_option,
+    offset_option,
+    page_options,
+    record_format_option,
+    row_id,
+    since_option,
+    status_option,
+    when,
+)
 from rjwatch.output import default_format, emit, safe
 
 if TYPE_CHECKING:
@@ -240,7 +254,8 @@ def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
     \b
         rjwatch stats --since 90d --plot coverage.png
     """
-    from storage.queries import daily_by_status, stats as get_stats
+    from storage.queries import daily_by_status
+    from storage.queries import stats as get_stats
 
     if plot_path:
         from rjwatch import plot

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from rjwatch.demo import content
-from rjwatch.demo.site import Blog, NewsFeed, Network, Post
+from rjwatch.demo.site import Blog, Network, NewsFeed, Post
 
 __all__ = ["demo_network", "demo_late_posts"]
 
