@@ -40,6 +40,7 @@ from scrapy_redis.spiders import RedisMixin
 
 from crawler.guard import allowed_sites
 from crawler.spiders.blogger import BloggerSpider, Walk
+from judge.errors import RjwatchError
 from judge.identity import canonical_url, fetchable_url
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def redis_client(url: str):
     return client
 
 
-class ClusterError(RuntimeError):
+class ClusterError(RuntimeError, RjwatchError):
     """A cluster problem explained in one line (Redis unreachable, bad URL)."""
 
 

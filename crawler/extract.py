@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
+from judge.errors import RjwatchError
 from judge.htmltext import html_to_text, links_from_html, repair_char_refs
 from judge.identity import blog_id_from_feed_url, canonical_host, canonical_url
 
@@ -215,7 +216,7 @@ _ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 FEED_TYPES = ("application/atom+xml", "application/rss+xml")
 
 
-class ExtractError(ValueError):
+class ExtractError(ValueError, RjwatchError):
     """The input is not an extractable HTML page (empty, binary, oversized, not HTML)."""
 
 

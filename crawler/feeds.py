@@ -38,6 +38,7 @@ import feedparser
 from lxml import etree
 from xml.parsers import expat
 
+from judge.errors import RjwatchError
 from judge.htmltext import repair_char_refs, text_without_tree
 from judge.identity import blog_id_from_feed_url, parse_blogger_tag
 from storage.items import PostIn
@@ -182,7 +183,7 @@ LATIN_DEFAULT_ENCODINGS = frozenset({"ascii", "iso8859-1", "cp1252", "iso8859-15
 _UTF_FAMILIES = ("utf_8", "utf_16", "utf_32", "utf-8", "utf-16", "utf-32")
 
 
-class FeedError(ValueError):
+class FeedError(ValueError, RjwatchError):
     """The bytes are not a feed we can parse (HTML page, empty, binary, oversized, export, ...)."""
 
 

@@ -25,6 +25,7 @@ import urllib3
 import urllib3.connection
 
 from crawler import guard
+from judge.errors import RjwatchError
 
 #: Bytes read from the socket per step; small enough that the cap is checked often.
 CHUNK_BYTES = 64 * 1024
@@ -36,7 +37,7 @@ TOTAL_TIME_FACTOR = 2
 _pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
 
 
-class FetchError(RuntimeError):
+class FetchError(RuntimeError, RjwatchError):
     """A failed fetch, explained in one line. `status` is set for HTTP error answers."""
 
     def __init__(self, message: str, status: int | None = None, headers: dict | None = None,

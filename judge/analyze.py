@@ -14,6 +14,7 @@ import numpy as np
 
 from judge import fingerprint, identity, lang, text
 from judge.classify import SeedMatch
+from judge.errors import RjwatchError
 from judge.htmltext import has_media, media_text, text_and_links
 from judge.relevance import Relevance, TopicProfile, normalize_lines
 
@@ -36,7 +37,7 @@ FLAG_TEXT = {
 }
 
 
-class BadPost(ValueError):
+class BadPost(ValueError, RjwatchError):
     """A post that cannot be stored, explained in one line."""
 
 

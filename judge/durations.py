@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from judge.errors import RjwatchError
+
 #: Longest duration accepted anywhere (intervals, ticks, timeouts, `--every`): a year. Anything longer
 #: is a typo, and date arithmetic (now + interval) overflows past the year 9999 long before 1e400 s.
 MAX_DURATION_S = 366 * 86400
@@ -17,7 +19,7 @@ MAX_DURATION_S = 366 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, RjwatchError):
     """A configuration problem, explained in one line."""
 
 

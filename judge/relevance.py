@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from judge.errors import RjwatchError
 from judge.terms import (_CJK_RE, Segments, TermMatcher, _PhraseScreen, _term_regex, normalize_lines, segment,
                          text_words)
 
@@ -119,7 +120,7 @@ _PRESENT_RE = re.compile(
     r"今日|現在|今年|本日|目前|现在|現在|今年|오늘|현재|올해")
 
 
-class ProfileError(ValueError):
+class ProfileError(ValueError, RjwatchError):
     """A topic profile that cannot be used, explained in one line."""
 
 

@@ -1,5 +1,5 @@
 """`python -m rjwatch` is the `rjwatch` command (the daemon starts crawls this way)."""
 
-from rjwatch.cli import main
+from rjwatch.commands import main
 
 main()

@@ -16,6 +16,7 @@ from crawler import feeds
 from crawler.guard import allowed_sites
 from crawler.http import FetchError, fetch
 from judge.article import parse_text_article
+from judge.errors import RjwatchError
 from judge.identity import canonical_url
 
 
@@ -24,7 +25,7 @@ from judge.identity import canonical_url
 NO_URL = "https://unknown.invalid/"
 
 
-class InputError(ValueError):
+class InputError(ValueError, RjwatchError):
     """An input that cannot be read or understood, explained in one line."""
 
 

@@ -13,8 +13,10 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
+from judge.errors import RjwatchError
 
-class OpmlError(ValueError):
+
+class OpmlError(ValueError, RjwatchError):
     """An OPML file that cannot be read, explained in one line."""
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import sqlite_utils
 
 from judge import dates
+from judge.errors import RjwatchError
 from judge.identity import MASK, is_secret_arg, mask_url, mask_urls
 from judge.text import strip_controls
 from storage import outbox
@@ -76,7 +77,7 @@ POST_KINDS = ("new", "copy", "excerpt")
 _ENV_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
-class AlertConfigError(ValueError):
+class AlertConfigError(ValueError, RjwatchError):
     """A bad [[alerts.channels]] entry, explained in one line (never showing a secret)."""
 
 

@@ -46,6 +46,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from judge import dates
+from judge.errors import RjwatchError
 from judge.durations import ConfigError, parse_duration
 from scheduler import alerts as alerts_mod
 from storage import pidlock
@@ -89,7 +90,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class AlreadyRunning(RuntimeError):
+class AlreadyRunning(RuntimeError, RjwatchError):
     """Another daemon holds the database's lock."""
 
 

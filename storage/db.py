@@ -16,6 +16,8 @@ from typing import Iterator
 
 import sqlite_utils
 
+from judge.errors import RjwatchError
+
 #: How long a connection waits for another writer before giving up. Long crawls commit in batches of
 #: a few hundred posts (well under a second each), so 60 s only runs out when something is stuck.
 BUSY_TIMEOUT_MS = 60_000
@@ -40,7 +42,7 @@ BEGIN_RETRIES = 5
 FULL_DISK_BYTES = 1024 * 1024
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(RuntimeError, RjwatchError):
     """A database problem explained in one line (locked, read-only, disk full, not a database)."""
 
 

@@ -26,6 +26,11 @@ def get(db: sqlite_utils.Database, source_id: int) -> dict:
                                  "polls": 0, "next_due": None, "last_success": None}
 
 
+def by_source(db: sqlite_utils.Database) -> dict[int, dict]:
+    """The health row of every source that has one, by source id."""
+    return {r["source_id"]: r for r in db.query("SELECT * FROM source_health")}
+
+
 def save(db: sqlite_utils.Database, source_id: int, **values) -> None:
     """Upsert health fields (call inside the transaction that stored the poll's entries)."""
     cols = list(values)

@@ -138,6 +138,27 @@ def roll_up(db: sqlite_utils.Database, first_id: int, last_id: int) -> None:
         (dates.now_iso(), first_id, last_id))
 
 
+def list_alerts(db: sqlite_utils.Database, *, status: str | None = None, limit: int = 50) -> list[dict]:
+    """The newest alerts (of one status), each with its title and its deliveries summed up in one line."""
+    where, params = ("WHERE a.status = ?", [status]) if status else ("", [])
+    return list(db.query(
+        f"SELECT a.id, a.kind, a.status, a.created_at, a.sent_at, a.key, a.post_id, a.last_error, "
+        f"json_extract(a.payload, '$.title') AS title, (SELECT group_concat(d.channel || ':' || d.status || "
+        f"coalesce(' (' || d.last_error || ')', ''), '; ') FROM deliveries d WHERE d.alert_id = a.id) AS deliveries "
+        f"FROM alerts a {where} ORDER BY a.id DESC LIMIT ?", params + [limit]))
+
+
+def requeue_failed(db: sqlite_utils.Database, alert_id: int) -> bool:
+    """Put a failed alert and its failed deliveries back in the queue; False when there is no such alert."""
+    with write_tx(db):
+        if db.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
+            return False
+        db.execute("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL "
+                   "WHERE alert_id = ? AND status = 'failed'", (alert_id,))
+        db.execute("UPDATE alerts SET status = 'pending' WHERE id = ? AND status = 'failed'", (alert_id,))
+    return True
+
+
 def sent_last_hour(db: sqlite_utils.Database, channel: str) -> int:
     since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
     return db.execute("SELECT count(*) FROM deliveries WHERE channel = ? AND status = 'sent' AND via = 'immediate' "

@@ -7,11 +7,12 @@ import json
 import sqlite_utils
 
 from judge.dates import now_iso
+from judge.errors import RjwatchError
 from storage.db import write_tx
 from storage.search import Filters, plan
 
 
-class SavedSearchError(ValueError):
+class SavedSearchError(ValueError, RjwatchError):
     """An unknown saved search, or a name that cannot be used."""
 
 

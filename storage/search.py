@@ -31,6 +31,8 @@ from typing import Iterator
 
 import sqlite_utils
 
+from judge.errors import RjwatchError
+
 #: `--rank` scores only the newest this-many matches: at ~1.25 µs a row that is ~12 ms of bm25,
 #: and for any term matching at most 1% of a million posts it is the exact ranking.
 RANK_WINDOW = 10_000
@@ -61,7 +63,7 @@ _COLUMNS = {"title", "text"}
 _BAREWORD_RE = re.compile(r"^[A-Za-z0-9_\u0080-\U0010ffff]+$")
 
 
-class QueryError(ValueError):
+class QueryError(ValueError, RjwatchError):
     """A search query that FTS5 cannot run, with a message naming the problem."""
 
 

@@ -38,6 +38,10 @@ def list_seeds(db: sqlite_utils.Database) -> list[dict]:
                          "FROM seeds ORDER BY id"))
 
 
+def seed_exists(db: sqlite_utils.Database, seed_id: int) -> bool:
+    return db.execute("SELECT 1 FROM seeds WHERE id = ?", [seed_id]).fetchone() is not None
+
+
 def store_topic(db: sqlite_utils.Database, name: str, profile_text: str) -> None:
     with write_tx(db):
         db.execute("INSERT INTO topics (name, profile, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO "

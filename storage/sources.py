@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from judge import dates
+from judge.errors import RjwatchError
 from judge.identity import canonical_url, fetchable_url
 from storage import pidlock
 from storage.db import DatabaseError, write_tx
@@ -24,7 +25,7 @@ STATES = ("enabled", "disabled", "candidate")
 MAX_ROW_ID = 2**63 - 1
 
 
-class SourceError(ValueError):
+class SourceError(ValueError, RjwatchError):
     """A source that cannot be found or added, explained in one line."""
 
 
@@ -91,6 +92,27 @@ def list_sources(db: sqlite_utils.Database, *, kind: str | None = None, state: s
     return out
 
 
+def count_sources(db: sqlite_utils.Database, *, state: str) -> int:
+    """How many sources are in this state (`candidate`: waiting for approval)."""
+    return db.execute("SELECT count(*) FROM sources WHERE state = ?", (state,)).fetchone()[0]
+
+
+def count_posts(db: sqlite_utils.Database, source_id: int) -> int:
+    """How many stored posts came from this source."""
+    return db.execute("SELECT count(*) FROM posts WHERE source_id = ?", (source_id,)).fetchone()[0]
+
+
+def list_candidates(db: sqlite_utils.Database) -> list[dict]:
+    """Candidate sources, most linked first, with the posts linking to them and their sampled relevance."""
+    rows = list(db.query(
+        "SELECT s.id, s.url, s.name, s.settings, count(e.post_id) AS linking_posts, "
+        "group_concat(DISTINCT e.post_id) AS post_ids FROM sources s LEFT JOIN candidate_evidence e "
+        "ON e.source_id = s.id WHERE s.state = 'candidate' GROUP BY s.id ORDER BY linking_posts DESC"))
+    for r in rows:
+        r["sampled_relevance"] = json.loads(r.pop("settings") or "{}").get("sampled_relevance")
+    return rows
+
+
 def set_source_state(db: sqlite_utils.Database, source_id: int, state: str) -> None:
     if state not in STATES:
         raise SourceError(f"unknown state {state!r}")
@@ -152,6 +174,16 @@ def list_runs(db: sqlite_utils.Database, *, source_id: int | None = None, limit:
     rows = list(db.query(
         f"SELECT r.*, coalesce(s.name, s.url) AS source FROM runs r LEFT JOIN sources s ON s.id = r.source_id "
         f"{where} ORDER BY r.id DESC LIMIT ?", params + [limit]))
+    for row in rows:
+        row["stats"] = json.loads(row.get("stats") or "{}")
+    return rows
+
+
+def runs_by_id(db: sqlite_utils.Database, run_ids: list[int]) -> list[dict]:
+    """These runs, oldest first, with their source's URL and their stats parsed."""
+    marks = ",".join("?" * len(run_ids)) or "NULL"
+    rows = list(db.query(f"SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id IN ({marks}) "
+                         "ORDER BY r.id", list(run_ids)))
     for row in rows:
         row["stats"] = json.loads(row.get("stats") or "{}")
     return rows

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judge.errors import RjwatchError
 from rjwatch.demo.hook import WebhookReceiver
 from rjwatch.demo.server import ServerGroup, SiteServer
 from rjwatch.demo.network import demo_late_posts, demo_network
@@ -90,7 +91,7 @@ _ALERT_PREFIX = "[rjwatch alert] "
 _LOG_LINE_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 
 
-class DemoError(RuntimeError):
+class DemoError(RuntimeError, RjwatchError):
     """A demo that cannot start or did not work, explained in one line."""
 
 

@@ -12,8 +12,15 @@ import sys
 
 import click
 
-from rjwatch.cli import Ctx, handled
-from rjwatch.inputs import InputError
+from rjwatch.commands.common import (
+    CommandError,
+    Ctx,
+    blogger_sources,
+    group,
+    handled,
+    record_format_option,
+    source_option,
+)
 from rjwatch.output import safe
 from rjwatch.settings import MAX_BATCH
 
@@ -24,7 +31,7 @@ redis_option = click.option("--redis", "redis_url", metavar="URL",
 def cluster_url(obj: Ctx, given: str | None) -> str:
     url = given or obj.cfg["cluster.redis_url"]
     if not url:
-        raise InputError("no Redis for the cluster: give --redis redis://HOST:PORT/DB or set [cluster] redis_url")
+        raise CommandError("no Redis for the cluster: give --redis redis://HOST:PORT/DB or set [cluster] redis_url")
     return url
 
 
@@ -34,7 +41,7 @@ def connect_redis(url: str):
     try:
         return redis_client(url)
     except ClusterError as exc:
-        raise InputError(str(exc)) from None
+        raise CommandError(str(exc)) from None
 
 
 def seed_sources(obj: Ctx, url: str, sources: list[dict], *, full: bool) -> list[dict]:
@@ -50,20 +57,21 @@ def seed_sources(obj: Ctx, url: str, sources: list[dict], *, full: bool) -> list
     return out
 
 
-@click.group()
+@group()
 def cluster() -> None:
     """Distributed crawling: many crawler processes share one frontier in Redis; one ingest worker
     writes their posts to the database.
 
     Example:
 
+    \b
         rjwatch cluster seed --redis redis://10.0.0.5:6379/0
     """
 
 
 @cluster.command("seed")
 @redis_option
-@click.option("--source", "source_ref", metavar="URL|ID", help="One blog (default: every enabled blogger source).")
+@source_option("One blog (default: every enabled blogger source).")
 @click.option("--full", is_flag=True, help="Walk the whole blog again instead of asking only for what is new.")
 @click.pass_obj
 @handled
@@ -74,10 +82,9 @@ def seed_cmd(obj: Ctx, redis_url: str | None, source_ref: str | None, full: bool
 
     Example:
 
+    \b
         rjwatch cluster seed
     """
-    from rjwatch.cli import blogger_sources
-
     url = cluster_url(obj, redis_url)
     chosen = blogger_sources(obj.db(), source_ref)
     if not chosen:
@@ -101,6 +108,7 @@ def worker_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, scrapy_set: tu
 
     Example:
 
+    \b
         rjwatch cluster worker --redis redis://10.0.0.5:6379/0
     """
     from scrapy.crawler import CrawlerProcess
@@ -122,8 +130,9 @@ def worker_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, scrapy_set: tu
 @click.option("--idle-exit", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
               help="Stop after this long with nothing to store and no open round (0: run until stopped).")
 @click.option("--batch-size", type=click.IntRange(1, MAX_BATCH), help="Posts per transaction (default: cluster.ingest_batch).")
-@click.option("--consumer", help="Consumer name in the stream's group (default: ingest@HOSTNAME).")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True)
+@click.option("--consumer", metavar="NAME", help="Consumer name in the stream's group (default: ingest@HOSTNAME).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True,
+              help="Log messages of this level and above (to stderr).")
 @click.pass_obj
 @handled
 def ingest_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, batch_size: int | None, consumer: str | None,
@@ -133,6 +142,7 @@ def ingest_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, batch_size: in
 
     Example:
 
+    \b
         rjwatch cluster ingest
     """
     from crawler.cluster_control import IngestWorker
@@ -148,7 +158,7 @@ def ingest_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, batch_size: in
 
 @cluster.command("status")
 @redis_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@record_format_option()
 @click.pass_obj
 @handled
 def status_cmd(obj: Ctx, redis_url: str | None, fmt: str) -> None:
@@ -156,6 +166,7 @@ def status_cmd(obj: Ctx, redis_url: str | None, fmt: str) -> None:
 
     Example:
 
+    \b
         rjwatch cluster status --format json
     """
     from crawler.cluster_control import status
@@ -178,3 +189,5 @@ def status_cmd(obj: Ctx, redis_url: str | None, fmt: str) -> None:
         click.echo(f"open round: run #{r['run_id']} source #{r['source_id']} ({r['mode']})"
                    + ("  a worker died during it" if r.get("lost_worker") else ""))
 
+
+COMMANDS = [cluster]

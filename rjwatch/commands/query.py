@@ -1,0 +1,293 @@
+"""The commands that read the corpus: posts, show, search, copies, stats.
+
+They only read, and they print through `rjwatch.output`, so text from the web never reaches the
+terminal with escape codes in it. `print_hits` also prints the results of `saved run`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from rjwatch.commands.common import (
+    POST_STATUSES,
+    Ctx,
+    command,
+    fail,
+    filter_options,
+    format_option,
+    handled,
+    limit_option,
+    offset_option,
+    page_options,
+    record_format_option,
+    row_id,
+    since_option,
+    status_option,
+    when,
+)
+from rjwatch.output import default_format, emit, safe
+
+if TYPE_CHECKING:
+    from storage.search import Filters
+
+#: Marks around matches in snippets printed as plain text (TSV, JSON, CSV).
+PLAIN_MARKS = ("**", "**")
+
+
+@command()
+@status_option(POST_STATUSES)
+@limit_option(None, low=0, help_text="At most this many posts (newest first).")
+@offset_option()
+@format_option()
+@click.pass_obj
+@handled
+def posts(obj: Ctx, status: str | None, limit: int | None, offset: int, fmt: str | None) -> None:
+    """List stored posts, newest first.
+
+    Example:
+
+    \b
+        rjwatch posts --status copy --format json
+    """
+    from storage.queries import POST_COLUMNS, list_posts
+
+    rows = list_posts(obj.db(), status=status, limit=limit, offset=offset)
+    emit(rows, POST_COLUMNS, fmt,
+         table_columns=["id", "status", "relevance", "published", "lang", "title", "canonical_url"])
+
+
+@command()
+@click.argument("post_id", type=row_id())
+@record_format_option()
+@click.pass_obj
+@handled
+def show(obj: Ctx, post_id: int, fmt: str) -> None:
+    """Show the post POST_ID with its evidence: why it got its status, sightings, duplicates, revisions.
+
+    Example:
+
+    \b
+        rjwatch show 42
+    """
+    from judge.diff import revision_diff
+    from storage.queries import get_post, revision_texts
+
+    post = get_post(obj.db(), post_id)
+    if post is None:
+        fail(f"no post #{post_id}")
+    versions = revision_texts(obj.db(), post_id)
+    post["revision_diffs"] = [line for (la, a), (lb, b) in zip(versions, versions[1:])
+                              for line in revision_diff(a, b, old_label=la, new_label=lb)]
+    post = safe(post)
+    if fmt == "json":
+        click.echo(json.dumps(post, ensure_ascii=False, indent=2))
+        return
+    ev = post.get("evidence") or {}
+    click.echo(f"#{post['id']}  {click.style(post['status'].upper(), bold=True)}  {post['title'] or '(no title)'}")
+    click.echo(f"  url:         {post['url']}")
+    click.echo(f"  canonical:   {post['canonical_url']}")
+    click.echo(f"  published:   {post['published'] or '-'}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}")
+    if post.get("post_id"):
+        click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
+    click.echo(f"  source:      {post.get('source') or '-'}")
+    if ev.get("flags"):
+        from judge.analyze import FLAG_TEXT
+
+        click.echo("  flags:       " + "; ".join(FLAG_TEXT.get(f, f) for f in ev["flags"]))
+    click.echo("  verdict:")
+    for reason in ev.get("reasons", []):
+        click.echo(f"    {reason}")
+    click.echo(f"  relevance {post['relevance']:.2f}:")
+    for reason in ev.get("relevance", []):
+        click.echo(f"    {reason}")
+    for concept, terms in (post.get("matched_terms") or {}).items():
+        click.echo(f"    {concept}: " + ", ".join(f"{t}×{n}" for t, n in sorted(terms.items(), key=lambda kv: -kv[1])))
+    for sid, s in (post.get("seed_similarity") or {}).items():
+        click.echo(f"  seed #{sid} ({post['seeds'].get(sid, '?')}): containment {s['containment']:.2f}, "
+                   f"jaccard {s['jaccard']:.2f}, {s['shared']} shingles shared")
+    if post.get("duplicate_of"):
+        click.echo(f"  duplicate of: #{post['duplicate_of']}")
+    if post["duplicates"]:
+        click.echo("  duplicates pointing here: " + ", ".join(f"#{d['id']}" for d in post["duplicates"]))
+    click.echo(f"  sightings ({len(post['sightings'])}):")
+    for s in post["sightings"]:
+        click.echo(f"    {s['via']:<6} {s['url']}  (first {s['first_seen']}, seen {s['times']}×)")
+    if post["revisions"]:
+        click.echo(f"  revisions ({len(post['revisions'])} earlier):")
+        for r in post["revisions"]:
+            click.echo(f"    r{r['revision']} replaced {r['replaced_at']} ({r['chars']} chars, was {r['status']})")
+        for line in post["revision_diffs"]:
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            click.echo("    " + click.style(line, fg=colour if not line.startswith(("+++", "---")) else None))
+    click.echo("")
+    click.echo(post["text"])
+
+
+# --- search -------------------------------------------------------------------------------------
+SEARCH_COLUMNS = ("id", "published", "first_seen", "status", "lang", "relevance", "source", "title", "url",
+                  "snippet")
+
+
+@command()
+@click.argument("query")
+@page_options
+@click.pass_obj
+@handled
+@filter_options
+def search(obj: Ctx, query: str, filters: Filters, rank: bool, limit: int, offset: int, fmt: str | None) -> None:
+    """Full-text search over titles and texts, newest first.
+
+    QUERY uses FTS5 syntax: words (all must match), "exact phrases", OR, NOT, prefixes (Kuril*),
+    NEAR(Abe Putin, 10), and title:Kuril. Japanese, Chinese and Korean terms are found anywhere
+    in a sentence; Russian inflections are found with a prefix (Курил*).
+
+    Example:
+
+    \b
+        rjwatch search 'Kuril* AND (Abe OR Putin)' --since 30d --status new
+    """
+    from storage.search import search as run_search
+
+    rows = run_search(obj.db(), query, filters, rank=rank, limit=limit, offset=offset)
+    print_hits(rows, fmt, rank=rank)
+
+
+def print_hits(rows: list[dict], fmt: str | None, *, rank: bool = False) -> None:
+    fmt = fmt or default_format()
+    columns = SEARCH_COLUMNS + (("score",) if rank else ())
+    if fmt != "table":
+        for r in rows:
+            r["snippet"] = _marks(r.get("snippet"), *PLAIN_MARKS)
+            r["relevance"] = round(r["relevance"], 4)
+            if "score" in r:
+                r["score"] = round(-r["score"], 4)  # bm25 is negative: bigger is better once flipped
+        emit(rows, columns, fmt)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=True, header_style="bold")
+    for c in ("id", "published", "status", "lang", "title / snippet"):
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        cell = Text(safe(r.get("title") or "(no title)"), style="bold")
+        cell.append("\n")
+        cell.append(_highlighted(r.get("snippet")))
+        cell.append("\n" + safe(r["url"]), style="dim")
+        table.add_row(str(r["id"]), (r.get("published") or r.get("first_seen") or "")[:10], r["status"],
+                      r.get("lang") or "", cell)
+    console = Console(markup=False, highlight=False)
+    console.print(table)
+    if not rows:
+        console.print("no matches")
+
+
+def _marks(snippet: str | None, start: str, end: str) -> str:
+    from storage.search import HIT_END, HIT_START
+
+    return safe(snippet or "").replace(HIT_START, start).replace(HIT_END, end)
+
+
+def _highlighted(snippet: str | None):
+    from rich.text import Text
+
+    from storage.search import HIT_END, HIT_START
+
+    text = Text()
+    for i, part in enumerate(re.split(f"[{HIT_START}{HIT_END}]", safe(" ".join((snippet or "").split())))):
+        text.append(part, style="bold yellow" if i % 2 else None)
+    return text
+
+
+# --- copies -------------------------------------------------------------------------------------
+COPIES_COLUMNS = ("id", "first_seen", "published", "status", "containment", "blog", "url", "changes", "seed",
+                  "title", "sightings")
+
+
+@command()
+@click.option("--seed", "seed_id", type=row_id(), metavar="ID", help="Only this seed (default: every seed).")
+@format_option()
+@click.pass_obj
+@handled
+def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
+    """The seed's spread: every copy and excerpt in the order they were first seen, with what
+    changed against the seed.
+
+    Example:
+
+    \b
+        rjwatch copies --seed 1 --format csv > spread.csv
+    """
+    from storage.queries import seed_spread
+    from storage.seeds import seed_exists
+
+    db = obj.db()
+    if seed_id is not None and not seed_exists(db, seed_id):
+        fail(f"no seed #{seed_id} (see `rjwatch seed list`)")
+    rows = seed_spread(db, seed_id)
+    n = emit(rows, COPIES_COLUMNS, fmt, title="copies and excerpts of the seed",
+             table_columns=["id", "first_seen", "published", "status", "containment", "blog", "url", "changes"])
+    if (fmt or default_format()) == "table":
+        click.echo(f"{n} copies and excerpts" if n else "no copies or excerpts yet", err=True)
+
+
+# --- stats --------------------------------------------------------------------------------------
+@command()
+@since_option("Only posts published (else first seen) since: 2024-05-01, a timestamp, or 30d.")
+@click.option("--plot", "plot_path", metavar="FILE.png", type=click.Path(dir_okay=False),
+              help="Also draw posts per day, stacked by status, with seed copies marked (needs matplotlib).")
+@record_format_option()
+@click.pass_obj
+@handled
+def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
+    """Counts by status, source, language, day and week; top sources of new coverage; crawl and
+    poll health.
+
+    Example:
+
+    \b
+        rjwatch stats --since 90d --plot coverage.png
+    """
+    from storage.queries import daily_by_status
+    from storage.queries import stats as get_stats
+
+    if plot_path:
+        from rjwatch import plot
+
+        plot.require()  # before any work: a missing extra is said at once
+        plot.check_target(plot_path)  # and so is a missing folder or an unknown image type
+    db = obj.db()
+    data = get_stats(db, since=when(since, "--since"))
+    if fmt == "json":
+        click.echo(json.dumps(safe(data), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"posts: {data['total']}")
+        if data["outside_profile"]:
+            click.echo(f"in languages the topic profile does not cover: {data['outside_profile']} "
+                       f"(it covers {', '.join(data['profile_languages'])}; extend it to judge the others)")
+        sections = [("by status", "by_status"), ("by language", "by_lang"), ("by source", "by_source"),
+                    ("top sources of new coverage", "top_new_sources"), ("by day (latest)", "by_day"),
+                    ("by week (latest)", "by_week"), ("runs", "runs"), ("sources", "sources"),
+                    ("failing sources", "failing")]
+        for title, key in sections:
+            rows = data[key]
+            if not rows:
+                continue
+            click.echo(f"\n{title}:")
+            tty = sys.stdout.isatty()
+            if not tty:
+                click.echo("\t".join(rows[0].keys()))
+            emit(rows, list(rows[0].keys()), "table" if tty else "tsv")
+    if plot_path:
+        counts, copies_ = daily_by_status(db)
+        plot.coverage(counts, copies_, plot_path)
+        click.echo(f"plot written to {plot_path}", err=True)
+
+
+COMMANDS = [posts, show, search, copies, stats]

@@ -1,0 +1,99 @@
+"""`rjwatch saved`: saved searches, a name for a query and its filters (alert rules can use the name)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from rjwatch.commands.common import Ctx, filter_options, format_option, group, handled, page_options
+from rjwatch.commands.query import print_hits
+
+if TYPE_CHECKING:
+    from storage.search import Filters
+
+
+@group()
+def saved() -> None:
+    """Saved searches: a name for a query and its filters. Alert rules can use the name."""
+
+
+@saved.command("add")
+@click.argument("name")
+@click.argument("query")
+@click.option("--replace", is_flag=True, help="Overwrite a saved search with the same name.")
+@click.pass_obj
+@handled
+@filter_options
+def saved_add(obj: Ctx, name: str, query: str, filters: Filters, replace: bool) -> None:
+    """Save the search QUERY under NAME (the query is checked first).
+
+    Example:
+
+    \b
+        rjwatch saved add kurils 'Kuril* OR 北方領土 OR Курил*' --min-relevance 0.5
+    """
+    from storage import saved as saved_mod
+
+    saved_mod.add(obj.db(), name, query, filters, replace=replace)
+    click.echo(f"saved search {name!r}: {query}")
+
+
+@saved.command("list")
+@format_option()
+@click.pass_obj
+@handled
+def saved_list(obj: Ctx, fmt: str | None) -> None:
+    """List saved searches.
+
+    Example:
+
+    \b
+        rjwatch saved list
+    """
+    from rjwatch.output import emit
+    from storage import saved as saved_mod
+
+    emit(saved_mod.list_all(obj.db()), ["name", "query", "filters", "created_at"], fmt)
+
+
+@saved.command("run")
+@click.argument("name")
+@page_options
+@click.pass_obj
+@handled
+def saved_run(obj: Ctx, name: str, rank: bool, limit: int, offset: int, fmt: str | None) -> None:
+    """Run the saved search NAME.
+
+    Example:
+
+    \b
+        rjwatch saved run kurils --limit 50
+    """
+    from storage import saved as saved_mod
+    from storage.search import search as run_search
+
+    db = obj.db()
+    query, filters = saved_mod.get(db, name)
+    print_hits(run_search(db, query, filters, rank=rank, limit=limit, offset=offset), fmt, rank=rank)
+
+
+@saved.command("remove")
+@click.argument("name")
+@click.pass_obj
+@handled
+def saved_remove(obj: Ctx, name: str) -> None:
+    """Delete the saved search NAME.
+
+    Example:
+
+    \b
+        rjwatch saved remove kurils
+    """
+    from storage import saved as saved_mod
+
+    saved_mod.remove(obj.db(), name)
+    click.echo(f"removed saved search {name!r}")
+
+
+COMMANDS = [saved]

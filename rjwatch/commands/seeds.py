@@ -1,0 +1,73 @@
+"""`rjwatch seed`: the reference articles that copies and excerpts are measured against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rjwatch.commands.common import Ctx, format_option, group, handled
+from rjwatch.output import safe
+
+
+def add_seed_from(obj: Ctx, ref: str) -> tuple[int, str, bool]:
+    """Store the one article of a file or URL as a seed: (seed id, title, stored now)."""
+    from rjwatch.inputs import NO_URL, InputError, posts_from, read_input
+    from storage.seeds import add_seed
+
+    loaded = read_input(ref, obj.cfg)
+    kind, items = posts_from(loaded, need_url=False)
+    if len(items) != 1:
+        raise InputError(f"{ref}: a seed must be one article, got a {kind} with {len(items)} posts")
+    it = items[0]
+    body = it.get("text")
+    if it.get("html"):
+        from judge.htmltext import html_to_text
+
+        body = html_to_text(it["html"])
+    url = it.get("url") if it.get("url") != NO_URL else None
+    sid, created = add_seed(obj.db(), title=it.get("title") or Path(ref).stem, body=body or "",
+                            published=it.get("published"), url=url, origin=ref)
+    return sid, it.get("title") or ref, created
+
+
+@group()
+def seed() -> None:
+    """Reference articles that copies and excerpts are measured against."""
+
+
+@seed.command("add")
+@click.argument("ref", metavar="FILE|URL")
+@click.pass_obj
+@handled
+def seed_add(obj: Ctx, ref: str) -> None:
+    """Add a reference article: FILE|URL is a saved page, a text file or a URL.
+
+    Example:
+
+    \b
+        rjwatch seed add saved-article.html
+    """
+    sid, title, created = add_seed_from(obj, ref)
+    click.echo(f"seed #{sid}: {safe(title)}" + ("" if created else " [already loaded]"))
+
+
+@seed.command("list")
+@format_option()
+@click.pass_obj
+@handled
+def seed_list(obj: Ctx, fmt: str | None) -> None:
+    """List the seeds.
+
+    Example:
+
+    \b
+        rjwatch seed list
+    """
+    from rjwatch.output import emit
+    from storage.seeds import list_seeds
+
+    emit(list_seeds(obj.db()), ["id", "title", "published", "lang", "chars", "origin"], fmt)
+
+
+COMMANDS = [seed]

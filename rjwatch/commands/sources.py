@@ -1,0 +1,353 @@
+"""`rjwatch source`: the blogs and feeds to collect from (add, list, show, approve, discover, import, export)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import click
+
+from judge.identity import mask_url, mask_urls
+from rjwatch.commands.common import CommandError, Ctx, format_option, group, handled
+from rjwatch.output import emit, safe
+
+
+@group()
+def source() -> None:
+    """Blogs and feeds to collect from: add, list, approve candidates, discover more."""
+
+
+def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
+    """(kind, url) for `source add --kind auto`: a Blogger blog by its markers, else a feed."""
+    from crawler import feeds
+    from crawler.guard import allowed_sites
+    from crawler.http import FetchError, fetch
+
+    try:
+        resp = fetch(url, timeout=float(obj.cfg["fetch_timeout"]), max_bytes=int(obj.cfg["max_bytes"]),
+                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"],
+                     allowed=allowed_sites(url, trusted_hosts=obj.cfg["trusted_hosts"]))
+    except FetchError as exc:
+        raise CommandError(f"cannot detect the kind of {url}: {exc}") from None
+    kind = feeds.sniff_kind(resp.body, resp.content_type)
+    if kind == "feed":
+        return "feed", resp.url
+    if kind == "html":
+        from crawler import extract
+
+        try:
+            page = extract.extract_page(resp.body, resp.url)
+        except extract.ExtractError as exc:
+            raise CommandError(f"{url}: {exc}") from None
+        if page.get("is_blogger"):
+            return "blogger", resp.url
+        found = feeds.feed_links_from_html(resp.body.decode("utf-8", "replace"), resp.url)
+        if found:
+            return "feed", found[0]
+        raise CommandError(f"{url}: neither a Blogger blog nor a page with a feed link; use --kind")
+    raise CommandError(f"{url}: not HTML or a feed ({kind})")
+
+
+@source.command("add")
+@click.argument("url")
+@click.option("--kind", type=click.Choice(["auto", "blogger", "feed"]), default="auto", show_default=True,
+              help="auto: a Blogger blog by its markers, else the page's feed.")
+@click.option("--name", help="A label for listings.")
+@click.option("--every", metavar="DURATION", help="Fixed polling interval for a feed (e.g. 15m), instead of adaptive.")
+@click.option("--full-text/--no-full-text", default=None,
+              help="Fetch the page of every summary-only feed entry / of none. Default: auto, the pages of "
+                   "entries that read as a summary (short and cut, or the same for every entry) and name "
+                   "something of the topic, so that they are judged on their full text.")
+@click.pass_obj
+@handled
+def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool | None) -> None:
+    """Register the blog to crawl or the feed to poll at URL.
+
+    With --kind auto, a Blogger blog (found by its markers) is registered twice: the blog as a crawl
+    source and its posts feed as a feed source. Another HTML page is resolved to its feed.
+
+    Example:
+
+    \b
+        rjwatch source add https://example.blogspot.com
+        rjwatch source add https://news.example.org/rss.xml --kind feed --every 30m
+    """
+    from urllib.parse import urljoin, urlsplit
+
+    from rjwatch import settings as settings_mod
+    from rjwatch.inputs import check_url
+    from storage.sources import add_source
+
+    check_url(url)
+    settings: dict = {}
+    if every:
+        try:
+            settings["every"] = settings_mod.parse_duration(every)
+        except settings_mod.ConfigError as exc:
+            raise CommandError(f"--every: {exc}") from None
+    settings["full_text"] = {True: "always", False: "never", None: "auto"}[full_text]
+    if kind == "auto":
+        kind, url = _detect_kind(obj, url)
+    added = []
+    if kind == "blogger":
+        parts = urlsplit(url)
+        url = f"{parts.scheme}://{parts.netloc}/"
+        added.append(("blogger", url))
+        added.append(("feed", urljoin(url, "/feeds/posts/default")))
+    else:
+        added.append((kind, url))
+    for k, u in added:
+        sid, created = add_source(obj.db(), u, k, name=name, settings=settings if k == "feed" else None)
+        click.echo(f"source #{sid}: {k} {safe(mask_url(u))}" + ("" if created else " [already registered]"))
+
+
+@source.command("list")
+@click.option("--kind", type=click.Choice(["blogger", "feed"]), help="Only sources of this kind.")
+@format_option()
+@click.pass_obj
+@handled
+def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
+    """List sources (candidates included) with their post counts and last run.
+
+    Example:
+
+    \b
+        rjwatch source list
+    """
+    from storage.health import by_source
+    from storage.sources import list_sources
+
+    rows = list_sources(obj.db(), kind=kind)
+    health = by_source(obj.db())
+    for r in rows:
+        h = health.get(r["id"], {})
+        r["url"] = mask_url(r["url"])  # credentials in a source URL are never printed
+        r["last_poll"] = h.get("last_poll")
+        r["failures"] = h.get("consecutive_failures", 0)
+        r["last_error"] = mask_urls(h.get("last_error") or h.get("disabled_reason"))
+        r["next_due"] = h.get("next_due")
+    emit(rows, ["id", "kind", "state", "url", "name", "settings", "posts", "last_run", "last_poll", "failures",
+                "last_error", "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
+                                                 "last_error"])
+
+
+@source.command("show")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_show(obj: Ctx, ref: str) -> None:
+    """One source (ID|URL) with its health, crawl progress and recent runs.
+
+    Example:
+
+    \b
+        rjwatch source show 2
+    """
+    from storage import health as health_mod
+    from storage.sources import count_posts, crawl_state, get_source, list_runs
+
+    db = obj.db()
+    s = get_source(db, ref)
+    h = health_mod.get(db, s["id"])
+    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(mask_url(s['url']))}"
+               + (f"  ({safe(s['name'])})" if s["name"] else ""))
+    click.echo(f"  added {s['added_at']}; settings {json.dumps(s['settings'])}")
+    click.echo(f"  posts: {count_posts(db, s['id'])}")
+    if s["kind"] == "feed":
+        click.echo(f"  last poll {h.get('last_poll') or '-'}, last success {h.get('last_success') or '-'}, "
+                   f"next due {h.get('next_due') or 'now'}, interval {h.get('interval_s') or '-'} s")
+        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: "
+                   f"{safe(mask_urls(h.get('last_error')) or '-')}")
+        click.echo(f"  new posts per poll (smoothed): {float(h.get('new_item_rate') or 0):.2f}; "
+                   f"validators: etag {'yes' if h.get('etag') else 'no'}, last-modified {'yes' if h.get('last_modified') else 'no'}")
+        if h.get("moved_from"):
+            click.echo(f"  moved from {safe(mask_url(h['moved_from']))}")
+        if h.get("disabled_reason"):
+            click.echo(f"  disabled: {safe(mask_urls(h['disabled_reason']))}")
+    else:
+        st = crawl_state(db, s["id"])
+        click.echo(f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
+                   f"{st.get('newest_updated') or '-'}; blog id {st.get('blog_id') or '-'}")
+        if h.get("last_poll"):
+            click.echo(f"  last crawl {h.get('last_poll')}, last success {h.get('last_success') or '-'}; failed crawls "
+                       f"in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}")
+    for r in list_runs(db, source_id=s["id"], limit=5):
+        click.echo(f"  run #{r['id']} {r['kind']} {r['started_at']} {r['finish_reason'] or 'running'}: "
+                   f"{r['pages']} pages, {r['items']} items, new {json.dumps(r['stats'].get('new', {}))}")
+
+
+@source.command("candidates")
+@format_option()
+@click.pass_obj
+@handled
+def source_candidates(obj: Ctx, fmt: str | None) -> None:
+    """Blogs found by discovery, waiting for approval, with the posts that link to them.
+
+    Example:
+
+    \b
+        rjwatch source candidates
+    """
+    from storage.sources import list_candidates
+
+    rows = list_candidates(obj.db())
+    emit(rows, ["id", "url", "name", "linking_posts", "post_ids", "sampled_relevance"], fmt)
+
+
+def _set_state(obj: Ctx, ref: str, state: str, verb: str) -> None:
+    from storage.sources import get_source, set_source_state
+
+    src = get_source(obj.db(), ref)
+    set_source_state(obj.db(), src["id"], state)
+    click.echo(f"source #{src['id']} {verb}: {safe(mask_url(src['url']))}")
+
+
+@source.command("approve")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_approve(obj: Ctx, ref: str) -> None:
+    """Approve the candidate ID|URL: it will be crawled from now on.
+
+    Example:
+
+    \b
+        rjwatch source approve 7
+    """
+    _set_state(obj, ref, "enabled", "approved")
+
+
+@source.command("disable")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_disable(obj: Ctx, ref: str) -> None:
+    """Stop collecting from the source ID|URL (its posts stay).
+
+    Example:
+
+    \b
+        rjwatch source disable 3
+    """
+    _set_state(obj, ref, "disabled", "disabled")
+
+
+@source.command("enable")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_enable(obj: Ctx, ref: str) -> None:
+    """Collect from the disabled source ID|URL again.
+
+    Example:
+
+    \b
+        rjwatch source enable 3
+    """
+    _set_state(obj, ref, "enabled", "enabled")
+
+
+@source.command("remove")
+@click.argument("ref", metavar="ID|URL")
+@click.pass_obj
+@handled
+def source_remove(obj: Ctx, ref: str) -> None:
+    """Forget the source ID|URL (its posts stay, no longer linked to it).
+
+    Example:
+
+    \b
+        rjwatch source remove 3
+    """
+    from storage.sources import get_source, remove_source
+
+    src = get_source(obj.db(), ref)
+    remove_source(obj.db(), src["id"])
+    click.echo(f"source #{src['id']} removed: {safe(mask_url(src['url']))}")
+
+
+@source.command("discover")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
+              help="Visit at most this many linked hosts (the most linked first).")
+@click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE", help="A Scrapy setting for this run.")
+@click.pass_obj
+@handled
+def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
+    """Visit blogs that relevant posts link to; record the Blogger ones as candidates.
+
+    Example:
+
+    \b
+        rjwatch source discover && rjwatch source candidates
+    """
+    from crawler.guard import allowed_sites
+    from rjwatch.crawling import run_discovery
+    from storage.sources import candidate_hosts, count_sources, list_sources
+
+    hosts = candidate_hosts(obj.db(), limit=limit)
+    if not hosts:
+        click.echo("no linked hosts to visit (collect some relevant posts first)")
+        return
+    # the sites (host and effective port) of approved sources; a bare host only from `trusted_hosts`
+    trusted = sorted(allowed_sites(*(s["url"] for s in list_sources(obj.db(), state="enabled")),
+                                   trusted_hosts=obj.cfg["trusted_hosts"]))
+    run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
+    n = count_sources(obj.db(), state="candidate")
+    click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")
+
+
+@source.command("import")
+@click.argument("opml", metavar="[OPML]", type=click.Path(dir_okay=False), required=False)
+@click.option("--defaults", is_flag=True, help="Import the curated default list shipped with rjwatch.")
+@click.pass_obj
+@handled
+def source_import(obj: Ctx, opml: str | None, defaults: bool) -> None:
+    """Add the feeds of the OPML file (as every feed reader exports them), or of the default list.
+
+    Example:
+
+    \b
+        rjwatch source import subscriptions.opml
+        rjwatch source import --defaults
+    """
+    from rjwatch.inputs import read_input
+    from rjwatch.opml import OpmlError, read_opml
+    from storage.sources import add_source
+
+    if bool(opml) == defaults:
+        raise CommandError("give an OPML file or --defaults (one of them)")
+    if defaults:
+        data = resources.files("rjwatch").joinpath("data", "default_sources.opml").read_bytes()
+        name = "default sources"
+    else:
+        data = read_input(opml, obj.cfg).data
+        name = opml
+    try:
+        outlines = read_opml(data)
+    except OpmlError as exc:
+        raise CommandError(f"{name}: {exc}") from None
+    added = 0
+    for o in outlines:
+        _, created = add_source(obj.db(), o["url"], o.get("kind") or "feed", name=o.get("title"))
+        added += created
+    click.echo(f"{name}: {len(outlines)} feed(s), {added} new source(s)")
+
+
+@source.command("export")
+@click.pass_obj
+@handled
+def source_export(obj: Ctx) -> None:
+    """Print every source as OPML 2.0 (feeds as rss outlines, blogs with type="blogger").
+
+    Example:
+
+    \b
+        rjwatch source export > rjwatch-sources.opml
+    """
+    from rjwatch.opml import write_opml
+    from storage.sources import list_sources
+
+    click.echo(write_opml(list_sources(obj.db())), nl=False)
+
+
+COMMANDS = [source]
