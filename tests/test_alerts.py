@@ -62,7 +62,7 @@ def test_suppressed_alerts_are_never_sent_and_rules_filter(db):
 
 
 def _distinct_relevant_articles(n: int) -> list[dict]:
-    from conftest import FIXTURES
+    from helpers import FIXTURES
 
     paths = sorted((FIXTURES / "classify").glob("new__en_*.txt"))[:n]
     out = []

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,9 +22,8 @@ import pytest
 
 from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import build_blog
-from storage.db import connect
 
-from conftest import REPO, run_cli
+from helpers import REPO, free_port, run_cli, tuples
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +34,6 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CON
 ROUND_TIMEOUT_S = 240
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     binary = shutil.which("redis-server")
@@ -49,7 +41,7 @@ def redis_url(tmp_path_factory):
         pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
     import redis
 
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -123,18 +115,10 @@ def seed(db_path: Path, redis_url: str) -> list[int]:
     return [int(line.split()[1][1:]) for line in result.output.splitlines() if ": seeded" in line]
 
 
-def query(db_path: Path, sql: str, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.conn.close()
-
-
 def wait_round(db_path: Path, run_id: int, timeout: float = ROUND_TIMEOUT_S) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        row = query(db_path, "SELECT finish_reason FROM runs WHERE id = ? AND finished_at IS NOT NULL", run_id)
+        row = tuples(db_path, "SELECT finish_reason FROM runs WHERE id = ? AND finished_at IS NOT NULL", run_id)
         if row:
             return row[0][0]
         time.sleep(0.5)
@@ -147,10 +131,10 @@ def post_fetches(srv: SiteServer) -> Counter:
 
 
 def assert_every_post_once(db_path: Path, blog) -> None:
-    count, ids, urls = query(db_path, "SELECT count(*), count(DISTINCT post_id), count(DISTINCT canonical_url) "
+    count, ids, urls = tuples(db_path, "SELECT count(*), count(DISTINCT post_id), count(DISTINCT canonical_url) "
                                       "FROM posts")[0]
     assert (count, ids, urls) == (POSTS, POSTS, POSTS)
-    stored = {r[0] for r in query(db_path, "SELECT post_id FROM posts")}
+    stored = {r[0] for r in tuples(db_path, "SELECT post_id FROM posts")}
     assert stored == {p.post_id for p in blog.posts}
 
 
@@ -169,10 +153,10 @@ def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_on
     assert {p: n for p, n in every.items() if n > 1 and p != "/robots.txt"} == {}  # each worker reads robots.txt
     assert_every_post_once(db_path, blog)
 
-    pages, items, stats = query(db_path, "SELECT pages, items, stats FROM runs WHERE id = ?", run_id)[0]
+    pages, items, stats = tuples(db_path, "SELECT pages, items, stats FROM runs WHERE id = ?", run_id)[0]
     assert items == POSTS and pages >= POSTS
     assert sum(json.loads(stats)["new"].values()) == POSTS
-    assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+    assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
 
     status = json.loads(run_cli("--db", str(db_path), "cluster", "status", "--redis", redis_url,
                                 "--format", "json").output)
@@ -188,7 +172,7 @@ def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_on
     (again,) = seed(db_path, redis_url)
     assert wait_round(db_path, again) == "finished"
     assert post_fetches(srv) == Counter()
-    assert query(db_path, "SELECT count(*) FROM posts")[0][0] == POSTS
+    assert tuples(db_path, "SELECT count(*) FROM posts")[0][0] == POSTS
 
 
 def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, big_blog, db_path, redis_url):
@@ -197,7 +181,7 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
     ingest = cluster("ingest", log_name="ingest")
     (first,) = seed(db_path, redis_url)
     deadline = time.monotonic() + ROUND_TIMEOUT_S
-    while query(db_path, "SELECT count(*) FROM posts")[0][0] < POSTS // 4:
+    while tuples(db_path, "SELECT count(*) FROM posts")[0][0] < POSTS // 4:
         assert time.monotonic() < deadline, "the crawl did not get going"
         time.sleep(0.2)
     os.kill(workers[0].pid, signal.SIGKILL)
@@ -209,8 +193,8 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
 
     # The worker died without a goodbye: the round cannot vouch for the requests it held.
     assert wait_round(db_path, first) == "interrupted"
-    assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] in (None, 0)
-    missing = POSTS - query(db_path, "SELECT count(*) FROM posts")[0][0]
+    assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] in (None, 0)
+    missing = POSTS - tuples(db_path, "SELECT count(*) FROM posts")[0][0]
 
     # The next round walks the blog again, fetching only the pages of posts not stored yet.
     srv.log.wait_for(0)
@@ -219,12 +203,12 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
     assert wait_round(db_path, second) == "finished"
     assert sum(post_fetches(srv).values()) == missing
     assert_every_post_once(db_path, blog)
-    assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+    assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
 
 
 def test_bad_redis_url_is_one_line(db_path):
     result = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", "status",
-                             "--redis", f"redis://127.0.0.1:{_free_port()}/0"], capture_output=True, text=True,
+                             "--redis", f"redis://127.0.0.1:{free_port()}/0"], capture_output=True, text=True,
                             cwd=REPO, timeout=60)
     assert result.returncode != 0
     assert result.stderr.startswith("rjwatch: error: cannot reach Redis") and "Traceback" not in result.stderr
@@ -284,15 +268,15 @@ def test_a_round_that_could_not_read_the_blog_leaves_its_backfill_to_do(redis_ur
     try:
         (first,) = seed(db_path, redis_url)
         assert wait_round(db_path, first) == "finished"
-        stats = json.loads(query(db_path, "SELECT stats FROM runs WHERE id = ?", first)[0][0])
+        stats = json.loads(tuples(db_path, "SELECT stats FROM runs WHERE id = ?", first)[0][0])
         assert "walk incomplete" in (stats.get("note") or ""), stats
         assert "request(s) the walk needed failed" in (stats.get("anomaly") or ""), stats
-        assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 0
+        assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 0
         srv.faults.clear()
         (second,) = seed(db_path, redis_url)
-        assert query(db_path, "SELECT stats FROM runs WHERE id = ?", second)  # seeded as a full round
+        assert tuples(db_path, "SELECT stats FROM runs WHERE id = ?", second)  # seeded as a full round
         assert wait_round(db_path, second) == "finished"
-        assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
-        assert query(db_path, "SELECT count(DISTINCT post_id) FROM posts")[0][0] == 40
+        assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+        assert tuples(db_path, "SELECT count(DISTINCT post_id) FROM posts")[0][0] == 40
     finally:
         _stop(procs)

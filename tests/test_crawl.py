@@ -20,8 +20,7 @@ import pytest
 from rjwatch.demo.site import build_blog
 from storage.db import connect
 
-from conftest import REPO, run_cli
-from reliability import wait_until
+from helpers import REPO, q, run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +38,6 @@ def posts(db_path: Path) -> list[dict]:
     try:
         return list(db.query("SELECT id, canonical_url, title, post_id, blog_id, status, summary_only, text, revision "
                              "FROM posts ORDER BY id"))
-    finally:
-        db.conn.close()
-
-
-def scalar(db_path: Path, sql: str, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchone()[0]
     finally:
         db.conn.close()
 
@@ -74,8 +65,8 @@ def test_every_post_of_a_blog_is_collected_once(db_path, served, template, local
     assert srv.log.count(path="/feeds/posts/default*") >= 3
     # ... and, as the feed carries every post in full, no post page is fetched at all
     assert not [r.path for r in srv.log.records() if r.path.endswith(".html")]
-    run = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
-    assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "finished"
+    run = json.loads(q(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    assert q(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "finished"
     assert sum(run["new"].values()) == 60
 
 
@@ -114,7 +105,7 @@ def test_second_hostname_and_mobile_pages_are_the_same_posts(db_path, served):
     mobile = f"{srv.base_url.rstrip('/')}{some.path}?m=1"
     again = run_cli("--db", str(db_path), "ingest", mobile, "--format", "json")
     assert json.loads(again.output)["seen"] == 1
-    vias = scalar(db_path, "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id "
+    vias = q(db_path, "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id "
                            "WHERE p.post_id = ?", some.post_id)
     assert vias >= 3  # feed / page on 127.0.0.1, page on localhost, the ?m=1 page
 
@@ -153,7 +144,7 @@ def test_incremental_recrawl_asks_only_for_what_is_new(db_path, served):
     assert len(stored) == 121 and "1234567890123456789" in stored
     assert stored[edited.post_id]["revision"] == 2
     assert "corrected after publication" in stored[edited.post_id]["text"]
-    assert scalar(db_path, "SELECT count(*) FROM revisions") == 1
+    assert q(db_path, "SELECT count(*) FROM revisions") == 1
     assert srv.log.total <= 8
 
 
@@ -210,11 +201,11 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
     time.sleep(0.5)
     partial = len(posts(db_path))
     assert 0 < partial < 150
-    assert scalar(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0
+    assert q(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0
     assert crawl(db_path, srv.base_url, timeout=240).returncode == 0
     stored = posts(db_path)
     assert len(stored) == 150 and len({p["post_id"] for p in stored}) == 150
-    assert scalar(db_path, "PRAGMA integrity_check") == "ok"
+    assert q(db_path, "PRAGMA integrity_check") == "ok"
 
 
 def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
@@ -228,7 +219,7 @@ def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
-    assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "shutdown"
+    assert q(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "shutdown"
     assert crawl(db_path, srv.base_url, timeout=240).returncode == 0
     assert len(posts(db_path)) == 120
 
@@ -239,9 +230,9 @@ def test_a_blog_that_stops_yielding_posts_is_flagged(db_path, served):
     assert crawl(db_path, srv.base_url).returncode == 0
     srv.faults.status("*", 403)
     crawl(db_path, srv.base_url, "--full")
-    stats = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    stats = json.loads(q(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
     assert stats["anomaly"] and "no posts" in stats["anomaly"]
-    assert scalar(db_path, "SELECT count(*) FROM alerts WHERE kind = 'anomaly'") == 1
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE kind = 'anomaly'") == 1
     listed = run_cli("--db", str(db_path), "runs", "--format", "json")
     assert json.loads(listed.output)[0]["anomaly"]
 
@@ -257,7 +248,7 @@ def test_scrapy_crawl_command_works_from_the_project_folder(tmp_path, served):
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(posts(db_file)) == 12
-    assert scalar(db_file, "SELECT kind FROM sources") == "blogger"
+    assert q(db_file, "SELECT kind FROM sources") == "blogger"
 
 
 def _relevant_post(post_id: str, title: str, extra_html: str = "", labels=()):
@@ -298,7 +289,7 @@ def test_discovery_proposes_linked_blogger_blogs_and_never_fetches_private_addre
     assert other.base_url not in listed.stdout
     approve = run_cli("--db", str(db_path), "source", "approve", str(cands[0]["id"]))
     assert approve.exit_code == 0
-    assert scalar(db_path, "SELECT state FROM sources WHERE id = ?", cands[0]["id"]) == "enabled"
+    assert q(db_path, "SELECT state FROM sources WHERE id = ?", cands[0]["id"]) == "enabled"
 
 
 def test_learned_urls_to_private_addresses_are_refused_but_approved_hosts_work():

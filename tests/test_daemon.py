@@ -16,9 +16,8 @@ import pytest
 from rjwatch.demo.site import NewsItem, build_blog
 from storage.db import connect
 
-from conftest import REPO, run_cli
+from helpers import REPO, q, run_cli, wait_until
 from receiver import Receiver
-from reliability import wait_until
 from test_alerts import _distinct_relevant_articles
 from test_poll import _news
 
@@ -57,14 +56,6 @@ class DaemonProc:
         self.proc.kill()
         out, err = self.proc.communicate()
         self.stderr += out + err
-
-
-def q(db_path, sql, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchone()[0]
-    finally:
-        db.conn.close()
 
 
 def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, tmp_path, served):

@@ -16,7 +16,7 @@ import pytest
 from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from storage.db import connect
 
-from conftest import run_cli
+from helpers import health, q, run_cli
 from test_alerts import _distinct_relevant_articles
 
 
@@ -32,22 +32,6 @@ def _news(n: int = 3, **kw) -> NewsFeed:
 
 def cli(db_path, *args):
     return run_cli("--db", str(db_path), *args)
-
-
-def health(db_path, source_id=1) -> dict:
-    db = connect(db_path)
-    try:
-        return next(db.query("SELECT * FROM source_health WHERE source_id = ?", [source_id]))
-    finally:
-        db.conn.close()
-
-
-def count(db_path, sql, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchone()[0]
-    finally:
-        db.conn.close()
 
 
 def poll(db_path, *args, code: int = 0) -> dict:
@@ -73,7 +57,7 @@ def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
                           body_html=f"<p>{extra['text']}</p>"))
     third = poll(db_path, "--all")
     assert sum(third["new_by_status"].values()) == 1
-    assert count(db_path, "SELECT count(*) FROM posts") == 4
+    assert q(db_path, "SELECT count(*) FROM posts") == 4
     # the first poll of a new source is a silent backfill: one summary alert, no alert per post
     kinds = [r[0] for r in connect(db_path).execute("SELECT kind || ':' || status FROM alerts ORDER BY id")]
     assert kinds.count("backfill:pending") == 1
@@ -86,10 +70,10 @@ def test_a_server_that_ignores_validators_causes_no_duplicates(db_path, served):
     for _ in range(3):
         poll(db_path, "--all")
     assert [r.status for r in srv.log.records() if r.path == "/rss.xml"] == [200, 200, 200]
-    assert count(db_path, "SELECT count(*) FROM posts") == 3
-    alertable = count(db_path, "SELECT count(*) FROM posts WHERE status IN ('new', 'copy', 'excerpt')")
-    assert count(db_path, "SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt')") == alertable
-    assert count(db_path, "SELECT max(times) FROM sightings") == 3
+    assert q(db_path, "SELECT count(*) FROM posts") == 3
+    alertable = q(db_path, "SELECT count(*) FROM posts WHERE status IN ('new', 'copy', 'excerpt')")
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt')") == alertable
+    assert q(db_path, "SELECT max(times) FROM sightings") == 3
 
 
 def test_permanent_redirect_moves_the_source(db_path, served):
@@ -109,7 +93,7 @@ def test_gone_disables_the_source_with_a_reason(db_path, served):
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     out = poll(db_path, "--all", code=1)
     assert out["failed"] == 1
-    assert count(db_path, "SELECT state FROM sources WHERE id = 1") == "disabled"
+    assert q(db_path, "SELECT state FROM sources WHERE id = 1") == "disabled"
     assert "410" in health(db_path)["disabled_reason"]
     listed = json.loads(cli(db_path, "source", "list", "--format", "json").output)
     assert listed[0]["state"] == "disabled" and "410" in listed[0]["last_error"]
@@ -139,7 +123,7 @@ def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
         dues.append(datetime.fromisoformat(h["next_due"]) - datetime.fromisoformat(h["last_poll"]))
     assert health(db_path)["consecutive_failures"] == 5
     assert dues == sorted(dues) and dues[-1] >= 8 * dues[0] * 0.9  # exponential back-off
-    assert count(db_path, "SELECT count(*) FROM alerts WHERE kind = 'source_failing'") == 1
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE kind = 'source_failing'") == 1
     status = cli(db_path, "status")
     assert "FAILING source #1" in status.output
     srv.faults.clear()
@@ -162,7 +146,7 @@ def test_hostile_feed_responses_fail_cleanly(db_path, served, monkeypatch, fault
     out = poll(db_path, "--all", code=1)
     assert time.monotonic() - started < 30
     assert out["failed"] == 1 and expect in out["sources"][0]["error"]
-    assert count(db_path, "SELECT count(*) FROM posts") == 0
+    assert q(db_path, "SELECT count(*) FROM posts") == 0
 
 
 def test_blogger_feed_backfill_walks_every_page(db_path, served):
@@ -173,7 +157,7 @@ def test_blogger_feed_backfill_walks_every_page(db_path, served):
     assert sum(out["new_by_status"].values()) == 120
     pages = [r for r in srv.log.records() if r.path.startswith("/feeds/posts/default")]
     assert len(pages) == 5
-    assert count(db_path, "SELECT count(DISTINCT post_id) FROM posts") == 120
+    assert q(db_path, "SELECT count(DISTINCT post_id) FROM posts") == 120
 
 
 def test_summary_feed_with_full_text_fetches_the_pages(db_path, served):
@@ -196,7 +180,7 @@ def test_a_feed_entry_later_crawled_as_a_page_is_one_post(db_path, served):
     page = blog.posts[0]
     res = cli(db_path, "ingest", f"{srv.base_url.rstrip('/')}{page.path}", "--format", "json")
     assert json.loads(res.output)["seen"] == 1
-    assert count(db_path, "SELECT count(*) FROM posts") == 8
+    assert q(db_path, "SELECT count(*) FROM posts") == 8
 
 
 def test_malformed_feed_keeps_what_it_can(db_path, served, tmp_path):
@@ -224,8 +208,8 @@ def test_changing_guids_do_not_make_new_rows(db_path, tmp_path):
         f = tmp_path / f"feed{n}.xml"
         f.write_text(rss(prefix))
         cli(db_path, "ingest", str(f))
-    assert count(db_path, "SELECT count(*) FROM posts") == 3
-    assert count(db_path, "SELECT count(*) FROM alerts") == 3
+    assert q(db_path, "SELECT count(*) FROM posts") == 3
+    assert q(db_path, "SELECT count(*) FROM alerts") == 3
 
 
 def test_opml_import_and_export_round_trip(db_path, tmp_path):

@@ -16,9 +16,9 @@ import pytest
 
 from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
-from conftest import REPO
-from reliability import (FAST, StaticSite, assert_consistent, assert_stored_once, crawl, kill9_after, poll, q,
-                         record, rjwatch_cmd, rows, run_measured, wait_until)
+from helpers import REPO, no_traceback, q, rows, wait_until
+from reliability import (FAST, StaticSite, assert_consistent, assert_stored_once, crawl, kill9_after, poll, record,
+                         rjwatch_cmd, run_measured)
 from test_alerts import _distinct_relevant_articles
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -44,11 +44,6 @@ MAX_RSS_MB = 600
 RSS_MARGIN_MB = 100
 
 
-
-
-def no_traceback(*outputs: str) -> None:
-    for out in outputs:
-        assert "Traceback" not in out, out[-3000:]
 
 
 # --- 1 ------------------------------------------------------------------------------------------------

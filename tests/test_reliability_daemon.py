@@ -13,10 +13,10 @@ import pytest
 
 from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
-from conftest import REPO
+from helpers import REPO, q, rows, wait_until
 from receiver import Receiver
 from reliability import (ALERTING, Daemon, PageGate, assert_consistent, assert_delivered_once, assert_stored_once,
-                         crawl, outbox_keys, q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config)
+                         crawl, outbox_keys, record, rjwatch_cmd, run_measured, write_config)
 from test_alerts import _distinct_relevant_articles
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]

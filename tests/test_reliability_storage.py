@@ -19,10 +19,10 @@ from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
-from conftest import fill_disk
+from helpers import fill_disk, q
 from receiver import Receiver
-from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, q,
-                         record, rjwatch_cmd, run_measured)
+from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, record,
+                         rjwatch_cmd, run_measured)
 from test_alerts import _distinct_relevant_articles
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]

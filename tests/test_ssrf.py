@@ -17,9 +17,8 @@ import pytest
 
 from rjwatch.demo.site import Post, build_blog
 
-from conftest import run_cli
-from reliability import (FAST, assert_consistent, assert_stored_once, crawl, poll, q, record, rjwatch_cmd, rows,
-                         run_measured)
+from helpers import health, no_traceback, q, rows, run_cli
+from reliability import FAST, assert_consistent, assert_stored_once, crawl, poll, record, rjwatch_cmd, run_measured
 from test_alerts import _distinct_relevant_articles
 
 MARKER = "INTERNAL-SERVICE-SECRET-7f3a"
@@ -79,20 +78,10 @@ def atom(entries: list[tuple[str, str, str]], next_url: str | None = None) -> by
             f"<title>T</title><updated>2024-06-01T00:00:00Z</updated>{nxt}{body}</feed>").encode()
 
 
-def health_of(db_path, url: str) -> dict:
-    return rows(db_path, "SELECT s.url, h.* FROM sources s LEFT JOIN source_health h ON h.source_id = s.id "
-                "WHERE s.url = ?", url)[0]
-
-
 def leaked(db_path) -> int:
     return (q(db_path, "SELECT count(*) FROM posts WHERE text LIKE ? OR title LIKE ?", f"%{MARKER}%", f"%{MARKER}%")
             + q(db_path, "SELECT count(*) FROM alerts WHERE payload LIKE ?", f"%{MARKER}%")
             + q(db_path, "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", f'"{MARKER}"'))
-
-
-def no_traceback(*outputs: str) -> None:
-    for out in outputs:
-        assert "Traceback" not in out, out[-3000:]
 
 
 # --- 11 ---------------------------------------------------------------------------------------------
@@ -140,7 +129,7 @@ def test_11_the_poller_never_follows_a_feed_to_a_private_address(db_path, served
 
     assert internal.log.total == 0, [(r.host, r.path) for r in internal.log.records()]
     for path, (location, _) in redirects.items():
-        h = health_of(db_path, base + path)  # the source did not move, and the failure is in its health
+        h = health(db_path, base + path)  # the source did not move, and the failure is in its health
         assert h["consecutive_failures"] == 2 and h["moved_from"] is None, h
         assert h["last_error"] == f"not fetching {location}: {REFUSED}", h
     assert leaked(db_path) == 0

@@ -14,8 +14,8 @@ import pytest
 
 from rjwatch.demo.site import build_blog
 
-from conftest import REPO
-from reliability import Daemon, FAST, PageGate, q, record, rjwatch_cmd, run_measured, wait_until, write_config
+from helpers import REPO, q, wait_until
+from reliability import Daemon, FAST, PageGate, record, rjwatch_cmd, run_measured, write_config
 
 #: Delay of each blog page: crawls take a few seconds.
 PAGE_DELAY_S = 0.1

@@ -12,7 +12,7 @@ from storage.db import connect, write_tx
 from storage.ingest import Ingestor
 from storage.schema import migrate, migrations
 
-from conftest import SEED_FILE
+from helpers import SEED_FILE
 
 SEED = parse_text_article(SEED_FILE.read_text("utf-8"))
 ARTICLE = (
