@@ -16,9 +16,8 @@ from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send
 from storage.ingest import Ingestor
 
 from receiver import Receiver
-from helpers import q, rows, wait_until
+from helpers import SEED, item, q, rows, wait_until
 from reliability import Daemon, StaticSite, record, rjwatch_cmd, run_measured
-from test_storage import SEED, item
 
 pytestmark = pytest.mark.reliability
 

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import build_blog
 
-from helpers import REPO, free_port, run_cli, tuples
+from helpers import REPO, free_port, q, run_cli, tuples, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +31,8 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CON
         "-s", "RETRY_TIMES=2", "-s", "DOWNLOAD_TIMEOUT=10", "-s", "LOG_LEVEL=INFO"]
 #: Longest wait for a round of the 2,000-post blog on a busy 2-core machine.
 ROUND_TIMEOUT_S = 240
+#: Longest wait for a fresh redis-server to answer a ping (it starts in milliseconds when idle).
+REDIS_START_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +48,14 @@ def redis_url(tmp_path_factory):
                              "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
-    for _ in range(100):
+
+    def answers() -> bool:
         try:
-            client.ping()
-            break
+            return bool(client.ping())
         except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
+            return False
+
+    if not wait_until(answers, timeout=REDIS_START_S, step=0.05):
         proc.kill()
         pytest.fail("redis-server did not start")
     yield url
@@ -116,13 +118,12 @@ def seed(db_path: Path, redis_url: str) -> list[int]:
 
 
 def wait_round(db_path: Path, run_id: int, timeout: float = ROUND_TIMEOUT_S) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = tuples(db_path, "SELECT finish_reason FROM runs WHERE id = ? AND finished_at IS NOT NULL", run_id)
-        if row:
-            return row[0][0]
-        time.sleep(0.5)
-    pytest.fail(f"round {run_id} did not end within {timeout} s")
+    def ended() -> list[tuple]:
+        return tuples(db_path, "SELECT finish_reason FROM runs WHERE id = ? AND finished_at IS NOT NULL", run_id)
+
+    if not wait_until(ended, timeout=timeout, step=0.5):
+        pytest.fail(f"round {run_id} did not end within {timeout} s")
+    return ended()[0][0]
 
 
 def post_fetches(srv: SiteServer) -> Counter:
@@ -180,10 +181,8 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
     workers = [worker(cluster, n) for n in range(3)]
     ingest = cluster("ingest", log_name="ingest")
     (first,) = seed(db_path, redis_url)
-    deadline = time.monotonic() + ROUND_TIMEOUT_S
-    while tuples(db_path, "SELECT count(*) FROM posts")[0][0] < POSTS // 4:
-        assert time.monotonic() < deadline, "the crawl did not get going"
-        time.sleep(0.2)
+    assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= POSTS // 4, timeout=ROUND_TIMEOUT_S), \
+        "the crawl did not get going"
     os.kill(workers[0].pid, signal.SIGKILL)
     os.kill(ingest.pid, signal.SIGKILL)
     workers[0].wait(10)

@@ -20,7 +20,7 @@ import pytest
 from rjwatch.demo.site import build_blog
 from storage.db import connect
 
-from helpers import REPO, q, run_cli, wait_until
+from helpers import REPO, descendants, gone, q, relevant_articles, run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -192,13 +192,13 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
         before = len(posts(db_path))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Kill once this run has committed something (a loaded machine may take a while to start).
-        deadline = time.monotonic() + 90
-        while len(posts(db_path)) <= before and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-        time.sleep(0.5 * attempt)
+        wait_until(lambda: len(posts(db_path)) > before or proc.poll() is not None, timeout=90)
+        time.sleep(0.5 * attempt)  # the second kill comes at a later moment of its run: the fault, not a wait
+        kids = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    time.sleep(0.5)
+        # its helper processes die with it (and write nothing more)
+        assert wait_until(lambda: all(gone(pid) for pid in kids), timeout=30)
     partial = len(posts(db_path))
     assert 0 < partial < 150
     assert q(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0
@@ -255,9 +255,8 @@ def _relevant_post(post_id: str, title: str, extra_html: str = "", labels=()):
     from datetime import datetime, timezone
 
     from rjwatch.demo.site import Post
-    from test_alerts import _distinct_relevant_articles
 
-    art = _distinct_relevant_articles(1)[0]
+    art = relevant_articles(1)[0]
     body = "".join(f"<p>{para}</p>" for para in art["text"].split("\n") if para.strip()) + extra_html
     return Post(post_id, title, "", datetime(2024, 3, 1, tzinfo=timezone.utc), body_html=body, labels=tuple(labels))
 
@@ -325,7 +324,10 @@ def test_concurrent_crawls_each_report_only_their_own_run(db_path, served):
     quick = served(build_blog("quick-one", 5, template="simple", seed=63))
     cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", *FAST, "--source"]
     first = subprocess.Popen(cmd + [slow.base_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    # the second crawl starts while the first one's run is open
+    assert wait_until(lambda: os.path.exists(db_path) and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' "
+                                                                     "AND finished_at IS NULL") == 1,
+                      timeout=90, step=0.05)
     second = subprocess.run(cmd + [quick.base_url], cwd=REPO, capture_output=True, text=True, timeout=120)
     out, _ = first.communicate(timeout=180)
     assert second.returncode == 0 and first.returncode == 0

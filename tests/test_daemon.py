@@ -16,10 +16,9 @@ import pytest
 from rjwatch.demo.site import NewsItem, build_blog
 from storage.db import connect
 
-from helpers import REPO, q, run_cli, wait_until
+from helpers import (REPO, descendants, gone, news_feed, q, relevant_articles, run_cli, wait_job_passes,
+                     wait_until)
 from receiver import Receiver
-from test_alerts import _distinct_relevant_articles
-from test_poll import _news
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +58,7 @@ class DaemonProc:
 
 
 def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, tmp_path, served):
-    feed = _news(2)
+    feed = news_feed(2)
     srv = served(feed)
     with Receiver(fail_first=1) as rx:
         cfg = write_config(tmp_path / "rj.toml", rx.url)
@@ -68,19 +67,19 @@ def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, t
         d = DaemonProc(db_path, cfg).start()
         try:
             assert wait_until(lambda: len(rx.delivered()) >= 1)  # the backfill summary
-            art = _distinct_relevant_articles(3)[2]
+            art = relevant_articles(3)[2]
             feed.publish(NewsItem("fresh", art["title"], datetime.now(timezone.utc).replace(microsecond=0),
                                   body_html=f"<p>{art['text']}</p>"))
             assert wait_until(lambda: any("[new]" in r["payload"]["title"] or "[copy]" in r["payload"]["title"]
                                           for r in rx.delivered()))
-            time.sleep(3)
+            assert wait_job_passes(db_path, "alerts", 2)  # a second sending would have happened by now
         finally:
             assert d.stop() == 0
         delivered = len(rx.delivered())
         keys = [r["key"] for r in rx.delivered()]
         assert len(keys) == len(set(keys))
         again = DaemonProc(db_path, cfg).start()
-        time.sleep(5)
+        assert wait_job_passes(db_path, "alerts", 3)  # the restarted daemon's dispatch has run, more than once
         assert again.stop() == 0
         assert len(rx.delivered()) == delivered
     status = run_cli("--db", str(db_path), "status", "--format", "json")
@@ -111,7 +110,8 @@ def test_a_new_source_backfill_sends_one_summary_not_a_flood(db_path, tmp_path, 
         try:
             assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= 25)
             assert wait_until(lambda: len(rx.delivered()) >= 1)
-            time.sleep(3)
+            # further polls and dispatches have run: a flood would have started
+            assert wait_job_passes(db_path, "poll", 2) and wait_job_passes(db_path, "alerts", 2)
         finally:
             d.stop()
         titles = [r["payload"]["title"] for r in rx.delivered()]
@@ -119,7 +119,7 @@ def test_a_new_source_backfill_sends_one_summary_not_a_flood(db_path, tmp_path, 
 
 
 def test_secrets_in_channel_urls_never_appear_in_output(db_path, tmp_path, served):
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     run_cli("--db", str(db_path), "poll", "--all")
     with Receiver(fail_first=1000) as rx:
@@ -148,15 +148,16 @@ def test_kill_9_mid_crawl_loses_no_post_and_no_alert(db_path, tmp_path, served):
         cfg = write_config(tmp_path / "rj.toml", rx.url, crawl_interval="1h")
         d = DaemonProc(db_path, cfg).start()
         assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= 5)
+        kids = descendants(d.proc.pid)
         d.kill()  # kill -9: the crawl child gets SIGTERM through PR_SET_PDEATHSIG and stops
-        time.sleep(2)
+        assert wait_until(lambda: all(gone(pid) for pid in kids), timeout=60)
         partial = q(db_path, "SELECT count(*) FROM posts")
         assert partial < 60
         d2 = DaemonProc(db_path, cfg).start()
         try:
             assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") == 60, timeout=120)
             assert wait_until(lambda: len(rx.delivered()) >= 1)
-            time.sleep(3)
+            assert wait_job_passes(db_path, "alerts", 2)  # a second sending would have happened by now
         finally:
             d2.stop()
         keys = [r["key"] for r in rx.delivered()]
@@ -191,7 +192,7 @@ def test_jobs_running_in_many_threads_at_once_never_trip_over_each_other(db_path
     from rjwatch.settings import load
     from scheduler.daemon import Daemon
 
-    srv = served(_news(3))
+    srv = served(news_feed(3))
     run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     cfg = load(write_config(tmp_path / "rj.toml", "console"))
     daemon = Daemon(db_path, cfg)

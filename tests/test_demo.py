@@ -19,7 +19,7 @@ import pytest
 
 from rjwatch.demo import content
 
-from helpers import tuples, wait_until
+from helpers import children, tuples, wait_until
 
 
 pytestmark = pytest.mark.slow
@@ -179,17 +179,12 @@ def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp
 def _crawl_children(pid: int) -> list[int]:
     """The `rjwatch crawl` processes the daemon `pid` has started (Linux /proc)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    for kid in children(pid):
         try:
-            kids = [int(c) for c in (task / "children").read_text().split()]
+            if b"crawl" in Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0"):
+                found.append(kid)
         except OSError:
-            continue
-        for kid in kids:
-            try:
-                if b"crawl" in Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0"):
-                    found.append(kid)
-            except OSError:
-                pass
+            pass
     return found
 
 

@@ -16,9 +16,8 @@ import time
 
 import pytest
 
-from helpers import REPO, health, rows, wait_until
+from helpers import REPO, health, rss, wait_until
 from reliability import StaticSite, record, rjwatch_cmd, run_measured
-from test_ssrf import rss
 
 #: Pause between two header bytes: far below any read timeout used here.
 DRIP_S = 0.2

@@ -13,19 +13,10 @@ from importlib import resources
 
 import pytest
 
-from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
+from rjwatch.demo.site import NewsItem, build_blog
 from storage.db import connect
 
-from helpers import health, q, run_cli
-from test_alerts import _distinct_relevant_articles
-
-
-def _news(n: int = 3, **kw) -> NewsFeed:
-    arts = _distinct_relevant_articles(n)
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    items = [NewsItem(f"story-{i}", a["title"], start + timedelta(days=i), body_html=f"<p>{a['text']}</p>")
-             for i, a in enumerate(arts)]
-    return NewsFeed("wire", "Wire", items=items, **kw)
+from helpers import health, news_feed, q, relevant_articles, run_cli
 
 
 
@@ -42,7 +33,7 @@ def poll(db_path, *args, code: int = 0) -> dict:
 
 
 def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
-    feed = _news(3)
+    feed = news_feed(3)
     srv = served(feed)
     assert cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed").exit_code == 0
     first = poll(db_path, "--all")
@@ -52,7 +43,7 @@ def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
     assert [r.status for r in srv.log.records() if r.path == "/rss.xml"] == [200, 304]
     h = health(db_path)
     assert h["etag"] and h["last_modified"] and h["consecutive_failures"] == 0
-    extra = _distinct_relevant_articles(4)[3]
+    extra = relevant_articles(4)[3]
     feed.publish(NewsItem("story-new", extra["title"], datetime(2024, 6, 1, tzinfo=timezone.utc),
                           body_html=f"<p>{extra['text']}</p>"))
     third = poll(db_path, "--all")
@@ -65,7 +56,7 @@ def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
 
 
 def test_a_server_that_ignores_validators_causes_no_duplicates(db_path, served):
-    srv = served(_news(3, ignore_validators=True))
+    srv = served(news_feed(3, ignore_validators=True))
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     for _ in range(3):
         poll(db_path, "--all")
@@ -88,7 +79,7 @@ def test_permanent_redirect_moves_the_source(db_path, served):
 
 
 def test_gone_disables_the_source_with_a_reason(db_path, served):
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     srv.faults.status("/rss.xml", 410)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     out = poll(db_path, "--all", code=1)
@@ -100,7 +91,7 @@ def test_gone_disables_the_source_with_a_reason(db_path, served):
 
 
 def test_retry_after_sets_the_next_poll(db_path, served):
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     srv.faults.rate_limit("/rss.xml", first=1, retry_after=120)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     before = datetime.now(timezone.utc)
@@ -113,7 +104,7 @@ def test_retry_after_sets_the_next_poll(db_path, served):
 
 def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
     monkeypatch.setenv("RJWATCH_FAILURE_ALERT_AFTER", "3")
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     srv.faults.status("/rss.xml", 500)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     dues = []
@@ -139,7 +130,7 @@ def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
 ])
 def test_hostile_feed_responses_fail_cleanly(db_path, served, monkeypatch, fault, expect):
     monkeypatch.setenv("RJWATCH_FETCH_TIMEOUT", "1")
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     getattr(srv.faults, fault)("/rss.xml")
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     started = time.monotonic()
@@ -187,7 +178,7 @@ def test_malformed_feed_keeps_what_it_can(db_path, served, tmp_path):
     from crawler.guard import allowed_sites
     from crawler.http import fetch
 
-    srv = served(_news(3))
+    srv = served(news_feed(3))
     body = fetch(f"{srv.base_url}/rss.xml", allowed=allowed_sites(srv.base_url)).body.replace(b"</channel>", b"<item><title>broken &amp</channel>")
     bad = tmp_path / "bad.xml"
     bad.write_bytes(body)
@@ -201,7 +192,7 @@ def test_changing_guids_do_not_make_new_rows(db_path, tmp_path):
             f"<item><title>Talks {i}</title><link>https://wire.example.org/story-{i}</link>"
             f"<guid isPermaLink='false'>{guid_prefix}-{i}</guid><description>"
             f"{a['text'][:2000]}</description></item>"
-            for i, a in enumerate(_distinct_relevant_articles(3)))
+            for i, a in enumerate(relevant_articles(3)))
         return f"<?xml version='1.0'?><rss version='2.0'><channel><title>W</title><link>https://wire.example.org/</link>{items}</channel></rss>"
 
     for n, prefix in enumerate(["a", "b", "c"]):
@@ -245,7 +236,7 @@ def test_the_default_source_list_is_valid_and_never_contacted():
 
 
 def test_adaptive_interval_speeds_up_for_busy_feeds_and_every_wins(db_path, served):
-    feed = _news(2)
+    feed = news_feed(2)
     srv = served(feed)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     poll(db_path, "--all")

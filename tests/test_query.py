@@ -13,7 +13,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from html import escape
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import free_port, run_cli
+from helpers import free_port, run_cli, wait_until
 
 SEED_URL = "https://seedcopy.blogspot.com/2017/03/what-russia-wants.html"
 
@@ -463,15 +462,16 @@ def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def up() -> bool:
             try:
-                status, home = _get(base + "/")
-                break
+                _get(base + "/")
+                return True
             except OSError:
                 assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
+                return False
+
+        assert wait_until(up, timeout=60, step=0.3), "server did not start"
+        status, home = _get(base + "/")
         assert status == 200 and "rjwatch corpus" in home
         status, page = _get(base + "/rj")
         assert status == 200 and "Latest new coverage" in page and "Copies of the seed" in page
