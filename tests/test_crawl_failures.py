@@ -12,7 +12,7 @@ import pytest
 
 from rjwatch.demo.site import build_blog
 
-from helpers import free_port, no_traceback, q, rows
+from helpers import free_port, news_feed, no_traceback, q, rows
 from reliability import FAST, assert_consistent, assert_stored_once, record, rjwatch_cmd, run_measured
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -203,10 +203,8 @@ def test_20_the_anomaly_alert_names_the_cause(db_path, served):
 
 
 def test_20_a_poll_where_every_source_fails_exits_non_zero(db_path, served):
-    from test_reliability_crawl import _news
-
     dead = f"http://127.0.0.1:{free_port()}/rss.xml"
-    feed = _news(3)
+    feed = news_feed(3)
     srv = served(feed)
     srv.faults.status("/rss.xml", 500)
     for url in (dead, f"{srv.base_url}/rss.xml"):
