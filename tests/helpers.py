@@ -1,6 +1,8 @@
-"""Plain helpers every test module shares: the paths of the test data, the CLI run in-process, reads of
-a database file (a value, rows as dicts, rows as tuples, a source's health), waiting on a condition with
-a deadline, free local ports, and the checks for a clean one-line error.
+"""Plain helpers every test module shares: the paths of the test data, shared test data (the seed, a
+relevant article, relevant fixture articles, a news feed, an RSS body), the CLI run in-process and the
+checks for a clean one-line error, reads of a database file (a value, rows as dicts, rows as tuples, a
+source's health), waiting on a condition with a deadline (a daemon job's passes, processes gone), free
+local ports, and a disk filler.
 
 Fixtures stay in conftest.py; everything here is an ordinary function a test module imports
 (`from helpers import q, wait_until`), never `from conftest import`.
