@@ -1,26 +1,14 @@
-"""Shared test fixtures: fresh databases made by the real `rjwatch init`, and paths to test data."""
+"""Shared test fixtures: fresh databases made by the real `rjwatch init`, demo-network servers, a small
+filesystem that fills up. Plain helper functions live in helpers.py (test modules import them from there)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from rjwatch.cli import main
-
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-REPO = HERE.parent
-CORPUS = REPO.parent / "shared" / "corpus" / "blogger"
-SEED_FILE = REPO / "rjwatch" / "data" / "seeds" / "000_2726ccec86287c13.txt"
-
-
-def run_cli(*args: str, input: str | bytes | None = None):
-    """Run the real CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+from helpers import run_cli
 
 
 @pytest.fixture
@@ -42,10 +30,6 @@ def db(db_path: Path):
     database = connect(db_path)
     yield database
     database.conn.close()
-
-
-def load_expected(path: Path) -> dict:
-    return json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".expected.json").read_text("utf-8"))
 
 
 @pytest.fixture
@@ -82,15 +66,3 @@ def small_fs(tmp_path):
     subprocess.run(["mount", "-o", "remount,rw", str(mnt)], capture_output=True)
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
-
-def fill_disk(folder: Path) -> Path:
-    """Write zeros into `folder` until its filesystem is full; returns the filler file."""
-    filler = folder / "filler"
-    with open(filler, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    return filler

@@ -30,7 +30,7 @@ class Receiver:
                         payload = {"raw": body.decode("utf-8", "replace")}
                     receiver.requests.append({"path": self.path, "key": self.headers.get("X-Rjwatch-Key"),
                                               "payload": payload, "ok": not failed})
-                if receiver.delay:
+                if receiver.delay:  # a slow receiver is the behaviour under test, not a wait
                     time.sleep(receiver.delay)
                 self.send_response(500 if failed else 200)
                 self.send_header("Content-Length", "0")

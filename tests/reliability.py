@@ -28,7 +28,7 @@ from pathlib import Path
 
 from storage.db import connect
 
-from conftest import REPO
+from helpers import REPO, q, rows
 
 #: Scrapy settings that lift only the politeness delays, so that the campaign stays quick; the
 #: per-site concurrency limit, the caps, the retries and the robots.txt rules stay as in production.
@@ -53,22 +53,6 @@ def record(scenario: str, *, runs: int, posts: int, faults: int, lost: int, **ex
 
 
 # --- the database -----------------------------------------------------------------------------------
-def q(db_path: Path, sql: str, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchone()[0]
-    finally:
-        db.conn.close()
-
-
-def rows(db_path: Path, sql: str, *params) -> list[dict]:
-    db = connect(db_path)
-    try:
-        return list(db.query(sql, params))
-    finally:
-        db.conn.close()
-
-
 def assert_stored_once(db_path: Path, post_ids=(), urls=()) -> int:
     """Every expected post (by Blogger post id, or by URL for feeds and files) is one row, exactly once.
 
@@ -200,15 +184,6 @@ def kill9_after(cmd: list[str], seconds: float) -> int:
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
     return proc.wait()
-
-
-def wait_until(cond, timeout: float = 40.0, step: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return False
 
 
 def write_config(path: Path, hook_url: str, **extra) -> Path:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import time
+from datetime import datetime, timezone
 
 from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest
 from storage.ingest import Ingestor
 
+from helpers import ARTICLE, SEED, item, relevant_articles, wait_until
 from receiver import Receiver
-from test_storage import ARTICLE, SEED, item
 
 
 def _deliveries(db):
     return list(db.query("SELECT * FROM deliveries"))
+
+
+def _due(db) -> bool:
+    """The first delivery is due for a try: never tried yet, or its backoff has passed."""
+    found = _deliveries(db)
+    at = found[0]["next_attempt_at"] if found else None
+    return at is None or datetime.fromisoformat(at) <= datetime.now(timezone.utc)
 
 
 def test_a_new_post_is_delivered_exactly_once_after_a_failure(db):
@@ -22,7 +29,7 @@ def test_a_new_post_is_delivered_exactly_once_after_a_failure(db):
         first = dispatch(db, ch, retry_base=0.05)
         assert first == {"sent": 0, "failed": 0, "retrying": 1, "deferred": 0}
         assert _deliveries(db)[0]["status"] == "pending" and _deliveries(db)[0]["attempts"] == 1
-        time.sleep(0.1)
+        assert wait_until(lambda: _due(db), timeout=10, step=0.01)
         second = dispatch(db, ch, retry_base=0.05)
         assert second["sent"] == 1
         third = dispatch(db, ch, retry_base=0.05)
@@ -40,9 +47,17 @@ def test_failures_become_failed_after_the_last_attempt(db):
     Ingestor(db).ingest(item("https://a.example.org/1"))
     with Receiver(fail_first=100) as rx:
         ch = [Channel("hook", rx.url)]
-        for _ in range(10):
-            dispatch(db, ch, retry_base=0.001)
-            time.sleep(0.05)
+
+        def retried_until_failed() -> bool:
+            if [d["status"] for d in _deliveries(db)] == ["failed"]:
+                return True
+            if _due(db):
+                dispatch(db, ch, retry_base=0.001)
+            return False
+
+        assert wait_until(retried_until_failed, timeout=20, step=0.01)
+        assert len(rx.requests) == 6
+        dispatch(db, ch, retry_base=0.001)  # a failed delivery is not tried again on its own
         assert len(rx.requests) == 6
     d = _deliveries(db)[0]
     assert d["status"] == "failed" and d["attempts"] == 6 and "delivery failed" in d["last_error"]
@@ -61,20 +76,10 @@ def test_suppressed_alerts_are_never_sent_and_rules_filter(db):
     assert titles == ["[copy] What Russia Wants From Its Dialogue With Japan"]
 
 
-def _distinct_relevant_articles(n: int) -> list[dict]:
-    from conftest import FIXTURES
-
-    paths = sorted((FIXTURES / "classify").glob("new__en_*.txt"))[:n]
-    out = []
-    for i, p in enumerate(paths):
-        title, _, body = p.read_text("utf-8").partition("\n\n")
-        out.append(item(f"https://s{i}.example.org/p", text=body, title=title.strip()))
-    return out
-
 
 def test_flood_control_defers_the_overflow_to_the_digest(db):
     ing = Ingestor(db)
-    for it in _distinct_relevant_articles(5):
+    for it in relevant_articles(5):
         assert ing.ingest(it).status == "new"
     with Receiver() as rx:
         ch = [Channel("hook", rx.url, max_per_hour=2)]
@@ -113,7 +118,7 @@ def test_channels_from_config_reads_env_secrets_and_masks_them(tmp_path, monkeyp
 def test_a_rule_can_use_an_fts_query_or_a_saved_search(db):
     ing = Ingestor(db)
     ing.ingest(item("https://a.example.org/kuril"))
-    arts = _distinct_relevant_articles(8)
+    arts = relevant_articles(8)
     other = next(a for a in arts if "kuril" not in (a["text"] + a["title"]).lower())
     assert ing.ingest(other).status == "new"
     db.execute("INSERT INTO saved_searches (name, query, created_at) VALUES ('islands', 'kuril*', '2026-01-01')")

@@ -16,8 +16,8 @@ from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send
 from storage.ingest import Ingestor
 
 from receiver import Receiver
-from reliability import Daemon, StaticSite, q, record, rjwatch_cmd, rows, run_measured, wait_until
-from test_storage import SEED, item
+from helpers import SEED, item, q, rows, wait_until
+from reliability import Daemon, StaticSite, record, rjwatch_cmd, run_measured
 
 pytestmark = pytest.mark.reliability
 

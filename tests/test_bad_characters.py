@@ -19,9 +19,9 @@ import pytest
 
 from rjwatch.demo.site import build_blog
 
-from conftest import FIXTURES
-from reliability import (StaticSite, assert_consistent, assert_stored_once, crawl, poll, q, record, rjwatch_cmd,
-                         rows, run_measured)
+from helpers import FIXTURES, health, no_traceback, q, rows
+from reliability import (StaticSite, assert_consistent, assert_stored_once, crawl, poll, record, rjwatch_cmd,
+                         run_measured)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -39,11 +39,6 @@ def entry_urls(path: Path) -> list[str]:
     return [e["url"] for e in expected["entries"]]
 
 
-def no_traceback(*outputs: str) -> None:
-    for out in outputs:
-        assert "Traceback" not in out, out[-3000:]
-
-
 def doubled(db_path: Path) -> int:
     """Posts stored more than once (by canonical URL)."""
     counts = Counter(r["canonical_url"] for r in rows(db_path, "SELECT canonical_url FROM posts"))
@@ -56,10 +51,6 @@ def title_of(db_path: Path, url: str) -> str:
 
 def text_of(db_path: Path, url: str) -> str:
     return q(db_path, "SELECT text FROM posts WHERE canonical_url = ? OR url = ?", url, url)
-
-
-def health_of(db_path: Path, source_id: int = 1) -> dict:
-    return rows(db_path, "SELECT * FROM source_health WHERE source_id = ?", source_id)[0]
 
 
 # --- 17: bad character references ------------------------------------------------------------------
@@ -112,9 +103,9 @@ def test_17_poll_stores_every_entry_of_a_feed_with_surrogate_references(db_path,
     lost = assert_stored_once(db_path, urls=entry_urls(SURROGATES))
     assert q(db_path, "SELECT count(*) FROM posts") == 9
     assert title_of(db_path, entry_urls(SURROGATES)[0]).endswith(EMOJI)
-    health = health_of(db_path)
-    assert health["consecutive_failures"] == 0 and health["last_success"]
-    assert "character references" in health["last_error"], health  # the repair is on record
+    h = health(db_path)
+    assert h["consecutive_failures"] == 0 and h["last_success"]
+    assert "character references" in h["last_error"], h  # the repair is on record
     assert_consistent(db_path)
     record("17 surrogate character references (poll)", runs=runs, posts=9, faults=9, lost=lost,
            doubled=doubled(db_path))
@@ -244,9 +235,9 @@ def test_18_poll_records_lost_entries_in_the_source_health(db_path, served):
     assert "10 entries in the document, 9 parsed: entry 4 has no link or id" in res.stderr, res.stderr
     lost = assert_stored_once(db_path, urls=entry_urls(NO_LINK))
     assert q(db_path, "SELECT count(*) FROM posts") == 9
-    health = health_of(db_path)
-    assert health["last_error"].startswith("10 entries in the document, 9 parsed: entry 4 has no link or id"), health
-    assert health["consecutive_failures"] == 0
+    h = health(db_path)
+    assert h["last_error"].startswith("10 entries in the document, 9 parsed: entry 4 has no link or id"), h
+    assert h["consecutive_failures"] == 0
     listed = json.loads(run_measured(rjwatch_cmd(db_path, "source", "list", "--format", "json")).stdout)
     assert "entry 4 has no link or id" in listed[0]["last_error"], listed
     record("18 a feed entry without link (poll)", runs=1, posts=9, faults=1, lost=lost, doubled=doubled(db_path))

@@ -13,7 +13,7 @@ import pytest
 
 from storage.ingest import Ingestor
 
-from conftest import FIXTURES
+from helpers import FIXTURES
 
 CASES = sorted(p for p in (FIXTURES / "classify").iterdir() if p.suffix in (".txt", ".html"))
 

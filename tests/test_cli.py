@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SEED_FILE, run_cli
+from helpers import FIXTURES, SEED_FILE, run_cli
 
 
 def test_init_is_idempotent(db_path):

@@ -17,8 +17,8 @@ import pytest
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
-from conftest import fill_disk, run_cli
-from reliability import StaticSite, q, record, rjwatch_cmd, run_measured, rows
+from helpers import fill_disk, one_line_error, q, rows, run_cli
+from reliability import StaticSite, record, rjwatch_cmd, run_measured
 
 pytestmark = pytest.mark.reliability
 
@@ -28,19 +28,6 @@ HUGE = "9" * 20
 #: isolates, LRM/RLM/ALM, ESC, BEL, backspace, and C1 controls (CSI, NEL).
 FORBIDDEN = "\r\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\x1b\x07\x08\x9b\x85"
 #: Size of the small filesystem for the full-disk and read-only cases (as in scenario 4).
-
-
-def _one_line_error(res, *words: str) -> str:
-    """A non-zero exit, no traceback, and one error line that names the problem."""
-    code = getattr(res, "exit_code", getattr(res, "code", None))
-    out, err = res.stdout, res.stderr
-    assert code not in (0, None), (code, out[-2000:], err[-2000:])
-    assert "Traceback" not in out + err, err[-3000:]
-    lines = [ln for ln in err.splitlines() if ln.startswith(("rjwatch: error:", "Error:"))]
-    assert len(lines) == 1, err[-2000:]
-    for w in words:
-        assert w.lower() in lines[0].lower(), (w, lines[0])
-    return lines[0]
 
 
 def _rss(base: str, items: list[tuple[str, str, str]]) -> bytes:
@@ -231,7 +218,7 @@ def test_23_a_bad_number_date_or_path_is_a_one_line_error(stored_db, case):
     args = [a.replace("{tmp}", str(stored_db.parent)) for a in args]
     before = Path("/proc/version").read_text()
     res = run_measured(rjwatch_cmd(stored_db, *args), timeout=60)
-    _one_line_error(res, words)
+    one_line_error(res, words)
     assert Path("/proc/version").read_text() == before
     assert not list(stored_db.parent.glob("*.part")) and not (stored_db.parent / "plot.foo").exists()
     assert q(stored_db, "SELECT count(*) FROM sources") == 0  # nothing half-registered
@@ -263,7 +250,7 @@ def test_23_rjwatch_run_refuses_a_bad_setting_in_one_line(db_path, case):
     cfg = db_path.parent / "bad.toml"
     cfg.write_text(text + "\n")
     res = run_measured(rjwatch_cmd(db_path, "run", config=cfg), timeout=60)
-    _one_line_error(res, words)
+    one_line_error(res, words)
     assert q(db_path, "SELECT count(*) FROM meta WHERE key = 'heartbeat'") == 0  # the daemon never started
     record(f"23 bad setting: {case}", runs=1, posts=0, faults=1, lost=0, doubled=0)
 
@@ -283,7 +270,7 @@ def test_23_a_query_of_thousands_of_terms_is_refused_quickly_and_repeats_count_o
     started = time.monotonic()
     res = run_measured(rjwatch_cmd(stored_db, "search", many), timeout=60)
     took = time.monotonic() - started
-    line = _one_line_error(res, "5,000 terms", "at most 64")
+    line = one_line_error(res, "5,000 terms", "at most 64")
     assert took < 30, took  # process start included; the refusal itself takes milliseconds
     # 3,000 copies of one word are one term: answered, and quickly (it took 22 s before)
     started = time.monotonic()
@@ -309,10 +296,10 @@ def test_23_init_on_a_full_disk_leaves_no_empty_database_and_works_once_there_is
     db = small_fs / "rj.db"
     filler = fill_disk(small_fs)
     res = run_measured(rjwatch_cmd(db, "init"), timeout=60)
-    _one_line_error(res, "disk is full")
+    one_line_error(res, "disk is full")
     assert sorted(p.name for p in small_fs.iterdir()) == ["filler"]  # no 0-byte or half-made database
     # a daemon on the full disk says so in one line as well
-    _one_line_error(run_measured(rjwatch_cmd(db, "run"), timeout=60), "disk is full")
+    one_line_error(run_measured(rjwatch_cmd(db, "run"), timeout=60), "disk is full")
     filler.unlink()
     again = run_measured(rjwatch_cmd(db, "init"), timeout=60)
     assert again.code == 0, again.stderr[-2000:]
@@ -346,7 +333,7 @@ def test_23_the_daemon_on_a_read_only_mount_is_a_one_line_error(small_fs):
         subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
         try:
             res = run_measured(rjwatch_cmd(db, "run"), timeout=60)
-            _one_line_error(res, "read-only")
+            one_line_error(res, "read-only")
         finally:
             subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], check=True)
     assert q(db, "SELECT value FROM meta WHERE key = 'crashed-writer'") == "yes"  # nothing lost meanwhile

@@ -12,10 +12,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,9 +21,8 @@ import pytest
 
 from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import build_blog
-from storage.db import connect
 
-from conftest import REPO, run_cli
+from helpers import REPO, free_port, q, run_cli, tuples, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -34,12 +31,8 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CON
         "-s", "RETRY_TIMES=2", "-s", "DOWNLOAD_TIMEOUT=10", "-s", "LOG_LEVEL=INFO"]
 #: Longest wait for a round of the 2,000-post blog on a busy 2-core machine.
 ROUND_TIMEOUT_S = 240
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: Longest wait for a fresh redis-server to answer a ping (it starts in milliseconds when idle).
+REDIS_START_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +42,20 @@ def redis_url(tmp_path_factory):
         pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
     import redis
 
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
-    for _ in range(100):
+
+    def answers() -> bool:
         try:
-            client.ping()
-            break
+            return bool(client.ping())
         except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
+            return False
+
+    if not wait_until(answers, timeout=REDIS_START_S, step=0.05):
         proc.kill()
         pytest.fail("redis-server did not start")
     yield url
@@ -123,22 +117,13 @@ def seed(db_path: Path, redis_url: str) -> list[int]:
     return [int(line.split()[1][1:]) for line in result.output.splitlines() if ": seeded" in line]
 
 
-def query(db_path: Path, sql: str, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.conn.close()
-
-
 def wait_round(db_path: Path, run_id: int, timeout: float = ROUND_TIMEOUT_S) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = query(db_path, "SELECT finish_reason FROM runs WHERE id = ? AND finished_at IS NOT NULL", run_id)
-        if row:
-            return row[0][0]
-        time.sleep(0.5)
-    pytest.fail(f"round {run_id} did not end within {timeout} s")
+    def ended() -> list[tuple]:
+        return tuples(db_path, "SELECT finish_reason FROM runs WHERE id = ? AND finished_at IS NOT NULL", run_id)
+
+    if not wait_until(ended, timeout=timeout, step=0.5):
+        pytest.fail(f"round {run_id} did not end within {timeout} s")
+    return ended()[0][0]
 
 
 def post_fetches(srv: SiteServer) -> Counter:
@@ -147,10 +132,10 @@ def post_fetches(srv: SiteServer) -> Counter:
 
 
 def assert_every_post_once(db_path: Path, blog) -> None:
-    count, ids, urls = query(db_path, "SELECT count(*), count(DISTINCT post_id), count(DISTINCT canonical_url) "
+    count, ids, urls = tuples(db_path, "SELECT count(*), count(DISTINCT post_id), count(DISTINCT canonical_url) "
                                       "FROM posts")[0]
     assert (count, ids, urls) == (POSTS, POSTS, POSTS)
-    stored = {r[0] for r in query(db_path, "SELECT post_id FROM posts")}
+    stored = {r[0] for r in tuples(db_path, "SELECT post_id FROM posts")}
     assert stored == {p.post_id for p in blog.posts}
 
 
@@ -169,10 +154,10 @@ def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_on
     assert {p: n for p, n in every.items() if n > 1 and p != "/robots.txt"} == {}  # each worker reads robots.txt
     assert_every_post_once(db_path, blog)
 
-    pages, items, stats = query(db_path, "SELECT pages, items, stats FROM runs WHERE id = ?", run_id)[0]
+    pages, items, stats = tuples(db_path, "SELECT pages, items, stats FROM runs WHERE id = ?", run_id)[0]
     assert items == POSTS and pages >= POSTS
     assert sum(json.loads(stats)["new"].values()) == POSTS
-    assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+    assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
 
     status = json.loads(run_cli("--db", str(db_path), "cluster", "status", "--redis", redis_url,
                                 "--format", "json").output)
@@ -188,7 +173,7 @@ def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_on
     (again,) = seed(db_path, redis_url)
     assert wait_round(db_path, again) == "finished"
     assert post_fetches(srv) == Counter()
-    assert query(db_path, "SELECT count(*) FROM posts")[0][0] == POSTS
+    assert tuples(db_path, "SELECT count(*) FROM posts")[0][0] == POSTS
 
 
 def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, big_blog, db_path, redis_url):
@@ -196,10 +181,8 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
     workers = [worker(cluster, n) for n in range(3)]
     ingest = cluster("ingest", log_name="ingest")
     (first,) = seed(db_path, redis_url)
-    deadline = time.monotonic() + ROUND_TIMEOUT_S
-    while query(db_path, "SELECT count(*) FROM posts")[0][0] < POSTS // 4:
-        assert time.monotonic() < deadline, "the crawl did not get going"
-        time.sleep(0.2)
+    assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= POSTS // 4, timeout=ROUND_TIMEOUT_S), \
+        "the crawl did not get going"
     os.kill(workers[0].pid, signal.SIGKILL)
     os.kill(ingest.pid, signal.SIGKILL)
     workers[0].wait(10)
@@ -209,8 +192,8 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
 
     # The worker died without a goodbye: the round cannot vouch for the requests it held.
     assert wait_round(db_path, first) == "interrupted"
-    assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] in (None, 0)
-    missing = POSTS - query(db_path, "SELECT count(*) FROM posts")[0][0]
+    assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] in (None, 0)
+    missing = POSTS - tuples(db_path, "SELECT count(*) FROM posts")[0][0]
 
     # The next round walks the blog again, fetching only the pages of posts not stored yet.
     srv.log.wait_for(0)
@@ -219,12 +202,12 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
     assert wait_round(db_path, second) == "finished"
     assert sum(post_fetches(srv).values()) == missing
     assert_every_post_once(db_path, blog)
-    assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+    assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
 
 
 def test_bad_redis_url_is_one_line(db_path):
     result = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", "status",
-                             "--redis", f"redis://127.0.0.1:{_free_port()}/0"], capture_output=True, text=True,
+                             "--redis", f"redis://127.0.0.1:{free_port()}/0"], capture_output=True, text=True,
                             cwd=REPO, timeout=60)
     assert result.returncode != 0
     assert result.stderr.startswith("rjwatch: error: cannot reach Redis") and "Traceback" not in result.stderr
@@ -284,15 +267,15 @@ def test_a_round_that_could_not_read_the_blog_leaves_its_backfill_to_do(redis_ur
     try:
         (first,) = seed(db_path, redis_url)
         assert wait_round(db_path, first) == "finished"
-        stats = json.loads(query(db_path, "SELECT stats FROM runs WHERE id = ?", first)[0][0])
+        stats = json.loads(tuples(db_path, "SELECT stats FROM runs WHERE id = ?", first)[0][0])
         assert "walk incomplete" in (stats.get("note") or ""), stats
         assert "request(s) the walk needed failed" in (stats.get("anomaly") or ""), stats
-        assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 0
+        assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 0
         srv.faults.clear()
         (second,) = seed(db_path, redis_url)
-        assert query(db_path, "SELECT stats FROM runs WHERE id = ?", second)  # seeded as a full round
+        assert tuples(db_path, "SELECT stats FROM runs WHERE id = ?", second)  # seeded as a full round
         assert wait_round(db_path, second) == "finished"
-        assert query(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
-        assert query(db_path, "SELECT count(DISTINCT post_id) FROM posts")[0][0] == 40
+        assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
+        assert tuples(db_path, "SELECT count(DISTINCT post_id) FROM posts")[0][0] == 40
     finally:
         _stop(procs)

@@ -20,8 +20,7 @@ import pytest
 from rjwatch.demo.site import build_blog
 from storage.db import connect
 
-from conftest import REPO, run_cli
-from reliability import wait_until
+from helpers import REPO, descendants, gone, q, relevant_articles, run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +38,6 @@ def posts(db_path: Path) -> list[dict]:
     try:
         return list(db.query("SELECT id, canonical_url, title, post_id, blog_id, status, summary_only, text, revision "
                              "FROM posts ORDER BY id"))
-    finally:
-        db.conn.close()
-
-
-def scalar(db_path: Path, sql: str, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchone()[0]
     finally:
         db.conn.close()
 
@@ -74,8 +65,8 @@ def test_every_post_of_a_blog_is_collected_once(db_path, served, template, local
     assert srv.log.count(path="/feeds/posts/default*") >= 3
     # ... and, as the feed carries every post in full, no post page is fetched at all
     assert not [r.path for r in srv.log.records() if r.path.endswith(".html")]
-    run = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
-    assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "finished"
+    run = json.loads(q(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    assert q(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "finished"
     assert sum(run["new"].values()) == 60
 
 
@@ -114,7 +105,7 @@ def test_second_hostname_and_mobile_pages_are_the_same_posts(db_path, served):
     mobile = f"{srv.base_url.rstrip('/')}{some.path}?m=1"
     again = run_cli("--db", str(db_path), "ingest", mobile, "--format", "json")
     assert json.loads(again.output)["seen"] == 1
-    vias = scalar(db_path, "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id "
+    vias = q(db_path, "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id "
                            "WHERE p.post_id = ?", some.post_id)
     assert vias >= 3  # feed / page on 127.0.0.1, page on localhost, the ?m=1 page
 
@@ -153,7 +144,7 @@ def test_incremental_recrawl_asks_only_for_what_is_new(db_path, served):
     assert len(stored) == 121 and "1234567890123456789" in stored
     assert stored[edited.post_id]["revision"] == 2
     assert "corrected after publication" in stored[edited.post_id]["text"]
-    assert scalar(db_path, "SELECT count(*) FROM revisions") == 1
+    assert q(db_path, "SELECT count(*) FROM revisions") == 1
     assert srv.log.total <= 8
 
 
@@ -201,20 +192,20 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
         before = len(posts(db_path))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Kill once this run has committed something (a loaded machine may take a while to start).
-        deadline = time.monotonic() + 90
-        while len(posts(db_path)) <= before and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-        time.sleep(0.5 * attempt)
+        wait_until(lambda: len(posts(db_path)) > before or proc.poll() is not None, timeout=90)
+        time.sleep(0.5 * attempt)  # the second kill comes at a later moment of its run: the fault, not a wait
+        kids = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    time.sleep(0.5)
+        # its helper processes die with it (and write nothing more)
+        assert wait_until(lambda: all(gone(pid) for pid in kids), timeout=30)
     partial = len(posts(db_path))
     assert 0 < partial < 150
-    assert scalar(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0
+    assert q(db_path, "SELECT count(*) FROM crawl_state WHERE backfill_complete = 1") == 0
     assert crawl(db_path, srv.base_url, timeout=240).returncode == 0
     stored = posts(db_path)
     assert len(stored) == 150 and len({p["post_id"] for p in stored}) == 150
-    assert scalar(db_path, "PRAGMA integrity_check") == "ok"
+    assert q(db_path, "PRAGMA integrity_check") == "ok"
 
 
 def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
@@ -228,7 +219,7 @@ def test_sigint_stops_cleanly_and_records_the_run(db_path, served):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
-    assert scalar(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "shutdown"
+    assert q(db_path, "SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1") == "shutdown"
     assert crawl(db_path, srv.base_url, timeout=240).returncode == 0
     assert len(posts(db_path)) == 120
 
@@ -239,9 +230,9 @@ def test_a_blog_that_stops_yielding_posts_is_flagged(db_path, served):
     assert crawl(db_path, srv.base_url).returncode == 0
     srv.faults.status("*", 403)
     crawl(db_path, srv.base_url, "--full")
-    stats = json.loads(scalar(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
+    stats = json.loads(q(db_path, "SELECT stats FROM runs ORDER BY id DESC LIMIT 1"))
     assert stats["anomaly"] and "no posts" in stats["anomaly"]
-    assert scalar(db_path, "SELECT count(*) FROM alerts WHERE kind = 'anomaly'") == 1
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE kind = 'anomaly'") == 1
     listed = run_cli("--db", str(db_path), "runs", "--format", "json")
     assert json.loads(listed.output)[0]["anomaly"]
 
@@ -257,16 +248,15 @@ def test_scrapy_crawl_command_works_from_the_project_folder(tmp_path, served):
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(posts(db_file)) == 12
-    assert scalar(db_file, "SELECT kind FROM sources") == "blogger"
+    assert q(db_file, "SELECT kind FROM sources") == "blogger"
 
 
 def _relevant_post(post_id: str, title: str, extra_html: str = "", labels=()):
     from datetime import datetime, timezone
 
     from rjwatch.demo.site import Post
-    from test_alerts import _distinct_relevant_articles
 
-    art = _distinct_relevant_articles(1)[0]
+    art = relevant_articles(1)[0]
     body = "".join(f"<p>{para}</p>" for para in art["text"].split("\n") if para.strip()) + extra_html
     return Post(post_id, title, "", datetime(2024, 3, 1, tzinfo=timezone.utc), body_html=body, labels=tuple(labels))
 
@@ -298,7 +288,7 @@ def test_discovery_proposes_linked_blogger_blogs_and_never_fetches_private_addre
     assert other.base_url not in listed.stdout
     approve = run_cli("--db", str(db_path), "source", "approve", str(cands[0]["id"]))
     assert approve.exit_code == 0
-    assert scalar(db_path, "SELECT state FROM sources WHERE id = ?", cands[0]["id"]) == "enabled"
+    assert q(db_path, "SELECT state FROM sources WHERE id = ?", cands[0]["id"]) == "enabled"
 
 
 def test_learned_urls_to_private_addresses_are_refused_but_approved_hosts_work():
@@ -334,7 +324,10 @@ def test_concurrent_crawls_each_report_only_their_own_run(db_path, served):
     quick = served(build_blog("quick-one", 5, template="simple", seed=63))
     cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", *FAST, "--source"]
     first = subprocess.Popen(cmd + [slow.base_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    # the second crawl starts while the first one's run is open
+    assert wait_until(lambda: os.path.exists(db_path) and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' "
+                                                                     "AND finished_at IS NULL") == 1,
+                      timeout=90, step=0.05)
     second = subprocess.run(cmd + [quick.base_url], cwd=REPO, capture_output=True, text=True, timeout=120)
     out, _ = first.communicate(timeout=180)
     assert second.returncode == 0 and first.returncode == 0

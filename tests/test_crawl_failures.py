@@ -7,14 +7,13 @@ of tests/reliability.py."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from rjwatch.demo.site import build_blog
 
-from reliability import (FAST, assert_consistent, assert_stored_once, q, record, rjwatch_cmd, rows,
-                         run_measured)
+from helpers import free_port, news_feed, no_traceback, q, rows
+from reliability import FAST, assert_consistent, assert_stored_once, record, rjwatch_cmd, run_measured
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -62,18 +61,6 @@ def blog_state(db_path, url: str) -> dict:
     health = rows(db_path, "SELECT * FROM source_health WHERE source_id = ?", sid)
     return {"id": sid, "backfill_complete": state[0]["backfill_complete"] if state else 0,
             "health": health[0] if health else {}}
-
-
-def free_port() -> int:
-    """A 127.0.0.1 port where nothing listens (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def no_traceback(*outputs: str) -> None:
-    for out in outputs:
-        assert "Traceback" not in out, out[-3000:]
 
 
 # --- 19 -----------------------------------------------------------------------------------------------
@@ -216,10 +203,8 @@ def test_20_the_anomaly_alert_names_the_cause(db_path, served):
 
 
 def test_20_a_poll_where_every_source_fails_exits_non_zero(db_path, served):
-    from test_reliability_crawl import _news
-
     dead = f"http://127.0.0.1:{free_port()}/rss.xml"
-    feed = _news(3)
+    feed = news_feed(3)
     srv = served(feed)
     srv.faults.status("/rss.xml", 500)
     for url in (dead, f"{srv.base_url}/rss.xml"):

@@ -19,7 +19,7 @@ import pytest
 
 from rjwatch.demo import content
 
-from reliability import wait_until
+from helpers import children, tuples, wait_until
 
 
 pytestmark = pytest.mark.slow
@@ -36,14 +36,6 @@ def _env() -> dict:
 def _demo(tmp_path: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "demo"), "--duration", "5s", *args]
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=timeout, env=_env())
-
-
-def _rows(db: Path, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def _network_listed(proc: subprocess.Popen, timeout: float = 180) -> str:
@@ -102,30 +94,30 @@ def test_the_demo_database_stays_behind_with_every_post_once_and_each_late_alert
     tmp, result, _ = finished
     assert result.returncode == 0, result.stdout + result.stderr
     db = tmp / "demo" / "rjwatch.db"
-    status = dict(_rows(db, "SELECT coalesce(post_id, canonical_url), status FROM posts"))  # news: no Blogger id
+    status = dict(tuples(db, "SELECT coalesce(post_id, canonical_url), status FROM posts"))  # news: no Blogger id
     curated = sum(len(content.posts_for(b["key"])) for b in content.BLOGS) + len(content.news_items()) + 2
-    assert len(status) == curated == _rows(db, "SELECT count(*) FROM posts")[0][0]  # each post stored once
+    assert len(status) == curated == tuples(db, "SELECT count(*) FROM posts")[0][0]  # each post stored once
     assert status[LATE_COPY] == "copy" and status[LATE_NEW] == "new"
     assert sorted(status[p] for p in SYNDICATED) == ["duplicate", "new"]
     assert sorted(s for s in status.values() if s in ("copy", "excerpt")) == ["copy"] * 3 + ["excerpt"] * 2
     # Each late post: one alert, delivered once on each channel; the first collection alerted per source only.
-    late = _rows(db, "SELECT a.kind, a.status, a.key, (SELECT group_concat(d.channel || ':' || d.status, ' ') FROM "
+    late = tuples(db, "SELECT a.kind, a.status, a.key, (SELECT group_concat(d.channel || ':' || d.status, ' ') FROM "
                      "deliveries d WHERE d.alert_id = a.id) FROM alerts a JOIN posts p ON p.id = a.post_id WHERE "
                      "p.post_id IN (?, ?) ORDER BY a.kind", LATE_COPY, LATE_NEW)
     assert [(k, s, d) for k, s, _, d in late] == [("copy", "sent", "console:sent webhook:sent"),
                                                   ("new", "sent", "console:sent webhook:sent")]
-    sent_posts = _rows(db, "SELECT count(*) FROM alerts WHERE post_id IS NOT NULL AND status = 'sent'")[0][0]
+    sent_posts = tuples(db, "SELECT count(*) FROM alerts WHERE post_id IS NOT NULL AND status = 'sent'")[0][0]
     assert sent_posts == 2
-    assert _rows(db, "SELECT count(*) FROM alerts WHERE status IN ('pending', 'failed')")[0][0] == 0
+    assert tuples(db, "SELECT count(*) FROM alerts WHERE status IN ('pending', 'failed')")[0][0] == 0
     # The webhook got exactly those two, by idempotency key.
     hook = [json.loads(line) for line in (tmp / "demo" / "webhook.jsonl").read_text("utf-8").splitlines()]
     assert sorted(h["key"] for h in hook) == sorted(key for _, _, key, _ in late)
-    assert _rows(db, "PRAGMA integrity_check")[0][0] == "ok"
+    assert tuples(db, "PRAGMA integrity_check")[0][0] == "ok"
     # Stopping the demo stopped the daemon cleanly: no traceback, no run it failed or left dying.
     log = (tmp / "demo" / "daemon.log").read_text("utf-8")
     assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
-    assert _rows(db, "SELECT count(*) FROM runs WHERE finish_reason IS NULL OR finish_reason IN ('failed', 'died')"
-                 )[0][0] == 0, _rows(db, "SELECT id, kind, finish_reason, stats FROM runs")
+    assert tuples(db, "SELECT count(*) FROM runs WHERE finish_reason IS NULL OR finish_reason IN ('failed', 'died')"
+                 )[0][0] == 0, tuples(db, "SELECT id, kind, finish_reason, stats FROM runs")
     assert not list((tmp / "demo").glob("*.lock"))
     # The newcomer can query it with the ordinary commands.
     posts = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db), "posts", "--status", "copy",
@@ -141,7 +133,7 @@ def test_the_demo_never_replaces_another_database_and_bad_options_fail_in_one_li
     assert result.returncode == 1
     assert result.stderr.startswith("rjwatch: error: ") and "is not a demo database" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    assert _rows(real, "SELECT name FROM sqlite_master") == [("precious",)]
+    assert tuples(real, "SELECT name FROM sqlite_master") == [("precious",)]
 
     bad = subprocess.run([sys.executable, "-m", "rjwatch", "demo", "--duration", "soon"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60, env=_env())
@@ -170,7 +162,7 @@ def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp
         with urllib.request.urlopen(url + "/feeds/posts/default", timeout=10) as resp:
             assert b"From the archive" in resp.read()  # the late post is still served
         db = tmp_path / "demo" / "rjwatch.db"
-        beat = json.loads(_rows(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])
+        beat = json.loads(tuples(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])
         os.kill(beat["pid"], 0)  # the daemon is alive
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=60)
@@ -187,17 +179,12 @@ def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp
 def _crawl_children(pid: int) -> list[int]:
     """The `rjwatch crawl` processes the daemon `pid` has started (Linux /proc)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    for kid in children(pid):
         try:
-            kids = [int(c) for c in (task / "children").read_text().split()]
+            if b"crawl" in Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0"):
+                found.append(kid)
         except OSError:
-            continue
-        for kid in kids:
-            try:
-                if b"crawl" in Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0"):
-                    found.append(kid)
-            except OSError:
-                pass
+            pass
     return found
 
 
@@ -212,7 +199,7 @@ def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_n
     try:
         out = _network_listed(proc)
         assert "press Ctrl-C to stop them" in out, out
-        daemon = json.loads(_rows(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])["pid"]
+        daemon = json.loads(tuples(db, "SELECT value FROM meta WHERE key = 'heartbeat'")[0][0])["pid"]
         # The next crawl round (every 20 s in the demo): stop the demo the moment its first crawl starts.
         assert wait_until(lambda: _crawl_children(daemon), timeout=120, step=0.01), "no crawl round started"
         proc.send_signal(signal.SIGINT)
@@ -226,13 +213,13 @@ def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_n
     log = (tmp_path / "demo" / "daemon.log").read_text("utf-8")
     assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
     assert " WARNING " not in log and " ERROR " not in log, log[-3000:]
-    bad = _rows(db, "SELECT id, finish_reason, stats FROM runs WHERE finish_reason IS NULL OR finish_reason IN "
+    bad = tuples(db, "SELECT id, finish_reason, stats FROM runs WHERE finish_reason IS NULL OR finish_reason IN "
                     "('failed', 'died')")
     assert not bad, bad
     assert not list((tmp_path / "demo").glob("*.lock"))
-    crawls = _rows(db, "SELECT count(*) FROM runs WHERE kind = 'crawl'")[0][0]
-    doubled = _rows(db, "SELECT count(*) - count(DISTINCT coalesce(post_id, canonical_url)) FROM posts")[0][0]
-    record("25 demo stopped as a crawl round starts", runs=crawls, posts=_rows(db, "SELECT count(*) FROM posts")[0][0],
+    crawls = tuples(db, "SELECT count(*) FROM runs WHERE kind = 'crawl'")[0][0]
+    doubled = tuples(db, "SELECT count(*) - count(DISTINCT coalesce(post_id, canonical_url)) FROM posts")[0][0]
+    record("25 demo stopped as a crawl round starts", runs=crawls, posts=tuples(db, "SELECT count(*) FROM posts")[0][0],
            faults=1, lost=0, doubled=doubled)
 
 
@@ -269,7 +256,7 @@ DEMO_STATUSES = {
 def test_every_demo_post_gets_the_status_it_should(finished):
     tmp, result, _ = finished
     assert result.returncode == 0, result.stdout + result.stderr
-    got = dict(_rows(tmp / "demo" / "rjwatch.db", "SELECT title, status FROM posts"))
+    got = dict(tuples(tmp / "demo" / "rjwatch.db", "SELECT title, status FROM posts"))
     wrong = {t: (got.get(t), want) for t, want in DEMO_STATUSES.items() if got.get(t) != want}
     assert not wrong, wrong
     assert set(got) == set(DEMO_STATUSES)

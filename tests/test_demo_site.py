@@ -31,6 +31,8 @@ from rjwatch.demo.server import SiteServer, gzip_bomb_body, serve_network
 from rjwatch.demo.network import demo_late_posts, demo_network
 from rjwatch.demo.site import Blog, Post, build_blog
 
+from helpers import wait_until
+
 pytestmark = pytest.mark.slow
 
 #: Template family -> locale used for its test blog (covers every locale the demo knows).
@@ -653,9 +655,7 @@ def test_hang_does_not_block_stop():
     threads = [threading.Thread(target=client, args=(p,)) for p in ("/hang", "/")]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 5
-    while server.log.in_flight < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert wait_until(lambda: server.log.in_flight >= 2, timeout=5, step=0.02)
     assert server.log.in_flight == 2
     started = time.monotonic()
     server.stop()

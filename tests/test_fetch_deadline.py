@@ -16,9 +16,8 @@ import time
 
 import pytest
 
-from conftest import REPO
-from reliability import StaticSite, record, rjwatch_cmd, rows, run_measured, wait_until
-from test_ssrf import rss
+from helpers import REPO, health, rss, wait_until
+from reliability import StaticSite, record, rjwatch_cmd, run_measured
 
 #: Pause between two header bytes: far below any read timeout used here.
 DRIP_S = 0.2
@@ -101,12 +100,6 @@ def healthy_feeds(served, n: int):
                  "application/rss+xml")
     srv = served(site)
     return [f"{srv.base_url}/f{i}.xml" for i in range(n)]
-
-
-def health(db_path, url: str) -> dict:
-    found = rows(db_path, "SELECT h.* FROM sources s LEFT JOIN source_health h ON h.source_id = s.id "
-                 "WHERE s.url = ?", url)
-    return found[0] if found else {}
 
 
 def test_a_fetch_ends_within_its_deadline_while_headers_dribble(dribbler):

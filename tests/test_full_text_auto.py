@@ -15,7 +15,7 @@ import pytest
 
 from storage.db import connect
 
-from conftest import run_cli
+from helpers import run_cli
 
 TEASER_A = "Tokyo summoned the Russian ambassador on Monday after the drills, and Moscow answered with …"
 PAGE_A = ("<html><head><title>Japan protests Russian drills on the disputed islands</title></head><body>"

@@ -13,41 +13,16 @@ from importlib import resources
 
 import pytest
 
-from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
+from rjwatch.demo.site import NewsItem, build_blog
 from storage.db import connect
 
-from conftest import run_cli
-from test_alerts import _distinct_relevant_articles
-
-
-def _news(n: int = 3, **kw) -> NewsFeed:
-    arts = _distinct_relevant_articles(n)
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    items = [NewsItem(f"story-{i}", a["title"], start + timedelta(days=i), body_html=f"<p>{a['text']}</p>")
-             for i, a in enumerate(arts)]
-    return NewsFeed("wire", "Wire", items=items, **kw)
+from helpers import health, news_feed, q, relevant_articles, run_cli
 
 
 
 
 def cli(db_path, *args):
     return run_cli("--db", str(db_path), *args)
-
-
-def health(db_path, source_id=1) -> dict:
-    db = connect(db_path)
-    try:
-        return next(db.query("SELECT * FROM source_health WHERE source_id = ?", [source_id]))
-    finally:
-        db.conn.close()
-
-
-def count(db_path, sql, *params):
-    db = connect(db_path)
-    try:
-        return db.execute(sql, params).fetchone()[0]
-    finally:
-        db.conn.close()
 
 
 def poll(db_path, *args, code: int = 0) -> dict:
@@ -58,7 +33,7 @@ def poll(db_path, *args, code: int = 0) -> dict:
 
 
 def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
-    feed = _news(3)
+    feed = news_feed(3)
     srv = served(feed)
     assert cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed").exit_code == 0
     first = poll(db_path, "--all")
@@ -68,12 +43,12 @@ def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
     assert [r.status for r in srv.log.records() if r.path == "/rss.xml"] == [200, 304]
     h = health(db_path)
     assert h["etag"] and h["last_modified"] and h["consecutive_failures"] == 0
-    extra = _distinct_relevant_articles(4)[3]
+    extra = relevant_articles(4)[3]
     feed.publish(NewsItem("story-new", extra["title"], datetime(2024, 6, 1, tzinfo=timezone.utc),
                           body_html=f"<p>{extra['text']}</p>"))
     third = poll(db_path, "--all")
     assert sum(third["new_by_status"].values()) == 1
-    assert count(db_path, "SELECT count(*) FROM posts") == 4
+    assert q(db_path, "SELECT count(*) FROM posts") == 4
     # the first poll of a new source is a silent backfill: one summary alert, no alert per post
     kinds = [r[0] for r in connect(db_path).execute("SELECT kind || ':' || status FROM alerts ORDER BY id")]
     assert kinds.count("backfill:pending") == 1
@@ -81,15 +56,15 @@ def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
 
 
 def test_a_server_that_ignores_validators_causes_no_duplicates(db_path, served):
-    srv = served(_news(3, ignore_validators=True))
+    srv = served(news_feed(3, ignore_validators=True))
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     for _ in range(3):
         poll(db_path, "--all")
     assert [r.status for r in srv.log.records() if r.path == "/rss.xml"] == [200, 200, 200]
-    assert count(db_path, "SELECT count(*) FROM posts") == 3
-    alertable = count(db_path, "SELECT count(*) FROM posts WHERE status IN ('new', 'copy', 'excerpt')")
-    assert count(db_path, "SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt')") == alertable
-    assert count(db_path, "SELECT max(times) FROM sightings") == 3
+    assert q(db_path, "SELECT count(*) FROM posts") == 3
+    alertable = q(db_path, "SELECT count(*) FROM posts WHERE status IN ('new', 'copy', 'excerpt')")
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt')") == alertable
+    assert q(db_path, "SELECT max(times) FROM sightings") == 3
 
 
 def test_permanent_redirect_moves_the_source(db_path, served):
@@ -104,19 +79,19 @@ def test_permanent_redirect_moves_the_source(db_path, served):
 
 
 def test_gone_disables_the_source_with_a_reason(db_path, served):
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     srv.faults.status("/rss.xml", 410)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     out = poll(db_path, "--all", code=1)
     assert out["failed"] == 1
-    assert count(db_path, "SELECT state FROM sources WHERE id = 1") == "disabled"
+    assert q(db_path, "SELECT state FROM sources WHERE id = 1") == "disabled"
     assert "410" in health(db_path)["disabled_reason"]
     listed = json.loads(cli(db_path, "source", "list", "--format", "json").output)
     assert listed[0]["state"] == "disabled" and "410" in listed[0]["last_error"]
 
 
 def test_retry_after_sets_the_next_poll(db_path, served):
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     srv.faults.rate_limit("/rss.xml", first=1, retry_after=120)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     before = datetime.now(timezone.utc)
@@ -129,7 +104,7 @@ def test_retry_after_sets_the_next_poll(db_path, served):
 
 def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
     monkeypatch.setenv("RJWATCH_FAILURE_ALERT_AFTER", "3")
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     srv.faults.status("/rss.xml", 500)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     dues = []
@@ -139,7 +114,7 @@ def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
         dues.append(datetime.fromisoformat(h["next_due"]) - datetime.fromisoformat(h["last_poll"]))
     assert health(db_path)["consecutive_failures"] == 5
     assert dues == sorted(dues) and dues[-1] >= 8 * dues[0] * 0.9  # exponential back-off
-    assert count(db_path, "SELECT count(*) FROM alerts WHERE kind = 'source_failing'") == 1
+    assert q(db_path, "SELECT count(*) FROM alerts WHERE kind = 'source_failing'") == 1
     status = cli(db_path, "status")
     assert "FAILING source #1" in status.output
     srv.faults.clear()
@@ -155,14 +130,14 @@ def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
 ])
 def test_hostile_feed_responses_fail_cleanly(db_path, served, monkeypatch, fault, expect):
     monkeypatch.setenv("RJWATCH_FETCH_TIMEOUT", "1")
-    srv = served(_news(2))
+    srv = served(news_feed(2))
     getattr(srv.faults, fault)("/rss.xml")
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     started = time.monotonic()
     out = poll(db_path, "--all", code=1)
     assert time.monotonic() - started < 30
     assert out["failed"] == 1 and expect in out["sources"][0]["error"]
-    assert count(db_path, "SELECT count(*) FROM posts") == 0
+    assert q(db_path, "SELECT count(*) FROM posts") == 0
 
 
 def test_blogger_feed_backfill_walks_every_page(db_path, served):
@@ -173,7 +148,7 @@ def test_blogger_feed_backfill_walks_every_page(db_path, served):
     assert sum(out["new_by_status"].values()) == 120
     pages = [r for r in srv.log.records() if r.path.startswith("/feeds/posts/default")]
     assert len(pages) == 5
-    assert count(db_path, "SELECT count(DISTINCT post_id) FROM posts") == 120
+    assert q(db_path, "SELECT count(DISTINCT post_id) FROM posts") == 120
 
 
 def test_summary_feed_with_full_text_fetches_the_pages(db_path, served):
@@ -196,14 +171,14 @@ def test_a_feed_entry_later_crawled_as_a_page_is_one_post(db_path, served):
     page = blog.posts[0]
     res = cli(db_path, "ingest", f"{srv.base_url.rstrip('/')}{page.path}", "--format", "json")
     assert json.loads(res.output)["seen"] == 1
-    assert count(db_path, "SELECT count(*) FROM posts") == 8
+    assert q(db_path, "SELECT count(*) FROM posts") == 8
 
 
 def test_malformed_feed_keeps_what_it_can(db_path, served, tmp_path):
     from crawler.guard import allowed_sites
     from crawler.http import fetch
 
-    srv = served(_news(3))
+    srv = served(news_feed(3))
     body = fetch(f"{srv.base_url}/rss.xml", allowed=allowed_sites(srv.base_url)).body.replace(b"</channel>", b"<item><title>broken &amp</channel>")
     bad = tmp_path / "bad.xml"
     bad.write_bytes(body)
@@ -217,15 +192,15 @@ def test_changing_guids_do_not_make_new_rows(db_path, tmp_path):
             f"<item><title>Talks {i}</title><link>https://wire.example.org/story-{i}</link>"
             f"<guid isPermaLink='false'>{guid_prefix}-{i}</guid><description>"
             f"{a['text'][:2000]}</description></item>"
-            for i, a in enumerate(_distinct_relevant_articles(3)))
+            for i, a in enumerate(relevant_articles(3)))
         return f"<?xml version='1.0'?><rss version='2.0'><channel><title>W</title><link>https://wire.example.org/</link>{items}</channel></rss>"
 
     for n, prefix in enumerate(["a", "b", "c"]):
         f = tmp_path / f"feed{n}.xml"
         f.write_text(rss(prefix))
         cli(db_path, "ingest", str(f))
-    assert count(db_path, "SELECT count(*) FROM posts") == 3
-    assert count(db_path, "SELECT count(*) FROM alerts") == 3
+    assert q(db_path, "SELECT count(*) FROM posts") == 3
+    assert q(db_path, "SELECT count(*) FROM alerts") == 3
 
 
 def test_opml_import_and_export_round_trip(db_path, tmp_path):
@@ -261,7 +236,7 @@ def test_the_default_source_list_is_valid_and_never_contacted():
 
 
 def test_adaptive_interval_speeds_up_for_busy_feeds_and_every_wins(db_path, served):
-    feed = _news(2)
+    feed = news_feed(2)
     srv = served(feed)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     poll(db_path, "--all")

@@ -10,11 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from html import escape
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from helpers import free_port, run_cli, wait_until
 
 SEED_URL = "https://seedcopy.blogspot.com/2017/03/what-russia-wants.html"
 
@@ -449,12 +447,6 @@ def test_upgrading_an_older_database_indexes_its_japanese_posts(corpus, tmp_path
     assert ids_of(db, "北方領土") == [post_id(db, "watch-ja.")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
@@ -465,20 +457,21 @@ def _get(url: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def up() -> bool:
             try:
-                status, home = _get(base + "/")
-                break
+                _get(base + "/")
+                return True
             except OSError:
                 assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
+                return False
+
+        assert wait_until(up, timeout=60, step=0.3), "server did not start"
+        status, home = _get(base + "/")
         assert status == 200 and "rjwatch corpus" in home
         status, page = _get(base + "/rj")
         assert status == 200 and "Latest new coverage" in page and "Copies of the seed" in page

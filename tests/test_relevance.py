@@ -201,7 +201,7 @@ def test_a_cjk_post_says_the_seed_is_compared_by_words_not_that_none_is_loaded(p
     from judge.analyze import analyze, prepare_seed
     from judge.classify import decide
 
-    from conftest import SEED_FILE
+    from helpers import SEED_FILE
 
     seed = prepare_seed(1, "seed", SEED_FILE.read_text("utf-8"))
     a = analyze({"url": "https://x.example/ja.html", "text": "日本政府はロシアに抗議した。北方領土での軍事演習を非難した。"},
@@ -225,7 +225,7 @@ def test_a_post_in_a_language_the_profile_lacks_is_flagged(profile):
 
 # --- posts with no text -------------------------------------------------------------------------------
 def test_a_video_only_post_is_stored_and_flagged_not_lost(db_path):
-    from conftest import run_cli
+    from helpers import run_cli
 
     page = db_path.parent / "video.html"
     page.write_text(
@@ -247,7 +247,7 @@ def test_a_video_only_post_is_stored_and_flagged_not_lost(db_path):
 def test_stats_count_the_posts_outside_the_profiles_languages(db_path):
     import json
 
-    from conftest import run_cli
+    from helpers import run_cli
 
     pl = db_path.parent / "pl.txt"
     pl.write_text("Rozmowy w Moskwie\n\nRosja i Japonia prowadzą rozmowy o traktacie pokojowym. Minister spraw "

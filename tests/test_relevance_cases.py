@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 import accuracy  # noqa: E402

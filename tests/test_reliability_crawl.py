@@ -14,12 +14,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
+from rjwatch.demo.site import Post, build_blog
 
-from conftest import REPO
-from reliability import (FAST, StaticSite, assert_consistent, assert_stored_once, crawl, kill9_after, poll, q,
-                         record, rjwatch_cmd, rows, run_measured, wait_until)
-from test_alerts import _distinct_relevant_articles
+from helpers import REPO, news_feed, no_traceback, q, relevant_articles, rows, wait_until
+from reliability import (FAST, StaticSite, assert_consistent, assert_stored_once, crawl, kill9_after, poll, record,
+                         rjwatch_cmd, run_measured)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -44,11 +43,6 @@ MAX_RSS_MB = 600
 RSS_MARGIN_MB = 100
 
 
-
-
-def no_traceback(*outputs: str) -> None:
-    for out in outputs:
-        assert "Traceback" not in out, out[-3000:]
 
 
 # --- 1 ------------------------------------------------------------------------------------------------
@@ -119,15 +113,6 @@ def test_5_a_misbehaving_blog_costs_bounded_time_and_memory_and_a_later_crawl_co
            clean_run_rss_mb=round(second.max_rss_mb))
 
 
-def _news(n: int, key: str = "wire") -> NewsFeed:
-    arts = _distinct_relevant_articles(n)
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    from datetime import timedelta
-
-    return NewsFeed(key, "Wire", items=[NewsItem(f"story-{i}", a["title"], start + timedelta(days=i),
-                                                 body_html=f"<p>{a['text']}</p>") for i, a in enumerate(arts)])
-
-
 FEED_FAULTS = [
     ("drip", lambda f: f.drip("/rss.xml", chunk=8, pause=0.3)),
     ("hang", lambda f: f.hang("/rss.xml", seconds=60)),
@@ -140,7 +125,7 @@ FEED_FAULTS = [
 
 
 def test_5_a_misbehaving_feed_fails_each_poll_quickly_and_a_later_poll_completes(db_path, served):
-    feed = _news(4)
+    feed = news_feed(4)
     srv = served(feed)
     cmd = rjwatch_cmd(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
     assert run_measured(cmd).code == 0
@@ -229,7 +214,7 @@ def test_6_hostile_documents_are_refused_or_cleaned_never_read_files_nor_reach_t
                                                                                               tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-MARKER-4711\n")
-    art = _distinct_relevant_articles(3)
+    art = relevant_articles(3)
     site = StaticSite()
     site.put("/laughs.xml", BILLION_LAUGHS, "application/rss+xml")
     site.put("/xxe.xml", _xxe(secret), "application/rss+xml")
@@ -296,7 +281,7 @@ def test_9_learned_links_to_private_addresses_are_never_fetched(db_path, served)
              '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>, '
              '<a href="http://10.0.0.1/admin">an intranet</a>, <a href="http://[::1]:1/x">ipv6</a>, '
              '<a href="file:///etc/passwd">a file</a>, <a href="ftp://127.0.0.1/pub">ftp</a>.</p>')
-    art = _distinct_relevant_articles(1)[0]
+    art = relevant_articles(1)[0]
     blog = build_blog("linker", 10, template="simple", seed=110)
     now = datetime(2024, 6, 1, tzinfo=timezone.utc)
     blog.publish(Post("9999999999999999999", art["title"], "", now,

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from rjwatch.demo.site import NewsFeed, NewsItem, Post, build_blog
 
-from conftest import REPO
+from helpers import REPO, q, relevant_articles, rows, wait_job_passes, wait_until
 from receiver import Receiver
 from reliability import (ALERTING, Daemon, PageGate, assert_consistent, assert_delivered_once, assert_stored_once,
-                         crawl, outbox_keys, q, record, rjwatch_cmd, rows, run_measured, wait_until, write_config)
-from test_alerts import _distinct_relevant_articles
+                         crawl, outbox_keys, record, rjwatch_cmd, run_measured, write_config)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -35,7 +33,7 @@ GATE_ALLOW = 5
 
 def _article_pages(tmp_path, n: int, offset: int = 0) -> list[tuple[str, str]]:
     out = []
-    for i, a in enumerate(_distinct_relevant_articles(n + offset)[offset:]):
+    for i, a in enumerate(relevant_articles(n + offset)[offset:]):
         page = tmp_path / f"art-{offset + i}.html"
         page.write_text(f"<html><head><title>{a['title']}</title></head><body><article>"
                         + "".join(f"<p>{p}</p>" for p in a["text"].split("\n")) + "</article></body></html>")
@@ -63,7 +61,7 @@ def test_2_kill_9_the_daemon_during_dispatch_loses_no_alert_and_repeats_at_most_
         try:
             assert wait_until(lambda: q(db_path, "SELECT count(*) FROM alerts WHERE status = 'pending'") == 0,
                               timeout=60)
-            time.sleep(2)
+            assert wait_job_passes(db_path, "alerts", 2)  # a repeat would have been sent by now
         finally:
             assert d.stop() == 0
         lost = assert_delivered_once(db_path, rx, max_repeats=DISPATCH_KILLS)
@@ -106,7 +104,7 @@ def _shift_into_the_past(db_path, delta: timedelta) -> None:
 
 
 def test_7_after_three_days_down_each_job_catches_up_once_without_an_alert_flood(db_path, tmp_path, served):
-    arts = _distinct_relevant_articles(6)
+    arts = relevant_articles(6)
     start = datetime(2024, 5, 1, tzinfo=timezone.utc)
     feed = NewsFeed("wire7", "Wire", items=[NewsItem(f"story-{i}", a["title"], start + timedelta(days=i),
                                                      body_html=f"<p>{a['text']}</p>") for i, a in enumerate(arts[:3])])
@@ -143,7 +141,8 @@ def test_7_after_three_days_down_each_job_catches_up_once_without_an_alert_flood
         try:
             assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") == 21, timeout=90), d.output[-2000:]
             assert wait_until(lambda: set(outbox_keys(db_path)) <= {r["key"] for r in rx.delivered()})
-            time.sleep(6)  # several ticks of every short job: nothing more may happen
+            # several passes of every short job: nothing more may happen
+            assert wait_job_passes(db_path, "poll", 3) and wait_job_passes(db_path, "alerts", 3)
         finally:
             assert d.stop() == 0
         new_runs = rows(db_path, "SELECT kind, source_id FROM runs WHERE id > ?", before["runs"])

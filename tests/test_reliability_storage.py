@@ -19,11 +19,10 @@ from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
 
-from conftest import fill_disk
+from helpers import fill_disk, q, relevant_articles
 from receiver import Receiver
-from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, q,
-                         record, rjwatch_cmd, run_measured)
-from test_alerts import _distinct_relevant_articles
+from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, record,
+                         rjwatch_cmd, run_measured)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -48,7 +47,7 @@ def _unique_page(n: int, who: str) -> str:
 def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, served, tmp_path):
     blog = build_blog("busy", 60, template="simple", feed_enabled=False, seed=103)
     bsrv = served(blog)
-    arts = _distinct_relevant_articles(12)
+    arts = relevant_articles(12)
     start = datetime(2024, 5, 1, tzinfo=timezone.utc)
     feed = NewsFeed("busywire", "Busy wire", items=[NewsItem("story-0", arts[0]["title"], start,
                                                              body_html=f"<p>{arts[0]['text']}</p>")])
@@ -129,7 +128,7 @@ def _one_line_error(res, words: str) -> None:
 
 def _posts_on_disk(mnt: Path) -> list[Path]:
     pages = []
-    for i, a in enumerate(_distinct_relevant_articles(6)):
+    for i, a in enumerate(relevant_articles(6)):
         page = mnt.parent / f"article-{i}.html"
         page.write_text(f"<html><head><title>{a['title']}</title></head><body><article>"
                         + "".join(f"<p>{p}</p>" for p in a["text"].split("\n")) + "</article></body></html>")
@@ -210,7 +209,7 @@ def _atom(base: str, arts: list[dict], prefix: str) -> bytes:
 
 
 def test_8_a_feed_republished_with_new_entry_ids_adds_no_rows_and_no_alerts(db_path, served):
-    arts = _distinct_relevant_articles(4)
+    arts = relevant_articles(4)
     site = StaticSite()
     srv = served(site)
     base = srv.base_url

@@ -9,7 +9,6 @@ before any connection (the error names the refused URL; a connection would end i
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from html import escape
 
@@ -17,10 +16,8 @@ import pytest
 
 from rjwatch.demo.site import Post, build_blog
 
-from conftest import run_cli
-from reliability import (FAST, assert_consistent, assert_stored_once, crawl, poll, q, record, rjwatch_cmd, rows,
-                         run_measured)
-from test_alerts import _distinct_relevant_articles
+from helpers import health, no_traceback, q, relevant_articles, rss, run_cli
+from reliability import FAST, assert_consistent, assert_stored_once, crawl, poll, record, rjwatch_cmd, run_measured
 
 MARKER = "INTERNAL-SERVICE-SECRET-7f3a"
 REFUSED = "private, loopback or link-local address"
@@ -55,19 +52,12 @@ def article_page(title: str, text: str, extra: str = "") -> str:
 def internal_service(served):
     """A local service that must never be reached: every path is a page carrying MARKER."""
     app = Routes()
-    art = _distinct_relevant_articles(3)[2]
+    art = relevant_articles(3)[2]
     page = article_page(art["title"], art["text"] + "\n" + MARKER)
     for path in ("/", "/feed.xml", "/page2.xml", "/secret.html", "/latest/meta-data/", "/2024/01/x.html",
                  "/sitemap.xml"):
         app.put(path, page)
     return served(app)
-
-
-def rss(items: list[tuple[str, str, str]]) -> bytes:
-    body = "".join(f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
-                   f"<description>{escape(d)}</description></item>" for t, link, d in items)
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://x.invalid/</link>'
-            f"{body}</channel></rss>").encode()
 
 
 def atom(entries: list[tuple[str, str, str]], next_url: str | None = None) -> bytes:
@@ -79,20 +69,10 @@ def atom(entries: list[tuple[str, str, str]], next_url: str | None = None) -> by
             f"<title>T</title><updated>2024-06-01T00:00:00Z</updated>{nxt}{body}</feed>").encode()
 
 
-def health_of(db_path, url: str) -> dict:
-    return rows(db_path, "SELECT s.url, h.* FROM sources s LEFT JOIN source_health h ON h.source_id = s.id "
-                "WHERE s.url = ?", url)[0]
-
-
 def leaked(db_path) -> int:
     return (q(db_path, "SELECT count(*) FROM posts WHERE text LIKE ? OR title LIKE ?", f"%{MARKER}%", f"%{MARKER}%")
             + q(db_path, "SELECT count(*) FROM alerts WHERE payload LIKE ?", f"%{MARKER}%")
             + q(db_path, "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", f'"{MARKER}"'))
-
-
-def no_traceback(*outputs: str) -> None:
-    for out in outputs:
-        assert "Traceback" not in out, out[-3000:]
 
 
 # --- 11 ---------------------------------------------------------------------------------------------
@@ -103,7 +83,7 @@ def test_11_the_poller_never_follows_a_feed_to_a_private_address(db_path, served
     app = Routes()
     site = served(app)
     base = site.base_url
-    a1, a2, _ = _distinct_relevant_articles(3)
+    a1, a2, _ = relevant_articles(3)
     redirects = {
         "/to-port.xml": (f"{internal.base_url}/feed.xml", 301),
         "/to-localhost.xml": (f"http://localhost:{internal.port}/feed.xml", 308),
@@ -140,7 +120,7 @@ def test_11_the_poller_never_follows_a_feed_to_a_private_address(db_path, served
 
     assert internal.log.total == 0, [(r.host, r.path) for r in internal.log.records()]
     for path, (location, _) in redirects.items():
-        h = health_of(db_path, base + path)  # the source did not move, and the failure is in its health
+        h = health(db_path, base + path)  # the source did not move, and the failure is in its health
         assert h["consecutive_failures"] == 2 and h["moved_from"] is None, h
         assert h["last_error"] == f"not fetching {location}: {REFUSED}", h
     assert leaked(db_path) == 0
@@ -183,7 +163,7 @@ def test_a_redirect_hop_is_refused_before_any_connection():
 def test_11_a_url_the_user_typed_works_but_its_redirects_are_checked(db_path, served, tmp_path):
     blog = build_blog("typed", 3, template="simple", seed=112)
     bsrv = served(blog)
-    a1, a2, _ = _distinct_relevant_articles(3)
+    a1, a2, _ = relevant_articles(3)
     app = Routes()
     site = served(app)
     app.put("/article.html", article_page(a1["title"], a1["text"]))
@@ -253,7 +233,7 @@ class WithRedirects:
 def test_12_a_crawled_blog_cannot_lead_to_another_port_of_its_host(db_path, served, tmp_path):
     internal = internal_service(served)
     other = f"{internal.base_url}"
-    art = _distinct_relevant_articles(1)[0]
+    art = relevant_articles(1)[0]
     blog = build_blog("porty", 8, template="simple", seed=113)
     links = (f'<p>See <a href="{other}/2024/01/x.html">this</a> and <a href="{other}/">the home</a> and '
              f'<a href="http://localhost:{internal.port}/2024/01/x.html">that</a>.</p>')

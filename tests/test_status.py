@@ -14,8 +14,8 @@ import pytest
 
 from rjwatch.demo.site import build_blog
 
-from conftest import REPO
-from reliability import Daemon, FAST, PageGate, q, record, rjwatch_cmd, run_measured, wait_until, write_config
+from helpers import REPO, children, q, wait_until
+from reliability import Daemon, FAST, PageGate, record, rjwatch_cmd, run_measured, write_config
 
 #: Delay of each blog page: crawls take a few seconds.
 PAGE_DELAY_S = 0.1
@@ -49,27 +49,8 @@ def runs_json(db_path: Path) -> list[dict]:
     return [r for r in json.loads(cli(db_path, "runs", "--format", "json")) if r["kind"] == "crawl"]
 
 
-def children(pid: int) -> list[int]:
-    """The child processes of `pid` (Linux /proc)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
 def locks(db_path: Path) -> list[str]:
     return sorted(p.name for p in db_path.parent.glob(db_path.name + ".*lock"))
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def add_slow_blog(db_path: Path, served, key: str, n: int = 40):

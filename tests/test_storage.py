@@ -7,27 +7,12 @@ import multiprocessing
 
 import pytest
 
-from judge.article import parse_text_article
 from storage.db import connect, write_tx
 from storage.ingest import Ingestor
 from storage.schema import migrate, migrations
 
-from conftest import SEED_FILE
+from helpers import ARTICLE, SEED, item
 
-SEED = parse_text_article(SEED_FILE.read_text("utf-8"))
-ARTICLE = (
-    "Japanese and Russian diplomats met in Moscow on Tuesday for a new round of peace treaty talks. "
-    "The Kuril Islands, which Japan calls the Northern Territories, remain the main obstacle.\n"
-    "Foreign Minister Sergey Lavrov said Russia was ready to discuss joint economic activity on the islands. "
-    "His Japanese counterpart said Tokyo wanted progress on the territorial issue before any treaty.\n"
-    "Fishing quotas around Shikotan and Habomai were also on the agenda, officials from both sides said. "
-    "The next round of talks is expected in Tokyo in the autumn, according to the Japanese foreign ministry."
-)
-
-
-def item(url, text=ARTICLE, **kw):
-    return {"url": url, "title": kw.pop("title", "Peace treaty talks resume in Moscow"), "text": text,
-            "published": kw.pop("published", "2019-05-10T09:00:00+00:00"), **kw}
 
 
 def count(db, table, where="1"):

@@ -4,7 +4,7 @@ from judge.article import parse_text_article
 from judge.fingerprint import overlap, shingles
 from judge.text import clean_text, content_hash, normalize, strip_controls, tokens
 
-from conftest import SEED_FILE
+from helpers import SEED_FILE
 
 
 def test_seed_file_parses_to_clean_title_date_and_body():
