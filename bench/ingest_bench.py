@@ -116,7 +116,7 @@ class MemorySampler(threading.Thread):
 
 def run_one(kind: str, n: int) -> dict:
     """Ingest n synthetic posts into a fresh database; measure rates and baselines."""
-    from rjwatch.cli import main as cli  # noqa: F401  (imports everything a real run imports)
+    from rjwatch.commands import main as cli
     from storage.db import connect
     from storage.ingest import Ingestor, default_workers
     from click.testing import CliRunner
@@ -195,7 +195,7 @@ def probe_start(kind: str) -> float:
     """The probe on a fresh database holding the first PROBE_AT posts of a run."""
     from click.testing import CliRunner
 
-    from rjwatch.cli import main as cli
+    from rjwatch.commands import main as cli
     from storage.db import connect
     from storage.ingest import Ingestor
 

@@ -93,7 +93,7 @@ def rss(items: list[tuple[str, str, str]]) -> bytes:
 # --- the CLI --------------------------------------------------------------------------------------
 def run_cli(*args: str, input: str | bytes | None = None):
     """Run the real CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    from rjwatch.cli import main
+    from rjwatch.commands import main
 
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 

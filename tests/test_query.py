@@ -388,7 +388,7 @@ def test_stats_plot_draws_a_png(corpus, tmp_path):
 def test_a_missing_optional_extra_is_named_with_how_to_install_it(corpus, tmp_path, args, extra):
     blocked = {"plot": "matplotlib", "parquet": "pyarrow", "serve": "datasette"}[extra]
     code = (f"import sys; sys.modules[{blocked!r}] = None; sys.modules[{blocked + '.parquet'!r}] = None\n"
-            f"from rjwatch.cli import main\nmain({['--db', str(corpus), *args]!r})")
+            f"from rjwatch.commands import main\nmain({['--db', str(corpus), *args]!r})")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 1
     assert f"pip install 'rjwatch[{extra}]'" in proc.stderr and "Traceback" not in proc.stderr

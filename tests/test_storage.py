@@ -217,7 +217,7 @@ def test_read_only_database_gives_a_clear_error(db_path, tmp_path):
 def test_stream_with_worker_processes_stores_the_same_as_inline(tmp_path):
     from click.testing import CliRunner
 
-    from rjwatch.cli import main
+    from rjwatch.commands import main
 
     posts = [item(f"https://s{i}.example.org/p", text=f"Report {i}. " + ARTICLE.replace("Tuesday", f"day {i}"))
              for i in range(40)]
@@ -247,7 +247,7 @@ def _big_batch(n, tag):
 def test_batch_through_an_analysis_pool_stores_the_same_as_inline(tmp_path):
     from click.testing import CliRunner
 
-    from rjwatch.cli import main
+    from rjwatch.commands import main
     from storage.ingest import POOL_MIN_ITEMS, AnalysisPool
 
     posts = _big_batch(POOL_MIN_ITEMS, "b")
