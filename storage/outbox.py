@@ -148,15 +148,18 @@ def list_alerts(db: sqlite_utils.Database, *, status: str | None = None, limit: 
         f"FROM alerts a {where} ORDER BY a.id DESC LIMIT ?", params + [limit]))
 
 
-def requeue_failed(db: sqlite_utils.Database, alert_id: int) -> bool:
-    """Put a failed alert and its failed deliveries back in the queue; False when there is no such alert."""
+def requeue_failed(db: sqlite_utils.Database, alert_id: int) -> str | None:
+    """Put a failed alert and its failed deliveries back in the queue. Returns None when there is no such
+    alert, "queued" when something was queued again, else the alert's status (nothing had failed)."""
     with write_tx(db):
-        if db.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
-            return False
-        db.execute("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL "
-                   "WHERE alert_id = ? AND status = 'failed'", (alert_id,))
-        db.execute("UPDATE alerts SET status = 'pending' WHERE id = ? AND status = 'failed'", (alert_id,))
-    return True
+        row = db.execute("SELECT status FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        if row is None:
+            return None
+        changed = db.execute("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL "
+                             "WHERE alert_id = ? AND status = 'failed'", (alert_id,)).rowcount
+        changed += db.execute("UPDATE alerts SET status = 'pending' WHERE id = ? AND status = 'failed'",
+                              (alert_id,)).rowcount
+    return "queued" if changed else row[0]
 
 
 def sent_last_hour(db: sqlite_utils.Database, channel: str) -> int:

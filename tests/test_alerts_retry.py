@@ -84,7 +84,10 @@ def test_retrying_a_sent_alert_sends_nothing_again(db_path):
             assert dispatch(db, hook)["sent"] == 1
             (alert,) = rows(db_path, "SELECT id, status FROM alerts WHERE kind = 'new'")
             assert alert["status"] == "sent"
-            assert cli(db_path, "alerts", "retry", str(alert["id"])).exit_code == 0
+            # Nothing had failed: the user hears so (one line, exit 1), not "queued again".
+            res = cli(db_path, "alerts", "retry", str(alert["id"]))
+            assert res.exit_code == 1
+            assert res.output.strip() == f"rjwatch: error: alert #{alert['id']} is sent, not failed: nothing to retry"
             assert q(db_path, "SELECT status FROM alerts WHERE id = ?", alert["id"]) == "sent"
             assert dispatch(db, hook)["sent"] == 0
             assert len(rx.requests) == 1

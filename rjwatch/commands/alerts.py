@@ -99,8 +99,11 @@ def alerts_retry(obj: Ctx, alert_id: int) -> None:
     """
     from storage.outbox import requeue_failed
 
-    if not requeue_failed(obj.db(), alert_id):
+    outcome = requeue_failed(obj.db(), alert_id)
+    if outcome is None:
         raise CommandError(f"no alert #{alert_id}")
+    if outcome != "queued":
+        raise CommandError(f"alert #{alert_id} is {outcome}, not failed: nothing to retry")
     click.echo(f"alert #{alert_id} queued again")
 
 
