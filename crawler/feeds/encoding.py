@@ -18,8 +18,8 @@ from __future__ import annotations
 import codecs
 import re
 
-from crawler.sniff import SNIFF_BYTES, is_binary, wide_encoding
 from crawler.feeds.base import FeedError
+from crawler.sniff import SNIFF_BYTES, is_binary, wide_encoding
 from judge.htmltext import repair_char_refs
 
 #: Longest DOCTYPE declaration accepted. Real feeds carry either none, the RSS 0.91 public id, or a

@@ -22,6 +22,7 @@ import feedparser
 
 from crawler import sniff
 from crawler.feeds.base import (
+    _FEED_POST_URL_RE,
     GDATA_FEED_REL,
     GDATA_KIND_SCHEME,
     KIND_PREFIX,
@@ -40,7 +41,6 @@ from crawler.feeds.base import (
     _normalise_headers,
     _one_line,
     _plain,
-    _FEED_POST_URL_RE,
 )
 from crawler.feeds.encoding import _charset_param, _count_entries, _repair_refs, _screen_doctype, _to_utf8, sniff_kind
 from judge.htmltext import text_without_tree
