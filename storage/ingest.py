@@ -32,7 +32,7 @@ from judge.identity import canonical_url
 from judge.analyze import Analysis, BadPost, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
 # The analysis pool lives with the analysis; these names are re-exported for the callers of storage.
-from judge.pool import AnalysisPool, default_workers, worker_analyze, worker_init  # noqa: F401
+from judge.pool import AnalysisPool, default_workers  # noqa: F401
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk
 from storage import lsh
