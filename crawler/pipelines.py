@@ -12,15 +12,14 @@ reason (Scrapy counts drops per reason in its stats); posts storage refuses are 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from scrapy.exceptions import DropItem, NotConfigured
 
+from judge.pool import AnalysisPool
 from storage.db import connect
-from storage.ingest import Ingestor, worker_analyze, worker_init
+from storage.ingest import Ingestor
 from storage import sources as src
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ class StoragePipeline:
     def __init__(self, crawler, db_path: str, batch_size: int, flush_seconds: float, workers: int = 0):
         self.crawler = crawler
         self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: AnalysisPool | None = None
         self.pending: list[tuple[list[dict], list]] = []
         self.db_path = db_path
         self.batch_size = batch_size
@@ -61,17 +60,15 @@ class StoragePipeline:
         self.db = connect(Path(self.db_path))
         self.ingestor = Ingestor(self.db)
         if self.workers > 0:
-            seeds = [tuple(r) for r in self.db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
             # spawn, not fork: the crawl process runs a reactor and threads that a fork would copy.
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=worker_init,
-                                            initargs=(self.ingestor.profile.raw, self.ingestor.profile.source, seeds))
+            self.pool = AnalysisPool(self.workers, method="spawn")
+            self.pool.start(self.ingestor)
 
     def close_spider(self) -> None:
         self.flush()
         self._write_ready(wait=True)
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.close()
         if self.db is not None:
             self.db.conn.close()
 
@@ -102,7 +99,7 @@ class StoragePipeline:
             self._count(self.ingestor.ingest_many(batch, silent=self._silent()))
             return
         known = [self.ingestor.known_unchanged(it) for it in batch]
-        futures = [None if k is not None else self.pool.submit(worker_analyze, it) for it, k in zip(batch, known)]
+        futures = [None if k is not None else self.pool.analyze_later(self.ingestor, it) for it, k in zip(batch, known)]
         self.pending.append((batch, list(zip(known, futures))))
         self._write_ready(wait=False)
 

@@ -154,10 +154,8 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
         url = loaded.url or page.get("canonical_url") or page.get("url")
         if not url and need_url:
             raise InputError(f"{loaded.name}: the page names no URL of its own; pass --url")
-        item = {k: page.get(k) for k in ("title", "author", "published", "updated", "html", "text", "lang_hint",
-                                         "blog_id", "post_id", "labels", "links")}
-        item.update(url=url or NO_URL, seen_via=loaded.via if loaded.via != "cli" else "file",
-                    seen_url=loaded.url or url)
+        item = extract.post_from_page(page, url or NO_URL, seen_via=loaded.via if loaded.via != "cli" else "file",
+                                      seen_url=loaded.url or url)
         return "page", [item]
     text = decode_text(loaded)
     art = parse_text_article(text)

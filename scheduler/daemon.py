@@ -29,6 +29,7 @@ heartbeat's process is gone or the heartbeat is older than STALE_TICKS ticks.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -48,6 +49,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from judge import dates
 from judge.errors import RjwatchError
 from judge.durations import ConfigError, parse_duration
+from judge.pool import die_with_parent
 from scheduler import alerts as alerts_mod
 from storage import pidlock
 from storage.bootstrap import ensure_initialised, register_sources
@@ -79,15 +81,8 @@ STALE_TICKS = 5
 STALE_MIN_S = 30
 
 
-def _die_with_parent() -> None:
-    """In the crawl child: get SIGTERM (a graceful Scrapy stop) if the daemon dies, even by kill -9."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+#: In a crawl child: get SIGTERM (a graceful Scrapy stop) if the daemon dies, even by kill -9.
+_die_with_parent_by_sigterm = functools.partial(die_with_parent, signal.SIGTERM)
 
 
 class AlreadyRunning(RuntimeError, RjwatchError):
@@ -299,7 +294,7 @@ class Daemon:
             if self.stopping.is_set():
                 return {"skipped": "stopping"}
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
+                                    start_new_session=True, preexec_fn=_die_with_parent_by_sigterm)
             self.children.add(proc)
         try:
             timed_out = False

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import MAX_INPUT_BYTES, ExtractError, extract_page
+from crawler.extract import ExtractError, extract_page
+from crawler.sniff import MAX_DOCUMENT_BYTES as MAX_INPUT_BYTES
 from judge.identity import canonical_url
 
 PAGES_DIR = Path(__file__).resolve().parent / "fixtures" / "pages"

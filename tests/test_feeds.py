@@ -23,7 +23,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from crawler import feeds
+from crawler import feeds, sniff
 from crawler.feeds import (
     FeedError,
     feed_links_from_html,
@@ -452,16 +452,16 @@ def test_binary_input_is_refused(data: bytes):
 
 
 def test_oversize_input_is_refused(monkeypatch):
-    monkeypatch.setattr(feeds, "MAX_FEED_BYTES", len(RSS_SMALL) - 1)
+    monkeypatch.setattr(sniff, "MAX_DOCUMENT_BYTES", len(RSS_SMALL) - 1)
     with pytest.raises(FeedError, match="limit"):
         parse_feed(RSS_SMALL)
-    monkeypatch.setattr(feeds, "MAX_EXPORT_BYTES", 100)
+    monkeypatch.setattr(feeds.blogger_export, "MAX_EXPORT_BYTES", 100)
     with pytest.raises(FeedError, match="limit"):
         parse_blogger_export(b"<feed>" + b" " * 200 + b"</feed>")
 
 
 def test_oversize_input_at_the_real_cap_is_refused_before_parsing():
-    data = RSS_SMALL + b" " * feeds.MAX_FEED_BYTES
+    data = RSS_SMALL + b" " * sniff.MAX_DOCUMENT_BYTES
     started = time.perf_counter()
     with pytest.raises(FeedError, match="limit"):
         parse_feed(data)
@@ -481,7 +481,7 @@ def test_parse_feed_never_fetches_a_url(monkeypatch):
         calls.append(source)
         return original(source, *args, **kwargs)
 
-    monkeypatch.setattr(feeds.feedparser, "parse", spy)
+    monkeypatch.setattr(feeds.entries.feedparser, "parse", spy)
     parse_feed(RSS_SMALL, url="http://s.example/feed", headers={"Content-Type": "application/rss+xml"})
     assert calls and all(isinstance(source, bytes) for source in calls)
 
@@ -777,7 +777,7 @@ def test_big_feed_parsed_in_halves_is_the_whole_feed(started_pool, alt: str):
     assert status == 200 and len(body) >= feeds.SPLIT_MIN_BYTES
     url = "https://halves.blogspot.com/feeds/posts/default"
     # the document does split: two feeds of 150 entries, each with the feed's own metadata
-    first, second = feeds._halves(body)
+    first, second = feeds.entries._halves(body)
     for half in (first, second):
         parsed = feedparser.parse(half)
         assert not parsed.bozo and len(parsed.entries) == 150
@@ -789,8 +789,8 @@ def test_big_feed_parsed_in_halves_is_the_whole_feed(started_pool, alt: str):
 
 
 def test_every_fixture_feed_parses_the_same_in_halves(started_pool, monkeypatch):
-    monkeypatch.setattr(feeds, "SPLIT_MIN_BYTES", 0)
-    monkeypatch.setattr(feeds, "SPLIT_MIN_ENTRIES", 2)
+    monkeypatch.setattr(feeds.entries, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(feeds.entries, "SPLIT_MIN_ENTRIES", 2)
     split_some = 0
     for path in FIXTURE_FILES:
         expected = json.loads((path.parent / (path.name + SIDECAR)).read_text(encoding="utf-8"))
@@ -800,8 +800,8 @@ def test_every_fixture_feed_parses_the_same_in_halves(started_pool, monkeypatch)
         data = path.read_bytes()
         whole = parse_feed(data, url=given.get("url"), headers=given.get("headers"))
         assert parse_feed(data, url=given.get("url"), headers=given.get("headers"), pool=started_pool) == whole, path.name
-        utf8 = feeds._screen_doctype(feeds._to_utf8(data, None)[0])[0]
-        split_some += feeds._halves(utf8) is not None
+        utf8 = feeds.encoding._screen_doctype(feeds.encoding._to_utf8(data, None)[0])[0]
+        split_some += feeds.entries._halves(utf8) is not None
     assert split_some >= 5  # Atom, RSS 1.0 and RSS 2.0 fixtures with 2+ entries were split
 
 
@@ -810,6 +810,6 @@ def test_malformed_big_feed_is_not_split_and_keeps_what_it_can(started_pool):
                       f"<description>{'word ' * 800}&nbsp;</description></item>" for i in range(80))
     body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>M</title>{entries}</channel>'.encode()
     assert len(body) >= feeds.SPLIT_MIN_BYTES
-    assert feeds._halves(body) is None  # an undefined entity and no closing tag: not well-formed
+    assert feeds.entries._halves(body) is None  # an undefined entity and no closing tag: not well-formed
     result = parse_feed(body, "http://m.example/rss", pool=started_pool)
     assert result.bozo and len(result.entries) == 80

@@ -346,12 +346,10 @@ class BloggerSpider(scrapy.Spider):
         if page.get("blog_id"):
             self.blog_id = page["blog_id"]
         page_type = page.get("page_type") or ("item" if page.get("post_id") else None)
-        if page_type == "item" or (page_type is None and page.get("text") and _POST_PATH_RE.match(urlsplit(response.url).path)):
-            if page.get("text"):
-                item = {k: page.get(k) for k in ("title", "author", "published", "updated", "html", "lang_hint",
-                                                 "blog_id", "post_id", "labels", "links")}
-                item.update(url=response.url, seen_via="page", seen_url=response.url)
-                yield item
+        post = extract.post_from_page(page, response.url, seen_via="page", seen_url=response.url)
+        if page_type == "item" or (page_type is None and post and _POST_PATH_RE.match(urlsplit(response.url).path)):
+            if post is not None:
+                yield post
             else:
                 self.crawler.stats.inc_value("rjwatch/dropped/no_body_in_html")
         listed = [p["url"] for p in page.get("posts") or [] if p.get("url")]

@@ -19,6 +19,7 @@ webhook received).
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from judge.errors import RjwatchError
+from judge.pool import die_with_parent
 from rjwatch.demo.hook import WebhookReceiver
 from rjwatch.demo.server import ServerGroup, SiteServer
 from rjwatch.demo.network import demo_late_posts, demo_network
@@ -195,14 +197,8 @@ class Screen:
 
 
 # --- the demo ----------------------------------------------------------------------------------
-def _die_with_parent() -> None:
-    """In the daemon child: get SIGTERM (a clean stop) if the demo itself dies, even by kill -9."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+#: In the daemon child: get SIGTERM (a clean stop) if the demo itself dies, even by kill -9.
+_die_with_parent_by_sigterm = functools.partial(die_with_parent, signal.SIGTERM)
 
 
 def _cut(text: str) -> str:
@@ -339,7 +335,7 @@ class Demo:
         cmd = [sys.executable, "-m", "rjwatch", "--db", str(self.db_path), "--config", str(self.config_path), "run"]
         self.daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                        text=True, encoding="utf-8", errors="replace", env=env,
-                                       start_new_session=True, preexec_fn=_die_with_parent)
+                                       start_new_session=True, preexec_fn=_die_with_parent_by_sigterm)
         self._reader = threading.Thread(target=self._read_daemon, name="demo-daemon-output", daemon=True)
         self._reader.start()
 
