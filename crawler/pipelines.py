@@ -21,6 +21,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from storage.db import connect
 from storage.ingest import Ingestor, worker_analyze, worker_init
+from storage.seeds import seed_texts
 from storage import sources as src
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class StoragePipeline:
         self.db = connect(Path(self.db_path))
         self.ingestor = Ingestor(self.db)
         if self.workers > 0:
-            seeds = [tuple(r) for r in self.db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
+            seeds = seed_texts(self.db)
             # spawn, not fork: the crawl process runs a reactor and threads that a fork would copy.
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=worker_init,

@@ -13,7 +13,7 @@ import sqlite_utils
 from judge.article import parse_text_article
 from judge.relevance import TopicProfile
 from storage.schema import migrate
-from storage.seeds import add_seed, store_topic
+from storage.seeds import add_seed, seed_count, store_topic
 
 PACKAGED_SEED = "000_2726ccec86287c13.txt"
 
@@ -64,5 +64,5 @@ def register_config_sources(db: sqlite_utils.Database, cfg) -> list[tuple[int, s
 def ensure_initialised(db: sqlite_utils.Database) -> None:
     """Initialise a database that has no seed yet (with the default topic); leave others alone."""
     migrate(db)
-    if db.execute("SELECT count(*) FROM seeds").fetchone()[0] == 0:
+    if seed_count(db) == 0:
         initialise(db)

@@ -36,7 +36,7 @@ from judge.analyze import Analysis, BadPost, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk
-from storage import lsh
+from storage import lsh, outbox
 from storage.db import DatabaseError, describe, write_tx
 
 #: Statuses that put a message in the alert outbox when a post is first stored.
@@ -431,11 +431,8 @@ class Ingestor:
             "published": dates.normalize(a.published), "lang": a.lang, "source_id": item.get("source_id"),
             "why": why, "snippet": a.text[:SNIPPET_CHARS],
         }
-        self.conn.execute(
-            "INSERT OR IGNORE INTO alerts (key, kind, post_id, source_id, status, created_at, last_error, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (f"post-{post_id}-{verdict.status}", verdict.status, post_id, item.get("source_id"), status, now, note,
-             json.dumps(payload, ensure_ascii=False)))
+        outbox.enqueue(self.conn, f"post-{post_id}-{verdict.status}", verdict.status, payload, post_id=post_id,
+                       source_id=item.get("source_id"), status=status, note=note, created_at=now)
 
 
 # -- worker processes for ingest_stream and the crawl pipeline -----------------------------------
