@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from judge import dates
 from judge.identity import canonical_url
+from storage import outbox
 from storage import sources as src
 from storage.db import DatabaseError, write_tx
 from storage.ingest import Ingestor
@@ -36,6 +37,7 @@ from storage.ingest import Ingestor
 from crawler.cluster import (INGEST_BEAT, INGEST_GROUP, ITEMS_STREAM, KNOWN_KEY, REQUESTS_KEY, ROUND_STATS,
                              ROUNDS_KEY, SPIDER_NAME, START_KEY, WALK_FAILED, WORKER_BEAT, WORKERS_KEY, HEARTBEAT_S,
                              round_fingerprint_key)
+from crawler import schedule
 from crawler.spiders.blogger import INCREMENTAL_OVERLAP
 
 log = logging.getLogger("rjwatch.cluster")
@@ -68,7 +70,7 @@ def fill_known(db, server, source_id: int) -> int:
     key = KNOWN_KEY % source_id
     if server.exists(key):
         return 0
-    urls = [r[0] for r in db.execute("SELECT canonical_url FROM posts WHERE source_id = ?", (source_id,))]
+    urls = src.post_urls(db, source_id)
     for i in range(0, len(urls), KNOWN_CHUNK):
         server.sadd(key, *urls[i:i + KNOWN_CHUNK])
     return len(urls)
@@ -295,11 +297,8 @@ class IngestWorker:
         new_by_status = {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("new:")}
         items = stats.get("items", 0)
         walk_failed = stats.get(WALK_FAILED, 0)
-        anomaly = None
-        if items == 0 and not lost and walk_failed:
-            anomaly = f"no posts read: {walk_failed} request(s) the walk needed failed"
-        elif items == 0 and not lost and src.previous_items(self.db, sid, run_id) > 0:
-            anomaly = "no posts found on a blog whose pages answered and used to yield posts (template change?)"
+        previous = src.previous_items(self.db, sid, run_id) if items == 0 and not lost and not walk_failed else 0
+        anomaly = schedule.round_anomaly(items, lost_worker=lost, walk_failed=walk_failed, previous_items=previous)
         summary = {"new": new_by_status, "seen": stats.get("seen", 0), "updated": stats.get("updated", 0),
                    "dropped": {"error": stats["error"]} if stats.get("error") else {},
                    "mode": f"cluster {info.get('mode', 'full')}", "anomaly": anomaly,
@@ -309,13 +308,12 @@ class IngestWorker:
         src.finish_run(self.db, run_id, finish_reason=reason, pages=stats.get("pages", 0), items=items,
                        errors=stats.get("error", 0), stats=summary)
         update: dict = {"last_run_id": run_id}
-        row = self.db.execute("SELECT max(p.updated), max(p.blog_id) FROM posts p JOIN sightings s ON s.post_id = p.id "
-                              "WHERE s.run_id = ?", (run_id,)).fetchone()
+        newest, blog_id = src.newest_of_run(self.db, run_id)
         old = src.crawl_state(self.db, sid).get("newest_updated")
-        if row and row[0] and (not old or dates.parse(row[0]) > dates.parse(old)):
-            update["newest_updated"] = row[0]
-        if row and row[1]:
-            update["blog_id"] = row[1]
+        if newest and (not old or dates.parse(newest) > dates.parse(old)):
+            update["newest_updated"] = newest
+        if blog_id:
+            update["blog_id"] = blog_id
         full_walk = info.get("mode") == "full"
         read = reason == "finished" and not walk_failed  # the walk read the blog (crawler.spiders.blogger.Walk)
         if read and full_walk:
@@ -332,9 +330,7 @@ class IngestWorker:
         if alerts:
             with write_tx(self.db):
                 for key, kind, payload in alerts:
-                    self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) "
-                                    "VALUES (?, ?, ?, ?, ?)", (key, kind, sid, dates.now_iso(),
-                                                               json.dumps(payload, ensure_ascii=False)))
+                    outbox.enqueue(self.db, key, kind, payload, source_id=sid)
         pipe = self.server.pipeline()
         pipe.delete(round_fingerprint_key(run_id), ROUND_STATS % run_id)
         pipe.hdel(ROUNDS_KEY, run_id)

@@ -13,15 +13,15 @@ object; they never open the database.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler import schedule
 from judge import dates
-from storage import health
+from storage import health, outbox
 from storage import sources as src
 from storage.bootstrap import ensure_initialised
 from storage.db import connect, write_tx
@@ -97,13 +97,8 @@ class CrawlContext:
         pages = int(stats.get("response_received_count", 0))
         errors = int(stats.get("log_count/ERROR", 0)) + int(stats.get("rjwatch/errors", 0))
         walk = spider.walk.report() if hasattr(spider, "walk") else {}
-        anomaly = None
-        if items == 0 and src.previous_items(self.db, self.source_id, self.run_id) > 0:
-            if walk.get("cause") and not walk.get("complete"):
-                anomaly = f"no posts found on a blog that used to yield posts: {walk['cause']}"
-            else:
-                anomaly = ("no posts found on a blog that used to yield posts: its pages answered but none held "
-                           "a post (template change?)")
+        previous = src.previous_items(self.db, self.source_id, self.run_id) if items == 0 else 0
+        anomaly = schedule.crawl_anomaly(items, previous, walk.get("cause"), bool(walk.get("complete")))
         summary = {
             "new": new_by_status, "dropped": dropped, "seen": stats.get("rjwatch/seen", 0),
             "updated": stats.get("rjwatch/updated", 0), "requests": stats.get("downloader/request_count", 0),
@@ -166,6 +161,4 @@ class CrawlContext:
             return
         with write_tx(self.db):
             for key, kind, payload in rows:
-                self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) "
-                                "VALUES (?, ?, ?, ?, ?)", (key, kind, self.source_id, dates.now_iso(),
-                                                           json.dumps(payload, ensure_ascii=False)))
+                outbox.enqueue(self.db, key, kind, payload, source_id=self.source_id)

@@ -9,9 +9,10 @@ the new validators are saved in the same transaction as the entries, so a crash 
 
 HTTP semantics: 304 is "nothing new"; 301/308 move the source (the old URL is kept); 410 disables
 it with a reason; 429/503 honour Retry-After; other 4xx/5xx and network errors are failures, which
-back off exponentially (capped at MAX_BACKOFF_S) and raise one alert after `failure_alert_after`
+back off exponentially (capped at a day) and raise one alert after `failure_alert_after`
 in a row. Intervals adapt: busy feeds are polled more often, quiet ones less, within
-[min_interval, max_interval]; a source's own `every` wins.
+[min_interval, max_interval]; a source's own `every` wins. These rules are crawler.schedule's pure
+functions; this module fetches, and stores their outcome.
 
 Addresses: the source's own site (and the `trusted_hosts` setting) may be on a private address;
 every redirect hop, `rel=next` page and entry page is checked by crawler.guard, so a feed cannot
@@ -23,7 +24,6 @@ shuts the sockets of the fetches under way, and their sources stay due.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -37,16 +37,16 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from crawler import feeds
+from crawler import feeds, schedule
 from crawler.config import PollSettings
 from crawler.guard import allowed_sites, unsafe_reason
 from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
 from crawler.middlewares import parse_retry_after
 from judge import dates
-from judge.durations import usable_seconds
+from judge.durations import MAX_DURATION_S
 from judge.relevance import normalize_lines
 from judge.identity import mask_url, mask_urls
-from storage import health
+from storage import health, outbox
 from storage import sources as src
 from storage.db import write_tx
 from storage.ingest import AnalysisPool, Ingestor
@@ -57,10 +57,6 @@ log = logging.getLogger(__name__)
 PER_HOST_LIMIT = 2
 #: Random pause before each request, so that many feeds of one site are not hit in lockstep.
 JITTER_S = 0.05
-#: Longest back-off of a failing source: it is still tried once a day, never dropped.
-MAX_BACKOFF_S = 24 * 3600
-#: Longest Retry-After we accept as the next poll time; beyond it we use MAX_BACKOFF_S.
-MAX_RETRY_AFTER_S = 24 * 3600
 #: Feed pages followed per source by `--backfill` (rel=next), and entries per Blogger page asked for.
 MAX_BACKFILL_PAGES = 200
 BACKFILL_PAGE_SIZE = 100
@@ -79,11 +75,6 @@ _ELLIPSIS_END_RE = re.compile(r"(?:\.\.\.|…|\[(?:\.\.\.|…)\]|\((?:\.\.\.|…
 TEASER_FETCH_MIN_SCORE = 0.05
 #: Summary-only entries whose pages are fetched per poll of a `full_text` source.
 MAX_FULL_TEXT_FETCHES = 50
-#: Smoothing of the new-items-per-poll rate (exponential moving average weight of the newest poll).
-RATE_SMOOTHING = 0.3
-#: Interval changes: halve after a poll with new posts, grow by a quarter after a quiet one.
-SPEED_UP = 0.5
-SLOW_DOWN = 1.25
 #: A source's share of a pass (not a backfill): this many whole-fetch deadlines (fetch_timeout x
 #: TOTAL_TIME_FACTOR) for its feed and the pages of its summary-only entries together. One is the
 #: feed's own; the rest lets a `full_text` source fetch its entry pages on a slow site, without one
@@ -405,7 +396,7 @@ class Poller:
                 if f.entries:
                     for e in f.entries:
                         e["run_id"] = run_id
-                    silent = not state.get("polls")  # a new source's first collection is a silent backfill
+                    silent = schedule.first_collection(state.get("polls"))
                     result = self.ingestor.ingest_many(f.entries, silent=silent)
                     by_status = result.by_status()
                     new_count = sum(by_status.values())
@@ -413,20 +404,18 @@ class Poller:
                         summary.new_by_status[k] = summary.new_by_status.get(k, 0) + v
                     summary.seen += result.count("seen") + result.count("updated")
                     row["new"] = by_status
-                    if silent and new_count:
+                    if silent and new_count:  # one summary line instead of an alert per post
                         self._backfill_alert(sid, run_id, by_status)
                 if f.status == "not_modified":
                     summary.not_modified += 1
-                rate = (1 - RATE_SMOOTHING) * float(state.get("new_item_rate") or 0) + RATE_SMOOTHING * new_count
-                if not (source.get("settings") or {}).get("every"):
-                    if new_count:
-                        interval = max(self._min(), interval * SPEED_UP)
-                    elif f.status != "moved":
-                        interval = min(self._max(), interval * SLOW_DOWN)
+                rate = schedule.smoothed_rate(float(state.get("new_item_rate") or 0), new_count)
+                interval = schedule.interval_after_success(
+                    interval, new_count, fixed=bool((source.get("settings") or {}).get("every")),
+                    moved=f.status == "moved", min_s=self._min(), max_s=self._max())
                 values = dict(last_poll=now, last_success=now, last_status=f.http_status, consecutive_failures=0,
                               last_error=f.problem, interval_s=interval, new_item_rate=rate,
                               polls=int(state.get("polls") or 0) + 1,
-                              next_due=health.in_seconds(interval * random.uniform(1.0, 1.1)))
+                              next_due=health.in_seconds(schedule.next_poll_in(interval, random.random())))
                 if f.status != "not_modified":
                     values["etag"] = f.headers.get("etag")
                     values["last_modified"] = f.headers.get("last-modified")
@@ -436,20 +425,17 @@ class Poller:
                 health.save(self.db, sid, **values)
             elif f.status == "gone":
                 summary.failed += 1
-                self.db.execute("UPDATE sources SET state = 'disabled' WHERE id = ?", (sid,))
+                src.set_source_state(self.db, sid, "disabled", missing_ok=True)
                 health.save(self.db, sid, last_poll=now, last_status=410, last_error="HTTP 410 Gone",
                             disabled_reason=f"the feed answered 410 Gone on {now}")
             else:
                 summary.failed += 1
                 failures = int(state.get("consecutive_failures") or 0) + 1
-                if f.status == "throttled" and f.retry_after is not None:
-                    wait = min(f.retry_after, MAX_RETRY_AFTER_S)
-                else:
-                    wait = min(MAX_BACKOFF_S, interval * (2 ** (failures - 1)))
+                wait = schedule.failure_wait(interval, failures, f.retry_after if f.status == "throttled" else None)
                 health.save(self.db, sid, last_poll=now, last_status=f.http_status, consecutive_failures=failures,
                             last_error=f.error, next_due=health.in_seconds(wait),
                             polls=int(state.get("polls") or 0), interval_s=interval)
-                if failures == self.settings.failure_alert_after:
+                if schedule.failing_alert_due(failures, self.settings.failure_alert_after):
                     self._failing_alert(sid, source["url"], failures, f.error)
         summary.results.append(row)
 
@@ -458,10 +444,8 @@ class Poller:
             key = src.source_key(new_url)
         except ValueError:
             return
-        clash = self.db.execute("SELECT id FROM sources WHERE canonical = ? AND id != ?", (key, source["id"])).fetchone()
-        if clash:
+        if not src.move_source(self.db, source["id"], new_url, key):
             return  # the new address is already a source of its own
-        self.db.execute("UPDATE sources SET url = ?, canonical = ? WHERE id = ?", (new_url, key, source["id"]))
         log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], mask_url(source["url"]),
                  mask_url(new_url))
 
@@ -469,10 +453,8 @@ class Poller:
         """The source's own `every`, else its adapted interval, else poll_interval. A value that is no
         usable duration (NaN, infinite, negative, beyond MAX_DURATION_S: stored by an older version)
         is passed over."""
-        for value in ((source.get("settings") or {}).get("every"), state.get("interval_s")):
-            if value and usable_seconds(value):
-                return float(value)
-        return self._base()
+        return schedule.poll_interval((source.get("settings") or {}).get("every"), state.get("interval_s"),
+                                      self._base(), MAX_DURATION_S)
 
     def _base(self) -> float:
         return self.settings.poll_interval_s
@@ -486,11 +468,10 @@ class Poller:
     def _failing_alert(self, sid: int, url: str, failures: int, error: str | None) -> None:
         # the outbox holds what a message may show: no credentials of the source's URL
         payload = {"source_id": sid, "url": mask_url(url), "failures": failures, "error": mask_urls(error)}
-        self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) VALUES (?, ?, ?, ?, ?)",
-                        (f"source-failing-{sid}-{dates.now_iso()}", "source_failing", sid, dates.now_iso(),
-                         json.dumps(payload, ensure_ascii=False)))
+        now = dates.now_iso()
+        outbox.enqueue(self.db, f"source-failing-{sid}-{now}", "source_failing", payload, source_id=sid,
+                       created_at=now)
 
     def _backfill_alert(self, sid: int, run_id: int, by_status: dict) -> None:
         payload = {"source_id": sid, "run_id": run_id, "posts": sum(by_status.values()), "by_status": by_status}
-        self.db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) VALUES (?, ?, ?, ?, ?)",
-                        (f"backfill-source-{sid}", "backfill", sid, dates.now_iso(), json.dumps(payload)))
+        outbox.enqueue(self.db, f"backfill-source-{sid}", "backfill", payload, source_id=sid)

@@ -40,13 +40,3 @@ def parse_duration(value) -> float:
     if seconds > MAX_DURATION_S:
         raise ConfigError(f"a duration must be at most {MAX_DURATION_S // 86400} days: {value!r}")
     return seconds
-
-
-def usable_seconds(value) -> bool:
-    """Whether a stored number of seconds is a usable duration (values written by older versions may be
-    NaN, infinite, negative or beyond MAX_DURATION_S)."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S

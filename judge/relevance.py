@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from judge.errors import RjwatchError
-from judge.terms import (_CJK_RE, Segments, TermMatcher, _PhraseScreen, _term_regex, normalize_lines, segment,
+from judge.terms import (Segments, TermMatcher, _PhraseScreen, _term_regex, normalize_lines, segment,
                          text_words)
 
 __all__ = ["ProfileError", "Relevance", "TopicProfile", "normalize_lines", "segment", "text_words"]

@@ -43,6 +43,7 @@ from storage import outbox
 from storage import saved as saved_search
 from storage import search
 from storage.db import write_tx
+from storage.sources import name_and_url as source_name_and_url
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +352,7 @@ def _per_hour(channel: str, value) -> int:
 def _source_label(db, source_id) -> str:
     if not source_id:
         return "-"
-    row = db.execute("SELECT name, url FROM sources WHERE id = ?", (source_id,)).fetchone()
+    row = source_name_and_url(db, source_id)
     return (row[0] or mask_url(row[1])) if row else f"source #{source_id}"
 
 

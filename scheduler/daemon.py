@@ -46,16 +46,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler.schedule import next_crawl_at
 from judge import dates
 from judge.errors import RjwatchError
 from judge.durations import ConfigError, parse_duration
 from judge.pool import die_with_parent
 from scheduler import alerts as alerts_mod
-from storage import pidlock
+from storage import meta, pidlock
 from storage.bootstrap import ensure_initialised, register_sources
-from storage.db import DatabaseError, connect, write_tx
+from storage.db import DatabaseError, backup_to, checkpoint, connect, write_tx
 from storage.ingest import AnalysisPool
-from storage.sources import latest_run, mark_dead_runs
+from storage.sources import (add_failed_crawl_run, blog_crawl_schedule, blog_crawls, latest_run, mark_dead_runs,
+                             prune_runs, settle_child_run)
 
 log = logging.getLogger("rjwatch.daemon")
 
@@ -179,11 +181,11 @@ class Daemon:
 
     def _digest_catch_up(self) -> datetime | None:
         """Run the digest at start if its last slot passed while the daemon was down."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_digest'").fetchone()
+        last_digest = meta.get(self.db, meta.LAST_DIGEST)
         trigger = CronTrigger(hour=int(str(self.cfg["digest_time"]).split(":")[0]),
                               minute=int(str(self.cfg["digest_time"]).split(":")[1]), timezone=str(self.cfg["timezone"]))
         now = datetime.now(timezone.utc)
-        last = dates.parse(row[0]) if row else None
+        last = dates.parse(last_digest) if last_digest is not None else None
         if last is None:
             return None  # never run: wait for the first slot
         due = trigger.get_next_fire_time(None, last)
@@ -193,30 +195,23 @@ class Daemon:
         """One job per enabled blogger source; added/removed sources and interval changes apply live."""
         interval = parse_duration(self.cfg["crawl_interval"])
         wanted = {}
-        for sid, settings, last, reason, complete in self.db.execute(
-                "SELECT s.id, s.settings, r.started_at, r.finish_reason, c.backfill_complete FROM sources s "
-                "LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE source_id = s.id AND kind = 'crawl') "
-                "LEFT JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"):
+        for sid, settings, last, reason, complete in blog_crawl_schedule(self.db):
             every = json.loads(settings or "{}").get("every") or interval
             try:
                 parse_duration(every)  # NaN, infinite or huge (stored by an older version): the default
             except ConfigError:
                 every = interval
             # An interrupted crawl (killed, stopped, unfinished backfill) resumes at once.
-            if last is not None and (reason != "finished" or not complete):
-                last = None
-            wanted[f"crawl:{sid}"] = (sid, float(every), last)
+            wanted[f"crawl:{sid}"] = (sid, float(every), last, reason == "finished" and bool(complete))
         for job in self.scheduler.get_jobs():
             if job.id.startswith("crawl:") and job.id not in wanted:
                 job.remove()
                 log.info("crawl job %s removed", job.id)
-        for job_id, (sid, every, last) in wanted.items():
+        for job_id, (sid, every, last, completed) in wanted.items():
             job = self.scheduler.get_job(job_id)
             if job is not None and getattr(job.trigger, "interval", None) == timedelta(seconds=every):
                 continue
-            last_dt = dates.parse(last)
-            now = datetime.now(timezone.utc)
-            first = now if last_dt is None or last_dt + timedelta(seconds=every) <= now else last_dt + timedelta(seconds=every)
+            first = next_crawl_at(dates.parse(last), completed=completed, every_s=every, now=datetime.now(timezone.utc))
             if job is not None:
                 job.remove()
             self.scheduler.add_job(self.crawl, IntervalTrigger(seconds=every, jitter=min(CRAWL_JITTER_S, every / 10)),
@@ -239,11 +234,8 @@ class Daemon:
             self._job_state(name, started, f"error: {type(exc).__name__}: {exc}"[:300], None)
 
     def _job_state(self, name: str, started: str, outcome: str, result) -> None:
-        value = json.dumps({"started": started, "finished": dates.now_iso(), "outcome": outcome,
-                            "result": result}, default=str, ensure_ascii=False)
-        with write_tx(self.db):
-            self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                            "excluded.value", (f"job:{name}", value))
+        meta.set_job_state(self.db, name, {"started": started, "finished": dates.now_iso(), "outcome": outcome,
+                                           "result": result})
 
     def heartbeat(self, *, stopped: bool = False) -> None:
         import resource
@@ -258,9 +250,7 @@ class Daemon:
                 "rss_now_mb": _rss_now_mb()}
         if stopped:
             beat["stopped"] = beat["at"]
-        with write_tx(self.db):
-            self.db.execute("INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE SET "
-                            "value = excluded.value", (json.dumps(beat),))
+        meta.beat(self.db, beat)
 
     def poll(self) -> None:
         def body():
@@ -341,17 +331,10 @@ class Daemon:
         extra = {"exit_code": code, "timed_out": timed_out}
         with write_tx(self.db):
             # The child's own run (by its pid): a manual crawl of the same blog meanwhile has a row too.
-            row = self.db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND "
-                                  "started_at >= ? AND pid = ? ORDER BY id DESC LIMIT 1",
-                                  (source_id, started, pid)).fetchone()
-            if row:
-                stats = json.loads(row[1] or "{}")
-                stats.update(extra)
-                reason = "killed" if timed_out else ("shutdown" if stopped else "died")
-                self.db.execute("UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
-                                "coalesce(finish_reason, ?) WHERE id = ?",
-                                (json.dumps(stats), dates.now_iso(), reason, row[0]))
-                return row[0], self.db.execute("SELECT finish_reason FROM runs WHERE id = ?", (row[0],)).fetchone()[0]
+            reason = "killed" if timed_out else ("shutdown" if stopped else "died")
+            settled = settle_child_run(self.db, source_id, pid=pid, started=started, extra=extra, reason=reason)
+            if settled:
+                return settled
             elif code == 0:
                 # No run and a clean exit: another process (a manual `rjwatch crawl`) holds the blog.
                 log.info("crawl of source %s skipped: %s", source_id, " | ".join(tail)[-300:])
@@ -359,11 +342,7 @@ class Daemon:
                 log.info("crawl of source %s stopped before it began", source_id)
             else:
                 extra["error"] = " | ".join(tail)[-500:]
-                run_id = self.db.execute(
-                    "INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
-                    "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)", (source_id, started, dates.now_iso(),
-                                                                    json.dumps(extra))).lastrowid
-                return run_id, "failed"
+                return add_failed_crawl_run(self.db, source_id, started=started, stats=extra), "failed"
         return None, None
 
     def _stop_child(self, proc: subprocess.Popen) -> None:
@@ -386,20 +365,15 @@ class Daemon:
     def digest(self) -> None:
         def body():
             out = alerts_mod.send_digest(self.db, alerts_mod.channels_from_config(self.cfg))
-            with write_tx(self.db):
-                self.db.execute("INSERT INTO meta (key, value) VALUES ('last_digest', ?) ON CONFLICT (key) DO UPDATE "
-                                "SET value = excluded.value", (dates.now_iso(),))
+            meta.put(self.db, meta.LAST_DIGEST, dates.now_iso())
             return out
         self._guard("digest", body)
 
     def housekeeping(self) -> None:
         def body():
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            checkpoint(self.db)
             cutoff = (datetime.now(timezone.utc) - timedelta(days=KEEP_RUNS_DAYS)).isoformat(timespec="seconds")
-            with write_tx(self.db):
-                pruned = self.db.execute("DELETE FROM runs WHERE started_at < ? AND id NOT IN "
-                                         "(SELECT last_run_id FROM crawl_state WHERE last_run_id IS NOT NULL)",
-                                         (cutoff,)).rowcount
+            pruned = prune_runs(self.db, cutoff)
             backup = None
             if self.cfg["backup_dir"]:
                 backup = self._backup(Path(self.cfg["backup_dir"]))
@@ -407,15 +381,9 @@ class Daemon:
         self._guard("housekeeping", body)
 
     def _backup(self, folder: Path) -> str:
-        import sqlite3
-
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"rjwatch-{datetime.now(timezone.utc).strftime('%Y%m%d')}.db"
-        dst = sqlite3.connect(target)
-        try:
-            self.db.conn.backup(dst)
-        finally:
-            dst.close()
+        backup_to(self.db, target)
         return str(target)
 
     def reload(self) -> None:
@@ -515,12 +483,11 @@ def daemon_state(beat: dict | None, now: datetime | None = None) -> dict:
 def status(db) -> dict:
     """What `rjwatch status` shows: whether the daemon runs, heartbeat age, jobs' last results (a crawl
     job's is its blog's latest run, as `runs` shows it), failing sources, alert counts."""
-    from storage import health
+    from storage import health, outbox
 
     mark_dead_runs(db)  # a run whose process is gone is not running
     out: dict = {}
-    row = db.execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
-    hb = json.loads(row[0]) if row else None
+    hb = meta.heartbeat(db)
     out["daemon"] = daemon_state(hb)
     if hb:
         at = dates.parse(hb["at"])
@@ -531,7 +498,7 @@ def status(db) -> dict:
                             "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}
     else:
         out["heartbeat"] = None
-    out["jobs"] = {k[4:]: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE 'job:%'")}
+    out["jobs"] = meta.job_states(db)
     if hb:  # the heartbeat job records itself in `heartbeat`, not in a job row
         out["jobs"]["heartbeat"] = {"finished": hb["at"], "outcome": "stopped" if hb.get("stopped") else "ok"}
     crawl_jobs = {n for n in set(out["jobs"]) | set((out["heartbeat"] or {}).get("next_runs") or {})
@@ -544,13 +511,8 @@ def status(db) -> dict:
             job.update({"run": run["id"], "finished": run["finished_at"] or job.get("finished"),
                         "outcome": "running" if reason is None else ("ok" if reason == "finished" else reason)})
     out["failing_sources"] = health.failing(db)
-    out["alerts"] = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM alerts GROUP BY status")}
-    out["deliveries"] = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM deliveries GROUP BY status")}
-    due = db.execute("SELECT min(next_due) FROM source_health h JOIN sources s ON s.id = h.source_id "
-                     "WHERE s.state = 'enabled'").fetchone()[0]
-    out["next_poll_due"] = due
-    out["crawls"] = list(db.query(
-        "SELECT s.id, s.url, c.backfill_complete, c.last_full_at, (SELECT max(started_at) FROM runs r WHERE "
-        "r.source_id = s.id AND r.kind = 'crawl') AS last_crawl FROM sources s LEFT JOIN crawl_state c ON "
-        "c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"))
+    out["alerts"] = outbox.alert_counts(db)
+    out["deliveries"] = outbox.delivery_counts(db)
+    out["next_poll_due"] = health.next_poll_due(db)
+    out["crawls"] = blog_crawls(db)
     return out

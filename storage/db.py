@@ -161,6 +161,21 @@ def write_tx(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             raise DatabaseError(describe(exc, _file_of(conn))) from None
 
 
+def checkpoint(db: sqlite_utils.Database) -> None:
+    """Copy the WAL back into the database file and truncate it (daily housekeeping)."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def backup_to(db: sqlite_utils.Database, target: Path) -> None:
+    """A consistent copy of the database at `target` (SQLite's online backup API), taken while others
+    keep writing."""
+    dst = sqlite3.connect(target)
+    try:
+        db.conn.backup(dst)
+    finally:
+        dst.close()
+
+
 def _file_of(conn: sqlite3.Connection) -> str | None:
     """The main database file of a connection (for error messages that look at its filesystem)."""
     try:

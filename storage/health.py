@@ -16,6 +16,7 @@ import sqlite_utils
 
 from judge import dates
 from judge.identity import mask_url, mask_urls
+from storage import outbox
 from storage.db import write_tx
 
 
@@ -55,9 +56,8 @@ def record_crawl(db: sqlite_utils.Database, source_id: int, *, url: str, failed:
             save(db, source_id, last_poll=now, last_status=status, consecutive_failures=failures, last_error=error)
             if failures == alert_after:
                 payload = {"source_id": source_id, "url": url, "failures": failures, "error": error}
-                db.execute("INSERT OR IGNORE INTO alerts (key, kind, source_id, created_at, payload) "
-                           "VALUES (?, ?, ?, ?, ?)", (f"source-failing-{source_id}-{now}", "source_failing",
-                                                      source_id, now, json.dumps(payload, ensure_ascii=False)))
+                outbox.enqueue(db, f"source-failing-{source_id}-{now}", "source_failing", payload,
+                               source_id=source_id, created_at=now)
         else:
             failures = 0
             save(db, source_id, last_poll=now, last_success=now, last_status=status, consecutive_failures=0,
@@ -89,6 +89,12 @@ def failing(db: sqlite_utils.Database) -> list[dict]:
         r["url"], r["last_error"] = mask_url(r["url"]), mask_urls(r["last_error"])
         r["disabled_reason"] = mask_urls(r["disabled_reason"])
     return rows
+
+
+def next_poll_due(db: sqlite_utils.Database) -> str | None:
+    """The earliest time an enabled source is due for its next poll (None: none has a time yet)."""
+    return db.execute("SELECT min(next_due) FROM source_health h JOIN sources s ON s.id = h.source_id "
+                      "WHERE s.state = 'enabled'").fetchone()[0]
 
 
 def in_seconds(seconds: float) -> str:

@@ -35,7 +35,7 @@ from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
 from judge.pool import AnalysisPool, default_workers  # noqa: F401
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk
-from storage import lsh
+from storage import lsh, outbox
 from storage.db import DatabaseError, describe, write_tx
 
 #: Statuses that put a message in the alert outbox when a post is first stored.
@@ -417,11 +417,8 @@ class Ingestor:
             "published": dates.normalize(a.published), "lang": a.lang, "source_id": item.get("source_id"),
             "why": why, "snippet": a.text[:SNIPPET_CHARS],
         }
-        self.conn.execute(
-            "INSERT OR IGNORE INTO alerts (key, kind, post_id, source_id, status, created_at, last_error, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (f"post-{post_id}-{verdict.status}", verdict.status, post_id, item.get("source_id"), status, now, note,
-             json.dumps(payload, ensure_ascii=False)))
+        outbox.enqueue(self.conn, f"post-{post_id}-{verdict.status}", verdict.status, payload, post_id=post_id,
+                       source_id=item.get("source_id"), status=status, note=note, created_at=now)
 
 
 def _is_newer(new: str | None, old: str | None) -> bool:

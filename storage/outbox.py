@@ -1,5 +1,10 @@
-"""The alert outbox's delivery bookkeeping: each channel's place in the outbox, the `deliveries` rows,
-and the status of an alert summed up from them.
+"""The alert outbox: the one way an alert is queued (`enqueue`), its delivery bookkeeping (each
+channel's place in the outbox, the `deliveries` rows, and the status of an alert summed up from
+them), and the counts `status` shows.
+
+Every alert is queued by `enqueue`, in the transaction of whatever caused it (a post's write, a
+poll's health, a crawl's end): `INSERT OR IGNORE` on the alert's idempotency key, so a cause recorded
+twice (a retried crawl, a replayed round) queues one alert.
 
 A channel reads the outbox in id order from its place (`alert_channels.scanned_to`); the alerts its
 rule matches get a `pending` delivery, the rest are passed over, and the place moves on in the same
@@ -15,6 +20,7 @@ channel wants stays `pending` (nothing is sent for it). Rule matching itself is 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
@@ -23,6 +29,33 @@ from judge import dates
 from storage.db import write_tx
 
 _ACTIVE = "(SELECT name FROM alert_channels WHERE active)"
+
+
+# --- queueing -----------------------------------------------------------------------------------
+def enqueue(db: sqlite_utils.Database | sqlite3.Connection, key: str, kind: str, payload: dict, *,
+            source_id: int | None = None, post_id: int | None = None, status: str = "pending",
+            note: str | None = None, created_at: str | None = None) -> bool:
+    """Queue one alert under its idempotency `key` (call inside the cause's write transaction).
+
+    `status` is "pending" (to be delivered) or "suppressed" (kept, never sent; `note` says why).
+    Returns False when an alert with this key is queued already (nothing changes then).
+    """
+    cur = db.execute(
+        "INSERT OR IGNORE INTO alerts (key, kind, post_id, source_id, status, created_at, last_error, payload) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (key, kind, post_id, source_id, status, created_at or dates.now_iso(), note,
+         json.dumps(payload, ensure_ascii=False)))
+    return cur.rowcount > 0
+
+
+def alert_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Alerts by status."""
+    return {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM alerts GROUP BY status")}
+
+
+def delivery_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Deliveries (one alert on one channel) by status."""
+    return {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM deliveries GROUP BY status")}
 
 
 # --- channels ------------------------------------------------------------------------------------

@@ -42,6 +42,15 @@ def seed_exists(db: sqlite_utils.Database, seed_id: int) -> bool:
     return db.execute("SELECT 1 FROM seeds WHERE id = ?", [seed_id]).fetchone() is not None
 
 
+def seed_count(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM seeds").fetchone()[0]
+
+
+def seed_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
+    """(id, title, text) of every seed, oldest first: what analysis worker processes compare with."""
+    return [tuple(r) for r in db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
+
+
 def store_topic(db: sqlite_utils.Database, name: str, profile_text: str) -> None:
     with write_tx(db):
         db.execute("INSERT INTO topics (name, profile, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO "

@@ -113,12 +113,46 @@ def list_candidates(db: sqlite_utils.Database) -> list[dict]:
     return rows
 
 
-def set_source_state(db: sqlite_utils.Database, source_id: int, state: str) -> None:
+def set_source_state(db: sqlite_utils.Database, source_id: int, state: str, *, missing_ok: bool = False) -> None:
+    """`missing_ok`: a source removed meanwhile is no error (the poller disabling a feed that answered 410)."""
     if state not in STATES:
         raise SourceError(f"unknown state {state!r}")
     with write_tx(db):
-        if db.execute("UPDATE sources SET state = ? WHERE id = ?", (state, source_id)).rowcount == 0:
+        if db.execute("UPDATE sources SET state = ? WHERE id = ?", (state, source_id)).rowcount == 0 and not missing_ok:
             raise SourceError(f"no source {source_id}")
+
+
+def move_source(db: sqlite_utils.Database, source_id: int, new_url: str, key: str) -> bool:
+    """The source now lives at `new_url` (canonical `key`), unless that address is a source of its own
+    already (returns False then, and nothing changes)."""
+    with write_tx(db):
+        if db.execute("SELECT id FROM sources WHERE canonical = ? AND id != ?", (key, source_id)).fetchone():
+            return False
+        db.execute("UPDATE sources SET url = ?, canonical = ? WHERE id = ?", (new_url, key, source_id))
+    return True
+
+
+def name_and_url(db: sqlite_utils.Database, source_id: int) -> tuple[str | None, str] | None:
+    """(name, url) of a source, or None when there is none."""
+    row = db.execute("SELECT name, url FROM sources WHERE id = ?", (source_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def blog_crawl_schedule(db: sqlite_utils.Database) -> list[tuple]:
+    """Per enabled blogger source: (id, settings JSON, its latest crawl's start and finish_reason,
+    backfill_complete), what the daemon's crawl jobs are built from."""
+    return db.execute(
+        "SELECT s.id, s.settings, r.started_at, r.finish_reason, c.backfill_complete FROM sources s "
+        "LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE source_id = s.id AND kind = 'crawl') "
+        "LEFT JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'").fetchall()
+
+
+def blog_crawls(db: sqlite_utils.Database) -> list[dict]:
+    """Per enabled blogger source: id, url, backfill_complete, last_full_at and its last crawl's start."""
+    return list(db.query(
+        "SELECT s.id, s.url, c.backfill_complete, c.last_full_at, (SELECT max(started_at) FROM runs r WHERE "
+        "r.source_id = s.id AND r.kind = 'crawl') AS last_crawl FROM sources s LEFT JOIN crawl_state c ON "
+        "c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"))
 
 
 def remove_source(db: sqlite_utils.Database, source_id: int) -> None:
@@ -166,6 +200,48 @@ def finish_run(db: sqlite_utils.Database, run_id: int, *, finish_reason: str, pa
         db.execute("UPDATE runs SET finished_at = ?, finish_reason = ?, pages = ?, items = ?, errors = ?, stats = ? "
                    "WHERE id = ?", (dates.now_iso(), finish_reason, pages, items, errors,
                                     json.dumps(stats, ensure_ascii=False, default=str), run_id))
+
+
+def settle_child_run(db: sqlite_utils.Database, source_id: int, *, pid: int, started: str, extra: dict,
+                     reason: str) -> tuple[int, str] | None:
+    """A crawl child's own run (by its pid, started at or after `started`) after the child exited:
+    `extra` is merged into its stats; a run the child left open is finished with `reason`. Returns
+    (run id, its finish_reason), or None when the child made no run. Call inside a write_tx."""
+    row = db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND "
+                     "started_at >= ? AND pid = ? ORDER BY id DESC LIMIT 1", (source_id, started, pid)).fetchone()
+    if not row:
+        return None
+    stats = json.loads(row[1] or "{}")
+    stats.update(extra)
+    db.execute("UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
+               "coalesce(finish_reason, ?) WHERE id = ?", (json.dumps(stats), dates.now_iso(), reason, row[0]))
+    return row[0], db.execute("SELECT finish_reason FROM runs WHERE id = ?", (row[0],)).fetchone()[0]
+
+
+def add_failed_crawl_run(db: sqlite_utils.Database, source_id: int, *, started: str, stats: dict) -> int:
+    """A `failed` crawl run for a crawl that died before it could open one of its own."""
+    return db.execute("INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
+                      "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)",
+                      (source_id, started, dates.now_iso(), json.dumps(stats))).lastrowid
+
+
+def prune_runs(db: sqlite_utils.Database, before: str) -> int:
+    """Delete runs started before `before`, except each blog's last crawl (crawl_state.last_run_id)."""
+    with write_tx(db):
+        return db.execute("DELETE FROM runs WHERE started_at < ? AND id NOT IN "
+                          "(SELECT last_run_id FROM crawl_state WHERE last_run_id IS NOT NULL)", (before,)).rowcount
+
+
+def post_urls(db: sqlite_utils.Database, source_id: int) -> list[str]:
+    """The canonical URLs of the posts stored from one source."""
+    return [r[0] for r in db.execute("SELECT canonical_url FROM posts WHERE source_id = ?", (source_id,))]
+
+
+def newest_of_run(db: sqlite_utils.Database, run_id: int) -> tuple[str | None, str | None]:
+    """(newest `updated`, largest blog id) of the posts sighted by one run."""
+    row = db.execute("SELECT max(p.updated), max(p.blog_id) FROM posts p JOIN sightings s ON s.post_id = p.id "
+                     "WHERE s.run_id = ?", (run_id,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def list_runs(db: sqlite_utils.Database, *, source_id: int | None = None, limit: int = 50) -> list[dict]:

@@ -38,6 +38,7 @@ from judge.pool import die_with_parent
 from rjwatch.demo.hook import WebhookReceiver
 from rjwatch.demo.server import ServerGroup, SiteServer
 from rjwatch.demo.network import demo_late_posts, demo_network
+from storage import progress
 
 #: Folder the demo writes to when none is given.
 DEFAULT_DIR = "demo"
@@ -239,17 +240,7 @@ class Demo:
         except OSError as exc:
             raise DemoError(f"cannot create {self.folder}: {exc.strerror}") from None
         if self.db_path.exists() and self.db_path.stat().st_size > 0:
-            import sqlite3
-
-            try:
-                conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
-                try:
-                    mark = conn.execute("SELECT value FROM meta WHERE key = ?", (DEMO_MARK,)).fetchone()
-                finally:
-                    conn.close()
-            except sqlite3.Error:
-                mark = None
-            if mark is None:
+            if progress.meta_value(self.db_path, DEMO_MARK) is None:
                 raise DemoError(f"{self.db_path} exists and is not a demo database; the demo will not replace it "
                                 f"(choose another --dir or --db)")
             self._check_no_daemon()
@@ -313,7 +304,8 @@ class Demo:
     def create_database(self) -> int:
         from rjwatch import settings as settings_mod
         from rjwatch.bootstrap import initialise, register_config_sources
-        from storage.db import connect, write_tx
+        from storage import meta
+        from storage.db import connect
 
         cfg = settings_mod.load(self.config_path)
         db = connect(self.db_path)
@@ -321,9 +313,7 @@ class Demo:
             initialise(db)
             added = register_config_sources(db, cfg)
             mark = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sites": self.servers.urls}
-            with write_tx(db):
-                db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                           "value = excluded.value", (DEMO_MARK, json.dumps(mark)))
+            meta.put(db, DEMO_MARK, json.dumps(mark))
         finally:
             db.conn.close()
         return len(added)
@@ -396,38 +386,18 @@ class Demo:
         return self.daemon.returncode
 
     # -- watching ------------------------------------------------------------------------------
-    def _query(self, sql: str, params=()) -> list[tuple]:
-        import sqlite3
-
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
-
     def collected(self) -> tuple[int, int, int]:
         """(sources done, sources, posts): a feed is done once polled, a blog once its backfill crawl ends."""
-        (feeds_done, blogs_done, total, posts), = self._query(
-            "SELECT (SELECT count(*) FROM sources s JOIN source_health h ON h.source_id = s.id WHERE s.kind = 'feed' "
-            "AND (h.polls > 0 OR h.consecutive_failures > 0)), "
-            "(SELECT count(*) FROM sources s JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' "
-            "AND c.backfill_complete = 1), (SELECT count(*) FROM sources), (SELECT count(*) FROM posts)")
+        feeds_done, blogs_done, total, posts = progress.collected(self.db_path)
         return feeds_done + blogs_done, total, posts
 
     def late_progress(self) -> tuple[int, int]:
         """(late posts stored, their alerts delivered on every channel)."""
-        ids = [p.post_id for _, p in self.late]
-        marks = ",".join("?" * len(ids))
-        (stored, sent), = self._query(
-            f"SELECT count(*), (SELECT count(*) FROM alerts a JOIN posts q ON q.id = a.post_id WHERE q.post_id IN "
-            f"({marks}) AND a.status = 'sent') FROM posts WHERE post_id IN ({marks})", ids + ids)
+        stored, sent = progress.stored_and_alerted(self.db_path, [p.post_id for _, p in self.late])
         return stored, sent
 
     def activity(self) -> str:
-        (polls, crawls, not_modified), = self._query(
-            "SELECT (SELECT count(*) FROM runs WHERE kind = 'poll'), (SELECT count(*) FROM runs WHERE kind = 'crawl' "
-            "AND finished_at IS NOT NULL), (SELECT coalesce(sum(json_extract(stats, '$.not_modified')), 0) FROM runs "
-            "WHERE kind = 'poll')")
+        polls, crawls, not_modified = progress.activity(self.db_path)
         return f"{polls} poll passes, {not_modified} feeds answered 304, {crawls} crawls"
 
     def watch_hook(self) -> None:
@@ -563,32 +533,28 @@ class Demo:
         from rjwatch.output import safe
 
         s = self.screen
-        q = self._query
         s.line()
         s.line(f"Summary of {self._show(self.db_path)}", style="bold")
-        by_status = dict(q("SELECT status, count(*) FROM posts GROUP BY status"))
+        by_status = progress.posts_by_status(self.db_path)
         order = ["copy", "excerpt", "new", "duplicate", "off_topic"]
         s.line("  posts by status: " + ", ".join(f"{k} {by_status.get(k, 0)}" for k in order)
                + f" ({sum(by_status.values())} posts)")
-        spread = q("SELECT p.id, p.status, p.title, p.seed_similarity, coalesce(s.name, s.url), p.url FROM posts p "
-                   "LEFT JOIN sources s ON s.id = p.source_id WHERE p.status IN ('copy', 'excerpt') ORDER BY "
-                   "p.status, p.published")
+        spread = progress.seed_spread(self.db_path)
         s.line(f"  the seed's spread: {by_status.get('copy', 0)} copies and {by_status.get('excerpt', 0)} excerpts")
-        for pid, status, title, sim, source, url in spread:
-            share = max((v.get("containment", 0) for v in json.loads(sim or "{}").values()), default=0)
+        for pid, status, title, share, source, url in spread:
             s.line(f"    #{pid:<3} {status:<8} {share:4.0%} of the seed  {_cut(safe(title or ''))}")
             s.line(f"         {safe(source or '-')}")
             s.line(f"         {safe(url)}")
-        for pid, title, orig in q("SELECT p.id, p.title, p.duplicate_of FROM posts p WHERE p.status = 'duplicate'"):
+        for pid, title, orig in progress.duplicates(self.db_path):
             s.line(f"  syndicated duplicate: #{pid} {_cut(safe(title or ''))} (same story as #{orig})")
-        sent = dict(q("SELECT kind, count(*) FROM alerts WHERE status = 'sent' GROUP BY kind"))
-        silent = q("SELECT count(*) FROM alerts WHERE status = 'suppressed'")[0][0]
+        sent = progress.alerts_sent_by_kind(self.db_path)
+        silent = progress.alerts_suppressed(self.db_path)
         s.line(f"  alerts sent: {sum(sent.values())} ("
                + ", ".join(f"{k} {v}" for k, v in sorted(sent.items())) + f"); {silent} more were held back "
                "during the first collection (one summary per source instead)")
         for title in self._late_titles():
             s.line(f"    live: {safe(title)}")
-        per_channel = dict(q("SELECT channel, count(*) FROM deliveries WHERE status = 'sent' GROUP BY channel"))
+        per_channel = progress.deliveries_sent_by_channel(self.db_path)
         hook = self.hook.deliveries()
         keys = {d.get("key") for d in hook}
         s.line(f"  deliveries: console {per_channel.get('console', 0)}, webhook {per_channel.get('webhook', 0)}; "
@@ -609,14 +575,12 @@ class Demo:
         ids = [p.post_id for _, p in self.late]
         if not ids:
             return []
-        rows = self._query(f"SELECT a.kind, p.title FROM alerts a JOIN posts p ON p.id = a.post_id WHERE p.post_id IN "
-                           f"({','.join('?' * len(ids))}) AND a.status = 'sent' ORDER BY a.id", ids)
-        return [f"[{kind}] {title}" for kind, title in rows]
+        return [f"[{kind}] {title}" for kind, title in progress.sent_alerts_of(self.db_path, ids)]
 
     def _late_post_row(self) -> int:
         ids = [p.post_id for _, p in self.late]
-        row = self._query("SELECT id FROM posts WHERE post_id = ?", ids[:1]) if ids else []
-        return row[0][0] if row else 1
+        row = progress.post_row_id(self.db_path, ids[0]) if ids else None
+        return row if row is not None else 1
 
 
 def run_demo(opts: DemoOptions) -> int:
