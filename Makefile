@@ -1,10 +1,11 @@
 # Commands for a newcomer: `make demo` (set up, then watch the daemon on a local demo network),
-# `make run` (set up, create the database, classify the seed) and `make test` (run the whole suite).
+# `make run` (set up, create the database, classify the seed), `make test` (run the whole suite) and
+# `make lint` (ruff: lint and format check, configured in pyproject.toml).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test bench clean
+.PHONY: run demo test lint bench clean
 
 $(BIN)/rjwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,10 @@ demo: $(BIN)/rjwatch
 
 test: $(BIN)/rjwatch
 	$(BIN)/pytest
+
+lint: $(BIN)/rjwatch
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Every benchmark, one table (docs/benchmarks.md); `make bench BENCH_ARGS=--quick` for smoke sizes.
 bench: $(BIN)/rjwatch

@@ -89,8 +89,11 @@ def load(parts=PARTS) -> list[Case]:
 def judge_case(case: Case, profile):
     from judge.analyze import analyze
 
-    return analyze({"url": f"https://cases.invalid/{case.part}/{case.path.stem}", "title": case.title,
-                    "text": case.body}, [], profile).relevance
+    return analyze(
+        {"url": f"https://cases.invalid/{case.part}/{case.path.stem}", "title": case.title, "text": case.body},
+        [],
+        profile,
+    ).relevance
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Tally:
         else:
             self.tn += 1
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         self.tp += other.tp
         self.fp += other.fp
         self.fn += other.fn
@@ -152,15 +155,18 @@ def table(part: str, by_lang: dict[str, Tally]) -> str:
     for lang in sorted(by_lang, key=lambda k: (k == "all", k)):
         t = by_lang[lang]
         name = "**all**" if lang == "all" else lang
-        out.append(f"| {name} | {t.n} | {t.tp + t.fn} | {t.precision:.2f} | {t.recall:.2f} | {t.f1:.2f} "
-                   f"| {t.fp + t.fn} |")
+        out.append(
+            f"| {name} | {t.n} | {t.tp + t.fn} | {t.precision:.2f} | {t.recall:.2f} | {t.f1:.2f} | {t.fp + t.fn} |"
+        )
     return "\n".join(out)
 
 
 def misses_target(by_lang: dict[str, Tally]) -> list[str]:
-    return [f"{lang}: precision {t.precision:.2f}, recall {t.recall:.2f}" for lang, t in sorted(by_lang.items())
-            if lang != "all" and t.n >= TARGET_MIN_CASES
-            and (t.precision < TARGET_PRECISION or t.recall < TARGET_RECALL)]
+    return [
+        f"{lang}: precision {t.precision:.2f}, recall {t.recall:.2f}"
+        for lang, t in sorted(by_lang.items())
+        if lang != "all" and t.n >= TARGET_MIN_CASES and (t.precision < TARGET_PRECISION or t.recall < TARGET_RECALL)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{part}: below the {TARGET_PRECISION:.2f}/{TARGET_RECALL:.2f} target: " + "; ".join(missed))
             code = 1
         else:
-            print(f"{part}: every language with {TARGET_MIN_CASES}+ cases meets precision and recall "
-                  f">= {TARGET_PRECISION:.2f}")
+            print(
+                f"{part}: every language with {TARGET_MIN_CASES}+ cases meets precision and recall "
+                f">= {TARGET_PRECISION:.2f}"
+            )
     return code
 
 

@@ -42,8 +42,18 @@ OUT = REPO / "bench" / "out" / "cluster_bench.txt"
 #: Posts of the benchmark blog (the size the cluster tests use).
 POSTS = 2000
 #: Politeness lifted for the benchmark only, as in crawl_bench.py: 16 requests in flight per process.
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
-        "-s", "CONCURRENT_REQUESTS=16", "-s", "LOG_LEVEL=WARNING"]
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+    "-s",
+    "CONCURRENT_REQUESTS=16",
+    "-s",
+    "LOG_LEVEL=WARNING",
+]
 #: Longest a crawl or a drain may take before the benchmark gives up.
 TIMEOUT_S = 900
 
@@ -55,8 +65,14 @@ def free_port() -> int:
 
 
 def cluster(db: Path, url: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "rjwatch", "--db", str(db), "cluster", *args, "--redis", url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO, env=CLEAN_ENV)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rjwatch", "--db", str(db), "cluster", *args, "--redis", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=CLEAN_ENV,
+    )
 
 
 def status(db: Path, url: str) -> dict:
@@ -85,8 +101,14 @@ def run_cluster(tmp: Path, srv: Server, url: str, server, n: int, posts: int) ->
         rjwatch(db, "cluster", "seed", "--redis", url)
         # Crawled: the stream holds every post, the frontier is empty, nothing in flight.
         wait(lambda: server.xlen("rjwatch:items") >= posts, "the crawl")
-        st = wait(lambda: (lambda s: s if s["queued_requests"] == 0 and all(
-            w["in_flight"] == 0 for w in s["worker_detail"]) else None)(status(db, url)), "the workers to settle")
+        st = wait(
+            lambda: (
+                lambda s: (
+                    s if s["queued_requests"] == 0 and all(w["in_flight"] == 0 for w in s["worker_detail"]) else None
+                )
+            )(status(db, url)),
+            "the workers to settle",
+        )
         seen = srv.ask("stats")
         fp_key = next(iter(server.scan_iter("rjwatch:blogger:dupefilter:*")))
         fingerprints = server.scard(fp_key)
@@ -96,23 +118,41 @@ def run_cluster(tmp: Path, srv: Server, url: str, server, n: int, posts: int) ->
         span = seen["last"] - seen["first"]
         started = time.monotonic()
         ingest = cluster(db, url, "ingest", "--idle-exit", "3")
-        left = wait(lambda: (lambda x: x if x < posts else None)(server.xlen("rjwatch:items")),
-                    "the first commit", every=0.02)
+        left = wait(
+            lambda: (lambda x: x if x < posts else None)(server.xlen("rjwatch:items")), "the first commit", every=0.02
+        )
         first_commit = time.monotonic()
         wait(lambda: server.xlen("rjwatch:items") == 0, "the drain", every=0.05)
         drained = time.monotonic()
         ingest.wait(TIMEOUT_S)
-        stored = int(subprocess.run(["sqlite3", str(db), "SELECT count(*) FROM posts"], capture_output=True,
-                                    text=True).stdout.strip() or 0) if shutil.which("sqlite3") else posts
+        stored = (
+            int(
+                subprocess.run(
+                    ["sqlite3", str(db), "SELECT count(*) FROM posts"], capture_output=True, text=True
+                ).stdout.strip()
+                or 0
+            )
+            if shutil.which("sqlite3")
+            else posts
+        )
     finally:
         for w in workers:
             w.terminate()
         for w in workers:
             w.wait(60)
-    return {"fp_bytes": fp_bytes, "item_bytes": item_bytes, "workers": n, "responses": seen["total"], "post_pages": seen["post_pages"], "span_s": span,
-            "pages_per_s": seen["total"] / span, "per_worker": per_worker, "stored": stored,
-            "ingest_items_per_s": left / max(1e-6, drained - first_commit),
-            "ingest_total_s": drained - started}
+    return {
+        "fp_bytes": fp_bytes,
+        "item_bytes": item_bytes,
+        "workers": n,
+        "responses": seen["total"],
+        "post_pages": seen["post_pages"],
+        "span_s": span,
+        "pages_per_s": seen["total"] / span,
+        "per_worker": per_worker,
+        "stored": stored,
+        "ingest_items_per_s": left / max(1e-6, drained - first_commit),
+        "ingest_total_s": drained - started,
+    }
 
 
 def run_local(tmp: Path, srv: Server) -> dict:
@@ -139,8 +179,10 @@ def main() -> None:
         sys.exit("cluster_bench: redis-server is not installed (apt-get install -y redis-server)")
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="rjwatch-cluster-bench-"))
-    redis_proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                   "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)
+    redis_proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     server = redis.Redis.from_url(url)
     wait(lambda: _ping(server), "redis-server", timeout=10, every=0.05)
@@ -155,18 +197,27 @@ def main() -> None:
         redis_proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
     base = results[0]["pages_per_s"]
-    lines = [f"# cluster_bench: {args.posts}-post blog, feed off; {time.strftime('%Y-%m-%d %H:%M')}",
-             "", "| crawler workers | responses | span s | pages/s | speed-up vs 1 worker | pages per worker | "
-                 "ingest posts/s (drain) |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# cluster_bench: {args.posts}-post blog, feed off; {time.strftime('%Y-%m-%d %H:%M')}",
+        "",
+        "| crawler workers | responses | span s | pages/s | speed-up vs 1 worker | pages per worker | "
+        "ingest posts/s (drain) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['workers']} | {r['responses']} | {r['span_s']:.1f} | {r['pages_per_s']:.1f} | "
-                     f"{r['pages_per_s'] / base:.2f} | {' / '.join(map(str, r['per_worker']))} | "
-                     f"{r['ingest_items_per_s']:.0f} |")
-    lines += ["", f"local `rjwatch crawl` (one process, crawl and storage together): {local['responses']} responses, "
-              f"{local['pages_per_s']:.1f} pages/s; 1 cluster worker is {base / local['pages_per_s']:.2f}x that",
-              f"Redis memory after the last round's crawl: {memory / 1e6:.1f} MB (used_memory); "
-              f"dupefilter {results[-1]['fp_bytes']:.0f} bytes per URL, stream {results[-1]['item_bytes']:.0f} "
-              f"bytes per waiting post (MEMORY USAGE)"]
+        lines.append(
+            f"| {r['workers']} | {r['responses']} | {r['span_s']:.1f} | {r['pages_per_s']:.1f} | "
+            f"{r['pages_per_s'] / base:.2f} | {' / '.join(map(str, r['per_worker']))} | "
+            f"{r['ingest_items_per_s']:.0f} |"
+        )
+    lines += [
+        "",
+        f"local `rjwatch crawl` (one process, crawl and storage together): {local['responses']} responses, "
+        f"{local['pages_per_s']:.1f} pages/s; 1 cluster worker is {base / local['pages_per_s']:.2f}x that",
+        f"Redis memory after the last round's crawl: {memory / 1e6:.1f} MB (used_memory); "
+        f"dupefilter {results[-1]['fp_bytes']:.0f} bytes per URL, stream {results[-1]['item_bytes']:.0f} "
+        f"bytes per waiting post (MEMORY USAGE)",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.posts == POSTS:
@@ -175,11 +226,21 @@ def main() -> None:
     from figures import figure, record
 
     local_rate = round(local["pages_per_s"], 1)
-    figs = [figure(f"crawl of a {args.posts}-post blog, {r['workers']} cluster worker{'s' if r['workers'] > 1 else ''}",
-                   round(r["pages_per_s"], 1), "pages/s", "local `rjwatch crawl`, one process", local_rate)
-            for r in results]
-    figs.append(figure("ingest worker draining the stream (3-worker round)", round(results[-1]["ingest_items_per_s"]),
-                       "posts/s"))
+    figs = [
+        figure(
+            f"crawl of a {args.posts}-post blog, {r['workers']} cluster worker{'s' if r['workers'] > 1 else ''}",
+            round(r["pages_per_s"], 1),
+            "pages/s",
+            "local `rjwatch crawl`, one process",
+            local_rate,
+        )
+        for r in results
+    ]
+    figs.append(
+        figure(
+            "ingest worker draining the stream (3-worker round)", round(results[-1]["ingest_items_per_s"]), "posts/s"
+        )
+    )
     record("cluster", figs)
 
 

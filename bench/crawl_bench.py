@@ -51,6 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 from procstat import pss_kb  # noqa: E402
+
 #: Where the table of a full-size run is kept next to the other benchmarks' results.
 OUT = REPO / "bench" / "out" / "crawl_bench.txt"
 
@@ -60,8 +61,18 @@ POSTS = 5000
 SEED = 0
 #: Settings of the full crawls: politeness lifted for the benchmark only (16 requests in flight, as
 #: `scrapy bench` has), warnings only so that logging costs what it costs in production.
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
-        "-s", "CONCURRENT_REQUESTS=16", "-s", "LOG_LEVEL=WARNING"]
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+    "-s",
+    "CONCURRENT_REQUESTS=16",
+    "-s",
+    "LOG_LEVEL=WARNING",
+]
 #: Settings of the incremental re-crawl: production politeness, only the fixed delay removed.
 INCREMENTAL = ["-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING"]
 #: Seconds `scrapy bench` runs; long enough that its start-up ramp is a small part of the mean.
@@ -90,8 +101,11 @@ MEMORY_SAMPLE_SECONDS = 0.25
 #: GNU time gives one process's peak RSS and CPU time; without it, rusage of children is the fallback.
 TIME_BIN = shutil.which("time", path="/usr/bin") or None
 #: A rjwatch.toml or environment variables of the caller must not change the measured crawls.
-CLEAN_ENV = {k: v for k, v in os.environ.items()
-             if k not in ("RJWATCH_CONFIG", "RJWATCH_DB", "SCRAPY_SETTINGS_MODULE", "SCRAPY_PROJECT")}
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("RJWATCH_CONFIG", "RJWATCH_DB", "SCRAPY_SETTINGS_MODULE", "SCRAPY_PROJECT")
+}
 
 
 # -------------------------------------------------------------------------------------------------
@@ -116,13 +130,16 @@ def serve(key: str, n_posts: int, feed: bool) -> None:
             srv.log.wait_for(0)  # no request in flight
             recs = srv.log.records()
             t = os.times()
-            reply = {"total": srv.log.total, "peak_in_flight": srv.peak_in_flight,
-                     "paths": [r.path for r in recs[:50]],
-                     "post_pages": sum(1 for r in recs if r.path.split("?")[0].endswith(".html")),
-                     "feed_pages": sum(1 for r in recs if r.path.startswith("/feeds/")),
-                     "first": min((r.time for r in recs), default=None),
-                     "last": max((r.time + r.duration for r in recs), default=None),
-                     "cpu": t.user + t.system}
+            reply = {
+                "total": srv.log.total,
+                "peak_in_flight": srv.peak_in_flight,
+                "paths": [r.path for r in recs[:50]],
+                "post_pages": sum(1 for r in recs if r.path.split("?")[0].endswith(".html")),
+                "feed_pages": sum(1 for r in recs if r.path.startswith("/feeds/")),
+                "first": min((r.time for r in recs), default=None),
+                "last": max((r.time + r.duration for r in recs), default=None),
+                "cpu": t.user + t.system,
+            }
         elif cmd == "quit":
             break
         else:
@@ -135,9 +152,14 @@ class Server:
     """Client side of a `serve` process."""
 
     def __init__(self, key: str, n_posts: int, feed: bool):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", key, str(n_posts), str(int(feed))],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-                                     env=CLEAN_ENV)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", key, str(n_posts), str(int(feed))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=CLEAN_ENV,
+        )
         hello = json.loads(self._line())
         self.url: str = hello["url"]
         self.paths: list[str] = hello["paths"]
@@ -165,8 +187,14 @@ class Server:
 
 
 def rjwatch(db: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db), *args], capture_output=True, text=True,
-                          cwd=REPO, env=CLEAN_ENV, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "rjwatch", "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=CLEAN_ENV,
+        timeout=timeout,
+    )
 
 
 class TreeMemory(threading.Thread):
@@ -263,20 +291,31 @@ def crawl(db: Path, srv: Server, settings: list[str]) -> dict:
         raise RuntimeError(f"crawl failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}")
     conn = sqlite3.connect(db)
     try:
-        row = conn.execute("SELECT started_at, finished_at, pages, items, stats, finish_reason FROM runs "
-                           "ORDER BY id DESC LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT started_at, finished_at, pages, items, stats, finish_reason FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     finally:
         conn.close()
     started, finished = (datetime.fromisoformat(x) for x in row[:2])
     stats = json.loads(row[4])
     run_s = (finished - started).total_seconds()
-    return {"run_s": run_s, "pages": row[2], "items": row[3], "new": sum(stats.get("new", {}).values()),
-            "requests": stats.get("requests"), "finish_reason": row[5], "stored": stored,
-            "server_requests": seen["total"], "server_paths": seen["paths"],
-            "server_post_pages": seen["post_pages"], "server_feed_pages": seen["feed_pages"],
-            "server_span": (seen["last"] - seen["first"]) if seen["first"] else 0.0,
-            "server_cpu": seen["cpu"] - cpu_before, **usage}
+    return {
+        "run_s": run_s,
+        "pages": row[2],
+        "items": row[3],
+        "new": sum(stats.get("new", {}).values()),
+        "requests": stats.get("requests"),
+        "finish_reason": row[5],
+        "stored": stored,
+        "server_requests": seen["total"],
+        "server_paths": seen["paths"],
+        "server_post_pages": seen["post_pages"],
+        "server_feed_pages": seen["feed_pages"],
+        "server_span": (seen["last"] - seen["first"]) if seen["first"] else 0.0,
+        "server_cpu": seen["cpu"] - cpu_before,
+        **usage,
+    }
 
 
 def fresh_db(tmp: Path, name: str) -> Path:
@@ -363,8 +402,9 @@ def breakdown(srv: Server, tmp: Path) -> dict:
     out["analyze_ms"] = cpu_ms(lambda: [ing.analyze(dict(item)) for item in items])
     results = []
     # batches as the pipeline makes them; a first crawl is a silent backfill
-    out["ingest_ms"] = cpu_ms(lambda: results.extend(ing.ingest_many(items[i:i + BATCH], silent=True)
-                                                     for i in range(0, n, BATCH)))
+    out["ingest_ms"] = cpu_ms(
+        lambda: results.extend(ing.ingest_many(items[i : i + BATCH], silent=True) for i in range(0, n, BATCH))
+    )
     out["ingest_stored"] = sum(1 for r in results for o in r.outcomes if o.action == "inserted")
 
     # Listing the links as the spider does: parsel parses the page a second time (one Selector object
@@ -428,8 +468,7 @@ def fmt(x, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
-def report(full: list[dict], bench: list[dict], incr: dict, feed_full: dict, tiny: dict, bd: dict,
-           posts: int) -> str:
+def report(full: list[dict], bench: list[dict], incr: dict, feed_full: dict, tiny: dict, bd: dict, posts: int) -> str:
     def row(label, values, target="", digits=1):
         cells = [fmt(v, digits) if not isinstance(v, str) else v for v in values]
         cells += [""] * (ROUNDS - len(cells))
@@ -450,54 +489,98 @@ def report(full: list[dict], bench: list[dict], incr: dict, feed_full: dict, tin
         "| measurement | " + " | ".join(f"run {i + 1}" for i in range(ROUNDS)) + " | target |",
         "|---|" + "---|" * ROUNDS + "---|",
         row("**1. full crawl, HTML path** (feed off): responses received (`runs.pages`)", [f["pages"] for f in full]),
-        row("requests made / requests the server answered", [f"{f['requests']:,} / {f['server_requests']:,}" for f in full]),
+        row(
+            "requests made / requests the server answered",
+            [f"{f['requests']:,} / {f['server_requests']:,}" for f in full],
+        ),
         row("posts stored", [f["stored"] for f in full], f"{posts:,}"),
-        row("crawl wall time s: `runs` row (1 s resolution) / crawl process / server first-to-last request",
-            [f"{f['run_s']:.0f} / {f['wall']:.1f} / {f['server_span']:.1f}" for f in full]),
+        row(
+            "crawl wall time s: `runs` row (1 s resolution) / crawl process / server first-to-last request",
+            [f"{f['run_s']:.0f} / {f['wall']:.1f} / {f['server_span']:.1f}" for f in full],
+        ),
         row("**pages/s** (responses / `runs` wall time)", pps_run),
         row("pages/s (responses / crawl process wall time, start-up included)", pps_wall),
         row("new posts/s (`runs` wall time)", [f["new"] / f["run_s"] if f["run_s"] else None for f in full]),
-        row("peak RSS of the crawl's largest process, MB / peak PSS of all its processes, MB (processes)",
-            [f"{f['rss_mb']:.0f} / {f['pss_mb']:.0f} ({f['processes']})" for f in full]),
-        row("crawl CPU s (user+sys, its worker processes included) / share of its wall time",
-            [f"{f['cpu']:.1f} / {f['cpu'] / f['wall']:.0%}" for f in full]),
-        row("of which in the crawl's main process (reactor: downloads, callbacks, writes) / in other processes",
-            [f"{f['main_cpu']:.1f} / {f['cpu'] - f['main_cpu']:.1f}" for f in full]),
+        row(
+            "peak RSS of the crawl's largest process, MB / peak PSS of all its processes, MB (processes)",
+            [f"{f['rss_mb']:.0f} / {f['pss_mb']:.0f} ({f['processes']})" for f in full],
+        ),
+        row(
+            "crawl CPU s (user+sys, its worker processes included) / share of its wall time",
+            [f"{f['cpu']:.1f} / {f['cpu'] / f['wall']:.0%}" for f in full],
+        ),
+        row(
+            "of which in the crawl's main process (reactor: downloads, callbacks, writes) / in other processes",
+            [f"{f['main_cpu']:.1f} / {f['cpu'] - f['main_cpu']:.1f}" for f in full],
+        ),
         row("server process CPU s during the crawl", [f["server_cpu"] for f in full]),
         row("**2. `scrapy bench`** pages/s (mean of its per-second log lines)", bench_pps),
-        row("scrapy bench pages/s (responses / elapsed) ; its CPU share",
-            [f"{b['overall']:.1f} ; {b['cpu'] / b['wall']:.0%}" for b in bench]),
+        row(
+            "scrapy bench pages/s (responses / elapsed) ; its CPU share",
+            [f"{b['overall']:.1f} ; {b['cpu'] / b['wall']:.0%}" for b in bench],
+        ),
         row("**ratio: our pages/s / scrapy bench pages/s**", ratio, f"≥ {RATIO_TARGET:.1f}", digits=2),
-        row("**3. incremental re-crawl** (feed on, unchanged blog): requests the server saw",
-            [incr["server_requests"]], f"≤ {INCREMENTAL_TARGET}"),
+        row(
+            "**3. incremental re-crawl** (feed on, unchanged blog): requests the server saw",
+            [incr["server_requests"]],
+            f"≤ {INCREMENTAL_TARGET}",
+        ),
         row("re-crawl: paths requested", [", ".join(f"`{p}`" for p in incr["server_paths"])]),
         row("re-crawl wall time s: crawl process / `runs` row", [f"{incr['wall']:.1f} / {incr['run_s']:.0f}"]),
         row("re-crawl: crawl process CPU s", [incr["cpu"]]),
-        row("(the full crawl before it, feed on: responses, posts stored, pages/s by `runs`)",
-            [f"{feed_full['pages']:,}, {feed_full['stored']:,}, "
-             f"{feed_full['pages'] / feed_full['run_s'] if feed_full['run_s'] else float('nan'):.1f}"]),
-        row("(that full crawl: feed pages / post pages fetched, though the feed carries every post in full)",
-            [f"{feed_full['server_feed_pages']:,} / {feed_full['server_post_pages']:,}"]),
-        row(f"**4. per page, CPU** ({bd['n']} post pages, {bd['kb_per_page']:.0f} KB each): `extract_page` ms",
-            [bd["extract_ms"]], digits=2),
-        row(f"every link of a page listed with parsel `a::attr(href)` (a 2nd parse; {bd['links_per_page']:.0f} "
-            "links a page) ms", [bd["css_ms"]], digits=2),
+        row(
+            "(the full crawl before it, feed on: responses, posts stored, pages/s by `runs`)",
+            [
+                f"{feed_full['pages']:,}, {feed_full['stored']:,}, "
+                f"{feed_full['pages'] / feed_full['run_s'] if feed_full['run_s'] else float('nan'):.1f}"
+            ],
+        ),
+        row(
+            "(that full crawl: feed pages / post pages fetched, though the feed carries every post in full)",
+            [f"{feed_full['server_feed_pages']:,} / {feed_full['server_post_pages']:,}"],
+        ),
+        row(
+            f"**4. per page, CPU** ({bd['n']} post pages, {bd['kb_per_page']:.0f} KB each): `extract_page` ms",
+            [bd["extract_ms"]],
+            digits=2,
+        ),
+        row(
+            f"every link of a page listed with parsel `a::attr(href)` (a 2nd parse; {bd['links_per_page']:.0f} "
+            "links a page) ms",
+            [bd["css_ms"]],
+            digits=2,
+        ),
         row("every link listed and resolved (parsel + `urljoin` of each href) ms", [bd["linkwalk_ms"]], digits=2),
-        row("whole spider callback `parse_page` (extract + link walk + known-post lookup + requests) ms",
-            [bd["callback_ms"]], digits=2),
-        row("callback beyond extraction (link walk, known-post lookup, requests) ms",
-            [bd["callback_ms"] - bd["extract_ms"]], digits=2),
+        row(
+            "whole spider callback `parse_page` (extract + link walk + known-post lookup + requests) ms",
+            [bd["callback_ms"]],
+            digits=2,
+        ),
+        row(
+            "callback beyond extraction (link walk, known-post lookup, requests) ms",
+            [bd["callback_ms"] - bd["extract_ms"]],
+            digits=2,
+        ),
         row(f"`Ingestor.ingest_many` ms per post (batches of {BATCH}, silent backfill)", [bd["ingest_ms"]], digits=2),
-        row("of which analysis (`Ingestor.analyze`, what ingest workers take over) / writing, ms per post",
-            [f"{bd['analyze_ms']:.2f} / {bd['ingest_ms'] - bd['analyze_ms']:.2f}"]),
+        row(
+            "of which analysis (`Ingestor.analyze`, what ingest workers take over) / writing, ms per post",
+            [f"{bd['analyze_ms']:.2f} / {bd['ingest_ms'] - bd['analyze_ms']:.2f}"],
+        ),
         row("crawl CPU ms per response (run 1, run 2)", cpu_per_page, digits=2),
-        row(f"fixed cost of a crawl process (crawl of a {TINY_POSTS}-post blog): CPU s / wall s",
-            [f"{tiny['cpu']:.1f} / {tiny['wall']:.1f}"]),
+        row(
+            f"fixed cost of a crawl process (crawl of a {TINY_POSTS}-post blog): CPU s / wall s",
+            [f"{tiny['cpu']:.1f} / {tiny['wall']:.1f}"],
+        ),
         row("crawl CPU ms per response without the fixed cost", cpu_per_page_net, digits=2),
-        row("remainder: Scrapy (engine, downloader, Twisted, middlewares) + pipeline hand-off, ms per response "
+        row(
+            "remainder: Scrapy (engine, downloader, Twisted, middlewares) + pipeline hand-off, ms per response "
             "(ingest weighted by posts per response)",
-            [c - bd["callback_ms"] - bd["ingest_ms"] * f["stored"] / f["pages"] for c, f in zip(cpu_per_page_net, full)],
-            digits=2),
+            [
+                c - bd["callback_ms"] - bd["ingest_ms"] * f["stored"] / f["pages"]
+                for c, f in zip(cpu_per_page_net, full)
+            ],
+            digits=2,
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -555,12 +638,25 @@ def main() -> None:
     print(text)
     from figures import figure, record
 
-    figs = [figure(f"full crawl of a {args.posts:,}-post blog, run {i + 1}",
-                   round(f["pages"] / f["run_s"], 1) if f["run_s"] else None, "pages/s",
-                   "scrapy bench, same run", round(b["mean_logged"], 1), f">= {RATIO_TARGET:.1f}x")
-            for i, (f, b) in enumerate(zip(full, bench))]
-    figs.append(figure("incremental re-crawl of the unchanged blog", incr["server_requests"], "requests",
-                       target=f"<= {INCREMENTAL_TARGET}"))
+    figs = [
+        figure(
+            f"full crawl of a {args.posts:,}-post blog, run {i + 1}",
+            round(f["pages"] / f["run_s"], 1) if f["run_s"] else None,
+            "pages/s",
+            "scrapy bench, same run",
+            round(b["mean_logged"], 1),
+            f">= {RATIO_TARGET:.1f}x",
+        )
+        for i, (f, b) in enumerate(zip(full, bench))
+    ]
+    figs.append(
+        figure(
+            "incremental re-crawl of the unchanged blog",
+            incr["server_requests"],
+            "requests",
+            target=f"<= {INCREMENTAL_TARGET}",
+        )
+    )
     figs.append(figure("peak RSS of the largest crawl process", round(max(f["rss_mb"] for f in full)), "MB"))
     record("crawl", figs)
     if args.posts == POSTS:

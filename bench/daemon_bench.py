@@ -60,7 +60,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -158,7 +158,7 @@ SETUP_TIMEOUT_S = 600.0
 
 def now_iso() -> str:
     """The daemon's own timestamp format (judge.dates.now_iso: UTC, whole seconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def parse_iso(value: str | None) -> float | None:
@@ -185,17 +185,37 @@ def pct(values: list[float], p: float) -> float | None:
 # database: all 600 `new` (relevance >= 0.5: the title and the tail carry a dispute or bilateral term),
 # none a `duplicate` (estimated Jaccard >= 0.5, judge.classify.DUPLICATE_MIN_JACCARD).
 _SUBJECTS = [
-    "The Russian deputy foreign minister", "Moscow's chief negotiator", "A Kremlin spokesman",
-    "Russia's ambassador in Tokyo", "The Russian foreign ministry", "A senior Russian diplomat",
-    "The head of the Russian delegation", "Russia's foreign minister", "Japan's vice-minister for foreign affairs",
-    "Tokyo's chief negotiator", "The Japanese prime minister", "Japan's ambassador in Moscow",
-    "The Japanese foreign ministry", "A senior Japanese official", "The head of the Japanese delegation",
-    "Japan's foreign minister"]
+    "The Russian deputy foreign minister",
+    "Moscow's chief negotiator",
+    "A Kremlin spokesman",
+    "Russia's ambassador in Tokyo",
+    "The Russian foreign ministry",
+    "A senior Russian diplomat",
+    "The head of the Russian delegation",
+    "Russia's foreign minister",
+    "Japan's vice-minister for foreign affairs",
+    "Tokyo's chief negotiator",
+    "The Japanese prime minister",
+    "Japan's ambassador in Moscow",
+    "The Japanese foreign ministry",
+    "A senior Japanese official",
+    "The head of the Japanese delegation",
+    "Japan's foreign minister",
+]
 _VERBS = [
-    "said on {day} that", "told reporters in {city} that", "warned in a {month} statement that",
-    "insisted after {h} hours that", "wrote in readout {r} that", "repeated at a {city} briefing that",
-    "suggested in an interview on {day} that", "conceded in {city} that", "argued on {date} that",
-    "noted with some irritation on {day} that", "stressed late on {day} that", "admitted to {k} journalists that"]
+    "said on {day} that",
+    "told reporters in {city} that",
+    "warned in a {month} statement that",
+    "insisted after {h} hours that",
+    "wrote in readout {r} that",
+    "repeated at a {city} briefing that",
+    "suggested in an interview on {day} that",
+    "conceded in {city} that",
+    "argued on {date} that",
+    "noted with some irritation on {day} that",
+    "stressed late on {day} that",
+    "admitted to {k} journalists that",
+]
 _CLAIMS = [
     "the peace treaty could not be signed while {island} remained disputed",
     "Japan must accept the results of the war before any deal on {island}",
@@ -228,38 +248,95 @@ _CLAIMS = [
     "the southern Kurils would stay Russian, according to {city2} officials",
     "Japanese maps showing {island} as Japanese angered Moscow",
     "the peace treaty question would go to leaders in {month}",
-    "Russian and Japanese historians would meet in {city2} on the islands"]
+    "Russian and Japanese historians would meet in {city2} on the islands",
+]
 _NUMBERED = [
-    "after round {n} of the Russia–Japan peace treaty talks", "at Russia–Japan treaty session {n}",
-    "as Russia–Japan treaty round {n} closed in {city}", "during round {n} of the Japan–Russia talks",
-    "in remarks after Russia–Japan treaty meeting No. {n}", "when Japan–Russia talks number {n} ended on {day}"]
+    "after round {n} of the Russia–Japan peace treaty talks",
+    "at Russia–Japan treaty session {n}",
+    "as Russia–Japan treaty round {n} closed in {city}",
+    "during round {n} of the Japan–Russia talks",
+    "in remarks after Russia–Japan treaty meeting No. {n}",
+    "when Japan–Russia talks number {n} ended on {day}",
+]
 _QUALIFIERS = [
-    "after round {n}", "in {month}", "for the first time since {year}", "despite pressure from {city3}",
-    "according to notes seen in {city3}", "as negotiators left {city3}", "without naming a date",
-    "before the summit in {city3}", "with {k} experts present", "in written answers to question {r}",
-    "after {h} hours of talks", "at session {n}", "when asked about round {n}", "in {city3} on {day}",
-    "to a committee of {k} deputies", "ahead of talks No. {n}"]
+    "after round {n}",
+    "in {month}",
+    "for the first time since {year}",
+    "despite pressure from {city3}",
+    "according to notes seen in {city3}",
+    "as negotiators left {city3}",
+    "without naming a date",
+    "before the summit in {city3}",
+    "with {k} experts present",
+    "in written answers to question {r}",
+    "after {h} hours of talks",
+    "at session {n}",
+    "when asked about round {n}",
+    "in {city3} on {day}",
+    "to a committee of {k} deputies",
+    "ahead of talks No. {n}",
+]
 _OPENERS = [
-    "{City}, {date}:", "From our {city} bureau, {day}:", "Dispatch {n} from {city}:", "{Day}, {city} desk:",
-    "Report {n}-{r}, {city}:", "{City}, {k} {month}:", "Notes from {city}, {day}:", "Update {r} from {city}:"]
+    "{City}, {date}:",
+    "From our {city} bureau, {day}:",
+    "Dispatch {n} from {city}:",
+    "{Day}, {city} desk:",
+    "Report {n}-{r}, {city}:",
+    "{City}, {k} {month}:",
+    "Notes from {city}, {day}:",
+    "Update {r} from {city}:",
+]
 _CLOSERS = [
     "Round {n} of the Russia–Japan peace treaty talks ended in {city} on {day}.",
     "Russian and Japanese negotiators closed peace treaty session No. {n} in {city}.",
     "Peace treaty consultations between Moscow and Tokyo, number {n} in the series, took place in {city} this {day}.",
     "Diplomats from Russia and Japan met in {city} on {date} for peace treaty talks, round {n}.",
     "Japan and Russia held round {n} of their peace treaty negotiations in {city} on {day}.",
-    "In {city}, session {n} of talks on a Russia–Japan peace treaty opened on {date}."]
+    "In {city}, session {n} of talks on a Russia–Japan peace treaty opened on {date}.",
+]
 _TITLES = [
-    "Russia-Japan peace treaty talks, round {n}: {city} meeting", "Russia and Japan hold treaty session {n} in {city}",
-    "Kuril dispute: {city} round {n}", "Round {n} of Russia-Japan peace talks in {city}",
-    "Japan, Russia meet again on peace treaty (session {n})", "{city} talks No. {n} on the Kuril Islands"]
-_CITIES = ["Moscow", "Tokyo", "Vladivostok", "Sapporo", "Yuzhno-Sakhalinsk", "Nemuro", "Osaka", "Khabarovsk",
-           "Kyoto", "St Petersburg"]
-_ISLANDS = ["Iturup", "Kunashir", "Shikotan", "the Habomai islets", "the southern Kurils",
-            "the islands Japan calls its Northern Territories"]
+    "Russia-Japan peace treaty talks, round {n}: {city} meeting",
+    "Russia and Japan hold treaty session {n} in {city}",
+    "Kuril dispute: {city} round {n}",
+    "Round {n} of Russia-Japan peace talks in {city}",
+    "Japan, Russia meet again on peace treaty (session {n})",
+    "{city} talks No. {n} on the Kuril Islands",
+]
+_CITIES = [
+    "Moscow",
+    "Tokyo",
+    "Vladivostok",
+    "Sapporo",
+    "Yuzhno-Sakhalinsk",
+    "Nemuro",
+    "Osaka",
+    "Khabarovsk",
+    "Kyoto",
+    "St Petersburg",
+]
+_ISLANDS = [
+    "Iturup",
+    "Kunashir",
+    "Shikotan",
+    "the Habomai islets",
+    "the southern Kurils",
+    "the islands Japan calls its Northern Territories",
+]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 class Texts:
@@ -281,10 +358,20 @@ class Texts:
 
     def _fill(self, n: int) -> dict:
         r = self.rng
-        f = {"n": n, "city": r.choice(_CITIES), "city2": r.choice(_CITIES), "city3": r.choice(_CITIES),
-             "day": r.choice(_DAYS), "month": r.choice(_MONTHS), "island": r.choice(_ISLANDS),
-             "date": f"{r.randint(1, 28)} {r.choice(_MONTHS)}", "year": r.randint(1991, 2019),
-             "k": r.randint(2, 19), "h": r.randint(2, 11), "r": r.randint(100, 999)}
+        f = {
+            "n": n,
+            "city": r.choice(_CITIES),
+            "city2": r.choice(_CITIES),
+            "city3": r.choice(_CITIES),
+            "day": r.choice(_DAYS),
+            "month": r.choice(_MONTHS),
+            "island": r.choice(_ISLANDS),
+            "date": f"{r.randint(1, 28)} {r.choice(_MONTHS)}",
+            "year": r.randint(1991, 2019),
+            "k": r.randint(2, 19),
+            "h": r.randint(2, 11),
+            "r": r.randint(100, 999),
+        }
         f["City"], f["Day"] = f["city"], f["day"]
         return f
 
@@ -298,8 +385,11 @@ class Texts:
     def post(self, n: int) -> tuple[str, list[str]]:
         """(title, paragraphs) of post number n."""
         f = self._fill(n)
-        lead = " ".join([self._sentence(n, _NUMBERED, opener=True)]
-                        + [self._sentence(n, _QUALIFIERS) for _ in range(2)] + [self.rng.choice(_CLOSERS).format(**f)])
+        lead = " ".join(
+            [self._sentence(n, _NUMBERED, opener=True)]
+            + [self._sentence(n, _QUALIFIERS) for _ in range(2)]
+            + [self.rng.choice(_CLOSERS).format(**f)]
+        )
         rest = self.rng.sample(self.pool, POOL_SENTENCES_PER_POST)
         half = POOL_SENTENCES_PER_POST // 2
         return self.rng.choice(_TITLES).format(**f), [lead, " ".join(rest[:half]), " ".join(rest[half:])]
@@ -315,10 +405,11 @@ class _FeedHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.0"  # one request per connection: nothing idles in a handler thread
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         listener = self.server
-        status, headers, body = listener.app.render(self.path, self.headers.get("Host") or listener.netloc,
-                                                    self.headers)
+        status, headers, body = listener.app.render(
+            self.path, self.headers.get("Host") or listener.netloc, self.headers
+        )
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -399,8 +490,9 @@ def _site_host(conn) -> None:
     for i in range(N_FEEDS):
         # The starting stories: the (off-topic) posts of a small synthetic blog, as news items.
         seed_posts = build_blog(f"news{i}", FEED_START_ITEMS, seed=WORLD_SEED).posts
-        items = [NewsItem(f"story-{i}-{k}", p.title, p.published, body_html=p.body_html)
-                 for k, p in enumerate(seed_posts)]
+        items = [
+            NewsItem(f"story-{i}-{k}", p.title, p.published, body_html=p.body_html) for k, p in enumerate(seed_posts)
+        ]
         feeds.append(NewsFeed(key=f"news{i}", title=f"Regional news {i}", items=items))
     blogs = [build_blog(f"blog{j}", BLOG_POSTS, template="simple", seed=WORLD_SEED + j) for j in range(N_BLOGS)]
     host = FeedHost(feeds)
@@ -412,14 +504,23 @@ def _site_host(conn) -> None:
         msg = conn.recv()
         if msg[0] == "publish":
             _, kind, index, title, body_html = msg
-            when = datetime.now(timezone.utc).replace(microsecond=0)
+            when = datetime.now(UTC).replace(microsecond=0)
             if kind == "feed":
                 slug = "talks-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
                 feeds[index].publish(NewsItem(slug, title, when, body_html=body_html, lang="en"))
                 conn.send({"url": f"{host.urls[index].rsplit('/', 1)[0]}/news/{slug}.html"})
             else:
-                post = blogs[index].publish(Post(str(ids.randrange(10**18, 10**19)), title, "", when,
-                                                 body_html=body_html, lang="en", author="Blog Author"))
+                post = blogs[index].publish(
+                    Post(
+                        str(ids.randrange(10**18, 10**19)),
+                        title,
+                        "",
+                        when,
+                        body_html=body_html,
+                        lang="en",
+                        author="Blog Author",
+                    )
+                )
                 conn.send({"url": servers[index].base_url + post.path})
         elif msg[0] == "logs":
             blog_log = [(r.time, j, r.path, r.status) for j, s in enumerate(servers) for r in s.requests]
@@ -472,15 +573,16 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
                     payload = json.loads(body or b"{}")
                 except ValueError:
                     payload = {}
                 with receiver.lock:
-                    receiver.records.append({"t": time.time(), "key": self.headers.get("X-Rjwatch-Key"),
-                                             "title": payload.get("title")})
+                    receiver.records.append(
+                        {"t": time.time(), "key": self.headers.get("X-Rjwatch-Key"), "title": payload.get("title")}
+                    )
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -602,11 +704,20 @@ class Sampler(threading.Thread):
         except sqlite3.Error:
             beat = None
         busy, total = machine_busy()
-        self.samples.append({"t": now, "age_s": round(now - self.t0, 1), "rss_mb": st.get("rss_mb"),
-                             "cpu_s": st.get("cpu_s"), "children": len(kids),
-                             "children_rss_mb": round(sum(k.get("rss_mb") or 0 for k in kids), 1),
-                             "heartbeat": beat, "machine_busy": busy, "machine_total": total,
-                             "loadavg": os.getloadavg()[0]})
+        self.samples.append(
+            {
+                "t": now,
+                "age_s": round(now - self.t0, 1),
+                "rss_mb": st.get("rss_mb"),
+                "cpu_s": st.get("cpu_s"),
+                "children": len(kids),
+                "children_rss_mb": round(sum(k.get("rss_mb") or 0 for k in kids), 1),
+                "heartbeat": beat,
+                "machine_busy": busy,
+                "machine_total": total,
+                "loadavg": os.getloadavg()[0],
+            }
+        )
 
     def run(self):
         while not self.stopping.wait(RSS_SAMPLE_S - (time.time() - self.t0) % RSS_SAMPLE_S):
@@ -675,8 +786,9 @@ class Publisher(threading.Thread):
             title, paragraphs = self.texts.post(n)
             t = time.time()
             reply = self.sites.call("publish", kind, index, title, to_html(paragraphs))
-            self.published.append({"n": n, "t": t, "at": now_iso(), "kind": kind, "site": index,
-                                   "url": reply["url"], "title": title})
+            self.published.append(
+                {"n": n, "t": t, "at": now_iso(), "kind": kind, "site": index, "url": reply["url"], "title": title}
+            )
 
 
 # --- analysis --------------------------------------------------------------------------------------
@@ -685,7 +797,7 @@ def daemon_started_at(log_path: Path) -> float | None:
     for line in log_path.read_text("utf-8", "replace").splitlines():
         if "rjwatch daemon started" in line:
             stamp = line[:23]  # "2025-01-01 12:00:00,123" (logging's asctime, TZ=UTC)
-            return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC).timestamp()
     return None
 
 
@@ -718,14 +830,18 @@ def refetch_gaps(feed_log: list, t_from: float, t_to: float) -> list[float]:
 def summarise(values: list[float], digits: int = 3) -> dict:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50": round(pct(values, 0.5), digits), "p99": round(pct(values, 0.99), digits),
-            "max": round(max(values), digits)}
+    return {
+        "n": len(values),
+        "p50": round(pct(values, 0.5), digits),
+        "p99": round(pct(values, 0.99), digits),
+        "max": round(max(values), digits),
+    }
 
 
 def analyse(ctx: dict) -> dict:
     db: Path = ctx["db"]
     t_start, t_stop = ctx["t_daemon"], ctx["t_sigterm"]
-    start_iso = datetime.fromtimestamp(t_start, timezone.utc).isoformat(timespec="seconds")
+    start_iso = datetime.fromtimestamp(t_start, UTC).isoformat(timespec="seconds")
     published = ctx["published"]
     received = ctx["received"]
     res: dict = {"minutes": ctx["minutes"], "published": len(published)}
@@ -734,8 +850,9 @@ def analyse(ctx: dict) -> dict:
     beat_rows = read_db(db, "SELECT value FROM meta WHERE key = 'heartbeat'")
     beat = json.loads(beat_rows[0][0]) if beat_rows else {}
     res["heartbeat"] = beat
-    sampled_max = [s["heartbeat"]["lag"]["max_s"] for s in ctx["samples"]
-                   if s.get("heartbeat") and s["heartbeat"].get("lag")]
+    sampled_max = [
+        s["heartbeat"]["lag"]["max_s"] for s in ctx["samples"] if s.get("heartbeat") and s["heartbeat"].get("lag")
+    ]
     res["heartbeat_lag_max_seen"] = max(sampled_max) if sampled_max else None
 
     # ... and from outside. The 5 s jobs fire on one grid that starts when the daemon creates its
@@ -763,15 +880,21 @@ def analyse(ctx: dict) -> dict:
             seen.add(k)
             lags.append(lag)
             if lag > LATE_S:
-                late_beats.append({"age_s": round(t - t_start, 1), "lag_s": round(lag, 2),
-                                   "crawls_running": crawling(t)})
+                late_beats.append(
+                    {"age_s": round(t - t_start, 1), "lag_s": round(lag, 2), "crawls_running": crawling(t)}
+                )
         last_tick = tick_of(t_stop - LATE_S)[0]
         missing = sorted(set(range(0, last_tick + 1)) - seen)
         res["beat_lag_s"] = summarise(lags, 2)
         res["late_beats"] = late_beats
         res["ticks"] = last_tick + 1
-        res["ticks_without_beat"] = [{"age_s": round(phase + k * TICK_S - t_start, 1),
-                                      "crawls_running": crawling(phase + k * TICK_S + TICK_S / 2)} for k in missing]
+        res["ticks_without_beat"] = [
+            {
+                "age_s": round(phase + k * TICK_S - t_start, 1),
+                "crawls_running": crawling(phase + k * TICK_S + TICK_S / 2),
+            }
+            for k in missing
+        ]
     else:
         res["beat_lag_s"], res["late_beats"], res["ticks"], res["ticks_without_beat"] = {"n": 0}, [], 0, []
 
@@ -782,11 +905,26 @@ def analyse(ctx: dict) -> dict:
             p["offset"] = tick_of(p["first"])[1]
     res["pass_offset_s"] = summarise([p["offset"] for p in passes if "offset" in p])
     res["passes"] = len(passes)
-    res["pass_list"] = [[round(p["first"] - t_start, 2), round(p.get("offset", -1), 3), p["requests"],
-                         round(p["last"] - p["first"], 2), crawling(p["first"])] for p in passes]
-    res["late_passes"] = [{"age_s": round(p["first"] - t_start, 1), "offset_s": round(p["offset"], 2),
-                           "requests": p["requests"], "crawls_running": crawling(p["first"])}
-                          for p in passes if p.get("offset", 0) > LATE_S]
+    res["pass_list"] = [
+        [
+            round(p["first"] - t_start, 2),
+            round(p.get("offset", -1), 3),
+            p["requests"],
+            round(p["last"] - p["first"], 2),
+            crawling(p["first"]),
+        ]
+        for p in passes
+    ]
+    res["late_passes"] = [
+        {
+            "age_s": round(p["first"] - t_start, 1),
+            "offset_s": round(p["offset"], 2),
+            "requests": p["requests"],
+            "crawls_running": crawling(p["first"]),
+        }
+        for p in passes
+        if p.get("offset", 0) > LATE_S
+    ]
     gaps = refetch_gaps(ctx["feed_log"], t_start, t_stop)
     res["refetch_s"] = summarise(gaps, 1)
     res["refetch_over"] = sum(1 for g in gaps if g > REFETCH_MAX_S)
@@ -794,8 +932,11 @@ def analyse(ctx: dict) -> dict:
     # The daemon's `runs` rows for polls: how many, what they fetched, and how many began at least a
     # second after their tick. started_at is cut to whole seconds: a start in [s, s + 1) with a tick
     # inside that second may have been on time.
-    poll_rows = read_db(db, "SELECT started_at, finished_at, pages, stats FROM runs WHERE kind = 'poll' AND "
-                            "started_at >= ? ORDER BY id", (start_iso,))
+    poll_rows = read_db(
+        db,
+        "SELECT started_at, finished_at, pages, stats FROM runs WHERE kind = 'poll' AND started_at >= ? ORDER BY id",
+        (start_iso,),
+    )
     res["poll_runs"] = len(poll_rows)
     res["feed_fetches"] = sum(r[2] or 0 for r in poll_rows)
     res["poll_not_modified"] = sum(json.loads(r[3] or "{}").get("not_modified", 0) for r in poll_rows)
@@ -806,8 +947,12 @@ def analyse(ctx: dict) -> dict:
     res["feed_requests_seen"] = sum(1 for r in ctx["feed_log"] if t_start <= r[0] <= t_stop)
 
     # Crawls: the daemon's runs rows, and the subprocesses as seen from outside.
-    crawl_rows = read_db(db, "SELECT source_id, started_at, finished_at, finish_reason FROM runs "
-                             "WHERE kind = 'crawl' AND started_at >= ? ORDER BY id", (start_iso,))
+    crawl_rows = read_db(
+        db,
+        "SELECT source_id, started_at, finished_at, finish_reason FROM runs "
+        "WHERE kind = 'crawl' AND started_at >= ? ORDER BY id",
+        (start_iso,),
+    )
     res["crawls"] = len(crawl_rows)
     res["crawl_reasons"] = dict(Counter(r[3] for r in crawl_rows))
     res["crawl_children"] = sorted([round(first - t_start, 1), round(last - t_start, 1)] for first, last in children)
@@ -817,8 +962,9 @@ def analyse(ctx: dict) -> dict:
     # Job failures and crawl exits the daemon logged (the run and the drain).
     log = ctx["log_text"]
     failures = Counter(m.group(1) for m in re.finditer(r"ERROR rjwatch\.daemon: job (\S+) failed", log))
-    failures.update(m.group(1) + " (raised)" for m in
-                    re.finditer(r'ERROR apscheduler\.executors\.default: Job "Daemon\.(\w+)', log))
+    failures.update(
+        m.group(1) + " (raised)" for m in re.finditer(r'ERROR apscheduler\.executors\.default: Job "Daemon\.(\w+)', log)
+    )
     res["job_failures"] = dict(failures)
     res["crawl_nonzero_exits"] = len(re.findall(r"WARNING rjwatch\.daemon: crawl of source \d+ exited", log))
     errors = re.findall(r"^((?:sqlite3|storage\.db)\.\w+Error: .*)$", log, re.M)
@@ -839,19 +985,24 @@ def analyse(ctx: dict) -> dict:
         a, b = cpu[0], cpu[-1]
         res["daemon_cpu_share"] = (b["cpu_s"] - a["cpu_s"]) / (b["t"] - a["t"])
         ncpu = os.cpu_count() or 1
-        res["machine_busy_share"] = ((b["machine_busy"] - a["machine_busy"]) /
-                                     max(1, b["machine_total"] - a["machine_total"])) * ncpu
+        res["machine_busy_share"] = (
+            (b["machine_busy"] - a["machine_busy"]) / max(1, b["machine_total"] - a["machine_total"])
+        ) * ncpu
         res["loadavg_max"] = max(s["loadavg"] for s in ctx["samples"])
 
     # Exactly once.
-    qualified = read_db(db, "SELECT key, kind, post_id FROM alerts WHERE kind IN ('new', 'copy', 'excerpt') AND "
-                            "status != 'suppressed' AND created_at >= ?", (start_iso,))
+    qualified = read_db(
+        db,
+        "SELECT key, kind, post_id FROM alerts WHERE kind IN ('new', 'copy', 'excerpt') AND "
+        "status != 'suppressed' AND created_at >= ?",
+        (start_iso,),
+    )
     q_keys = {r[0] for r in qualified}
     res["qualified"] = len(q_keys)
     res["qualified_by_kind"] = dict(Counter(r[1] for r in qualified))
     res["posts_relevant_in_window"] = read_db(
-        db, "SELECT count(*) FROM posts WHERE status IN ('new', 'copy', 'excerpt') AND first_seen >= ?",
-        (start_iso,))[0][0]
+        db, "SELECT count(*) FROM posts WHERE status IN ('new', 'copy', 'excerpt') AND first_seen >= ?", (start_iso,)
+    )[0][0]
     post_keys = [r["key"] for r in received if (r["key"] or "").startswith("post-")]
     delivered = set(post_keys)
     res["delivered"] = len(delivered & q_keys)
@@ -860,15 +1011,19 @@ def analyse(ctx: dict) -> dict:
     res["duplicate_keys"] = sorted(k for k, c in Counter(post_keys).items() if c > 1)
     res["missing_keys"] = sorted(q_keys - delivered)
     res["unexpected_keys"] = sorted(delivered - q_keys)
-    res["other_deliveries"] = dict(Counter((r["key"] or "?").split("-")[0] for r in received
-                                           if not (r["key"] or "").startswith("post-")))
+    res["other_deliveries"] = dict(
+        Counter((r["key"] or "?").split("-")[0] for r in received if not (r["key"] or "").startswith("post-"))
+    )
     res["alerts_by_status"] = dict(read_db(db, "SELECT status, count(*) FROM alerts GROUP BY status"))
     res["deliveries_by_status"] = dict(read_db(db, "SELECT status, count(*) FROM deliveries GROUP BY status"))
 
     # Every published post: collected? with what status? alerted? how fast?
-    rows = read_db(db, "SELECT p.id, p.title, p.status, p.first_seen, a.key, a.status FROM posts p LEFT JOIN alerts a "
-                       "ON a.post_id = p.id AND a.kind IN ('new', 'copy', 'excerpt') WHERE p.first_seen >= ?",
-                   (start_iso,))
+    rows = read_db(
+        db,
+        "SELECT p.id, p.title, p.status, p.first_seen, a.key, a.status FROM posts p LEFT JOIN alerts a "
+        "ON a.post_id = p.id AND a.kind IN ('new', 'copy', 'excerpt') WHERE p.first_seen >= ?",
+        (start_iso,),
+    )
     by_title = {r[1]: r for r in rows}
     first_delivery = {}
     for r in received:
@@ -884,8 +1039,9 @@ def analyse(ctx: dict) -> dict:
         if row[4] in first_delivery:
             alert_lat.append(first_delivery[row[4]] - p["t"])
     res["published_status"] = dict(statuses)
-    res["not_collected"] = [{"n": p["n"], "kind": p["kind"], "site": p["site"], "age_s": round(p["t"] - t_start)}
-                            for p in not_collected]
+    res["not_collected"] = [
+        {"n": p["n"], "kind": p["kind"], "site": p["site"], "age_s": round(p["t"] - t_start)} for p in not_collected
+    ]
     res["collect_latency_s"] = summarise(collect_lat, 1)
     res["alert_latency_s"] = summarise(alert_lat, 1)
     res["published_by_kind"] = dict(Counter(p["kind"] for p in published))
@@ -914,77 +1070,154 @@ def render(res: dict, label: str) -> str:
     al, cc = res["alert_latency_s"], res["crawl_child_s"]
     rows = [
         ("daemon run", f"{res['minutes']:g} min publishing + {fmt(res['drain_s'], ' s', 0)} drain", "", ""),
-        ("posts published (feeds / blogs)",
-         f"{res['published']} ({res['published_by_kind'].get('feed', 0)} / {res['published_by_kind'].get('blog', 0)})",
-         "", ""),
-        ("lag, heartbeat row (submission) p50 / p99 / max",
-         f"{fmt(hb.get('p50_s'), ' s')} / {fmt(hb.get('p99_s'), ' s')} / {fmt(hb.get('max_s'), ' s')} "
-         f"({hb.get('samples', 0)} runs)", "", ""),
-        ("lag, heartbeat job ran (tick -> row) p50/p99/max",
-         f"{fmt(bl.get('p50'), ' s', 2)} / {fmt(bl.get('p99'), ' s', 2)} / {fmt(bl.get('max'), ' s', 2)} "
-         f"({bl['n']} runs)", f"late (> {LATE_S:g} s): 0", ok(not res["late_beats"])),
-        ("ticks without a heartbeat run", f"{len(res['ticks_without_beat'])} of {res['ticks']}", "0",
-         ok(not res["ticks_without_beat"])),
-        ("lag, poll pass (tick -> 1st feed request) p50/p99/max",
-         f"{fmt(po.get('p50'), ' s')} / {fmt(po.get('p99'), ' s')} / {fmt(po.get('max'), ' s')} ({po['n']} passes)",
-         f"late (> {LATE_S:g} s): 0", ok(not res["late_passes"])),
-        ("feed refetch interval p50 / p99 / max",
-         f"{fmt(rf.get('p50'), ' s', 1)} / {fmt(rf.get('p99'), ' s', 1)} / {fmt(rf.get('max'), ' s', 1)} "
-         f"({rf['n']} refetches)", f"<= {REFETCH_MAX_S:.0f} s", ok(res["refetch_over"] == 0)),
-        ("RSS at 1 min / end / peak",
-         f"{fmt(rs and rs[1], ' MB', 1)} / {fmt(re_ and re_[1], ' MB', 1)} / {fmt(res['rss_peak_mb'], ' MB', 1)}",
-         f"end <= {RSS_END_MAX_MB:.0f} MB", ok(re_ is not None and re_[1] <= RSS_END_MAX_MB)),
-        ("RSS growth 1 min -> end", fmt(growth * 100 if growth is not None else None, " %", 1),
-         f"<= {RSS_GROWTH_MAX * 100:.0f} %", ok(growth is not None and growth <= RSS_GROWTH_MAX)),
-        ("posts that qualified (outbox new/copy/excerpt)",
-         f"{res['qualified']} {res['qualified_by_kind']}", "", ""),
-        ("alerts delivered (distinct keys)", f"{res['delivered']}", "= qualified",
-         ok(res["delivered"] == res["qualified"] and not res["unexpected_keys"])),
+        (
+            "posts published (feeds / blogs)",
+            f"{res['published']} ({res['published_by_kind'].get('feed', 0)} / {res['published_by_kind'].get('blog', 0)})",
+            "",
+            "",
+        ),
+        (
+            "lag, heartbeat row (submission) p50 / p99 / max",
+            f"{fmt(hb.get('p50_s'), ' s')} / {fmt(hb.get('p99_s'), ' s')} / {fmt(hb.get('max_s'), ' s')} "
+            f"({hb.get('samples', 0)} runs)",
+            "",
+            "",
+        ),
+        (
+            "lag, heartbeat job ran (tick -> row) p50/p99/max",
+            f"{fmt(bl.get('p50'), ' s', 2)} / {fmt(bl.get('p99'), ' s', 2)} / {fmt(bl.get('max'), ' s', 2)} "
+            f"({bl['n']} runs)",
+            f"late (> {LATE_S:g} s): 0",
+            ok(not res["late_beats"]),
+        ),
+        (
+            "ticks without a heartbeat run",
+            f"{len(res['ticks_without_beat'])} of {res['ticks']}",
+            "0",
+            ok(not res["ticks_without_beat"]),
+        ),
+        (
+            "lag, poll pass (tick -> 1st feed request) p50/p99/max",
+            f"{fmt(po.get('p50'), ' s')} / {fmt(po.get('p99'), ' s')} / {fmt(po.get('max'), ' s')} ({po['n']} passes)",
+            f"late (> {LATE_S:g} s): 0",
+            ok(not res["late_passes"]),
+        ),
+        (
+            "feed refetch interval p50 / p99 / max",
+            f"{fmt(rf.get('p50'), ' s', 1)} / {fmt(rf.get('p99'), ' s', 1)} / {fmt(rf.get('max'), ' s', 1)} "
+            f"({rf['n']} refetches)",
+            f"<= {REFETCH_MAX_S:.0f} s",
+            ok(res["refetch_over"] == 0),
+        ),
+        (
+            "RSS at 1 min / end / peak",
+            f"{fmt(rs and rs[1], ' MB', 1)} / {fmt(re_ and re_[1], ' MB', 1)} / {fmt(res['rss_peak_mb'], ' MB', 1)}",
+            f"end <= {RSS_END_MAX_MB:.0f} MB",
+            ok(re_ is not None and re_[1] <= RSS_END_MAX_MB),
+        ),
+        (
+            "RSS growth 1 min -> end",
+            fmt(growth * 100 if growth is not None else None, " %", 1),
+            f"<= {RSS_GROWTH_MAX * 100:.0f} %",
+            ok(growth is not None and growth <= RSS_GROWTH_MAX),
+        ),
+        ("posts that qualified (outbox new/copy/excerpt)", f"{res['qualified']} {res['qualified_by_kind']}", "", ""),
+        (
+            "alerts delivered (distinct keys)",
+            f"{res['delivered']}",
+            "= qualified",
+            ok(res["delivered"] == res["qualified"] and not res["unexpected_keys"]),
+        ),
         ("duplicate deliveries", f"{res['duplicates']}", "0", ok(res["duplicates"] == 0)),
-        ("published posts collected / by status",
-         f"{res['published'] - len(res['not_collected'])} {res['published_status']}", "all, all new",
-         ok(not res["not_collected"] and res["published_status"].get("new", 0) == res["published"])),
-        ("publish -> alert delivered p50 / p99 / max",
-         f"{fmt(al.get('p50'), ' s', 1)} / {fmt(al.get('p99'), ' s', 1)} / {fmt(al.get('max'), ' s', 1)}", "", ""),
-        ("polls done (runs rows / feed fetches / 304s)",
-         f"{res['poll_runs']} / {res['feed_fetches']} / {res['poll_not_modified']}", "", ""),
+        (
+            "published posts collected / by status",
+            f"{res['published'] - len(res['not_collected'])} {res['published_status']}",
+            "all, all new",
+            ok(not res["not_collected"] and res["published_status"].get("new", 0) == res["published"]),
+        ),
+        (
+            "publish -> alert delivered p50 / p99 / max",
+            f"{fmt(al.get('p50'), ' s', 1)} / {fmt(al.get('p99'), ' s', 1)} / {fmt(al.get('max'), ' s', 1)}",
+            "",
+            "",
+        ),
+        (
+            "polls done (runs rows / feed fetches / 304s)",
+            f"{res['poll_runs']} / {res['feed_fetches']} / {res['poll_not_modified']}",
+            "",
+            "",
+        ),
         ("crawls done (finish reasons)", f"{res['crawls']} {res['crawl_reasons']}", "", ""),
-        ("crawl subprocess life p50 / max; most at once",
-         f"{fmt(cc.get('p50'), ' s', 1)} / {fmt(cc.get('max'), ' s', 1)}; {res['crawl_concurrency_max']}", "", ""),
-        ("job failures in the daemon log (by job)",
-         ", ".join(f"{k} {v}" for k, v in sorted(res["job_failures"].items())) or "none", "none",
-         ok(not res["job_failures"])),
-        ("crawl subprocesses that exited non-zero", f"{res['crawl_nonzero_exits']} of {res['crawls']}", "0",
-         ok(res["crawl_nonzero_exits"] == 0)),
-        ("SIGTERM -> exit", f"exit {res['exit_code']} after {fmt(res['stop_s'], ' s', 1)}", "exit 0",
-         ok(res["exit_code"] == 0)),
-        ("daemon CPU / machine busy (cores of 2)" if os.cpu_count() == 2 else "daemon CPU / machine busy (cores)",
-         f"{fmt(res.get('daemon_cpu_share'), '', 2)} / {fmt(res.get('machine_busy_share'), '', 2)}; "
-         f"load avg max {fmt(res.get('loadavg_max'), '', 1)}", "", ""),
+        (
+            "crawl subprocess life p50 / max; most at once",
+            f"{fmt(cc.get('p50'), ' s', 1)} / {fmt(cc.get('max'), ' s', 1)}; {res['crawl_concurrency_max']}",
+            "",
+            "",
+        ),
+        (
+            "job failures in the daemon log (by job)",
+            ", ".join(f"{k} {v}" for k, v in sorted(res["job_failures"].items())) or "none",
+            "none",
+            ok(not res["job_failures"]),
+        ),
+        (
+            "crawl subprocesses that exited non-zero",
+            f"{res['crawl_nonzero_exits']} of {res['crawls']}",
+            "0",
+            ok(res["crawl_nonzero_exits"] == 0),
+        ),
+        (
+            "SIGTERM -> exit",
+            f"exit {res['exit_code']} after {fmt(res['stop_s'], ' s', 1)}",
+            "exit 0",
+            ok(res["exit_code"] == 0),
+        ),
+        (
+            "daemon CPU / machine busy (cores of 2)" if os.cpu_count() == 2 else "daemon CPU / machine busy (cores)",
+            f"{fmt(res.get('daemon_cpu_share'), '', 2)} / {fmt(res.get('machine_busy_share'), '', 2)}; "
+            f"load avg max {fmt(res.get('loadavg_max'), '', 1)}",
+            "",
+            "",
+        ),
     ]
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     w2 = max(len(r[2]) for r in rows)
-    lines = [f"rjwatch daemon benchmark ({label}), {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-             f"{N_FEEDS} feeds + {N_BLOGS} blogs, one post every {PUBLISH_EVERY_S:g} s", ""]
+    lines = [
+        f"rjwatch daemon benchmark ({label}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{N_FEEDS} feeds + {N_BLOGS} blogs, one post every {PUBLISH_EVERY_S:g} s",
+        "",
+    ]
     lines.append(f"{'measure':<{w0}}  {'value':<{w1}}  {'target':<{w2}}  check")
     lines.append(f"{'-' * w0}  {'-' * w1}  {'-' * w2}  -----")
     for r in rows:
         lines.append(f"{r[0]:<{w0}}  {r[1]:<{w1}}  {r[2]:<{w2}}  {r[3]}")
     res["failed_checks"] = [r[0] for r in rows if r[3] == "FAIL"]
     lines.append("")
-    lines.append("age = seconds since the daemon started; crawls = crawl subprocesses alive then (each holds one "
-                 "of the daemon's executor threads)")
+    lines.append(
+        "age = seconds since the daemon started; crawls = crawl subprocesses alive then (each holds one "
+        "of the daemon's executor threads)"
+    )
     if res["late_beats"]:
-        lines.append("late heartbeat runs: " + ", ".join(
-            f"age {b['age_s']} s +{b['lag_s']} s (crawls {b['crawls_running']})" for b in res["late_beats"][:40]))
+        lines.append(
+            "late heartbeat runs: "
+            + ", ".join(
+                f"age {b['age_s']} s +{b['lag_s']} s (crawls {b['crawls_running']})" for b in res["late_beats"][:40]
+            )
+        )
     if res["ticks_without_beat"]:
-        lines.append("ticks without a heartbeat run: " + ", ".join(
-            f"age {b['age_s']} s (crawls {b['crawls_running']})" for b in res["ticks_without_beat"][:40]))
+        lines.append(
+            "ticks without a heartbeat run: "
+            + ", ".join(f"age {b['age_s']} s (crawls {b['crawls_running']})" for b in res["ticks_without_beat"][:40])
+        )
     if res["late_passes"]:
-        lines.append("late polling passes: " + ", ".join(
-            f"age {p['age_s']} s +{p['offset_s']} s ({p['requests']} feeds, crawls {p['crawls_running']})"
-            for p in res["late_passes"][:40]))
+        lines.append(
+            "late polling passes: "
+            + ", ".join(
+                f"age {p['age_s']} s +{p['offset_s']} s ({p['requests']} feeds, crawls {p['crawls_running']})"
+                for p in res["late_passes"][:40]
+            )
+        )
     if res["crawl_children"]:
         lines.append(f"crawl subprocesses [first seen, last seen] (age s): {res['crawl_children']}")
     if res["other_children"]:
@@ -994,14 +1227,20 @@ def render(res: dict, label: str) -> str:
             lines.append(f"{key}: {res[key][:20]}")
     if res["not_collected"]:
         lines.append(f"published but not collected: {res['not_collected'][:20]}")
-    lines.append(f"other deliveries: {res['other_deliveries']}; outbox {res['alerts_by_status']}; "
-                 f"deliveries {res['deliveries_by_status']}")
-    lines.append(f"relevant posts first seen in the window: {res['posts_relevant_in_window']}; poll runs rows "
-                 f"starting >= 1 s after their tick: {res.get('poll_runs_late_1s')} of {res['poll_runs']}; "
-                 f"publish -> stored {res['collect_latency_s']}")
+    lines.append(
+        f"other deliveries: {res['other_deliveries']}; outbox {res['alerts_by_status']}; "
+        f"deliveries {res['deliveries_by_status']}"
+    )
+    lines.append(
+        f"relevant posts first seen in the window: {res['posts_relevant_in_window']}; poll runs rows "
+        f"starting >= 1 s after their tick: {res.get('poll_runs_late_1s')} of {res['poll_runs']}; "
+        f"publish -> stored {res['collect_latency_s']}"
+    )
     if res["db_errors"]:
-        lines.append("database errors behind the job failures (daemon log): " + "; ".join(
-            f"{v} x {k}" for k, v in sorted(res["db_errors"].items(), key=lambda kv: -kv[1])))
+        lines.append(
+            "database errors behind the job failures (daemon log): "
+            + "; ".join(f"{v} x {k}" for k, v in sorted(res["db_errors"].items(), key=lambda kv: -kv[1]))
+        )
     lines.append(f"RSS series (age s, MB): {[(round(a), round(v, 1)) for a, v in res['rss_series']]}")
     lines.append(f"setup: {res['setup']}")
     return "\n".join(lines) + "\n"
@@ -1013,8 +1252,16 @@ def drain(db: Path, published: list[dict], receiver: Receiver, deadline: float) 
     titles = {p["title"] for p in published}
     quiet_since = None
     while time.time() < deadline:
-        stored = {r[0] for r in read_db(db, "SELECT title FROM posts WHERE title IN (%s)" % ",".join("?" * len(titles)),
-                                        tuple(titles))} if titles else set()
+        stored = (
+            {
+                r[0]
+                for r in read_db(
+                    db, f"SELECT title FROM posts WHERE title IN ({','.join('?' * len(titles))})", tuple(titles)
+                )
+            }
+            if titles
+            else set()
+        )
         pending = read_db(db, "SELECT count(*) FROM alerts WHERE status = 'pending'")[0][0]
         if stored == titles and pending == 0:
             if quiet_since is None:
@@ -1063,14 +1310,22 @@ def main() -> int:
             verdict = verdict[0] if isinstance(verdict, list) else verdict
             setup[f"classify_{path.stem}"] = verdict.get("status")
             if verdict.get("status") != "new":
-                raise SystemExit(f"a generated post is {verdict.get('status')!r}, not 'new' ({path.name}):\n"
-                                 f"{json.dumps(verdict, indent=1)[:2000]}")
+                raise SystemExit(
+                    f"a generated post is {verdict.get('status')!r}, not 'new' ({path.name}):\n"
+                    f"{json.dumps(verdict, indent=1)[:2000]}"
+                )
 
         # Register: 200 feeds from one OPML file, 5 blogs (each also registers its posts feed).
         opml = work / "feeds.opml"
-        opml.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head><title>bench</title></head>'
-                        "<body>\n" + "".join(f'<outline type="rss" text="Regional news {i}" xmlUrl="{u}"/>\n'
-                                             for i, u in enumerate(sites.feed_urls)) + "</body></opml>\n", "utf-8")
+        opml.write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head><title>bench</title></head>'
+            "<body>\n"
+            + "".join(
+                f'<outline type="rss" text="Regional news {i}" xmlUrl="{u}"/>\n' for i, u in enumerate(sites.feed_urls)
+            )
+            + "</body></opml>\n",
+            "utf-8",
+        )
         t = time.time()
         cli(db, cfg, "source", "import", str(opml))
         for url in sites.blog_urls:
@@ -1091,8 +1346,13 @@ def main() -> int:
         # The run.
         with open(log_path, "w") as log_fh:
             t_daemon = time.time()
-            daemon = subprocess.Popen([python(), "-m", "rjwatch", "--db", str(db), "--config", str(cfg), "run"],
-                                      cwd=REPO, env=clean_env(), stdout=log_fh, stderr=subprocess.STDOUT)
+            daemon = subprocess.Popen(
+                [python(), "-m", "rjwatch", "--db", str(db), "--config", str(cfg), "run"],
+                cwd=REPO,
+                env=clean_env(),
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+            )
         sampler = Sampler(daemon.pid, db, t_daemon)
         sampler.start()
         watcher = Watcher(daemon.pid, db)
@@ -1109,8 +1369,10 @@ def main() -> int:
             left = int((t_end - time.time()) // 60) + 1
             if left != shown:
                 shown = left
-                print(f"  {left} min to go: {len(publisher.published)} published, "
-                      f"{len(receiver.snapshot())} deliveries", flush=True)
+                print(
+                    f"  {left} min to go: {len(publisher.published)} published, {len(receiver.snapshot())} deliveries",
+                    flush=True,
+                )
         publisher.join()
         t_drain = time.time()
         drained = drain(db, publisher.published, receiver, t_drain + DRAIN_TIMEOUT_S)
@@ -1132,40 +1394,84 @@ def main() -> int:
         stop_s = time.time() - t_sigterm
         time.sleep(1.0)  # a delivery still in flight reaches the receiver
         logs = sites.call("logs")
-        ctx = {"db": db, "minutes": minutes, "t_daemon": t_daemon, "t_sigterm": t_sigterm,
-               "t_grid": daemon_started_at(log_path), "published": publisher.published,
-               "received": receiver.snapshot(), "samples": sampler.samples, "feed_log": logs["feeds"],
-               "beats": watcher.beats, "children": watcher.children,
-               "log_text": log_path.read_text("utf-8", "replace"),
-               "exit_code": exit_code, "stop_s": stop_s, "drained": drained, "drain_s": drain_s, "setup": setup}
+        ctx = {
+            "db": db,
+            "minutes": minutes,
+            "t_daemon": t_daemon,
+            "t_sigterm": t_sigterm,
+            "t_grid": daemon_started_at(log_path),
+            "published": publisher.published,
+            "received": receiver.snapshot(),
+            "samples": sampler.samples,
+            "feed_log": logs["feeds"],
+            "beats": watcher.beats,
+            "children": watcher.children,
+            "log_text": log_path.read_text("utf-8", "replace"),
+            "exit_code": exit_code,
+            "stop_s": stop_s,
+            "drained": drained,
+            "drain_s": drain_s,
+            "setup": setup,
+        }
         res = analyse(ctx)
-        res["blog_requests"] = dict(Counter(("feed" if "/feeds/" in r[2] else "page") for r in logs["blogs"]
-                                            if t_daemon <= r[0] <= t_sigterm))
+        res["blog_requests"] = dict(
+            Counter(("feed" if "/feeds/" in r[2] else "page") for r in logs["blogs"] if t_daemon <= r[0] <= t_sigterm)
+        )
         text = render(res, label)
         print("\n" + text)
         (OUT / f"{stem}.txt").write_text(text, "utf-8")
         with open(OUT / f"{stem}_published.jsonl", "w", encoding="utf-8") as fh:
             for p in publisher.published:
                 fh.write(json.dumps(p, ensure_ascii=False) + "\n")
-        (OUT / f"{stem}.json").write_text(json.dumps({"result": res, "samples": sampler.samples,
-                                                      "deliveries": ctx["received"], "heartbeat_rows": watcher.beats,
-                                                      "children": watcher.children,
-                                                      "t_daemon": t_daemon, "t_grid": ctx["t_grid"]},
-                                                     indent=1, default=str), "utf-8")
+        (OUT / f"{stem}.json").write_text(
+            json.dumps(
+                {
+                    "result": res,
+                    "samples": sampler.samples,
+                    "deliveries": ctx["received"],
+                    "heartbeat_rows": watcher.beats,
+                    "children": watcher.children,
+                    "t_daemon": t_daemon,
+                    "t_grid": ctx["t_grid"],
+                },
+                indent=1,
+                default=str,
+            ),
+            "utf-8",
+        )
         from figures import figure, record
 
         hb = (res.get("heartbeat") or {}).get("lag") or {}
         rs, re_ = res.get("rss_start"), res.get("rss_end")
-        record("daemon", [
-            figure(f"daemon, {label}: scheduling lag p50 / p99", f"{hb.get('p50_s')} / {hb.get('p99_s')}", "s"),
-            figure(f"daemon, {label}: RSS at the end", re_ and re_[1], "MB", "RSS after 1 minute", rs and rs[1],
-                   "<= +10%, <= 200 MB"),
-            figure(f"daemon, {label}: alerts delivered (distinct keys)", res["delivered"], "",
-                   "posts that qualified", res["qualified"], "equal"),
-            figure(f"daemon, {label}: duplicate deliveries", res["duplicates"], "", target="0"),
-            figure(f"daemon, {label}: SIGTERM -> exit", f"exit {res['exit_code']} after {res['stop_s']:.1f} s", "",
-                   target="exit 0"),
-        ])
+        record(
+            "daemon",
+            [
+                figure(f"daemon, {label}: scheduling lag p50 / p99", f"{hb.get('p50_s')} / {hb.get('p99_s')}", "s"),
+                figure(
+                    f"daemon, {label}: RSS at the end",
+                    re_ and re_[1],
+                    "MB",
+                    "RSS after 1 minute",
+                    rs and rs[1],
+                    "<= +10%, <= 200 MB",
+                ),
+                figure(
+                    f"daemon, {label}: alerts delivered (distinct keys)",
+                    res["delivered"],
+                    "",
+                    "posts that qualified",
+                    res["qualified"],
+                    "equal",
+                ),
+                figure(f"daemon, {label}: duplicate deliveries", res["duplicates"], "", target="0"),
+                figure(
+                    f"daemon, {label}: SIGTERM -> exit",
+                    f"exit {res['exit_code']} after {res['stop_s']:.1f} s",
+                    "",
+                    target="exit 0",
+                ),
+            ],
+        )
         return 1 if res["failed_checks"] else 0
     finally:
         if daemon is not None and daemon.poll() is None:

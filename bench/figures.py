@@ -14,10 +14,24 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def figure(measure: str, value, unit: str = "", baseline: str | None = None, baseline_value=None,
-           target: str | None = None, note: str | None = None) -> dict:
-    return {"measure": measure, "value": value, "unit": unit, "baseline": baseline,
-            "baseline_value": baseline_value, "target": target, "note": note}
+def figure(
+    measure: str,
+    value,
+    unit: str = "",
+    baseline: str | None = None,
+    baseline_value=None,
+    target: str | None = None,
+    note: str | None = None,
+) -> dict:
+    return {
+        "measure": measure,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": baseline_value,
+        "target": target,
+        "note": note,
+    }
 
 
 def record(name: str, figures: list[dict]) -> Path:

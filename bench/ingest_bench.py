@@ -52,15 +52,21 @@ PROBE_AT = 1000
 #: Target size of a synthetic post body, in bytes of text.
 POST_BYTES = 3000
 
-_EN = ("the of and to in a is that for on with as was by at from talks minister said russia japan "
-       "islands treaty peace tokyo moscow foreign defense government officials meeting week year "
-       "economic cooperation region sanctions agreement visit summit new after before during which "
-       "would could people country both sides issue policy security trade energy fishing border "
-       "statement press conference spokesman ministry report analysts expect next month plans").split()
-_RU = ("и в на с по что это как не для от о переговоры министр россия япония острова договор мир "
-       "токио москва встреча правительство сотрудничество санкции визит саммит стороны вопрос").split()
-_ES = ("el la de y en que a los las por con para una un se del rusia japón islas tratado paz tokio "
-       "moscú reunión gobierno cooperación sanciones visita cumbre ministro conversaciones").split()
+_EN = (
+    "the of and to in a is that for on with as was by at from talks minister said russia japan "
+    "islands treaty peace tokyo moscow foreign defense government officials meeting week year "
+    "economic cooperation region sanctions agreement visit summit new after before during which "
+    "would could people country both sides issue policy security trade energy fishing border "
+    "statement press conference spokesman ministry report analysts expect next month plans"
+).split()
+_RU = (
+    "и в на с по что это как не для от о переговоры министр россия япония острова договор мир "
+    "токио москва встреча правительство сотрудничество санкции визит саммит стороны вопрос"
+).split()
+_ES = (
+    "el la de y en que a los las por con para una un se del rusia japón islas tratado paz tokio "
+    "moscú reunión gobierno cooperación sanciones visita cumbre ministro conversaciones"
+).split()
 _JA = list("日本ロシア政府外相会談北方領土平和条約交渉東京モスクワ協力経済制裁首脳訪問漁業島問題関係")
 
 
@@ -78,9 +84,12 @@ def make_post(i: int, rng: random.Random, html: bool) -> dict:
             para = " ".join(words).capitalize() + "."
         paras.append(para)
         size += len(para.encode())
-    item = {"url": f"https://blog{i % 500}.blogspot.com/2024/{1 + i % 12:02d}/post-{i}.html",
-            "title": f"Post {i} about the talks", "published": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
-            "seen_via": "feed"}
+    item = {
+        "url": f"https://blog{i % 500}.blogspot.com/2024/{1 + i % 12:02d}/post-{i}.html",
+        "title": f"Post {i} about the talks",
+        "published": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        "seen_via": "feed",
+    }
     if html:
         item["html"] = "".join(f"<p>{p} <a href='https://ref{i % 97}.example.org/{i}'>source</a></p>" for p in paras)
     else:
@@ -116,10 +125,11 @@ class MemorySampler(threading.Thread):
 
 def run_one(kind: str, n: int) -> dict:
     """Ingest n synthetic posts into a fresh database; measure rates and baselines."""
+    from click.testing import CliRunner
+
     from rjwatch.commands import main as cli
     from storage.db import connect
     from storage.ingest import Ingestor, default_workers
-    from click.testing import CliRunner
 
     tmp = Path(tempfile.mkdtemp(prefix="rjbench-"))
     db_path = tmp / "bench.db"
@@ -173,11 +183,19 @@ def run_one(kind: str, n: int) -> dict:
     db_size = db_path.stat().st_size + sum(p.stat().st_size for p in tmp.glob("bench.db-*"))
     base = baselines(sample, tmp)
     return {
-        "kind": kind, "n": n, "seconds": round(total, 1), "posts_per_s": round(ingest_rate, 1),
+        "kind": kind,
+        "n": n,
+        "seconds": round(total, 1),
+        "posts_per_s": round(ingest_rate, 1),
         "ms_per_post_at_1k": round(window_times.get("at_1k", 0) / WINDOW * 1000, 3),
         "ms_per_post_at_end": round(window_times.get("at_end", 0) / max(1, window_times.get("end_posts", 0)) * 1000, 3),
-        "probe_ms_at_start": round(probe_ms["start"], 3), "probe_ms_at_end": round(probe_ms["end"], 3),
-        "peak_rss_mb": round(rss, 1), "peak_pss_all_mb": round(sampler.peak_mb, 1), "workers": workers, "db_mb": round(db_size / 1e6, 1), **base,
+        "probe_ms_at_start": round(probe_ms["start"], 3),
+        "probe_ms_at_end": round(probe_ms["end"], 3),
+        "peak_rss_mb": round(rss, 1),
+        "peak_pss_all_mb": round(sampler.peak_mb, 1),
+        "workers": workers,
+        "db_mb": round(db_size / 1e6, 1),
+        **base,
     }
 
 
@@ -187,7 +205,7 @@ def probe(target, kind: str) -> float:
     posts = [make_post(10**9 + k, rng, kind == "html") for k in range(PROBE)]
     start = time.perf_counter()
     for b in range(0, PROBE, BATCH):
-        assert not target.ingest_many(posts[b:b + BATCH]).errors
+        assert not target.ingest_many(posts[b : b + BATCH]).errors
     return (time.perf_counter() - start) / PROBE * 1000
 
 
@@ -205,7 +223,7 @@ def probe_start(kind: str) -> float:
     rng = random.Random(42)  # the run's own generator: the same first posts
     first = [make_post(k, rng, kind == "html") for k in range(PROBE_AT)]
     for b in range(0, PROBE_AT, BATCH):
-        ing.ingest_many(first[b:b + BATCH])
+        ing.ingest_many(first[b : b + BATCH])
     return probe(ing, kind)
 
 
@@ -223,28 +241,35 @@ def baselines(sample: list[dict], tmp: Path) -> dict:
     start = time.perf_counter()
     for b in range(0, len(texts), BATCH):
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO t (url, title, text) VALUES (?, ?, ?)",
-                         [(sample[k]["url"], sample[k]["title"], texts[k]) for k in range(b, min(b + BATCH, len(texts)))])
+        conn.executemany(
+            "INSERT INTO t (url, title, text) VALUES (?, ?, ?)",
+            [(sample[k]["url"], sample[k]["title"], texts[k]) for k in range(b, min(b + BATCH, len(texts)))],
+        )
         conn.execute("COMMIT")
     sqlite_rate = len(texts) / (time.perf_counter() - start)
     conn.execute("CREATE VIRTUAL TABLE f USING fts5(title, text)")
     start = time.perf_counter()
     for b in range(0, len(texts), BATCH):
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO f (title, text) VALUES (?, ?)",
-                         [(sample[k]["title"], texts[k]) for k in range(b, min(b + BATCH, len(texts)))])
+        conn.executemany(
+            "INSERT INTO f (title, text) VALUES (?, ?)",
+            [(sample[k]["title"], texts[k]) for k in range(b, min(b + BATCH, len(texts)))],
+        )
         conn.execute("COMMIT")
     sqlite_fts_rate = len(texts) / (time.perf_counter() - start)
     perms = MinHash(num_perm=64, seed=1, scheme="affine32").permutations
     start = time.perf_counter()
     for t in texts:
         toks = t.lower().split()
-        sh = {zlib.crc32(" ".join(toks[i:i + 3]).encode()) for i in range(len(toks) - 2)}
+        sh = {zlib.crc32(" ".join(toks[i : i + 3]).encode()) for i in range(len(toks) - 2)}
         m = MinHash(num_perm=64, seed=1, hashfunc=int, permutations=perms, scheme="affine32")
         m.update_batch(list(sh))
     minhash_rate = len(texts) / (time.perf_counter() - start)
-    return {"bare_sqlite_per_s": round(sqlite_rate), "bare_sqlite_fts_per_s": round(sqlite_fts_rate),
-            "bare_minhash_per_s": round(minhash_rate)}
+    return {
+        "bare_sqlite_per_s": round(sqlite_rate),
+        "bare_sqlite_fts_per_s": round(sqlite_fts_rate),
+        "bare_minhash_per_s": round(minhash_rate),
+    }
 
 
 def main() -> None:
@@ -264,24 +289,29 @@ def main() -> None:
     rows = []
     for kind in ("text", "html"):
         for n in sizes:
-            out = subprocess.run([sys.executable, __file__, "--one", kind, str(n)], capture_output=True, text=True,
-                                 cwd=REPO)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", kind, str(n)], capture_output=True, text=True, cwd=REPO
+            )
             if out.returncode:
                 sys.exit(f"benchmark run {kind} {n} failed:\n{out.stderr[-2000:]}")
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"... {kind} {n}: {rows[-1]['posts_per_s']} posts/s", file=sys.stderr)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
-    print("| input | posts | posts/s | probe ms/post at 1k stored | probe ms/post at the end | ratio | "
-          "pipeline ms/post at 1k / at the end | peak RSS MB (writer) | peak memory MB (PSS, writer + workers) | "
-          "DB MB | bare SQLite rows/s (with FTS5) | bare MinHash posts/s | ingest as share of bare SQLite+FTS / MinHash |")
+    print(
+        "| input | posts | posts/s | probe ms/post at 1k stored | probe ms/post at the end | ratio | "
+        "pipeline ms/post at 1k / at the end | peak RSS MB (writer) | peak memory MB (PSS, writer + workers) | "
+        "DB MB | bare SQLite rows/s (with FTS5) | bare MinHash posts/s | ingest as share of bare SQLite+FTS / MinHash |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = r["probe_ms_at_end"] / r["probe_ms_at_start"]
-        print(f"| {r['kind']} | {r['n']:,} | {r['posts_per_s']:,} | {r['probe_ms_at_start']} | {r['probe_ms_at_end']} | "
-              f"{ratio:.2f} | {r['ms_per_post_at_1k']} / {r['ms_per_post_at_end']} | "
-              f"{r['peak_rss_mb']} | {r['peak_pss_all_mb']} | {r['db_mb']} | {r['bare_sqlite_per_s']:,} ({r['bare_sqlite_fts_per_s']:,}) | "
-              f"{r['bare_minhash_per_s']:,} | {r['posts_per_s'] / r['bare_sqlite_fts_per_s']:.1%} / "
-              f"{r['posts_per_s'] / r['bare_minhash_per_s']:.1%} |")
+        print(
+            f"| {r['kind']} | {r['n']:,} | {r['posts_per_s']:,} | {r['probe_ms_at_start']} | {r['probe_ms_at_end']} | "
+            f"{ratio:.2f} | {r['ms_per_post_at_1k']} / {r['ms_per_post_at_end']} | "
+            f"{r['peak_rss_mb']} | {r['peak_pss_all_mb']} | {r['db_mb']} | {r['bare_sqlite_per_s']:,} ({r['bare_sqlite_fts_per_s']:,}) | "
+            f"{r['bare_minhash_per_s']:,} | {r['posts_per_s'] / r['bare_sqlite_fts_per_s']:.1%} / "
+            f"{r['posts_per_s'] / r['bare_minhash_per_s']:.1%} |"
+        )
     if args.json:
         print(json.dumps(rows))
     from figures import figure, record
@@ -289,11 +319,27 @@ def main() -> None:
     figs = []
     for r in rows:
         what = f"ingest, {r['kind']} input, {r['n']:,} posts"
-        figs.append(figure(what, r["posts_per_s"], "posts/s", "bare SQLite insert with FTS5, same rows",
-                           r["bare_sqlite_fts_per_s"], ">= 600 (text), >= 300 (HTML)"))
-        figs.append(figure(f"{what}: probe ms/post at the end", r["probe_ms_at_end"], "ms",
-                           f"probe ms/post with {PROBE_AT:,} stored", r["probe_ms_at_start"], "<= 1.3x",
-                           note=f"pipeline windows: {r['ms_per_post_at_1k']} ms/post at 1k, {r['ms_per_post_at_end']} at the end"))
+        figs.append(
+            figure(
+                what,
+                r["posts_per_s"],
+                "posts/s",
+                "bare SQLite insert with FTS5, same rows",
+                r["bare_sqlite_fts_per_s"],
+                ">= 600 (text), >= 300 (HTML)",
+            )
+        )
+        figs.append(
+            figure(
+                f"{what}: probe ms/post at the end",
+                r["probe_ms_at_end"],
+                "ms",
+                f"probe ms/post with {PROBE_AT:,} stored",
+                r["probe_ms_at_start"],
+                "<= 1.3x",
+                note=f"pipeline windows: {r['ms_per_post_at_1k']} ms/post at 1k, {r['ms_per_post_at_end']} at the end",
+            )
+        )
         figs.append(figure(f"{what}: peak memory (PSS, all processes)", r["peak_pss_all_mb"], "MB", target="<= 300"))
     record("ingest", figs)
 

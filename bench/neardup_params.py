@@ -78,10 +78,16 @@ OUT_FILE = os.path.join(HERE, "out", "neardup_params.txt")
 
 N_WORD_SYNTH = 300
 N_CJK = 50
-WORD_REPS = 3          # independent variants per base and level (English)
-CJK_REPS = 10          # ... (Japanese; fewer bases, so more reps)
-LEVELS = [("1%", 0.01, False), ("2%", 0.02, False), ("5%", 0.05, False),
-          ("8%", 0.08, False), ("10%", 0.10, False), ("5d", 0.05, True)]
+WORD_REPS = 3  # independent variants per base and level (English)
+CJK_REPS = 10  # ... (Japanese; fewer bases, so more reps)
+LEVELS = [
+    ("1%", 0.01, False),
+    ("2%", 0.02, False),
+    ("5%", 0.05, False),
+    ("8%", 0.08, False),
+    ("10%", 0.10, False),
+    ("5d", 0.05, True),
+]
 WORD_KS = (2, 3, 4, 5)
 CJK_KS = (3, 4, 5)
 NUM_PERMS = (64, 128)
@@ -106,18 +112,22 @@ under our just three percent million now where public made then would
 security former political him should new national talks talks united
 being did those being told did very because about through local""".split()
 
-SYLLABLES = ("ba be bi bo bu ca ce co cu da de di do du fa fe fi fo ga ge go "
-             "ha he hi ho ja jo ka ke ki ko la le li lo lu ma me mi mo mu na "
-             "ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te "
-             "ti to tu va ve vi vo wa we wi ya yo za ze zi zo an en in on ar "
-             "er or al el il ol st tr pr gr br cl pl ch sh th").split()
+SYLLABLES = (
+    "ba be bi bo bu ca ce co cu da de di do du fa fe fi fo ga ge go "
+    "ha he hi ho ja jo ka ke ki ko la le li lo lu ma me mi mo mu na "
+    "ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te "
+    "ti to tu va ve vi vo wa we wi ya yo za ze zi zo an en in on ar "
+    "er or al el il ol st tr pr gr br cl pl ch sh th"
+).split()
 CODAS = ["", "", "", "n", "r", "s", "t", "l", "d", "m", "ng", "ck", "ssion", "tion", "ment", "ing", "ed", "er", "ly"]
 
 HIRA = [chr(c) for c in range(0x3041, 0x3094)]
 KATA = [chr(c) for c in range(0x30A1, 0x30F4)]
-PARTICLES = ("の に は を が と で も から まで した して する され ている ました "
-             "です ます という こと ため など よう れる られ した。 について による "
-             "として において ない なる あり また その この 年 月 日 人 氏 者 等 的").split()
+PARTICLES = (
+    "の に は を が と で も から まで した して する され ている ました "
+    "です ます という こと ため など よう れる られ した。 について による "
+    "として において ない なる あり また その この 年 月 日 人 氏 者 等 的"
+).split()
 
 
 def zipf_cum_weights(n, s=1.0, q=2.7):
@@ -159,11 +169,11 @@ def build_cjk_vocab(rng, size=3000):
     words = []
     while len(vocab) + len(words) < size:
         kind = rng.random()
-        if kind < 0.65:     # kanji compound (2 chars mostly)
+        if kind < 0.65:  # kanji compound (2 chars mostly)
             w = "".join(rng.choice(kanji) for _ in range(rng.choice((1, 2, 2, 2, 3))))
-        elif kind < 0.8:    # katakana loan word
+        elif kind < 0.8:  # katakana loan word
             w = "".join(rng.choice(KATA) for _ in range(rng.randint(3, 6)))
-        else:               # kanji + okurigana
+        else:  # kanji + okurigana
             w = rng.choice(kanji) + "".join(rng.choice(HIRA) for _ in range(rng.randint(1, 3)))
         if w not in seen:
             seen.add(w)
@@ -303,18 +313,19 @@ def make_variants(rng, text, script, wgen, cgen):
 # Shingling, MinHash, banding
 # --------------------------------------------------------------------------
 
+
 def word_shingles(text, k):
     toks = WORD_RE.findall(text.lower())
     if len(toks) < k:
         return {" ".join(toks)}
-    return {" ".join(toks[i:i + k]) for i in range(len(toks) - k + 1)}
+    return {" ".join(toks[i : i + k]) for i in range(len(toks) - k + 1)}
 
 
 def cjk_shingles(text, k):
     s = re.sub(r"[\W_]+", "", text.lower())
     if len(s) < k:
         return {s}
-    return {s[i:i + k] for i in range(len(s) - k + 1)}
+    return {s[i : i + k] for i in range(len(s) - k + 1)}
 
 
 def minhash_sig(shingles_bytes, num_perm):
@@ -326,7 +337,7 @@ def minhash_sig(shingles_bytes, num_perm):
 def band_keys(sig, b, r):
     keys = []
     for i in range(b):
-        h = hashlib.blake2b(sig[i * r:(i + 1) * r].tobytes(), digest_size=8, person=b"band%04d" % i)
+        h = hashlib.blake2b(sig[i * r : (i + 1) * r].tobytes(), digest_size=8, person=b"band%04d" % i)
         keys.append(int.from_bytes(h.digest(), "big", signed=True))  # fits SQLite INTEGER
     return keys
 
@@ -339,6 +350,7 @@ def jaccard(a, b):
 # Main
 # --------------------------------------------------------------------------
 
+
 def main():
     t_start = time.perf_counter()
     with open(SEED_FILE, encoding="utf-8") as f:
@@ -347,8 +359,10 @@ def main():
     wgen = WordGen(build_word_vocab(random.Random(1), seed_text))
     cgen = CjkGen(*build_cjk_vocab(random.Random(2)))
 
-    bases = {"word": [seed_text] + [wgen.article(random.Random(1000 + i), topic=i % 30) for i in range(N_WORD_SYNTH)],
-             "cjk": [cgen.article(random.Random(5000 + i)) for i in range(N_CJK)]}
+    bases = {
+        "word": [seed_text] + [wgen.article(random.Random(1000 + i), topic=i % 30) for i in range(N_WORD_SYNTH)],
+        "cjk": [cgen.article(random.Random(5000 + i)) for i in range(N_CJK)],
+    }
     reps = {"word": WORD_REPS, "cjk": CJK_REPS}
     # queries[script] = list of (base_idx, level_name, text)
     queries = {}
@@ -370,16 +384,20 @@ def main():
         lines.append(s)
 
     emit("rjwatch near-duplicate parameter benchmark (bench/neardup_params.py)")
-    emit(f"corpus: word bases={len(bases['word'])} (seed + {N_WORD_SYNTH} synthetic, {min(wlens)}-{max(wlens)} words), "
-         f"CJK bases={len(bases['cjk'])} ({min(clens)}-{max(clens)} chars); "
-         f"variants/base/level: word {WORD_REPS}, CJK {CJK_REPS}; queries: word {len(queries['word'])}, CJK {len(queries['cjk'])}")
-    emit("levels: 1%,2%,5%,8%,10% = share of words (CJK: chars) substituted; 5d = 5% + one sentence dropped + new headline")
+    emit(
+        f"corpus: word bases={len(bases['word'])} (seed + {N_WORD_SYNTH} synthetic, {min(wlens)}-{max(wlens)} words), "
+        f"CJK bases={len(bases['cjk'])} ({min(clens)}-{max(clens)} chars); "
+        f"variants/base/level: word {WORD_REPS}, CJK {CJK_REPS}; queries: word {len(queries['word'])}, CJK {len(queries['cjk'])}"
+    )
+    emit(
+        "levels: 1%,2%,5%,8%,10% = share of words (CJK: chars) substituted; 5d = 5% + one sentence dropped + new headline"
+    )
     emit("")
 
     configs = {"word": WORD_KS, "cjk": CJK_KS}
     shingler = {"word": word_shingles, "cjk": cjk_shingles}
     level_names = [n for n, _, _ in LEVELS]
-    results = []      # dicts per (script,k,np,thr)
+    results = []  # dicts per (script,k,np,thr)
     jac_rows = []
     for script in ("word", "cjk"):
         for k in configs[script]:
@@ -398,9 +416,17 @@ def main():
             if len(pairs) > 6000:
                 pairs = pr.sample(pairs, 6000)
             uj = [jaccard(bsh[i], bsh[j]) for i, j in pairs]
-            jac_rows.append((script, k, {n: (float(np.mean(v)), float(np.min(v))) for n, v in tj.items()},
-                             float(np.mean(uj)), float(np.max(uj)), sh_us,
-                             float(np.mean([len(s) for s in bsh]))))
+            jac_rows.append(
+                (
+                    script,
+                    k,
+                    {n: (float(np.mean(v)), float(np.min(v))) for n, v in tj.items()},
+                    float(np.mean(uj)),
+                    float(np.max(uj)),
+                    sh_us,
+                    float(np.mean([len(s) for s in bsh])),
+                )
+            )
             bsh_b = [[s.encode("utf-8") for s in x] for x in bsh]
             qsh_b = [[s.encode("utf-8") for s in x] for x in qsh]
             for num_perm in NUM_PERMS:
@@ -416,10 +442,10 @@ def main():
                         for key in band_keys(sig, b, r):
                             index[key].append(bi)
                     found = defaultdict(int)
-                    ver = defaultdict(int)        # (cut, level) -> count
+                    ver = defaultdict(int)  # (cut, level) -> count
                     tot = defaultdict(int)
                     fc = 0
-                    fm = defaultdict(int)         # cut -> false matches
+                    fm = defaultdict(int)  # cut -> false matches
                     for (bi, name, _), sig in zip(queries[script], qsig):
                         tot[name] += 1
                         cands = set()
@@ -437,48 +463,78 @@ def main():
                             ests = (bmat[others] == sig).mean(axis=1)
                             for c in CUTOFFS:
                                 fm[c] += int((ests >= c).sum())
-                    scurve = {n: float(np.mean([1 - (1 - j ** r) ** b for j in tjv])) for n, tjv in tj.items()}
+                    scurve = {n: float(np.mean([1 - (1 - j**r) ** b for j in tjv])) for n, tjv in tj.items()}
                     nq = len(queries[script])
                     nb_other = len(bsig) - 1
-                    results.append(dict(
-                        script=script, k=k, num_perm=num_perm, thr=thr, b=b, r=r,
-                        recall={n: found[n] / tot[n] for n in level_names},
-                        ver={(c, n): ver[(c, n)] / tot[n] for c in CUTOFFS for n in level_names},
-                        fc=fc / nq, fc1k=fc / nq / nb_other * 1000,
-                        fm={c: fm[c] / nq for c in CUTOFFS}, mh_us=mh_us, scurve=scurve))
+                    results.append(
+                        dict(
+                            script=script,
+                            k=k,
+                            num_perm=num_perm,
+                            thr=thr,
+                            b=b,
+                            r=r,
+                            recall={n: found[n] / tot[n] for n in level_names},
+                            ver={(c, n): ver[(c, n)] / tot[n] for c in CUTOFFS for n in level_names},
+                            fc=fc / nq,
+                            fc1k=fc / nq / nb_other * 1000,
+                            fm={c: fm[c] / nq for c in CUTOFFS},
+                            mh_us=mh_us,
+                            scurve=scurve,
+                        )
+                    )
 
     # ---------------- report ----------------
     emit("True Jaccard of variant vs base (mean / min), unrelated base pairs (mean / max), shingling cost")
-    hdr = f"{'script':6} {'k':>2} {'shingles':>8} " + " ".join(f"{n:>11}" for n in level_names) + f" {'unrel mean/max':>15} {'shingle us':>10}"
+    hdr = (
+        f"{'script':6} {'k':>2} {'shingles':>8} "
+        + " ".join(f"{n:>11}" for n in level_names)
+        + f" {'unrel mean/max':>15} {'shingle us':>10}"
+    )
     emit(hdr)
     emit("-" * len(hdr))
     for script, k, tj, um, ux, sh_us, nsh in jac_rows:
         cells = " ".join(f"{tj[n][0]:.3f}/{tj[n][1]:.3f}" for n in level_names)
         emit(f"{script:6} {k:>2} {nsh:8.0f} {cells} {um:7.4f}/{ux:.4f} {sh_us:10.0f}")
     emit("")
-    emit("LSH recall (base among candidates) per level | fc/q = false candidates per query vs the other bases, "
-         "fc/1k = per query per 1000 indexed posts | ver@c = recall after verification (est. Jaccard >= c) "
-         "for 5% and 5d | fm = false matches per query surviving verification at 0.3 | b = band rows per post | "
-         "us = MinHash(num_perm, crc32)+update_batch per post")
-    hdr = (f"{'script':6} {'k':>2} {'np':>3} {'thr':>4} {'b':>3} {'r':>2} | "
-           + " ".join(f"{n:>5}" for n in level_names)
-           + f" | {'fc/q':>6} {'fc/1k':>6} | " + " ".join(f"{'ver@' + str(c):>11}" for c in CUTOFFS)
-           + f" | {'S-curve':>11} | {'fm':>5} {'us':>5}")
+    emit(
+        "LSH recall (base among candidates) per level | fc/q = false candidates per query vs the other bases, "
+        "fc/1k = per query per 1000 indexed posts | ver@c = recall after verification (est. Jaccard >= c) "
+        "for 5% and 5d | fm = false matches per query surviving verification at 0.3 | b = band rows per post | "
+        "us = MinHash(num_perm, crc32)+update_batch per post"
+    )
+    hdr = (
+        f"{'script':6} {'k':>2} {'np':>3} {'thr':>4} {'b':>3} {'r':>2} | "
+        + " ".join(f"{n:>5}" for n in level_names)
+        + f" | {'fc/q':>6} {'fc/1k':>6} | "
+        + " ".join(f"{'ver@' + str(c):>11}" for c in CUTOFFS)
+        + f" | {'S-curve':>11} | {'fm':>5} {'us':>5}"
+    )
     emit(hdr)
-    emit(" " * 26 + "|" + " " * 37 + "|" + " " * 15 + "|" + "".join(f"{'5%/5d':>12}" for _ in CUTOFFS)
-         + f" | {'5%/5d':>11} |")
+    emit(
+        " " * 26
+        + "|"
+        + " " * 37
+        + "|"
+        + " " * 15
+        + "|"
+        + "".join(f"{'5%/5d':>12}" for _ in CUTOFFS)
+        + f" | {'5%/5d':>11} |"
+    )
     emit("-" * len(hdr))
     for res in results:
         rec = " ".join(f"{res['recall'][n]:5.3f}" for n in level_names)
         ver = " ".join(f"{res['ver'][(c, '5%')]:5.3f}/{res['ver'][(c, '5d')]:5.3f}" for c in CUTOFFS)
-        emit(f"{res['script']:6} {res['k']:>2} {res['num_perm']:>3} {res['thr']:>4} {res['b']:>3} {res['r']:>2} | "
-             f"{rec} | {res['fc']:6.3f} {res['fc1k']:6.3f} | {ver} | "
-             f"{res['scurve']['5%']:5.3f}/{res['scurve']['5d']:5.3f} | {res['fm'][0.3]:5.3f} {res['mh_us']:5.0f}")
+        emit(
+            f"{res['script']:6} {res['k']:>2} {res['num_perm']:>3} {res['thr']:>4} {res['b']:>3} {res['r']:>2} | "
+            f"{rec} | {res['fc']:6.3f} {res['fc1k']:6.3f} | {ver} | "
+            f"{res['scurve']['5%']:5.3f}/{res['scurve']['5d']:5.3f} | {res['fm'][0.3]:5.3f} {res['mh_us']:5.0f}"
+        )
     emit("")
 
     # ---------------- recommendation ----------------
     def ok(res, c):
-        return (res["ver"][(c, "5%")] >= REQ_5 and res["ver"][(c, "5d")] >= REQ_5D and res["fc"] <= MAX_FC)
+        return res["ver"][(c, "5%")] >= REQ_5 and res["ver"][(c, "5d")] >= REQ_5D and res["fc"] <= MAX_FC
 
     by = defaultdict(list)
     for res in results:
@@ -498,30 +554,38 @@ def main():
                 passing.append((wb["b"], num_perm, -c, thr, wb, jb, c))
     passing.sort(key=lambda p: p[:3])
     emit("S-curve = mean over variants of 1-(1-J^r)^b with the true Jaccard J (expected LSH recall, no sampling noise)")
-    emit(f"criteria: ver. recall >= {REQ_5} at 5%, >= {REQ_5D} at 5d, false candidates/query <= {MAX_FC}, word and CJK; "
-         "cheapest = fewest band rows, then smaller num_perm (then highest passing cut-off, largest passing k)")
+    emit(
+        f"criteria: ver. recall >= {REQ_5} at 5%, >= {REQ_5D} at 5d, false candidates/query <= {MAX_FC}, word and CJK; "
+        "cheapest = fewest band rows, then smaller num_perm (then highest passing cut-off, largest passing k)"
+    )
     if not passing:
         emit("RECOMMENDATION: none of the settings meets the criteria")
     else:
         emit("passing settings, cheapest first (band rows, num_perm, cut-off):")
         seen = set()
-        for b, num_perm, negc, thr, wb, jb, c in passing:
+        for b, num_perm, _negc, thr, wb, jb, c in passing:
             if (b, num_perm, c) in seen:
                 continue
             seen.add((b, num_perm, c))
-            emit(f"  np={num_perm:<3} thr={thr} b={b:<2} r={wb['r']} cut={c}: word k={wb['k']} "
-                 f"(ver {wb['ver'][(c, '5%')]:.3f}/{wb['ver'][(c, '5d')]:.3f}, fc/q {wb['fc']:.4f}), "
-                 f"CJK char k={jb['k']} (ver {jb['ver'][(c, '5%')]:.3f}/{jb['ver'][(c, '5d')]:.3f}, fc/q {jb['fc']:.4f})"
-                 + (f"; other passing word k: {sorted(x['k'] for x in by[(num_perm, thr)] if x['script'] == 'word' and ok(x, c) and x is not wb)}"))
+            emit(
+                f"  np={num_perm:<3} thr={thr} b={b:<2} r={wb['r']} cut={c}: word k={wb['k']} "
+                f"(ver {wb['ver'][(c, '5%')]:.3f}/{wb['ver'][(c, '5d')]:.3f}, fc/q {wb['fc']:.4f}), "
+                f"CJK char k={jb['k']} (ver {jb['ver'][(c, '5%')]:.3f}/{jb['ver'][(c, '5d')]:.3f}, fc/q {jb['fc']:.4f})"
+                + (
+                    f"; other passing word k: {sorted(x['k'] for x in by[(num_perm, thr)] if x['script'] == 'word' and ok(x, c) and x is not wb)}"
+                )
+            )
             if len(seen) >= 8:
                 break
         b, num_perm, negc, thr, wb, jb, c = passing[0]
         wj = next(x for x in jac_rows if x[0] == "word" and x[1] == wb["k"])
         cj = next(x for x in jac_rows if x[0] == "cjk" and x[1] == jb["k"])
-        emit(f"RECOMMENDATION: word shingle k={wb['k']}, CJK char k={jb['k']}, num_perm={num_perm}, "
-             f"b={b}, r={wb['r']} (datasketch optimum for threshold {thr}), verify est. Jaccard >= {c} | "
-             f"true J at 5%: word {wj[2]['5%'][0]:.3f} (min {wj[2]['5%'][1]:.3f}), CJK {cj[2]['5%'][0]:.3f} "
-             f"(min {cj[2]['5%'][1]:.3f}); at 5d: word {wj[2]['5d'][0]:.3f}, CJK {cj[2]['5d'][0]:.3f}")
+        emit(
+            f"RECOMMENDATION: word shingle k={wb['k']}, CJK char k={jb['k']}, num_perm={num_perm}, "
+            f"b={b}, r={wb['r']} (datasketch optimum for threshold {thr}), verify est. Jaccard >= {c} | "
+            f"true J at 5%: word {wj[2]['5%'][0]:.3f} (min {wj[2]['5%'][1]:.3f}), CJK {cj[2]['5%'][0]:.3f} "
+            f"(min {cj[2]['5%'][1]:.3f}); at 5d: word {wj[2]['5d'][0]:.3f}, CJK {cj[2]['5d'][0]:.3f}"
+        )
     emit(f"run time {time.perf_counter() - t_start:.1f} s")
 
     os.makedirs(os.path.dirname(OUT_FILE), exist_ok=True)

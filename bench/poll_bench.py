@@ -120,6 +120,7 @@ def is_changed(i: int) -> bool:
 # The feed server (a separate process: `poll_bench.py --serve N_FEEDS N_HOSTS ENTRIES`)
 # =================================================================================================
 
+
 class FeedStore:
     """Precomputed responses: per feed, generation 0 (as last polled) and 1 (with the new entries)."""
 
@@ -168,8 +169,11 @@ class Counter:
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
     def snapshot(self) -> dict:
-        return {"requests": sum(self.by_status.values()), "by_status": self.by_status,
-                "cpu_s": time.process_time() - self.cpu0}
+        return {
+            "requests": sum(self.by_status.values()),
+            "by_status": self.by_status,
+            "cpu_s": time.process_time() - self.cpu0,
+        }
 
 
 def _reply(status: int, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
@@ -242,8 +246,14 @@ def serve(n_feeds: int, n_hosts: int, entries: int) -> None:
                         if _not_modified(etag, last_modified, hdrs):
                             status, data = 304, _reply(304, base)
                         elif "gzip" in hdrs.get("accept-encoding", ""):
-                            status, data = 200, _reply(200, base + [("Content-Type", ctype),
-                                                                    ("Content-Encoding", "gzip")], store.gzipped(i))
+                            status, data = (
+                                200,
+                                _reply(
+                                    200,
+                                    base + [("Content-Type", ctype), ("Content-Encoding", "gzip")],
+                                    store.gzipped(i),
+                                ),
+                            )
                         else:
                             status, data = 200, _reply(200, base + [("Content-Type", ctype)], body)
                     counter.add(status)
@@ -262,8 +272,9 @@ def serve(n_feeds: int, n_hosts: int, entries: int) -> None:
             port = probe.getsockname()[1]
             probe.close()
             try:
-                server = await asyncio.start_server(handle, host=hosts, port=port, backlog=LISTEN_BACKLOG,
-                                                    reuse_address=True)
+                server = await asyncio.start_server(
+                    handle, host=hosts, port=port, backlog=LISTEN_BACKLOG, reuse_address=True
+                )
                 break
             except OSError:
                 continue
@@ -280,8 +291,11 @@ class FeedServer:
     """The serving process, seen from the benchmark."""
 
     def __init__(self, n_feeds: int, n_hosts: int, entries: int):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", str(n_feeds), str(n_hosts), str(entries)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(n_feeds), str(n_hosts), str(entries)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         ready: dict = {}
 
         def read_first_line():
@@ -318,6 +332,7 @@ class FeedServer:
 # Part 1: the polling pass
 # =================================================================================================
 
+
 def prepare_layout(server: FeedServer, workdir: Path, per_host: int, cfg) -> tuple[Path, list[tuple[str, dict]]]:
     """A database as after one earlier pass; returns its path and (url, request headers) per feed."""
     from crawler.poller import Poller
@@ -346,9 +361,20 @@ def prepare_layout(server: FeedServer, workdir: Path, per_host: int, cfg) -> tup
         for i in range(FEEDS):
             if not is_changed(i):
                 etag, last_modified = validators[str(i)]
-                health.save(db, ids[i], etag=etag, last_modified=last_modified, last_poll=now, last_success=now,
-                            last_status=200, consecutive_failures=0, interval_s=interval, new_item_rate=0.0,
-                            polls=1, next_due=LONG_AGO)
+                health.save(
+                    db,
+                    ids[i],
+                    etag=etag,
+                    last_modified=last_modified,
+                    last_poll=now,
+                    last_success=now,
+                    last_status=200,
+                    consecutive_failures=0,
+                    interval_s=interval,
+                    new_item_rate=0.0,
+                    polls=1,
+                    next_due=LONG_AGO,
+                )
     first = Poller(db, cfg).poll(changed)
     stored = sum(first.new_by_status.values())
     assert first.failed == 0 and stored == len(changed) * ENTRIES, first.line()
@@ -390,10 +416,20 @@ def poll_pass(template: Path, workdir: Path, server: FeedServer, cfg, profile: b
     seen = server.control("stats")
     new_rows = db.execute("SELECT count(*) FROM posts").fetchone()[0] - posts_before
     db.conn.close()
-    out = {"seconds": elapsed, "cpu_s": cpu, "main_cpu_s": main_cpu, "server_cpu_s": seen["cpu_s"], "requests": seen["requests"],
-           "by_status": {int(k): v for k, v in seen["by_status"].items()}, "polled": summary.polled,
-           "failed": summary.failed, "not_modified": summary.not_modified,
-           "new": sum(summary.new_by_status.values()), "new_rows": new_rows, "seen": summary.seen}
+    out = {
+        "seconds": elapsed,
+        "cpu_s": cpu,
+        "main_cpu_s": main_cpu,
+        "server_cpu_s": seen["cpu_s"],
+        "requests": seen["requests"],
+        "by_status": {int(k): v for k, v in seen["by_status"].items()},
+        "polled": summary.polled,
+        "failed": summary.failed,
+        "not_modified": summary.not_modified,
+        "new": sum(summary.new_by_status.values()),
+        "new_rows": new_rows,
+        "seen": summary.seen,
+    }
     if profile:
         out["profiles"] = (main_prof, poller.worker_profiles)
     return out
@@ -411,8 +447,9 @@ def baseline_pass(requests: list[tuple[str, dict]], workers: int, server: FeedSe
         url, validators = item
         headers = {"User-Agent": agent, "Accept-Encoding": "gzip, deflate"}
         headers.update({k: v for k, v in validators.items() if v})
-        resp = pool.request("GET", url, headers=headers, redirect=False, retries=False,
-                            timeout=urllib3.Timeout(connect=30, read=30))
+        resp = pool.request(
+            "GET", url, headers=headers, redirect=False, retries=False, timeout=urllib3.Timeout(connect=30, read=30)
+        )
         return resp.status
 
     server.control("reset")
@@ -421,8 +458,12 @@ def baseline_pass(requests: list[tuple[str, dict]], workers: int, server: FeedSe
         statuses = list(ex.map(get, requests))
     elapsed = time.perf_counter() - t0
     seen = server.control("stats")
-    return {"seconds": elapsed, "requests": seen["requests"], "client_statuses": statuses,
-            "server_cpu_s": seen["cpu_s"]}
+    return {
+        "seconds": elapsed,
+        "requests": seen["requests"],
+        "client_statuses": statuses,
+        "server_cpu_s": seen["cpu_s"],
+    }
 
 
 def _make_profiled_poller():
@@ -463,8 +504,11 @@ def run_polling(args, workdir: Path, report: list[str], profile_out: list[str]) 
     n_hosts_max = max(FEEDS // p for p in layouts)
     t0 = time.perf_counter()
     server = FeedServer(FEEDS, n_hosts_max, ENTRIES)
-    print(f"feed server: {FEEDS} feeds on {n_hosts_max} loopback addresses, port {server.port} "
-          f"(built in {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    print(
+        f"feed server: {FEEDS} feeds on {n_hosts_max} loopback addresses, port {server.port} "
+        f"(built in {time.perf_counter() - t0:.1f} s)",
+        file=sys.stderr,
+    )
     rows = []
     try:
         for per_host in layouts:
@@ -480,17 +524,28 @@ def run_polling(args, workdir: Path, report: list[str], profile_out: list[str]) 
                 base.append(baseline_pass(requests, workers, server, pool))
                 runs.append(poll_pass(template, workdir, server, cfg))
                 r = runs[-1]
-                print(f"  rep {rep + 1}: pass {r['seconds']:.2f} s, {r['new']} new, 304-only pass "
-                      f"{quiet[-1]['seconds']:.2f} s, urllib3 {base[-1]['seconds']:.2f} s", file=sys.stderr)
+                print(
+                    f"  rep {rep + 1}: pass {r['seconds']:.2f} s, {r['new']} new, 304-only pass "
+                    f"{quiet[-1]['seconds']:.2f} s, urllib3 {base[-1]['seconds']:.2f} s",
+                    file=sys.stderr,
+                )
             if args.profile and per_host == layouts[0]:
                 prof = poll_pass(template, workdir, server, cfg, profile=True)
                 main_prof, worker_profs = prof["profiles"]
-                profile_out.append(_profile_text(
-                    f"Polling pass ({per_host} feed(s)/host), main thread: due_sources, Poller, "
-                    f"recording and ingest", main_prof))
-                profile_out.append(_profile_text(
-                    f"Polling pass ({per_host} feed(s)/host), worker threads ({len(worker_profs)} fetches, "
-                    "times summed over threads)", *worker_profs))
+                profile_out.append(
+                    _profile_text(
+                        f"Polling pass ({per_host} feed(s)/host), main thread: due_sources, Poller, "
+                        f"recording and ingest",
+                        main_prof,
+                    )
+                )
+                profile_out.append(
+                    _profile_text(
+                        f"Polling pass ({per_host} feed(s)/host), worker threads ({len(worker_profs)} fetches, "
+                        "times summed over threads)",
+                        *worker_profs,
+                    )
+                )
             pool.clear()
             rows.append((per_host, runs, quiet, base))
     finally:
@@ -513,9 +568,11 @@ def run_polling(args, workdir: Path, report: list[str], profile_out: list[str]) 
             fps = FEEDS / med
             ok = "met" if fps >= 200 else "MISSED"
             bs = mid["by_status"]
-            lines.append(f"| {layout} | {name} | {med:.2f} | {fps:.0f} | {mid['cpu_s']:.2f} ({mid['main_cpu_s']:.2f}) | "
-                         f"{mid['server_cpu_s']:.2f} | {mid['requests']} | {bs.get(200, 0)} / {bs.get(304, 0)} | "
-                         f"{mid['new']} (rows +{mid['new_rows']}) | {ok} |")
+            lines.append(
+                f"| {layout} | {name} | {med:.2f} | {fps:.0f} | {mid['cpu_s']:.2f} ({mid['main_cpu_s']:.2f}) | "
+                f"{mid['server_cpu_s']:.2f} | {mid['requests']} | {bs.get(200, 0)} / {bs.get(304, 0)} | "
+                f"{mid['new']} (rows +{mid['new_rows']}) | {ok} |"
+            )
             summary[(per_host, name)] = fps
             for r in series:
                 assert r["failed"] == 0 and r["polled"] == FEEDS, r
@@ -525,22 +582,30 @@ def run_polling(args, workdir: Path, report: list[str], profile_out: list[str]) 
         med = statistics.median(b["seconds"] for b in base)
         mid = sorted(base, key=lambda b: b["seconds"])[len(base) // 2]
         st = mid["client_statuses"]
-        lines.append(f"| {layout} | bare urllib3, {workers} threads, same requests | {med:.2f} | {FEEDS / med:.0f} "
-                     f"(req/s) | - | {mid['server_cpu_s']:.2f} | {mid['requests']} | {st.count(200)} / "
-                     f"{st.count(304)} | - | - |")
+        lines.append(
+            f"| {layout} | bare urllib3, {workers} threads, same requests | {med:.2f} | {FEEDS / med:.0f} "
+            f"(req/s) | - | {mid['server_cpu_s']:.2f} | {mid['requests']} | {st.count(200)} / "
+            f"{st.count(304)} | - | - |"
+        )
         summary[(per_host, "bare urllib3")] = FEEDS / med
         ratio = statistics.median(r["seconds"] for r in runs) / med
         ratio_quiet = statistics.median(r["seconds"] for r in quiet) / med
-        lines.append(f"| {layout} | Poller.poll / bare urllib3 (5% changed; all 304) | {ratio:.1f}x; "
-                     f"{ratio_quiet:.1f}x | | | | | | | |")
+        lines.append(
+            f"| {layout} | Poller.poll / bare urllib3 (5% changed; all 304) | {ratio:.1f}x; "
+            f"{ratio_quiet:.1f}x | | | | | | | |"
+        )
     from crawler.poller import JITTER_S
 
     floor = FEEDS * JITTER_S / 2 / workers
-    lines += ["", f"Median of {args.reps} repetition(s); 'poller CPU s' is the CPU of all threads of the polling "
-              "process during the pass (in brackets: the main thread, which records and ingests; the rest is the fetching "
-              "and parsing worker threads), 'server CPU s' that of the serving process. 'rows +N' is the growth of the "
-              f"posts table. The poller's random pre-request pause (mean {JITTER_S / 2 * 1000:.0f} ms) alone puts a "
-              f"floor of {floor:.2f} s under any pass of {FEEDS} feeds with {workers} workers.", ""]
+    lines += [
+        "",
+        f"Median of {args.reps} repetition(s); 'poller CPU s' is the CPU of all threads of the polling "
+        "process during the pass (in brackets: the main thread, which records and ingests; the rest is the fetching "
+        "and parsing worker threads), 'server CPU s' that of the serving process. 'rows +N' is the growth of the "
+        f"posts table. The poller's random pre-request pause (mean {JITTER_S / 2 * 1000:.0f} ms) alone puts a "
+        f"floor of {floor:.2f} s under any pass of {FEEDS} feeds with {workers} workers.",
+        "",
+    ]
     report.extend(lines)
     return summary
 
@@ -548,6 +613,7 @@ def run_polling(args, workdir: Path, report: list[str], profile_out: list[str]) 
 # =================================================================================================
 # Part 2: parse + ingest of one 500-entry feed
 # =================================================================================================
+
 
 def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[str]) -> dict:
     import feedparser
@@ -579,12 +645,22 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
     # Warm-up (untimed): imports, feedparser's first-use setup, the language model, and the start
     # of the analysis pool (the daemon keeps it; `rjwatch poll` starts it on the first big batch).
     warm = fresh_ingestor("warm", with_pool=True)
-    warm.ingest_many(parse_feed(body, url, headers).entries[:max(5, POOL_MIN_ITEMS)])
+    warm.ingest_many(parse_feed(body, url, headers).entries[: max(5, POOL_MIN_ITEMS)])
     parse_feed(body, url, headers, pool=pool)  # a worker's first half-parse imports feedparser
     warm.db.conn.close()
 
     reps = args.reps * PARSE_REPS_FACTOR
-    steps = ("bare", "parse_feed", "parse_split", "analyze", "inline", "inline_ingest", "pooled", "pooled_ingest", "again")
+    steps = (
+        "bare",
+        "parse_feed",
+        "parse_split",
+        "analyze",
+        "inline",
+        "inline_ingest",
+        "pooled",
+        "pooled_ingest",
+        "again",
+    )
     times: dict[str, list[float]] = {k: [] for k in steps}
     statuses = None
     try:
@@ -632,9 +708,12 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
                     times["again"].append(time.perf_counter() - t0)
                     assert again.count("seen") == n
                 ing.db.conn.close()
-            print(f"  rep {rep + 1}: bare {times['bare'][-1]:.2f} s, parse_feed {times['parse_feed'][-1]:.2f} s, "
-                  f"parse+ingest {times['inline'][-1]:.2f} s in one process, {times['pooled'][-1]:.2f} s with the "
-                  "analysis pool", file=sys.stderr)
+            print(
+                f"  rep {rep + 1}: bare {times['bare'][-1]:.2f} s, parse_feed {times['parse_feed'][-1]:.2f} s, "
+                f"parse+ingest {times['inline'][-1]:.2f} s in one process, {times['pooled'][-1]:.2f} s with the "
+                "analysis pool",
+                file=sys.stderr,
+            )
 
         if args.profile:
             ing = fresh_ingestor("prof")
@@ -643,8 +722,9 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
             ing.ingest_many(parse_feed(body, url, headers).entries)
             prof.disable()
             ing.db.conn.close()
-            profile_out.append(_profile_text(f"parse_feed + ingest_many of {n} entries into a fresh database "
-                                             "(one process)", prof))
+            profile_out.append(
+                _profile_text(f"parse_feed + ingest_many of {n} entries into a fresh database (one process)", prof)
+            )
     finally:
         if pool is not None:
             pool.close()
@@ -666,8 +746,11 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         "|---|---:|---:|---:|",
         row("bare `feedparser.parse(bytes)`", "bare"),
         row("`parse_feed` (feedparser without its HTML sanitiser and link rewriting)", "parse_feed"),
-        *([row("`parse_feed` with the analysis pool (two halves parsed at once)", "parse_split")]
-          if times["parse_split"] else []),
+        *(
+            [row("`parse_feed` with the analysis pool (two halves parsed at once)", "parse_split")]
+            if times["parse_split"]
+            else []
+        ),
         row("`Ingestor.analyze` alone, one process (judge.analyze, no database)", "analyze"),
         row("`ingest_many` alone, one process", "inline_ingest"),
         row("`parse_feed` + `ingest_many`, one process (ingest_workers = 0)", "inline"),
@@ -681,11 +764,17 @@ def run_parse_ingest(args, workdir: Path, report: list[str], profile_out: list[s
         "",
     ]
     report.extend(lines)
-    return {"ratio": ratio, "n": n, "bare_per_s": n / bare, "parse_ingest_per_s": n / med["pooled"],
-            "inline_ratio": per_rep["inline"]}
+    return {
+        "ratio": ratio,
+        "n": n,
+        "bare_per_s": n / bare,
+        "parse_ingest_per_s": n / med["pooled"],
+        "inline_ratio": per_rep["inline"],
+    }
 
 
 # =================================================================================================
+
 
 def _profile_text(title: str, *profiles: cProfile.Profile) -> str:
     buf = io.StringIO()
@@ -740,14 +829,29 @@ def main() -> None:
     figs = []
     for (per_host, name), fps in sorted((polling or {}).items(), key=str):
         if name != "bare urllib3":
-            figs.append(figure(f"polling pass, {FEEDS // per_host} hosts x {per_host} feeds: {name}", round(fps), "feeds/s",
-                               "bare urllib3, same requests and concurrency", round(polling[(per_host, "bare urllib3")]),
-                               ">= 200 feeds/s" if "changed" in name else None))
+            figs.append(
+                figure(
+                    f"polling pass, {FEEDS // per_host} hosts x {per_host} feeds: {name}",
+                    round(fps),
+                    "feeds/s",
+                    "bare urllib3, same requests and concurrency",
+                    round(polling[(per_host, "bare urllib3")]),
+                    ">= 200 feeds/s" if "changed" in name else None,
+                )
+            )
     if parsing:
-        figs.append(figure(f"parse + ingest of a {parsing['n']}-entry feed", round(parsing["parse_ingest_per_s"]),
-                           "entries/s", "bare feedparser.parse", round(parsing["bare_per_s"]), "<= 2x the time",
-                           note=f"{parsing['ratio']:.2f}x the bare parse's time (median of per-repetition ratios; "
-                                f"{parsing['inline_ratio']:.2f}x in one process)"))
+        figs.append(
+            figure(
+                f"parse + ingest of a {parsing['n']}-entry feed",
+                round(parsing["parse_ingest_per_s"]),
+                "entries/s",
+                "bare feedparser.parse",
+                round(parsing["bare_per_s"]),
+                "<= 2x the time",
+                note=f"{parsing['ratio']:.2f}x the bare parse's time (median of per-repetition ratios; "
+                f"{parsing['inline_ratio']:.2f}x in one process)",
+            )
+        )
     record("poll", figs)
     text = "\n".join(report) + "\n"
     print(text)

@@ -41,11 +41,21 @@ class Bench:
 
 #: Every benchmark, in the order they run. One line each.
 BENCHMARKS = [
-    Bench("ingest", "ingest_bench.py", (), ("--quick",), "storage write path: posts/s, cost per post as the corpus grows"),
-    Bench("poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"),
+    Bench(
+        "ingest", "ingest_bench.py", (), ("--quick",), "storage write path: posts/s, cost per post as the corpus grows"
+    ),
+    Bench(
+        "poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"
+    ),
     Bench("crawl", "crawl_bench.py", (), ("--posts", "500"), "full and incremental crawls of a local Blogger blog"),
     Bench("daemon", "daemon_bench.py", (), ("--quick",), "the daemon under steady load: lag, memory, exactly-once"),
-    Bench("search", "search_bench.py", (), ("--quick",), "search latency at 1M posts beside bare FTS5; export RSS; FTS size"),
+    Bench(
+        "search",
+        "search_bench.py",
+        (),
+        ("--quick",),
+        "search latency at 1M posts beside bare FTS5; export RSS; FTS size",
+    ),
     Bench("cluster", "cluster_bench.py", (), ("--posts", "300"), "pages/s of 1-3 cluster workers beside a local crawl"),
     Bench("neardup", "neardup_params.py", (), None, "MinHash/LSH parameter study (no baseline figure)"),
 ]
@@ -71,8 +81,15 @@ def machine() -> dict:
         scrapy_version = scrapy.__version__
     except ImportError:
         scrapy_version = "?"
-    return {"cpus": os.cpu_count(), "cpu_model": model, "ram_gb": mem_gb, "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "scrapy": scrapy_version, "os": platform.platform(terse=True)}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "ram_gb": mem_gb,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "scrapy": scrapy_version,
+        "os": platform.platform(terse=True),
+    }
 
 
 def run_one(bench: Bench, quick: bool) -> dict:
@@ -81,11 +98,15 @@ def run_one(bench: Bench, quick: bool) -> dict:
     figures_path.unlink(missing_ok=True)
     log_path = OUT / f"{bench.name}.run_all.log"
     started = time.monotonic()
-    print(f"... {bench.name}: {bench.script} {' '.join(args)} (log {log_path.relative_to(REPO)})", file=sys.stderr,
-          flush=True)
+    print(
+        f"... {bench.name}: {bench.script} {' '.join(args)} (log {log_path.relative_to(REPO)})",
+        file=sys.stderr,
+        flush=True,
+    )
     with open(log_path, "w", encoding="utf-8") as log:
-        code = subprocess.call([sys.executable, str(HERE / bench.script), *args], cwd=REPO, stdout=log,
-                               stderr=subprocess.STDOUT)
+        code = subprocess.call(
+            [sys.executable, str(HERE / bench.script), *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )
     figures = json.loads(figures_path.read_text("utf-8")) if figures_path.exists() else []
     return {"bench": bench, "exit": code, "seconds": time.monotonic() - started, "figures": figures}
 
@@ -115,7 +136,8 @@ def table(results: list[dict], info: dict, quick: bool, started: str, load: tupl
         "",
         f"Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gb']} GB RAM, {info['os']}, Python "
         f"{info['python']}, SQLite {info['sqlite']}, Scrapy {info['scrapy']}; load average {load[0]:.2f} at the "
-        f"start, {load[1]:.2f} at the end." + (" Quick (smoke-size) runs: figures are indicative only." if quick else ""),
+        f"start, {load[1]:.2f} at the end."
+        + (" Quick (smoke-size) runs: figures are indicative only." if quick else ""),
         "",
         "| benchmark | measure | value | baseline (same run) | baseline value | ratio | target |",
         "|---|---|---:|---|---:|---:|---|",
@@ -136,8 +158,10 @@ def table(results: list[dict], info: dict, quick: bool, started: str, load: tupl
             value, base = _num(f.get("value")), _num(f.get("baseline_value"))
             ratio = f"{value / base:.2f}x" if value is not None and base else ""
             unit = f" {f['unit']}" if f.get("unit") else ""
-            lines.append(f"| {b.name} | {f['measure']} | {_fmt(f.get('value'))}{unit} | {f.get('baseline') or ''} | "
-                         f"{_fmt(f.get('baseline_value'))} | {ratio} | {f.get('target') or ''} |")
+            lines.append(
+                f"| {b.name} | {f['measure']} | {_fmt(f.get('value'))}{unit} | {f.get('baseline') or ''} | "
+                f"{_fmt(f.get('baseline_value'))} | {ratio} | {f.get('target') or ''} |"
+            )
     lines += ["", "| benchmark | script | arguments | exit | minutes |", "|---|---|---|---:|---:|"]
     for r in results:
         if not r.get("skipped"):

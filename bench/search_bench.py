@@ -64,10 +64,10 @@ SLOW_S, SLOW_RUNS = 1.0, 3
 #: Page size of every timed search, as the CLI's default --limit.
 LIMIT = 20
 #: The targets of the search layer.
-NEWEST_P95_MS = 50.0          # newest first, any term
-RANK_P95_MS = 50.0            # rank=True, terms in at most RANK_SHARE of the posts
+NEWEST_P95_MS = 50.0  # newest first, any term
+RANK_P95_MS = 50.0  # rank=True, terms in at most RANK_SHARE of the posts
 RANK_SHARE = 0.01
-RANK_VS_BARE = 1.5            # rank=True for common terms, against bare ORDER BY rank
+RANK_VS_BARE = 1.5  # rank=True for common terms, against bare ORDER BY rank
 EXPORT_RSS_MB = 200.0
 #: How often a child's peak RSS is read; VmHWM is a high-water mark, so only the last interval
 #: before exit can be missed.
@@ -76,7 +76,7 @@ RSS_POLL_S = 0.02
 # Planted terms: (kind, query, where it goes, share of posts). None of these words or characters is
 # in the generating vocabularies below, so each occurs exactly where it is planted.
 COMMON, MID, RARE = "japan", "sakhalin", "shikotan"
-PHRASE_SHARE, PHRASE_WORD_SHARE = 0.008, 0.05     # "peace treaty" adjacent, and each word alone
+PHRASE_SHARE, PHRASE_WORD_SHARE = 0.008, 0.05  # "peace treaty" adjacent, and each word alone
 CJK_LONG, CJK_SHORT, CJK_SHORT_RARE = "北方領土", "日露", "色丹"
 SHARES = {MID: 0.01, RARE: 0.0001}
 JA_SHARES = {CJK_LONG: 0.06, CJK_SHORT: 0.20, CJK_SHORT_RARE: 0.0007}  # of the Japanese posts
@@ -95,23 +95,31 @@ QUERIES = [  # (kind, query, index it runs on; "spelled": posts_cjk, the OR of t
     ("cjk 2 chars rare", CJK_SHORT_RARE, "spelled"),
 ]
 
-_EN = ("the of and to in a is that for on with as was by at from talks minister said russia tokyo moscow "
-       "islands foreign defense government officials meeting week year economic cooperation region "
-       "sanctions agreement visit summit new after before during which would could people country both "
-       "sides issue policy security trade energy fishing border statement press conference spokesman "
-       "ministry report analysts expect next month plans northern territories kremlin diplomats "
-       "negotiations joint activity residents former exchange delegation patrol vessels waters quota "
-       "salmon crab gas pipeline investment ruble yen market exports imports pacific far east").split()
-_ES = ("el la de y en que a los las por con para una un se del rusia islas tokio moscú reunión gobierno "
-       "cooperación sanciones visita cumbre ministro conversaciones acuerdo frontera pesca energía "
-       "seguridad región semana año funcionarios declaración según portavoz kremlin diplomáticos").split()
-_RU = ("и в на с по что это как не для от о переговоры министр россия острова договор токио москва "
-       "встреча правительство сотрудничество санкции визит саммит стороны вопрос граница рыболовство "
-       "энергетика безопасность регион неделя год заявление курилы кремль дипломаты делегация").split()
+_EN = (
+    "the of and to in a is that for on with as was by at from talks minister said russia tokyo moscow "
+    "islands foreign defense government officials meeting week year economic cooperation region "
+    "sanctions agreement visit summit new after before during which would could people country both "
+    "sides issue policy security trade energy fishing border statement press conference spokesman "
+    "ministry report analysts expect next month plans northern territories kremlin diplomats "
+    "negotiations joint activity residents former exchange delegation patrol vessels waters quota "
+    "salmon crab gas pipeline investment ruble yen market exports imports pacific far east"
+).split()
+_ES = (
+    "el la de y en que a los las por con para una un se del rusia islas tokio moscú reunión gobierno "
+    "cooperación sanciones visita cumbre ministro conversaciones acuerdo frontera pesca energía "
+    "seguridad región semana año funcionarios declaración según portavoz kremlin diplomáticos"
+).split()
+_RU = (
+    "и в на с по что это как не для от о переговоры министр россия острова договор токио москва "
+    "встреча правительство сотрудничество санкции визит саммит стороны вопрос граница рыболовство "
+    "энергетика безопасность регион неделя год заявление курилы кремль дипломаты делегация"
+).split()
 # No 北, 領, 露 or 丹 anywhere, so 北方領土, 日露 and 色丹 only occur where planted.
-_JA = ("日本 ロシア 政府 外相 会談 平和 条約 交渉 東京 モスクワ 協力 経済 制裁 首脳 訪問 漁業 島 問題 関係 "
-       "外務省 大臣 記者 会見 発表 首相 大統領 両国 協議 再開 共同 活動 択捉島 国後島 歯舞 元島民 "
-       "墓参 ビザ 漁船 拿捕 天然ガス 投資 輸出 輸入 市場 安全 保障 国境 地域 来月 今年 昨年").split()
+_JA = (
+    "日本 ロシア 政府 外相 会談 平和 条約 交渉 東京 モスクワ 協力 経済 制裁 首脳 訪問 漁業 島 問題 関係 "
+    "外務省 大臣 記者 会見 発表 首相 大統領 両国 協議 再開 共同 活動 択捉島 国後島 歯舞 元島民 "
+    "墓参 ビザ 漁船 拿捕 天然ガス 投資 輸出 輸入 市場 安全 保障 国境 地域 来月 今年 昨年"
+).split()
 _JA_PARTICLES = "は が を に で と の も へ から まで".split()
 
 
@@ -173,7 +181,7 @@ class Corpus:
                 term += particle + follow.choice(_JA)
             sentences[at] = sentences[at] + sep + term + ("。" if lang == "ja" else ".")
         joiner = "" if lang == "ja" else " "
-        paras = [joiner.join(sentences[k:k + 6]) for k in range(0, len(sentences), 6)]
+        paras = [joiner.join(sentences[k : k + 6]) for k in range(0, len(sentences), 6)]
         title_words = pool[rng.randrange(len(pool))].rstrip(".。")[:60]
         return lang, title_words, "\n\n".join(paras)
 
@@ -205,8 +213,11 @@ def build(n: int) -> tuple[Path, float | None]:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO sources (id, url, canonical, kind, name, state, added_at) VALUES (?, ?, ?, 'blogger', ?, 'enabled', ?)",
-        [(s, f"https://watch{s}.blogspot.com/", f"watch{s}.blogspot.com", f"Watch {s}", stamp(0))
-         for s in range(1, SOURCES + 1)])
+        [
+            (s, f"https://watch{s}.blogspot.com/", f"watch{s}.blogspot.com", f"Watch {s}", stamp(0))
+            for s in range(1, SOURCES + 1)
+        ],
+    )
     conn.execute("COMMIT")
     # Ingest flags posts with CJK characters, and the trigram index takes the flagged ones; a schema
     # without the flag tests the text in its trigger instead.
@@ -221,18 +232,38 @@ def build(n: int) -> tuple[Path, float | None]:
             source = 1 + i % SOURCES
             url = f"https://watch{source}.blogspot.com/{2020 + i // 200_000}/{1 + i % 12:02d}/post-{i}.html"
             seen = stamp(i)
-            posts.append((i, url, url, str(1000 + source), str(i), source, title, seen, lang, text, f"{i:016x}",
-                          statuses[i % len(statuses)], round((i * 7919 % 1000) / 1000, 3), seen, seen)
-                         + ((int(lang == "ja"),) if flag else ()))
+            posts.append(
+                (
+                    i,
+                    url,
+                    url,
+                    str(1000 + source),
+                    str(i),
+                    source,
+                    title,
+                    seen,
+                    lang,
+                    text,
+                    f"{i:016x}",
+                    statuses[i % len(statuses)],
+                    round((i * 7919 % 1000) / 1000, 3),
+                    seen,
+                    seen,
+                )
+                + ((int(lang == "ja"),) if flag else ())
+            )
             sightings.append((i, url, "page", source, seen, seen))
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO posts (id, canonical_url, url, blog_id, post_id, source_id, title, published, lang, text, "
             f"content_hash, status, relevance, first_seen, last_seen{', cjk' if flag else ''}) "
-            f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?{',?' if flag else ''})", posts)
+            f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?{',?' if flag else ''})",
+            posts,
+        )
         conn.executemany(
             "INSERT INTO sightings (post_id, url, via, source_id, first_seen, last_seen) VALUES (?,?,?,?,?,?)",
-            sightings)
+            sightings,
+        )
         conn.execute("COMMIT")
         done += len(posts)
         rate = done / (time.perf_counter() - started)
@@ -271,8 +302,7 @@ def timed(fn, *, runs: int = RUNS) -> dict:
     return {"p50_ms": round(statistics.median(samples), 3), "p95_ms": round(p95, 3), "runs": len(samples)}
 
 
-SCAN_SQL = ("SELECT id FROM posts WHERE instr(coalesce(title, ''), ?) > 0 OR instr(text, ?) > 0 "
-            "ORDER BY id DESC LIMIT ?")
+SCAN_SQL = "SELECT id FROM posts WHERE instr(coalesce(title, ''), ?) > 0 OR instr(text, ?) > 0 ORDER BY id DESC LIMIT ?"
 
 
 def measure_queries(path: Path, n: int) -> list[dict]:
@@ -289,17 +319,20 @@ def measure_queries(path: Path, n: int) -> list[dict]:
         path_ok = index == ("posts_cjk" if expected == "spelled" else expected)
         row = {"kind": kind, "query": query, "index": expected, "ran_on": index, "expression_chars": None}
         if index == "scan" or not path_ok:
-            count = conn.execute("SELECT count(*) FROM posts WHERE instr(coalesce(title, ''), ?) > 0 "
-                                 "OR instr(text, ?) > 0", [query, query]).fetchone()[0]
+            count = conn.execute(
+                "SELECT count(*) FROM posts WHERE instr(coalesce(title, ''), ?) > 0 OR instr(text, ?) > 0",
+                [query, query],
+            ).fetchone()[0]
             bare = lambda: conn.execute(SCAN_SQL, [query, query, LIMIT]).fetchall()  # noqa: E731
             bare_rank = None
         else:
             count = conn.execute(f"SELECT count(*) FROM {index} WHERE {index} MATCH ?", [expression]).fetchone()[0]
             bare = lambda: conn.execute(  # noqa: E731
-                f"SELECT rowid FROM {index} WHERE {index} MATCH ? LIMIT ?", [expression, LIMIT]).fetchall()
+                f"SELECT rowid FROM {index} WHERE {index} MATCH ? LIMIT ?", [expression, LIMIT]
+            ).fetchall()
             bare_rank = lambda: conn.execute(  # noqa: E731
-                f"SELECT rowid FROM {index} WHERE {index} MATCH ? ORDER BY rank LIMIT ?",
-                [expression, LIMIT]).fetchall()
+                f"SELECT rowid FROM {index} WHERE {index} MATCH ? ORDER BY rank LIMIT ?", [expression, LIMIT]
+            ).fetchall()
         if expected == "spelled":
             row["expression_chars"] = len(expression or "")
             row["spelled_trigrams"] = (expression or "").count(" OR ") + 1 if index == "posts_cjk" else None
@@ -307,7 +340,8 @@ def measure_queries(path: Path, n: int) -> list[dict]:
             # first, is also kept as a reference timing (what these queries cost before spelling).
             row["scan_matches"] = conn.execute(
                 "SELECT count(*) FROM posts WHERE instr(coalesce(title, ''), ?) > 0 OR instr(text, ?) > 0",
-                [query, query]).fetchone()[0]
+                [query, query],
+            ).fetchone()[0]
             row["scan"] = timed(lambda: conn.execute(SCAN_SQL, [query, query, LIMIT]).fetchall())
         hits = search(db, query, limit=LIMIT)
         row.update({"matches": count, "share": round(count / n, 6), "hits": len(hits)})
@@ -323,11 +357,17 @@ def measure_queries(path: Path, n: int) -> list[dict]:
         if "scan_matches" in row:
             row["checks"]["same_matches_as_scan"] = row["matches"] == row["scan_matches"]
         out.append(row)
-        print(f"  {kind:18} {count:>9,} matches  newest p95 {row['newest']['p95_ms']:8.2f} ms  "
-              f"rank p95 {row['rank']['p95_ms']:8.2f} ms  bare p95 {row['bare']['p95_ms']:8.2f} ms"
-              + (f"  bare rank p95 {row['bare_rank']['p95_ms']:8.2f} ms" if bare_rank else "")
-              + (f"  scan p95 {row['scan']['p95_ms']:8.2f} ms, {row['spelled_trigrams']} trigrams"
-                 if "scan" in row else ""), file=sys.stderr)
+        print(
+            f"  {kind:18} {count:>9,} matches  newest p95 {row['newest']['p95_ms']:8.2f} ms  "
+            f"rank p95 {row['rank']['p95_ms']:8.2f} ms  bare p95 {row['bare']['p95_ms']:8.2f} ms"
+            + (f"  bare rank p95 {row['bare_rank']['p95_ms']:8.2f} ms" if bare_rank else "")
+            + (
+                f"  scan p95 {row['scan']['p95_ms']:8.2f} ms, {row['spelled_trigrams']} trigrams"
+                if "scan" in row
+                else ""
+            ),
+            file=sys.stderr,
+        )
     db.conn.close()
     return out
 
@@ -350,6 +390,7 @@ def rjwatch_cmd() -> list[str]:
 
 def measure_cli(path: Path, runs: int = 5) -> dict:
     """Wall time of whole `rjwatch search` processes (startup included), beside `rjwatch --help`."""
+
     def wall(args):
         samples = []
         for _ in range(runs):
@@ -358,9 +399,12 @@ def measure_cli(path: Path, runs: int = 5) -> dict:
             samples.append((time.perf_counter() - t) * 1000)
         return round(statistics.median(samples), 1)
 
-    return {"search_common_ms": wall(["--db", str(path), "search", COMMON, "--format", "json"]),
-            "search_common_rank_ms": wall(["--db", str(path), "search", COMMON, "--rank", "--format", "json"]),
-            "help_ms": wall(["--help"]), "runs": runs}
+    return {
+        "search_common_ms": wall(["--db", str(path), "search", COMMON, "--format", "json"]),
+        "search_common_rank_ms": wall(["--db", str(path), "search", COMMON, "--rank", "--format", "json"]),
+        "help_ms": wall(["--help"]),
+        "runs": runs,
+    }
 
 
 def run_measured(cmd: list[str]) -> dict:
@@ -382,8 +426,11 @@ def run_measured(cmd: list[str]) -> dict:
     reader.join()
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed: {err[0].decode(errors='replace').strip()}")
-    return {"seconds": round(wall, 2), "peak_rss_mb": round(peak_kb / 1024, 1),
-            "stderr": err[0].decode(errors="replace").strip()}
+    return {
+        "seconds": round(wall, 2),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "stderr": err[0].decode(errors="replace").strip(),
+    }
 
 
 BARE_EXPORT = """
@@ -416,11 +463,16 @@ def measure_sizes(path: Path) -> dict:
     fts = sum(v for k, v in sizes.items() if k.startswith("posts_fts"))
     cjk = sum(v for k, v in sizes.items() if k.startswith("posts_cjk"))
     posts = sizes.get("posts", 0)
-    return {"db_bytes": total, "posts_bytes": posts, "posts_fts_bytes": fts, "posts_cjk_bytes": cjk,
-            "posts_fts_share": round(fts / total, 4) if sizes else None,
-            "posts_cjk_share": round(cjk / total, 4) if sizes else None,
-            "fts_total_share": round((fts + cjk) / total, 4) if sizes else None,
-            "dbstat": bool(sizes)}
+    return {
+        "db_bytes": total,
+        "posts_bytes": posts,
+        "posts_fts_bytes": fts,
+        "posts_cjk_bytes": cjk,
+        "posts_fts_share": round(fts / total, 4) if sizes else None,
+        "posts_cjk_share": round(cjk / total, 4) if sizes else None,
+        "fts_total_share": round((fts + cjk) / total, 4) if sizes else None,
+        "dbstat": bool(sizes),
+    }
 
 
 def machine() -> dict:
@@ -430,8 +482,14 @@ def machine() -> dict:
     except OSError:
         pass
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpus": os.cpu_count(), "cpu_model": model, "ram_gib": round(ram, 1), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "ram_gib": round(ram, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
 
 
 def report(res: dict) -> None:
@@ -439,26 +497,36 @@ def report(res: dict) -> None:
     print(f"\nSearch benchmark, {n:,} posts ({res['machine']['cpus']} CPUs, SQLite {res['machine']['sqlite']})")
     if res["build_seconds"] is not None:
         print(f"corpus built in {res['build_seconds']:.0f} s")
-    print(f"{'query':18} {'matches':>9} {'bare':>8} {'newest':>8} {'p95':>8} {'bare rank':>9} {'rank':>8} {'p95':>8}"
-          f" {'scan p95':>9}  (ms: bare/newest/rank p50, then p95; scan: the substring scan, for reference)")
+    print(
+        f"{'query':18} {'matches':>9} {'bare':>8} {'newest':>8} {'p95':>8} {'bare rank':>9} {'rank':>8} {'p95':>8}"
+        f" {'scan p95':>9}  (ms: bare/newest/rank p50, then p95; scan: the substring scan, for reference)"
+    )
     for q in res["queries"]:
         br, sc = q.get("bare_rank"), q.get("scan")
-        print(f"{q['kind']:18} {q['matches']:>9,} {q['bare']['p50_ms']:8.2f} {q['newest']['p50_ms']:8.2f} "
-              f"{q['newest']['p95_ms']:8.2f} {(br['p95_ms'] if br else float('nan')):9.2f} "
-              f"{q['rank']['p50_ms']:8.2f} {q['rank']['p95_ms']:8.2f} {(sc['p95_ms'] if sc else float('nan')):9.2f}  "
-              + " ".join(f"{k}={'ok' if v else 'MISSED'}" for k, v in q["checks"].items()))
+        print(
+            f"{q['kind']:18} {q['matches']:>9,} {q['bare']['p50_ms']:8.2f} {q['newest']['p50_ms']:8.2f} "
+            f"{q['newest']['p95_ms']:8.2f} {(br['p95_ms'] if br else float('nan')):9.2f} "
+            f"{q['rank']['p50_ms']:8.2f} {q['rank']['p95_ms']:8.2f} {(sc['p95_ms'] if sc else float('nan')):9.2f}  "
+            + " ".join(f"{k}={'ok' if v else 'MISSED'}" for k, v in q["checks"].items())
+        )
     if "cli" in res:
         c = res["cli"]
-        print(f"CLI wall time: search {c['search_common_ms']} ms, search --rank {c['search_common_rank_ms']} ms, "
-              f"--help {c['help_ms']} ms (median of {c['runs']})")
+        print(
+            f"CLI wall time: search {c['search_common_ms']} ms, search --rank {c['search_common_rank_ms']} ms, "
+            f"--help {c['help_ms']} ms (median of {c['runs']})"
+        )
     if "export" in res:
         e, b = res["export"]["export"], res["export"]["bare_select"]
-        print(f"export jsonl: {e['seconds']} s, {e['rows_per_s']:,} rows/s, peak RSS {e['peak_rss_mb']} MB "
-              f"({'ok' if e['rss_under_200mb'] else 'MISSED'}); bare SELECT *: {b['seconds']} s, "
-              f"{b['rows_per_s']:,} rows/s, peak RSS {b['peak_rss_mb']} MB")
+        print(
+            f"export jsonl: {e['seconds']} s, {e['rows_per_s']:,} rows/s, peak RSS {e['peak_rss_mb']} MB "
+            f"({'ok' if e['rss_under_200mb'] else 'MISSED'}); bare SELECT *: {b['seconds']} s, "
+            f"{b['rows_per_s']:,} rows/s, peak RSS {b['peak_rss_mb']} MB"
+        )
     s = res["sizes"]
-    print(f"database {s['db_bytes'] / 2**30:.2f} GiB: posts_fts {s['posts_fts_share']:.1%}, "
-          f"posts_cjk {s['posts_cjk_share']:.1%}, posts {s['posts_bytes'] / s['db_bytes']:.1%}")
+    print(
+        f"database {s['db_bytes'] / 2**30:.2f} GiB: posts_fts {s['posts_fts_share']:.1%}, "
+        f"posts_cjk {s['posts_cjk_share']:.1%}, posts {s['posts_bytes'] / s['db_bytes']:.1%}"
+    )
 
 
 def record_figures(res: dict) -> None:
@@ -469,26 +537,62 @@ def record_figures(res: dict) -> None:
     for q in res["queries"]:
         what = f"search {q['query']} ({q['kind']}, {q['matches']:,} of {n:,} posts)"
         bare = "bare FTS5 MATCH" + (" of the spelled trigrams" if q["index"] == "spelled" else "") + ", LIMIT 20"
-        figs.append(figure(f"{what}, newest first, p95", q["newest"]["p95_ms"], "ms", bare, q["bare"]["p95_ms"],
-                           f"< {NEWEST_P95_MS:.0f} ms"))
+        figs.append(
+            figure(
+                f"{what}, newest first, p95",
+                q["newest"]["p95_ms"],
+                "ms",
+                bare,
+                q["bare"]["p95_ms"],
+                f"< {NEWEST_P95_MS:.0f} ms",
+            )
+        )
         if "bare_rank" in q:
             small = q["matches"] <= RANK_SHARE * n
-            figs.append(figure(f"{what}, --rank, p95", q["rank"]["p95_ms"], "ms", "bare ORDER BY rank, LIMIT 20",
-                               q["bare_rank"]["p95_ms"],
-                               f"< {RANK_P95_MS:.0f} ms" if small else f"<= {RANK_VS_BARE}x baseline"))
+            figs.append(
+                figure(
+                    f"{what}, --rank, p95",
+                    q["rank"]["p95_ms"],
+                    "ms",
+                    "bare ORDER BY rank, LIMIT 20",
+                    q["bare_rank"]["p95_ms"],
+                    f"< {RANK_P95_MS:.0f} ms" if small else f"<= {RANK_VS_BARE}x baseline",
+                )
+            )
         if "scan" in q:
-            figs.append(figure(f"{what}: substring scan it replaced, p95", q["scan"]["p95_ms"], "ms",
-                               note=f"{q.get('spelled_trigrams')} trigrams spelled"))
+            figs.append(
+                figure(
+                    f"{what}: substring scan it replaced, p95",
+                    q["scan"]["p95_ms"],
+                    "ms",
+                    note=f"{q.get('spelled_trigrams')} trigrams spelled",
+                )
+            )
     if "export" in res:
         e, b = res["export"]["export"], res["export"]["bare_select"]
-        figs.append(figure(f"export jsonl, {n:,} posts", e["rows_per_s"], "rows/s", "bare SELECT * FROM posts",
-                           b["rows_per_s"]))
-        figs.append(figure("export jsonl: peak RSS", e["peak_rss_mb"], "MB", "bare SELECT * FROM posts",
-                           b["peak_rss_mb"], f"<= {EXPORT_RSS_MB:.0f} MB"))
+        figs.append(
+            figure(f"export jsonl, {n:,} posts", e["rows_per_s"], "rows/s", "bare SELECT * FROM posts", b["rows_per_s"])
+        )
+        figs.append(
+            figure(
+                "export jsonl: peak RSS",
+                e["peak_rss_mb"],
+                "MB",
+                "bare SELECT * FROM posts",
+                b["peak_rss_mb"],
+                f"<= {EXPORT_RSS_MB:.0f} MB",
+            )
+        )
     s = res["sizes"]
     if s["dbstat"]:
-        figs.append(figure("FTS indexes (posts_fts + posts_cjk): share of the database",
-                           round(100 * s["fts_total_share"], 1), "%", note=f"database {s['db_bytes'] / 2**30:.2f} GiB"))
+        figs.append(
+            figure(
+                "FTS indexes (posts_fts + posts_cjk): share of the database",
+                round(100 * s["fts_total_share"], 1),
+                "%",
+                note=f"database {s['db_bytes'] / 2**30:.2f} GiB",
+            )
+        )
     record("search", figs)
 
 
@@ -498,8 +602,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 posts")
     ap.add_argument("--db", metavar="PATH", help="Measure this corpus database (built by an earlier run) as it is.")
     ap.add_argument("--json", metavar="PATH", help="Also write the results as JSON here.")
-    ap.add_argument("--keep", action="store_true", help="Keep the corpus database (default: it stays cached "
-                    "in bench/out/ anyway; without --keep a database built by this run is removed at the end).")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the corpus database (default: it stays cached "
+        "in bench/out/ anyway; without --keep a database built by this run is removed at the end).",
+    )
     ap.add_argument("--build-only", action="store_true", help="Build (or find) the corpus and stop.")
     ap.add_argument("--skip-export", action="store_true", help="Leave out the (long) export measurement.")
     args = ap.parse_args()
@@ -515,15 +623,22 @@ def main() -> None:
     if args.build_only:
         print("corpus ready" + (f", built in {build_s:.0f} s" if build_s is not None else " (cached)"), file=sys.stderr)
         return
-    res = {"bench": "search", "posts": n, "corpus_version": CORPUS_VERSION, "db": str(path), "machine": machine(),
-           "build_seconds": round(build_s, 1) if build_s is not None else None}
+    res = {
+        "bench": "search",
+        "posts": n,
+        "corpus_version": CORPUS_VERSION,
+        "db": str(path),
+        "machine": machine(),
+        "build_seconds": round(build_s, 1) if build_s is not None else None,
+    }
     res["sizes"] = measure_sizes(path)
     res["queries"] = measure_queries(path, n)
     res["cli"] = measure_cli(path)
     if not args.skip_export:
         res["export"] = measure_export(path, n)
     res["targets_met"] = all(all(q["checks"].values()) for q in res["queries"]) and (
-        args.skip_export or res["export"]["export"]["rss_under_200mb"])
+        args.skip_export or res["export"]["export"]["rss_under_200mb"]
+    )
     report(res)
     record_figures(res)
     if args.json:

@@ -80,8 +80,9 @@ def redis_client(url: str):
     import redis
 
     try:
-        client = redis.Redis.from_url(url, socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-                                      socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S)
+        client = redis.Redis.from_url(
+            url, socket_timeout=REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S
+        )
         client.ping()
     except ValueError as exc:
         raise ClusterError(f"not a Redis URL: {url!r} ({exc})") from None
@@ -96,23 +97,29 @@ class ClusterError(RuntimeError, RjwatchError):
 
 def apply_overlay(settings, redis_url: str, *, idle_exit: float = 0) -> None:
     """Turn a crawl process's Scrapy settings into a cluster worker's (in place)."""
-    settings.setdict({
-        "SCHEDULER": "crawler.cluster.RedisScheduler",
-        "DUPEFILTER_CLASS": "crawler.cluster.RoundDupeFilter",
-        # Workers come and go; the frontier stays. Without this, a worker that stops clears the
-        # queue and the dupefilter that the others are still using.
-        "SCHEDULER_PERSIST": True,
-        "SCHEDULER_QUEUE_KEY": REQUESTS_KEY,
-        "SCHEDULER_DUPEFILTER_KEY": DUPEFILTER_KEY,
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
-        "REDIS_START_URLS_KEY": START_KEY,
-        "REDIS_URL": redis_url,
-        "REDIS_PARAMS": {"socket_timeout": REDIS_SOCKET_TIMEOUT_S, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S},
-        # scrapy-redis closes an idle spider after this many seconds; 0 waits for work forever.
-        "MAX_IDLE_TIME_BEFORE_CLOSE": int(idle_exit),
-        # Posts go to the stream, not to SQLite.
-        "ITEM_PIPELINES": {"crawler.cluster.StreamPipeline": 300},
-    }, priority="cmdline")
+    settings.setdict(
+        {
+            "SCHEDULER": "crawler.cluster.RedisScheduler",
+            "DUPEFILTER_CLASS": "crawler.cluster.RoundDupeFilter",
+            # Workers come and go; the frontier stays. Without this, a worker that stops clears the
+            # queue and the dupefilter that the others are still using.
+            "SCHEDULER_PERSIST": True,
+            "SCHEDULER_QUEUE_KEY": REQUESTS_KEY,
+            "SCHEDULER_DUPEFILTER_KEY": DUPEFILTER_KEY,
+            "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+            "REDIS_START_URLS_KEY": START_KEY,
+            "REDIS_URL": redis_url,
+            "REDIS_PARAMS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
+            },
+            # scrapy-redis closes an idle spider after this many seconds; 0 waits for work forever.
+            "MAX_IDLE_TIME_BEFORE_CLOSE": int(idle_exit),
+            # Posts go to the stream, not to SQLite.
+            "ITEM_PIPELINES": {"crawler.cluster.StreamPipeline": 300},
+        },
+        priority="cmdline",
+    )
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     middlewares["crawler.cluster.RoundHostsMiddleware"] = 49
     extensions = dict(settings.getdict("EXTENSIONS"))
@@ -429,8 +436,11 @@ class WorkerHeartbeat:
         from twisted.internet import task
 
         self.server = redis_client(self.crawler.settings.get("REDIS_URL"))
-        self.server.hset(WORKERS_KEY, self.worker_id, json.dumps(
-            {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started}))
+        self.server.hset(
+            WORKERS_KEY,
+            self.worker_id,
+            json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": self.started}),
+        )
         self.loop = task.LoopingCall(self.beat)
         self.loop.start(HEARTBEAT_S, now=True)
 
@@ -453,9 +463,20 @@ class WorkerHeartbeat:
             pipe = self.server.pipeline()
             for run, n in self.pending_pages.items():
                 pipe.hincrby(ROUND_STATS % run, "pages", n)
-            pipe.set(WORKER_BEAT % self.worker_id, json.dumps(
-                {"at": time.time(), "pages": self.pages, "in_flight": self.in_flight(), "started": self.started,
-                 "pid": os.getpid(), "host": socket.gethostname()}), ex=HEARTBEAT_TTL_S)
+            pipe.set(
+                WORKER_BEAT % self.worker_id,
+                json.dumps(
+                    {
+                        "at": time.time(),
+                        "pages": self.pages,
+                        "in_flight": self.in_flight(),
+                        "started": self.started,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                    }
+                ),
+                ex=HEARTBEAT_TTL_S,
+            )
             pipe.execute()
             self.pending_pages.clear()
         except Exception as exc:  # a missed beat must not stop the crawl; the next one retries
@@ -469,4 +490,3 @@ class WorkerHeartbeat:
         self.beat()
         self.server.hdel(WORKERS_KEY, self.worker_id)
         self.server.delete(WORKER_BEAT % self.worker_id)
-

@@ -27,18 +27,30 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from crawler import schedule
+from crawler.cluster import (
+    HEARTBEAT_S,
+    INGEST_BEAT,
+    INGEST_GROUP,
+    ITEMS_STREAM,
+    KNOWN_KEY,
+    REQUESTS_KEY,
+    ROUND_STATS,
+    ROUNDS_KEY,
+    SPIDER_NAME,
+    START_KEY,
+    WALK_FAILED,
+    WORKER_BEAT,
+    WORKERS_KEY,
+    round_fingerprint_key,
+)
+from crawler.spiders.blogger import INCREMENTAL_OVERLAP
 from judge import dates
 from judge.identity import canonical_url
 from storage import outbox
 from storage import sources as src
 from storage.db import DatabaseError, write_tx
 from storage.ingest import Ingestor
-
-from crawler.cluster import (INGEST_BEAT, INGEST_GROUP, ITEMS_STREAM, KNOWN_KEY, REQUESTS_KEY, ROUND_STATS,
-                             ROUNDS_KEY, SPIDER_NAME, START_KEY, WALK_FAILED, WORKER_BEAT, WORKERS_KEY, HEARTBEAT_S,
-                             round_fingerprint_key)
-from crawler import schedule
-from crawler.spiders.blogger import INCREMENTAL_OVERLAP
 
 log = logging.getLogger("rjwatch.cluster")
 
@@ -72,7 +84,7 @@ def fill_known(db, server, source_id: int) -> int:
         return 0
     urls = src.post_urls(db, source_id)
     for i in range(0, len(urls), KNOWN_CHUNK):
-        server.sadd(key, *urls[i:i + KNOWN_CHUNK])
+        server.sadd(key, *urls[i : i + KNOWN_CHUNK])
     return len(urls)
 
 
@@ -83,8 +95,15 @@ def seed(db, server, sources: list[dict], *, full: bool = False) -> list[dict]:
     for source in sources:
         sid = source["id"]
         if sid in busy:
-            out.append({"source_id": sid, "url": source["url"], "run_id": busy[sid], "seeded": False,
-                        "why": "its previous round is still open"})
+            out.append(
+                {
+                    "source_id": sid,
+                    "url": source["url"],
+                    "run_id": busy[sid],
+                    "seeded": False,
+                    "why": "its previous round is still open",
+                }
+            )
             continue
         state = src.crawl_state(db, sid)
         complete = bool(state.get("backfill_complete"))
@@ -94,13 +113,23 @@ def seed(db, server, sources: list[dict], *, full: bool = False) -> list[dict]:
             since = (newest - INCREMENTAL_OVERLAP).isoformat(timespec="seconds") if newest else None
         fill_known(db, server, sid)
         run_id = src.start_run(db, "crawl", sid, owned=False)  # the ingest worker ends the round
-        message = {"url": source["url"], "source_id": sid, "run_id": run_id, "full": full,
-                   "backfill_complete": complete, "newest_updated": state.get("newest_updated"),
-                   "since": since, "feed_url": state.get("feed_url")}
+        message = {
+            "url": source["url"],
+            "source_id": sid,
+            "run_id": run_id,
+            "full": full,
+            "backfill_complete": complete,
+            "newest_updated": state.get("newest_updated"),
+            "since": since,
+            "feed_url": state.get("feed_url"),
+        }
         mode = "incremental" if complete and not full else "full"
         pipe = server.pipeline()
-        pipe.hset(ROUNDS_KEY, run_id, json.dumps({"source_id": sid, "started": time.time(), "mode": mode,
-                                                  "silent": not complete}))
+        pipe.hset(
+            ROUNDS_KEY,
+            run_id,
+            json.dumps({"source_id": sid, "started": time.time(), "mode": mode, "silent": not complete}),
+        )
         pipe.lpush(_STARTS, json.dumps(message))
         pipe.execute()
         out.append({"source_id": sid, "url": source["url"], "run_id": run_id, "seeded": True, "mode": mode})
@@ -120,7 +149,8 @@ class Snapshot:
     @property
     def empty(self) -> bool:
         return not (self.queued or self.starts or self.stream) and all(
-            not w.get("in_flight") for w in self.workers.values())
+            not w.get("in_flight") for w in self.workers.values()
+        )
 
 
 def snapshot(server) -> Snapshot:
@@ -182,8 +212,13 @@ class IngestWorker:
             entries = reader()
             if entries:
                 return entries
-        got = self.server.xreadgroup(INGEST_GROUP, self.consumer, {ITEMS_STREAM: ">"}, count=self.batch_size,
-                                     block=READ_BLOCK_MS if block else None)
+        got = self.server.xreadgroup(
+            INGEST_GROUP,
+            self.consumer,
+            {ITEMS_STREAM: ">"},
+            count=self.batch_size,
+            block=READ_BLOCK_MS if block else None,
+        )
         return [e for _, entries in got or [] for e in entries]
 
     def _own_pending(self) -> list:
@@ -191,8 +226,9 @@ class IngestWorker:
         return [e for _, entries in got or [] for e in entries if e[1]]
 
     def _claim(self) -> list:
-        result = self.server.xautoclaim(ITEMS_STREAM, INGEST_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0",
-                                        count=self.batch_size)
+        result = self.server.xautoclaim(
+            ITEMS_STREAM, INGEST_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=self.batch_size
+        )
         return [e for e in result[1] if e[1]]
 
     # -- one batch --------------------------------------------------------------------------------
@@ -218,7 +254,9 @@ class IngestWorker:
         try:
             for silent, items in groups.items():
                 if items:
-                    outcomes += [(it, o) for it, o in zip(items, self.ingestor.ingest_many(items, silent=silent).outcomes)]
+                    outcomes += [
+                        (it, o) for it, o in zip(items, self.ingestor.ingest_many(items, silent=silent).outcomes)
+                    ]
         except DatabaseError as exc:
             log.warning("cluster ingest: %s; retrying in %.0f s (entries stay unacknowledged)", exc, WRITE_RETRY_S)
             time.sleep(WRITE_RETRY_S)
@@ -255,8 +293,13 @@ class IngestWorker:
     def _beat(self, now: float) -> dict:
         window = sum(n for _, n in self.recent)
         span = max(1.0, now - min((t for t, _ in self.recent), default=now)) if self.recent else RATE_WINDOW_S
-        return {"at": now, "consumer": self.consumer, "stored": self.stored, "bad": self.bad,
-                "rate": round(window / span, 1) if window else 0.0}
+        return {
+            "at": now,
+            "consumer": self.consumer,
+            "stored": self.stored,
+            "bad": self.bad,
+            "rate": round(window / span, 1) if window else 0.0,
+        }
 
     # -- rounds -----------------------------------------------------------------------------------
     def check_rounds(self) -> list[int]:
@@ -299,14 +342,30 @@ class IngestWorker:
         walk_failed = stats.get(WALK_FAILED, 0)
         previous = src.previous_items(self.db, sid, run_id) if items == 0 and not lost and not walk_failed else 0
         anomaly = schedule.round_anomaly(items, lost_worker=lost, walk_failed=walk_failed, previous_items=previous)
-        summary = {"new": new_by_status, "seen": stats.get("seen", 0), "updated": stats.get("updated", 0),
-                   "dropped": {"error": stats["error"]} if stats.get("error") else {},
-                   "mode": f"cluster {info.get('mode', 'full')}", "anomaly": anomaly,
-                   "note": "a crawler worker died during the round" if lost else (
-                       f"walk incomplete: {walk_failed} request(s) the walk needed failed; the next round walks "
-                       "the blog again" if walk_failed else None)}
-        src.finish_run(self.db, run_id, finish_reason=reason, pages=stats.get("pages", 0), items=items,
-                       errors=stats.get("error", 0), stats=summary)
+        summary = {
+            "new": new_by_status,
+            "seen": stats.get("seen", 0),
+            "updated": stats.get("updated", 0),
+            "dropped": {"error": stats["error"]} if stats.get("error") else {},
+            "mode": f"cluster {info.get('mode', 'full')}",
+            "anomaly": anomaly,
+            "note": "a crawler worker died during the round"
+            if lost
+            else (
+                f"walk incomplete: {walk_failed} request(s) the walk needed failed; the next round walks the blog again"
+                if walk_failed
+                else None
+            ),
+        }
+        src.finish_run(
+            self.db,
+            run_id,
+            finish_reason=reason,
+            pages=stats.get("pages", 0),
+            items=items,
+            errors=stats.get("error", 0),
+            stats=summary,
+        )
         update: dict = {"last_run_id": run_id}
         newest, blog_id = src.newest_of_run(self.db, run_id)
         old = src.crawl_state(self.db, sid).get("newest_updated")
@@ -322,11 +381,22 @@ class IngestWorker:
         src.update_crawl_state(self.db, sid, **update)
         alerts = []
         if anomaly:
-            alerts.append((f"anomaly-run-{run_id}", "anomaly", {"source_id": sid, "run_id": run_id, "problem": anomaly}))
+            alerts.append(
+                (f"anomaly-run-{run_id}", "anomaly", {"source_id": sid, "run_id": run_id, "problem": anomaly})
+            )
         if info.get("silent") and full_walk and read:
-            alerts.append((f"backfill-source-{sid}", "backfill", {"source_id": sid, "run_id": run_id,
-                                                                   "posts": sum(new_by_status.values()),
-                                                                   "by_status": new_by_status}))
+            alerts.append(
+                (
+                    f"backfill-source-{sid}",
+                    "backfill",
+                    {
+                        "source_id": sid,
+                        "run_id": run_id,
+                        "posts": sum(new_by_status.values()),
+                        "by_status": new_by_status,
+                    },
+                )
+            )
         if alerts:
             with write_tx(self.db):
                 for key, kind, payload in alerts:
@@ -335,13 +405,15 @@ class IngestWorker:
         pipe.delete(round_fingerprint_key(run_id), ROUND_STATS % run_id)
         pipe.hdel(ROUNDS_KEY, run_id)
         pipe.execute()
-        log.info("cluster: round %s (source %s) %s: %s pages, %s items", run_id, sid, reason,
-                 stats.get("pages", 0), items)
+        log.info(
+            "cluster: round %s (source %s) %s: %s pages, %s items", run_id, sid, reason, stats.get("pages", 0), items
+        )
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, *, idle_exit: float = 0) -> None:
         """Store batches until stopped (SIGTERM/SIGINT finish the current batch first), or until
         nothing has come for `idle_exit` seconds and no round is open (0: never)."""
+
         def stop(signum, frame):
             self.stopping = True
 
@@ -377,12 +449,22 @@ def status(server) -> dict:
     workers = []
     for wid, b in sorted(snap.workers.items()):
         age = max(1.0, now - b.get("started", now))
-        workers.append({"id": wid, "pages": b.get("pages", 0), "in_flight": b.get("in_flight", 0),
-                        "pages_per_s": round(b.get("pages", 0) / age, 1), "beat_age_s": round(now - b["at"], 1)})
+        workers.append(
+            {
+                "id": wid,
+                "pages": b.get("pages", 0),
+                "in_flight": b.get("in_flight", 0),
+                "pages_per_s": round(b.get("pages", 0) / age, 1),
+                "beat_age_s": round(now - b["at"], 1),
+            }
+        )
     rounds = open_rounds(server)
     return {
-        "queued_requests": snap.queued, "start_messages": snap.starts,
-        "workers": len(snap.workers), "worker_detail": workers, "dead_workers": snap.dead,
+        "queued_requests": snap.queued,
+        "start_messages": snap.starts,
+        "workers": len(snap.workers),
+        "worker_detail": workers,
+        "dead_workers": snap.dead,
         "stream_entries": snap.stream,
         "unacknowledged": (pending or {}).get("pending", 0) if isinstance(pending, dict) else 0,
         "ingest_lag_s": lag_s,

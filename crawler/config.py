@@ -10,8 +10,9 @@ bound the poller's and the CLI's fetches.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from judge.durations import ConfigError, parse_duration
 
@@ -32,9 +33,13 @@ class FetchSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> FetchSettings:
-        return cls(user_agent=str(cfg["user_agent"]), timeout=float(cfg["fetch_timeout"]),
-                   max_bytes=int(cfg["max_bytes"]), max_redirects=int(cfg["max_redirects"]),
-                   trusted_hosts=tuple(str(h) for h in cfg["trusted_hosts"]))
+        return cls(
+            user_agent=str(cfg["user_agent"]),
+            timeout=float(cfg["fetch_timeout"]),
+            max_bytes=int(cfg["max_bytes"]),
+            max_redirects=int(cfg["max_redirects"]),
+            trusted_hosts=tuple(str(h) for h in cfg["trusted_hosts"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,10 +56,14 @@ class PollSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> PollSettings:
-        return cls(fetch=FetchSettings.from_config(cfg), poll_interval_s=parse_duration(cfg["poll_interval"]),
-                   min_interval_s=parse_duration(cfg["min_interval"]),
-                   max_interval_s=parse_duration(cfg["max_interval"]), workers=int(cfg["poll_workers"]),
-                   failure_alert_after=int(cfg["failure_alert_after"]))
+        return cls(
+            fetch=FetchSettings.from_config(cfg),
+            poll_interval_s=parse_duration(cfg["poll_interval"]),
+            min_interval_s=parse_duration(cfg["min_interval"]),
+            max_interval_s=parse_duration(cfg["max_interval"]),
+            workers=int(cfg["poll_workers"]),
+            failure_alert_after=int(cfg["failure_alert_after"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -69,9 +78,12 @@ class CrawlSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> CrawlSettings:
-        return cls(fetch=FetchSettings.from_config(cfg), batch_size=int(cfg["batch_size"]),
-                   failure_alert_after=int(cfg["failure_alert_after"]),
-                   scrapy=tuple(str(item) for item in cfg["crawl_settings"]))
+        return cls(
+            fetch=FetchSettings.from_config(cfg),
+            batch_size=int(cfg["batch_size"]),
+            failure_alert_after=int(cfg["failure_alert_after"]),
+            scrapy=tuple(str(item) for item in cfg["crawl_settings"]),
+        )
 
 
 def scrapy_settings(db_path: str | os.PathLike, crawl: CrawlSettings, overrides: dict | None = None):

@@ -91,8 +91,11 @@ class CrawlContext:
             return
         stats = self.crawler.stats.get_stats()
         new_by_status = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("rjwatch/new/")}
-        dropped = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
-                   if k.startswith("item_dropped_reasons_count/") or k.startswith("rjwatch/dropped/")}
+        dropped = {
+            k.rsplit("/", 1)[1]: v
+            for k, v in stats.items()
+            if k.startswith("item_dropped_reasons_count/") or k.startswith("rjwatch/dropped/")
+        }
         items = int(stats.get("item_scraped_count", 0))
         pages = int(stats.get("response_received_count", 0))
         errors = int(stats.get("log_count/ERROR", 0)) + int(stats.get("rjwatch/errors", 0))
@@ -100,19 +103,28 @@ class CrawlContext:
         previous = src.previous_items(self.db, self.source_id, self.run_id) if items == 0 else 0
         anomaly = schedule.crawl_anomaly(items, previous, walk.get("cause"), bool(walk.get("complete")))
         summary = {
-            "new": new_by_status, "dropped": dropped, "seen": stats.get("rjwatch/seen", 0),
-            "updated": stats.get("rjwatch/updated", 0), "requests": stats.get("downloader/request_count", 0),
-            "retries": stats.get("retry/count", 0), "robots_blocked": stats.get("robotstxt/forbidden", 0),
+            "new": new_by_status,
+            "dropped": dropped,
+            "seen": stats.get("rjwatch/seen", 0),
+            "updated": stats.get("rjwatch/updated", 0),
+            "requests": stats.get("downloader/request_count", 0),
+            "retries": stats.get("retry/count", 0),
+            "robots_blocked": stats.get("robotstxt/forbidden", 0),
             "mode": "incremental" if self.incremental else ("query" if self.query else "full"),
-            "anomaly": anomaly, "walk": walk,
+            "anomaly": anomaly,
+            "walk": walk,
         }
-        src.finish_run(self.db, self.run_id, finish_reason=reason, pages=pages, items=items, errors=errors,
-                       stats=summary)
+        src.finish_run(
+            self.db, self.run_id, finish_reason=reason, pages=pages, items=items, errors=errors, stats=summary
+        )
         update = {"last_run_id": self.run_id}
         newest = getattr(spider, "newest_updated", None)
         # A post page that failed is fetched again only while the progress mark stays behind it.
-        if newest and not walk.get("posts_failed") and (
-                not self.newest_updated or dates.parse(newest) > dates.parse(self.newest_updated)):
+        if (
+            newest
+            and not walk.get("posts_failed")
+            and (not self.newest_updated or dates.parse(newest) > dates.parse(self.newest_updated))
+        ):
             update["newest_updated"] = newest
         if getattr(spider, "blog_id", None):
             update["blog_id"] = spider.blog_id
@@ -140,8 +152,15 @@ class CrawlContext:
         else:
             error = None
         url = src.get_source(self.db, self.source_id)["url"]
-        health.record_crawl(self.db, self.source_id, url=url, failed=failed, error=error,
-                            status=walk.get("last_status"), alert_after=self.failure_alert_after)
+        health.record_crawl(
+            self.db,
+            self.source_id,
+            url=url,
+            failed=failed,
+            error=error,
+            status=walk.get("last_status"),
+            alert_after=self.failure_alert_after,
+        )
         if error:
             log.warning("rjwatch: %s", error)
 
@@ -149,14 +168,23 @@ class CrawlContext:
         """The run-level outbox rows: a crawl anomaly, and the one summary line of a silent backfill."""
         rows = []
         if anomaly:
-            rows.append((f"anomaly-run-{self.run_id}", "anomaly", {"source_id": self.source_id, "run_id": self.run_id,
-                                                                    "problem": anomaly}))
+            rows.append(
+                (
+                    f"anomaly-run-{self.run_id}",
+                    "anomaly",
+                    {"source_id": self.source_id, "run_id": self.run_id, "problem": anomaly},
+                )
+            )
         total = sum(new_by_status.values())
         # Like the poller: a backfill that stored nothing new (the blog's feed was polled first) says nothing.
         if getattr(self.crawler.spider, "silent", False) and full_walk and reason == "finished" and total:
-            rows.append((f"backfill-source-{self.source_id}", "backfill",
-                         {"source_id": self.source_id, "run_id": self.run_id, "posts": total,
-                          "by_status": new_by_status}))
+            rows.append(
+                (
+                    f"backfill-source-{self.source_id}",
+                    "backfill",
+                    {"source_id": self.source_id, "run_id": self.run_id, "posts": total, "by_status": new_by_status},
+                )
+            )
         if not rows:
             return
         with write_tx(self.db):

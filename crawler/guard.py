@@ -17,8 +17,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 from urllib.parse import urlsplit
 
 #: Why a learned URL is refused when its address is not public (also the FetchError wording).
@@ -88,8 +88,15 @@ def blocked_ip(ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         a = ipaddress.ip_address(str(ip).split("%")[0])  # an IPv6 zone (fe80::1%eth0) is not part of it
     if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
         a = a.ipv4_mapped
-    return (not a.is_global or a.is_loopback or a.is_private or a.is_link_local or a.is_reserved
-            or a.is_multicast or a.is_unspecified)
+    return (
+        not a.is_global
+        or a.is_loopback
+        or a.is_private
+        or a.is_link_local
+        or a.is_reserved
+        or a.is_multicast
+        or a.is_unspecified
+    )
 
 
 def resolve(host: str, port: int | None = None) -> list[tuple]:

@@ -17,8 +17,8 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -40,8 +40,7 @@ _pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
 class FetchError(RuntimeError, RjwatchError):
     """A failed fetch, explained in one line. `status` is set for HTTP error answers."""
 
-    def __init__(self, message: str, status: int | None = None, headers: dict | None = None,
-                 cancelled: bool = False):
+    def __init__(self, message: str, status: int | None = None, headers: dict | None = None, cancelled: bool = False):
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
@@ -84,14 +83,14 @@ class Cancel:
     def cancelled(self) -> bool:
         return self.reason is not None
 
-    def _join(self, flight: "_Flight") -> None:
+    def _join(self, flight: _Flight) -> None:
         with self._lock:
             self._flights.add(flight)
             reason = self.reason
         if reason is not None:
             flight.abort(reason)
 
-    def _leave(self, flight: "_Flight") -> None:
+    def _leave(self, flight: _Flight) -> None:
         with self._lock:
             self._flights.discard(flight)
 
@@ -176,7 +175,8 @@ class _GuardedConnectionMixin:
             except TimeoutError as e:
                 sock.close()
                 raise urllib3.exceptions.ConnectTimeoutError(
-                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from e
+                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+                ) from e
             except OSError as e:
                 sock.close()
                 err = e
@@ -219,10 +219,18 @@ class _GuardedHTTPSPool(urllib3.HTTPSConnectionPool):
 _pool.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
 
 
-def fetch(url: str, *, headers: dict[str, str] | None = None, timeout: float = 30.0,
-          max_bytes: int = 10_000_000, max_redirects: int = 5, user_agent: str = "rjwatch",
-          ok_statuses: tuple[int, ...] = (200, 203, 304), allowed: Iterable[str] = (),
-          cancel: Cancel | None = None) -> Response:
+def fetch(
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = 10_000_000,
+    max_redirects: int = 5,
+    user_agent: str = "rjwatch",
+    ok_statuses: tuple[int, ...] = (200, 203, 304),
+    allowed: Iterable[str] = (),
+    cancel: Cancel | None = None,
+) -> Response:
     """GET a URL. Raises FetchError on network errors, caps, and statuses outside `ok_statuses`.
 
     Every hop (the first included) to a loopback, private or link-local address is refused unless
@@ -243,8 +251,18 @@ def fetch(url: str, *, headers: dict[str, str] | None = None, timeout: float = 3
     watchdog.start()
     _local.flight = flight
     try:
-        return _fetch(url, flight, deadline, budget, headers=headers, timeout=timeout, max_bytes=max_bytes,
-                      max_redirects=max_redirects, user_agent=user_agent, ok_statuses=ok_statuses)
+        return _fetch(
+            url,
+            flight,
+            deadline,
+            budget,
+            headers=headers,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_redirects=max_redirects,
+            user_agent=user_agent,
+            ok_statuses=ok_statuses,
+        )
     finally:
         _local.flight = None
         watchdog.cancel()
@@ -259,8 +277,19 @@ def _ended(flight: _Flight, url: str, budget: float) -> FetchError:
     return FetchError(f"{url[:200]}: fetch cancelled ({flight.why})", cancelled=True)
 
 
-def _fetch(url: str, flight: _Flight, deadline: float, budget: float, *, headers, timeout, max_bytes,
-           max_redirects, user_agent, ok_statuses) -> Response:
+def _fetch(
+    url: str,
+    flight: _Flight,
+    deadline: float,
+    budget: float,
+    *,
+    headers,
+    timeout,
+    max_bytes,
+    max_redirects,
+    user_agent,
+    ok_statuses,
+) -> Response:
     hdrs = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
     hdrs.update(headers or {})
     history: list[tuple[int, str]] = []
@@ -278,8 +307,15 @@ def _fetch(url: str, flight: _Flight, deadline: float, budget: float, *, headers
             raise _ended(flight, url, budget)
         step = min(timeout, left)
         try:
-            resp = _pool.request("GET", current, headers=hdrs, redirect=False, preload_content=False,
-                                 timeout=urllib3.Timeout(connect=step, read=step), decode_content=True)
+            resp = _pool.request(
+                "GET",
+                current,
+                headers=hdrs,
+                redirect=False,
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=step, read=step),
+                decode_content=True,
+            )
         except BlockedAddress as exc:
             raise FetchError(f"not fetching {current[:200]}: {exc}") from None
         except urllib3.exceptions.HTTPError as exc:

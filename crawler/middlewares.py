@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 
 # unsafe_reason: the shared check, also importable from here
-from crawler.guard import DEFAULT_PORTS, PRIVATE, allowed_sites, blocked_ip, site_allowed, unsafe_reason  # noqa: F401
+from crawler.guard import DEFAULT_PORTS, PRIVATE, allowed_sites, blocked_ip, site_allowed, unsafe_reason
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,11 @@ class RetryAfterMiddleware:
         stats = self.crawler.stats
         if times > MAX_RETRY_AFTER_TIMES or delay > MAX_RETRY_AFTER_S:
             stats.inc_value("rjwatch/retry_after/gave_up")
-            raise GaveUp(f"{request.url}: HTTP {response.status}, Retry-After {delay:.0f}s "
-                         f"(attempt {times}): giving up for this run",
-                         f"HTTP {response.status} with Retry-After {delay:.0f} s")
+            raise GaveUp(
+                f"{request.url}: HTTP {response.status}, Retry-After {delay:.0f}s "
+                f"(attempt {times}): giving up for this run",
+                f"HTTP {response.status} with Retry-After {delay:.0f} s",
+            )
         stats.inc_value("rjwatch/retry_after/waited")
         log.info("rjwatch: %s answered %s with Retry-After %.1fs; waiting", request.url, response.status, delay)
         self._hold_slot(request, delay)
@@ -102,7 +104,9 @@ class RetryAfterMiddleware:
     def _hold_slot(self, request, delay: float) -> None:
         """Make the site's other requests wait too: push its download slot's next start out."""
         downloader = self.crawler.engine.downloader
-        key = downloader.get_slot_key(request) if hasattr(downloader, "get_slot_key") else urlsplit(request.url).hostname
+        key = (
+            downloader.get_slot_key(request) if hasattr(downloader, "get_slot_key") else urlsplit(request.url).hostname
+        )
         slot = downloader.slots.get(key)
         if slot is not None:
             # The downloader starts the slot's next request at lastseen + delay (monotonic clock).

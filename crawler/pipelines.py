@@ -18,9 +18,9 @@ from pathlib import Path
 from scrapy.exceptions import DropItem, NotConfigured
 
 from judge.pool import AnalysisPool
+from storage import sources as src
 from storage.db import connect
 from storage.ingest import Ingestor
-from storage import sources as src
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,13 @@ class StoragePipeline:
         db_path = crawler.settings.get("RJWATCH_DB")
         if not db_path:
             raise NotConfigured("RJWATCH_DB is not set")
-        return cls(crawler, db_path, crawler.settings.getint("RJWATCH_BATCH_SIZE", 200),
-                   crawler.settings.getfloat("RJWATCH_FLUSH_SECONDS", 5.0),
-                   crawler.settings.getint("RJWATCH_INGEST_WORKERS", 1))
+        return cls(
+            crawler,
+            db_path,
+            crawler.settings.getint("RJWATCH_BATCH_SIZE", 200),
+            crawler.settings.getfloat("RJWATCH_FLUSH_SECONDS", 5.0),
+            crawler.settings.getint("RJWATCH_INGEST_WORKERS", 1),
+        )
 
     def open_spider(self) -> None:
         self.db = connect(Path(self.db_path))
@@ -130,8 +134,13 @@ class StoragePipeline:
 
     def _candidate(self, item: dict) -> None:
         """Record a discovered blog as a candidate source with the posts that link to it."""
-        sid, _ = src.add_source(self.db, item["url"], "blogger", name=item.get("title"), state="candidate",
-                                settings={"sampled_relevance": item.get("sampled_relevance"),
-                                          "is_blogger": item.get("is_blogger")})
+        sid, _ = src.add_source(
+            self.db,
+            item["url"],
+            "blogger",
+            name=item.get("title"),
+            state="candidate",
+            settings={"sampled_relevance": item.get("sampled_relevance"), "is_blogger": item.get("is_blogger")},
+        )
         src.add_candidate_evidence(self.db, sid, item.get("linked_from") or [])
         self.crawler.stats.inc_value("rjwatch/candidates")

@@ -30,9 +30,10 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -44,8 +45,8 @@ from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
 from crawler.middlewares import parse_retry_after
 from judge import dates
 from judge.durations import MAX_DURATION_S
-from judge.relevance import normalize_lines
 from judge.identity import mask_url, mask_urls
+from judge.relevance import normalize_lines
 from storage import health, outbox
 from storage import sources as src
 from storage.db import write_tx
@@ -142,13 +143,21 @@ class PollSummary:
 
     def line(self) -> str:
         new = ", ".join(f"{k} {v}" for k, v in sorted(self.new_by_status.items())) or "none"
-        return (f"{self.polled} source(s) polled: {self.not_modified} not modified (304), new posts: {new}, "
-                f"{self.seen} seen before, {self.failed} failed")
+        return (
+            f"{self.polled} source(s) polled: {self.not_modified} not modified (304), new posts: {new}, "
+            f"{self.seen} seen before, {self.failed} failed"
+        )
 
 
 class Poller:
-    def __init__(self, db: sqlite_utils.Database, settings: PollSettings | Mapping[str, Any], *, backfill: bool = False,
-                 pool: AnalysisPool | None = None):
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        settings: PollSettings | Mapping[str, Any],
+        *,
+        backfill: bool = False,
+        pool: AnalysisPool | None = None,
+    ):
         """`settings`: a PollSettings, or a mapping of the documented settings (the app's config) to build
         one from. `pool` analyses big batches of new entries (a backfill, a 500-entry feed) in worker processes."""
         self.db = db
@@ -161,8 +170,15 @@ class Poller:
         self.stopped = False
 
     # -- fetching (worker threads; no database access) ---------------------------------------
-    def _get(self, url: str, headers: dict | None = None, ok=(200, 203, 304), *, allowed=frozenset(),
-             cancel: Cancel | None = None):
+    def _get(
+        self,
+        url: str,
+        headers: dict | None = None,
+        ok=(200, 203, 304),
+        *,
+        allowed=frozenset(),
+        cancel: Cancel | None = None,
+    ):
         host = urlsplit(url).hostname or ""
         with self.lock:
             sem = self.host_limits[host]
@@ -172,9 +188,17 @@ class Poller:
             raise FetchError(f"{url[:200]}: timed out (waiting for the host's other requests)")
         try:
             bounds = self.settings.fetch
-            return fetch(url, headers=headers, timeout=bounds.timeout, max_bytes=bounds.max_bytes,
-                         max_redirects=bounds.max_redirects, user_agent=bounds.user_agent, ok_statuses=ok,
-                         allowed=allowed, cancel=cancel)
+            return fetch(
+                url,
+                headers=headers,
+                timeout=bounds.timeout,
+                max_bytes=bounds.max_bytes,
+                max_redirects=bounds.max_redirects,
+                user_agent=bounds.user_agent,
+                ok_statuses=ok,
+                allowed=allowed,
+                cancel=cancel,
+            )
         finally:
             sem.release()
 
@@ -243,8 +267,16 @@ class Poller:
             e["seen_via"] = "feed"
             e["seen_url"] = e.get("seen_url") or resp.url
             e["source_id"] = source["id"]
-        return Fetched(source, "moved" if moved else "ok", resp.status, result, entries, resp.headers,
-                       final_url=moved, problem="; ".join(problems)[:feeds.PROBLEM_MAX_CHARS] if problems else None)
+        return Fetched(
+            source,
+            "moved" if moved else "ok",
+            resp.status,
+            result,
+            entries,
+            resp.headers,
+            final_url=moved,
+            problem="; ".join(problems)[: feeds.PROBLEM_MAX_CHARS] if problems else None,
+        )
 
     def _follow_pages(self, first: feeds.FeedResult, problems: list[str], allowed, cancel: Cancel) -> list[dict]:
         """Entries of the pages after `first` (rel=next); their parse problems go to `problems`."""
@@ -304,8 +336,11 @@ class Poller:
     def _teaser_worth_its_page(self, entry: dict, repeated: set[str]) -> bool:
         """Auto mode: does the entry read as a summary, and is it not clearly off the topic?"""
         text = _entry_text(entry)
-        teaser = (entry.get("summary_only") or text in repeated
-                  or (len(text) <= TEASER_MAX_CHARS and bool(_ELLIPSIS_END_RE.search(text))))
+        teaser = (
+            entry.get("summary_only")
+            or text in repeated
+            or (len(text) <= TEASER_MAX_CHARS and bool(_ELLIPSIS_END_RE.search(text)))
+        )
         if not teaser:
             return False
         rel = self.ingestor.profile.score(normalize_lines(text), normalize_lines(entry.get("title") or ""))
@@ -342,10 +377,20 @@ class Poller:
                     if fetched.cancelled:
                         continue  # stopped mid-fetch: nothing recorded, the source stays due
                     self._record_safely(fetched, states[fetched.source["id"]], summary, run_id)
-        src.finish_run(self.db, run_id, finish_reason="shutdown" if stopped else "finished", pages=summary.polled, items=summary.seen + sum(
-            summary.new_by_status.values()), errors=summary.failed, stats={
-            "new": summary.new_by_status, "not_modified": summary.not_modified, "failed": summary.failed,
-            "sources": len(sources)})
+        src.finish_run(
+            self.db,
+            run_id,
+            finish_reason="shutdown" if stopped else "finished",
+            pages=summary.polled,
+            items=summary.seen + sum(summary.new_by_status.values()),
+            errors=summary.failed,
+            stats={
+                "new": summary.new_by_status,
+                "not_modified": summary.not_modified,
+                "failed": summary.failed,
+                "sources": len(sources),
+            },
+        )
         return summary
 
     def _safe_fetch(self, source: dict, state: dict) -> Fetched:
@@ -365,19 +410,29 @@ class Poller:
             self._record(f, state, summary, run_id)
         except Exception as exc:
             error = f"unexpected error: {type(exc).__name__}: {exc}"[:300]
-            log.warning("rjwatch: recording the poll of %s failed: %s", f.source["url"], error,
-                        exc_info=log.isEnabledFor(logging.DEBUG))
+            log.warning(
+                "rjwatch: recording the poll of %s failed: %s",
+                f.source["url"],
+                error,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             # the source's transaction was rolled back: so are its counts
             summary.polled, summary.not_modified, summary.seen, summary.new_by_status = before
             summary.polled += 1
             summary.failed += 1
-            summary.results.append({"source": f.source["url"], "status": "failed", "http_status": f.http_status,
-                                    "new": {}, "error": error})
+            summary.results.append(
+                {"source": f.source["url"], "status": "failed", "http_status": f.http_status, "new": {}, "error": error}
+            )
             try:
                 with write_tx(self.db):
-                    health.save(self.db, f.source["id"], last_poll=health.now(), last_error=error,
-                                consecutive_failures=int(state.get("consecutive_failures") or 0) + 1,
-                                next_due=health.in_seconds(self._base()))
+                    health.save(
+                        self.db,
+                        f.source["id"],
+                        last_poll=health.now(),
+                        last_error=error,
+                        consecutive_failures=int(state.get("consecutive_failures") or 0) + 1,
+                        next_due=health.in_seconds(self._base()),
+                    )
             except Exception:
                 log.warning("rjwatch: the failure of %s could not be recorded either", f.source["url"])
                 raise exc from None
@@ -388,8 +443,14 @@ class Poller:
         summary.polled += 1
         now = health.now()
         interval = self._interval(source, state)
-        row = {"source": source["url"], "status": f.status, "http_status": f.http_status, "new": {}, "error": f.error,
-               "problem": f.problem}
+        row = {
+            "source": source["url"],
+            "status": f.status,
+            "http_status": f.http_status,
+            "new": {},
+            "error": f.error,
+            "problem": f.problem,
+        }
         with write_tx(self.db):
             if f.status in ("ok", "moved", "not_modified"):
                 new_count = 0
@@ -410,12 +471,24 @@ class Poller:
                     summary.not_modified += 1
                 rate = schedule.smoothed_rate(float(state.get("new_item_rate") or 0), new_count)
                 interval = schedule.interval_after_success(
-                    interval, new_count, fixed=bool((source.get("settings") or {}).get("every")),
-                    moved=f.status == "moved", min_s=self._min(), max_s=self._max())
-                values = dict(last_poll=now, last_success=now, last_status=f.http_status, consecutive_failures=0,
-                              last_error=f.problem, interval_s=interval, new_item_rate=rate,
-                              polls=int(state.get("polls") or 0) + 1,
-                              next_due=health.in_seconds(schedule.next_poll_in(interval, random.random())))
+                    interval,
+                    new_count,
+                    fixed=bool((source.get("settings") or {}).get("every")),
+                    moved=f.status == "moved",
+                    min_s=self._min(),
+                    max_s=self._max(),
+                )
+                values = dict(
+                    last_poll=now,
+                    last_success=now,
+                    last_status=f.http_status,
+                    consecutive_failures=0,
+                    last_error=f.problem,
+                    interval_s=interval,
+                    new_item_rate=rate,
+                    polls=int(state.get("polls") or 0) + 1,
+                    next_due=health.in_seconds(schedule.next_poll_in(interval, random.random())),
+                )
                 if f.status != "not_modified":
                     values["etag"] = f.headers.get("etag")
                     values["last_modified"] = f.headers.get("last-modified")
@@ -426,15 +499,29 @@ class Poller:
             elif f.status == "gone":
                 summary.failed += 1
                 src.set_source_state(self.db, sid, "disabled", missing_ok=True)
-                health.save(self.db, sid, last_poll=now, last_status=410, last_error="HTTP 410 Gone",
-                            disabled_reason=f"the feed answered 410 Gone on {now}")
+                health.save(
+                    self.db,
+                    sid,
+                    last_poll=now,
+                    last_status=410,
+                    last_error="HTTP 410 Gone",
+                    disabled_reason=f"the feed answered 410 Gone on {now}",
+                )
             else:
                 summary.failed += 1
                 failures = int(state.get("consecutive_failures") or 0) + 1
                 wait = schedule.failure_wait(interval, failures, f.retry_after if f.status == "throttled" else None)
-                health.save(self.db, sid, last_poll=now, last_status=f.http_status, consecutive_failures=failures,
-                            last_error=f.error, next_due=health.in_seconds(wait),
-                            polls=int(state.get("polls") or 0), interval_s=interval)
+                health.save(
+                    self.db,
+                    sid,
+                    last_poll=now,
+                    last_status=f.http_status,
+                    consecutive_failures=failures,
+                    last_error=f.error,
+                    next_due=health.in_seconds(wait),
+                    polls=int(state.get("polls") or 0),
+                    interval_s=interval,
+                )
                 if schedule.failing_alert_due(failures, self.settings.failure_alert_after):
                     self._failing_alert(sid, source["url"], failures, f.error)
         summary.results.append(row)
@@ -446,15 +533,17 @@ class Poller:
             return
         if not src.move_source(self.db, source["id"], new_url, key):
             return  # the new address is already a source of its own
-        log.info("rjwatch: source #%s moved permanently: %s -> %s", source["id"], mask_url(source["url"]),
-                 mask_url(new_url))
+        log.info(
+            "rjwatch: source #%s moved permanently: %s -> %s", source["id"], mask_url(source["url"]), mask_url(new_url)
+        )
 
     def _interval(self, source: dict, state: dict) -> float:
         """The source's own `every`, else its adapted interval, else poll_interval. A value that is no
         usable duration (NaN, infinite, negative, beyond MAX_DURATION_S: stored by an older version)
         is passed over."""
-        return schedule.poll_interval((source.get("settings") or {}).get("every"), state.get("interval_s"),
-                                      self._base(), MAX_DURATION_S)
+        return schedule.poll_interval(
+            (source.get("settings") or {}).get("every"), state.get("interval_s"), self._base(), MAX_DURATION_S
+        )
 
     def _base(self) -> float:
         return self.settings.poll_interval_s
@@ -469,8 +558,7 @@ class Poller:
         # the outbox holds what a message may show: no credentials of the source's URL
         payload = {"source_id": sid, "url": mask_url(url), "failures": failures, "error": mask_urls(error)}
         now = dates.now_iso()
-        outbox.enqueue(self.db, f"source-failing-{sid}-{now}", "source_failing", payload, source_id=sid,
-                       created_at=now)
+        outbox.enqueue(self.db, f"source-failing-{sid}-{now}", "source_failing", payload, source_id=sid, created_at=now)
 
     def _backfill_alert(self, sid: int, run_id: int, by_status: dict) -> None:
         payload = {"source_id": sid, "run_id": run_id, "posts": sum(by_status.values()), "by_status": by_status}

@@ -52,8 +52,9 @@ def smoothed_rate(rate: float, new_count: int) -> float:
     return (1 - RATE_SMOOTHING) * rate + RATE_SMOOTHING * new_count
 
 
-def interval_after_success(interval: float, new_count: int, *, fixed: bool, moved: bool, min_s: float,
-                           max_s: float) -> float:
+def interval_after_success(
+    interval: float, new_count: int, *, fixed: bool, moved: bool, min_s: float, max_s: float
+) -> float:
     """The interval after a successful poll: shorter after new posts (not below `min_s`), longer after
     a quiet poll (not above `max_s`). A source with its own `every` (`fixed`) keeps it; a poll that
     found the feed moved says nothing about how busy it is."""
@@ -99,7 +100,9 @@ def crawl_anomaly(items: int, previous_items: int, walk_cause: str | None, walk_
         return None
     if walk_cause and not walk_complete:
         return f"no posts found on a blog that used to yield posts: {walk_cause}"
-    return "no posts found on a blog that used to yield posts: its pages answered but none held a post (template change?)"
+    return (
+        "no posts found on a blog that used to yield posts: its pages answered but none held a post (template change?)"
+    )
 
 
 def round_anomaly(items: int, *, lost_worker: bool, walk_failed: int, previous_items: int) -> str | None:

@@ -38,8 +38,20 @@ MAX_UNDECODABLE_SHARE = 0.05
 #: Leading bytes of compressed and media formats that are sometimes saved or served where a feed or
 #: page was expected (a gzip body nobody decompressed, an image, a PDF).
 BINARY_MAGIC = (
-    b"\x1f\x8b", b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"BZh",
-    b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"OggS", b"ID3", b"RIFF", b"\x7fELF", b"Rar!",
+    b"\x1f\x8b",
+    b"%PDF",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"\x28\xb5\x2f\xfd",
+    b"OggS",
+    b"ID3",
+    b"RIFF",
+    b"\x7fELF",
+    b"Rar!",
 )
 
 _WIDE_MARKERS = (

@@ -184,8 +184,10 @@ def seed_note(seeds: list[Seed], mode: str) -> str:
         return "no seeds loaded"
     how = {"char": "characters", "word": "words"}
     others = sorted({s.mode for s in seeds if s.mode != mode})
-    return (f"compared by {how.get(mode, mode)}: no seed in that mode ({len(seeds)} seed(s) compared by "
-            f"{', '.join(how.get(m, m) for m in others)})")
+    return (
+        f"compared by {how.get(mode, mode)}: no seed in that mode ({len(seeds)} seed(s) compared by "
+        f"{', '.join(how.get(m, m) for m in others)})"
+    )
 
 
 def _linkable(url: str) -> bool:

@@ -43,8 +43,12 @@ class SeedMatch:
 
     def as_dict(self) -> dict:
         o = self.overlap
-        return {"containment": round(o.containment, 4), "jaccard": round(o.jaccard, 4),
-                "shared": o.shared, "post_share": round(o.post_share, 4)}
+        return {
+            "containment": round(o.containment, 4),
+            "jaccard": round(o.jaccard, 4),
+            "shared": o.shared,
+            "post_share": round(o.post_share, 4),
+        }
 
 
 @dataclass
@@ -59,7 +63,9 @@ def best_seed(matches: list[SeedMatch]) -> SeedMatch | None:
     return max(matches, key=lambda m: (m.overlap.containment, m.overlap.shared), default=None)
 
 
-def seed_status(matches: list[SeedMatch], no_match: str = "no seeds loaded") -> tuple[str | None, SeedMatch | None, str]:
+def seed_status(
+    matches: list[SeedMatch], no_match: str = "no seeds loaded"
+) -> tuple[str | None, SeedMatch | None, str]:
     """'copy' / 'excerpt' / None for the best-matching seed, with a one-line reason. `no_match` says
     why there is nothing to compare with (judge.analyze.seed_note)."""
     best = best_seed(matches)
@@ -67,24 +73,40 @@ def seed_status(matches: list[SeedMatch], no_match: str = "no seeds loaded") -> 
         return None, None, no_match
     o = best.overlap
     if o.containment >= COPY_MIN_CONTAINMENT:
-        return "copy", best, (f"{o.containment:.0%} of seed #{best.seed_id} is in the post "
-                              f"(copy from {COPY_MIN_CONTAINMENT:.0%})")
+        return (
+            "copy",
+            best,
+            (f"{o.containment:.0%} of seed #{best.seed_id} is in the post (copy from {COPY_MIN_CONTAINMENT:.0%})"),
+        )
     if o.shared >= EXCERPT_MIN_SHARED and o.containment >= EXCERPT_MIN_CONTAINMENT:
-        return "excerpt", best, (f"{o.containment:.0%} of seed #{best.seed_id} ({o.shared} shingles) is in "
-                                 f"the post (excerpt from {EXCERPT_MIN_CONTAINMENT:.0%} and "
-                                 f"{EXCERPT_MIN_SHARED} shingles)")
+        return (
+            "excerpt",
+            best,
+            (
+                f"{o.containment:.0%} of seed #{best.seed_id} ({o.shared} shingles) is in "
+                f"the post (excerpt from {EXCERPT_MIN_CONTAINMENT:.0%} and "
+                f"{EXCERPT_MIN_SHARED} shingles)"
+            ),
+        )
     return None, best, (f"closest seed #{best.seed_id}: {o.containment:.0%} contained, {o.shared} shingles shared")
 
 
-def decide(matches: list[SeedMatch], relevant: bool, duplicate_of: int | None,
-           duplicate_jaccard: float | None = None, no_match: str = "no seeds loaded") -> Verdict:
+def decide(
+    matches: list[SeedMatch],
+    relevant: bool,
+    duplicate_of: int | None,
+    duplicate_jaccard: float | None = None,
+    no_match: str = "no seeds loaded",
+) -> Verdict:
     status, best, why = seed_status(matches, no_match)
     reasons = [why]
     if status:
         return Verdict(status, best.seed_id if best else None, None, reasons)
     if duplicate_of is not None:
-        reasons.append(f"same article as post #{duplicate_of} (estimated Jaccard "
-                       f"{duplicate_jaccard:.2f} >= {DUPLICATE_MIN_JACCARD})")
+        reasons.append(
+            f"same article as post #{duplicate_of} (estimated Jaccard "
+            f"{duplicate_jaccard:.2f} >= {DUPLICATE_MIN_JACCARD})"
+        )
         if relevant:
             return Verdict("duplicate", None, duplicate_of, reasons)
         reasons.append("off the topic, so it stays off_topic (still linked)")

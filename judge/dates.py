@@ -8,14 +8,14 @@ and order "who published first" on the UTC instant.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
 _DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def parse(value: str | None) -> datetime | None:
@@ -26,7 +26,7 @@ def parse(value: str | None) -> datetime | None:
     try:
         if _DATE_ONLY_RE.match(value):
             d = date.fromisoformat(value)
-            return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
@@ -36,7 +36,7 @@ def parse(value: str | None) -> datetime | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 

@@ -68,7 +68,7 @@ def paragraph_changes(seed_text: str, post_text: str) -> ParagraphChanges:
         if hit is None:
             changes.added += 1
             if len(changes.added_quotes) < 3:
-                changes.added_quotes.append(text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…")
+                changes.added_quotes.append(text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…")
         else:
             matched_seed.add(hit)
             changes.kept += 1
@@ -78,5 +78,13 @@ def paragraph_changes(seed_text: str, post_text: str) -> ParagraphChanges:
 
 def revision_diff(old: str, new: str, *, old_label: str = "before", new_label: str = "after") -> list[str]:
     """A unified diff, line by line (a line is a paragraph in stored post text)."""
-    return list(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
-                                     fromfile=old_label, tofile=new_label, lineterm="", n=DIFF_CONTEXT))
+    return list(
+        difflib.unified_diff(
+            (old or "").splitlines(),
+            (new or "").splitlines(),
+            fromfile=old_label,
+            tofile=new_label,
+            lineterm="",
+            n=DIFF_CONTEXT,
+        )
+    )

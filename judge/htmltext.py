@@ -69,8 +69,10 @@ MAX_CHAR_REF_DIGITS = 8
 #: HTML parsers and to feedparser's fallback parser). Only numbers near the bad ranges match - hex
 #: D800-DFFF, FFFE/FFFF, 6+ digits, 0-1F; decimal 55000-57999, 65534/65535, 7+ digits, 0-31 - so
 #: the everyday references (`&#8217;`, `&#160;`, CJK, emoji) never cost a Python call.
-_CHAR_REF_SOURCE = (r"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{6,}|1?[0-9a-fA-F])"
-                    r"(?![0-9a-fA-F])|0*(5[5-7][0-9]{3}|6553[45]|[0-9]{7,}|[12]?[0-9]|3[01])(?![0-9]));?")
+_CHAR_REF_SOURCE = (
+    r"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{6,}|1?[0-9a-fA-F])"
+    r"(?![0-9a-fA-F])|0*(5[5-7][0-9]{3}|6553[45]|[0-9]{7,}|[12]?[0-9]|3[01])(?![0-9]));?"
+)
 _CHAR_REF_STR_RE = re.compile(_CHAR_REF_SOURCE)
 _CHAR_REF_BYTES_RE = re.compile(_CHAR_REF_SOURCE.encode("ascii"))
 #: Code points of references that are rewritten whatever the document type: zero, surrogates and
@@ -88,9 +90,7 @@ _FALLBACK_DROP_RE = re.compile(
     r"|<!--.*?-->",
     re.I | re.S,
 )
-_FALLBACK_BLOCK_RE = re.compile(
-    r"<(?:br|/?(?:%s|td|th))\b[^>]*>" % "|".join(sorted(BLOCK_TAGS)), re.I
-)
+_FALLBACK_BLOCK_RE = re.compile(r"<(?:br|/?(?:" + "|".join(sorted(BLOCK_TAGS)) + r"|td|th))\b[^>]*>", re.I)
 _FALLBACK_TAG_RE = re.compile(r"<[^>]*>")
 
 _local = threading.local()
@@ -277,8 +277,21 @@ def links_from_html(fragment, base_url: str | None = None) -> list[str]:
 #: Elements whose `alt`/`title` describe a picture or an embedded player.
 MEDIA_TAGS = ("img", "iframe", "video", "audio", "object", "embed", "source", "figure", "a")
 #: Words in alt/title attributes that describe nothing (Blogger's and players' defaults).
-_EMPTY_MEDIA_TEXT = frozenset({"", "image", "photo", "picture", "video", "youtube video player", "youtube",
-                               "embedded content", "untitled", "img", "blogger"})
+_EMPTY_MEDIA_TEXT = frozenset(
+    {
+        "",
+        "image",
+        "photo",
+        "picture",
+        "video",
+        "youtube video player",
+        "youtube",
+        "embedded content",
+        "untitled",
+        "img",
+        "blogger",
+    }
+)
 
 
 def media_text(fragment) -> str:
@@ -302,8 +315,11 @@ def media_text(fragment) -> str:
 def has_media(fragment) -> bool:
     """Does the fragment embed a picture, a player or a video?"""
     root = _as_element(fragment)
-    return root is not None and isinstance(root.tag, str) and next(
-        root.iter("img", "iframe", "video", "audio", "object", "embed"), None) is not None
+    return (
+        root is not None
+        and isinstance(root.tag, str)
+        and next(root.iter("img", "iframe", "video", "audio", "object", "embed"), None) is not None
+    )
 
 
 def text_and_links(fragment: str, base_url: str | None = None) -> tuple[str, list[str]]:

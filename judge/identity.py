@@ -113,7 +113,6 @@ def blog_id_from_feed_url(url: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-
 def fetchable_url(url: str) -> str:
     """A URL to request: mobile/tracking arguments and the fragment dropped, scheme and host kept.
 
@@ -130,10 +129,29 @@ MASK = "***"
 #: Query argument names (split at `-`, `_`, `.` and camelCase humps, compared lower-cased) whose values
 #: are credentials: `?token=`, `?key=`, `?apikey=`, `?api_key=`, `?access_token=`, `?X-Api-Key=`, ...
 #: Whole words only, so `?keyword=` or `?passage=` are shown as they are.
-SECRET_ARG_WORDS = frozenset({
-    "token", "key", "apikey", "secret", "password", "passwd", "pass", "pwd", "auth", "authorization",
-    "sig", "signature", "session", "sessionid", "sid", "jwt", "credential", "credentials", "accesstoken",
-})
+SECRET_ARG_WORDS = frozenset(
+    {
+        "token",
+        "key",
+        "apikey",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "auth",
+        "authorization",
+        "sig",
+        "signature",
+        "session",
+        "sessionid",
+        "sid",
+        "jwt",
+        "credential",
+        "credentials",
+        "accesstoken",
+    }
+)
 
 _ARG_WORD_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _QUERY_PAIR_RE = re.compile(r"(^|[&;])([^=&;]*)=([^&;]*)")

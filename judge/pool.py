@@ -14,9 +14,10 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from judge.analyze import Analysis
@@ -69,8 +70,7 @@ def worker_init(profile_raw: str | None, profile_source: str, seeds: list[tuple[
     from judge.analyze import prepare_seed
     from judge.relevance import TopicProfile
 
-    _WORKER["profile"] = (TopicProfile.from_text(profile_raw, profile_source) if profile_raw
-                          else TopicProfile.load())
+    _WORKER["profile"] = TopicProfile.from_text(profile_raw, profile_source) if profile_raw else TopicProfile.load()
     _WORKER["seeds"] = [prepare_seed(*s) for s in seeds]
 
 
@@ -119,8 +119,12 @@ class AnalysisPool:
                 ctx = multiprocessing.get_context(self.method)
                 if self.method == "forkserver":
                     ctx.set_forkserver_preload([__name__, ANALYSIS_MODULE])
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker_init,
-                                                     initargs=(profile.raw, profile.source, list(ingestor.seed_rows)))
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=ctx,
+                    initializer=worker_init,
+                    initargs=(profile.raw, profile.source, list(ingestor.seed_rows)),
+                )
                 self._key = key
             return self._executor
 
@@ -137,7 +141,7 @@ class AnalysisPool:
         Whatever the cost of analysis against the caller's own work (writing), neither side idles
         while there is work left, and results still come out in order."""
         executor = self._executor_for(ingestor)
-        pieces = [items[i:i + SHARED_CHUNK] for i in range(0, len(items), SHARED_CHUNK)]
+        pieces = [items[i : i + SHARED_CHUNK] for i in range(0, len(items), SHARED_CHUNK)]
         futures = [executor.submit(worker_analyze_many, piece) for piece in pieces]
         done_here: dict[int, list] = {}
         tail = len(pieces) - 1  # pieces after `tail` have been started by a worker or taken here
@@ -185,7 +189,7 @@ class AnalysisPool:
             self._shutdown()
 
     @classmethod
-    def from_setting(cls, workers: int) -> "AnalysisPool | None":
+    def from_setting(cls, workers: int) -> AnalysisPool | None:
         """The pool for the `ingest_workers` setting: -1 picks by cores (none on one core), 0 none.
 
         Automatically, one worker fewer than cores: the writing process analyses part of every
@@ -195,7 +199,7 @@ class AnalysisPool:
             workers = 0 if cores < 2 else min(cores - 1, MAX_WORKERS)
         return cls(workers) if workers > 0 else None
 
-    def __enter__(self) -> "AnalysisPool":
+    def __enter__(self) -> AnalysisPool:
         return self
 
     def __exit__(self, *exc) -> None:

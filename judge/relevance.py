@@ -31,8 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from judge.errors import RjwatchError
-from judge.terms import (Segments, TermMatcher, _PhraseScreen, _term_regex, normalize_lines, segment,
-                         text_words)
+from judge.terms import Segments, TermMatcher, _PhraseScreen, _term_regex, normalize_lines, segment, text_words
 
 __all__ = ["ProfileError", "Relevance", "TopicProfile", "normalize_lines", "segment", "text_words"]
 
@@ -117,7 +116,8 @@ RELEVANT_MIN_SCORE = 0.5
 _PRESENT_RE = re.compile(
     r"(?<!\d)(?:199[2-9]|20\d\d)(?!\d)|\b(?:today|now|currently|this (?:week|year|month)|hoy|actualmente|"
     r"aujourd'hui|actuellement|heute|derzeit|aktuell|сегодня|сейчас|в этом году|ныне)\b|"
-    r"今日|現在|今年|本日|目前|现在|現在|今年|오늘|현재|올해")
+    r"今日|現在|今年|本日|目前|现在|現在|今年|오늘|현재|올해"
+)
 
 
 class ProfileError(ValueError, RjwatchError):
@@ -141,8 +141,14 @@ class Relevance:
     flags: list[str] = field(default_factory=list)  # partial, history, enumeration, places_only
 
     def as_dict(self) -> dict:
-        return {"score": round(self.score, 4), "relevant": self.relevant, "points": round(self.points, 3),
-                "matched_terms": self.matched_terms, "reasons": self.reasons, "flags": self.flags}
+        return {
+            "score": round(self.score, 4),
+            "relevant": self.relevant,
+            "points": round(self.points, 3),
+            "matched_terms": self.matched_terms,
+            "reasons": self.reasons,
+            "flags": self.flags,
+        }
 
 
 class TopicProfile:
@@ -195,8 +201,9 @@ class TopicProfile:
         exclude = (data.get("exclude") or {}).get("terms") or []
         self.exclude_re = self._masker([str(t) for t in exclude])
         # The cheap first look before the two masking regexes: every word of some phrase is in the text.
-        self.mask_screen = _PhraseScreen([str(t) for t in exclude]
-                                         + (self.concepts["history"].terms if "history" in self.concepts else []))
+        self.mask_screen = _PhraseScreen(
+            [str(t) for t in exclude] + (self.concepts["history"].terms if "history" in self.concepts else [])
+        )
         self.history_re = self._masker(self.concepts["history"].terms if "history" in self.concepts else [])
 
     @staticmethod
@@ -216,7 +223,7 @@ class TopicProfile:
         return not self.languages or not lang or lang.split("-")[0].lower() in self.languages
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "TopicProfile":
+    def load(cls, path: str | Path | None = None) -> TopicProfile:
         if path is None:
             raw = resources.files("judge").joinpath("profiles", DEFAULT_PROFILE).read_text("utf-8")
             source = f"default profile {DEFAULT_PROFILE}"
@@ -229,7 +236,7 @@ class TopicProfile:
         return cls.from_text(raw, source)
 
     @classmethod
-    def from_text(cls, raw: str, source: str = "<profile>") -> "TopicProfile":
+    def from_text(cls, raw: str, source: str = "<profile>") -> TopicProfile:
         try:
             data = tomllib.loads(raw)
         except tomllib.TOMLDecodeError as exc:
@@ -276,7 +283,7 @@ class TopicProfile:
         for i, k in enumerate(firsts):
             if seg.paragraphs[k] in wanted:
                 end = bounds[i + 1] if i + 1 < len(bounds) else len(norm_text)
-                parts.append(norm_text[bounds[i]:end])
+                parts.append(norm_text[bounds[i] : end])
         return "\n".join(parts)
 
     def score(self, norm_text: str, norm_title: str = "") -> Relevance:
@@ -312,9 +319,13 @@ class TopicProfile:
         # bilateral compound, or the other side together with relations vocabulary ("Japan protested
         # the drills on Iturup"); "no tsunami threat to Japan" after an eruption is not that.
         relations_anywhere = bool(sentences("relations")) or title_has.get("relations", False)
-        place_context = bool(places) and (bool(framing) or bool(dispute_terms) or bool(bilateral_terms)
-                                          or title_has.get("framing", False)
-                                          or (has_b_anywhere and relations_anywhere))
+        place_context = bool(places) and (
+            bool(framing)
+            or bool(dispute_terms)
+            or bool(bilateral_terms)
+            or title_has.get("framing", False)
+            or (has_b_anywhere and relations_anywhere)
+        )
 
         if dispute_terms:
             p = min(CAP_DISPUTE, POINTS_DISPUTE_TERM * len(dispute_terms))
@@ -325,7 +336,9 @@ class TopicProfile:
             if place_context:
                 p = min(CAP_PLACES, POINTS_PLACE * len(places))
                 points += p
-                reasons.append(f"+{p:g} territorial dispute, places named with the other side or dispute framing: {names}")
+                reasons.append(
+                    f"+{p:g} territorial dispute, places named with the other side or dispute framing: {names}"
+                )
             else:
                 flags.append("places_only")
                 reasons.append(f"+0 places named without {self.concepts['side_b'].label} or dispute framing: {names}")
@@ -350,8 +363,10 @@ class TopicProfile:
             paras = seg.paragraphs
 
             def near(k: int, pool: set[int]) -> bool:
-                return any(j in pool and paras[j] == paras[k]
-                           for j in range(max(0, k - WINDOW), min(seg.count, k + WINDOW + 1)))
+                return any(
+                    j in pool and paras[j] == paras[k]
+                    for j in range(max(0, k - WINDOW), min(seg.count, k + WINDOW + 1))
+                )
 
             direct = sorted(a_like & side_b)
             for k in direct:
@@ -371,7 +386,10 @@ class TopicProfile:
                 other = side_b if k in a_like else a_like
                 for j in range(k + 1, min(seg.count, k + WINDOW + 1)):
                     if j in other and j not in used and paras[j] == paras[k] and (near(k, rel) or near(j, rel)):
-                        if len(countries_in.get(k, set()) | countries_in.get(j, set())) + 2 >= ENUMERATION_MIN_COUNTRIES:
+                        if (
+                            len(countries_in.get(k, set()) | countries_in.get(j, set())) + 2
+                            >= ENUMERATION_MIN_COUNTRIES
+                        ):
                             enumerations += 1
                         else:
                             with_rel.append(k)
@@ -386,14 +404,18 @@ class TopicProfile:
             for k in with_rel:
                 window = set()
                 for j in range(max(0, k - WINDOW), k + WINDOW + 1):
-                    if seg.paragraphs[j:j + 1] == [seg.paragraphs[k]]:
+                    if seg.paragraphs[j : j + 1] == [seg.paragraphs[k]]:
                         window |= rel_terms.get(j, set())
                 strong += len(window) >= STRONG_PASSAGE_MIN_TERMS
-            p = min(CAP_RELATIONS_SENTENCES, POINTS_RELATIONS_SENTENCE * len(with_rel)
-                    + POINTS_STRONG_PASSAGE_EXTRA * strong)
+            p = min(
+                CAP_RELATIONS_SENTENCES,
+                POINTS_RELATIONS_SENTENCE * len(with_rel) + POINTS_STRONG_PASSAGE_EXTRA * strong,
+            )
             points += p
-            reasons.append(f"+{p:g} {len(with_rel)} passage(s) with both sides and relations vocabulary"
-                           + (f" ({strong} with several relations words)" if strong else ""))
+            reasons.append(
+                f"+{p:g} {len(with_rel)} passage(s) with both sides and relations vocabulary"
+                + (f" ({strong} with several relations words)" if strong else "")
+            )
         if plain:
             p = min(CAP_BOTH_SIDES, POINTS_BOTH_SIDES_SENTENCE * len(plain))
             points += p
@@ -402,15 +424,21 @@ class TopicProfile:
             p = min(CAP_BOTH_SIDES, POINTS_BOTH_SIDES_SENTENCE * ENUMERATION_FACTOR * 4 * enumerations)
             points += p
             flags.append("enumeration")
-            reasons.append(f"+{p:g} {enumerations} sentence(s) listing {ENUMERATION_MIN_COUNTRIES}+ countries "
-                           "(an enumeration, not a bilateral story)")
+            reasons.append(
+                f"+{p:g} {enumerations} sentence(s) listing {ENUMERATION_MIN_COUNTRIES}+ countries "
+                "(an enumeration, not a bilateral story)"
+            )
 
         if norm_title:
             t = title_has
             t_places = any(t.get(k) for k in self.places)
             rel_t = t.get("relations") or t.get("economy") or t.get("framing")
-            if t.get("dispute") or t.get("bilateral") or (t.get("side_a") and t.get("side_b") and rel_t) \
-                    or (t_places and place_context and (t.get("side_b") or t.get("framing"))):
+            if (
+                t.get("dispute")
+                or t.get("bilateral")
+                or (t.get("side_a") and t.get("side_b") and rel_t)
+                or (t_places and place_context and (t.get("side_b") or t.get("framing")))
+            ):
                 points += POINTS_TITLE
                 reasons.append(f"+{POINTS_TITLE:g} title is about the relations")
 
@@ -418,16 +446,22 @@ class TopicProfile:
             phrases = sorted({p for _, p in history})
             hp = min(CAP_HISTORY, POINTS_HISTORY_TERM * len(phrases))
             evidence = set(with_rel) | set(plain) | sentences("dispute", "bilateral")
-            if not _PRESENT_RE.search(self._paragraphs_of(norm_text, seg, evidence)) \
-                    and not _PRESENT_RE.search(norm_title):
+            if not _PRESENT_RE.search(self._paragraphs_of(norm_text, seg, evidence)) and not _PRESENT_RE.search(
+                norm_title
+            ):
                 flags.append("history")
                 points *= HISTORY_FACTOR
                 reasons.append(f"x{HISTORY_FACTOR:g} history ({', '.join(phrases)}) with nothing about today")
             points += hp
             reasons.append(f"+{hp:g} history: {', '.join(phrases)}")
 
-        has_a = bool(side_a) or title_has.get("side_a", False) or bool(dispute_terms) or bool(bilateral_terms) \
+        has_a = (
+            bool(side_a)
+            or title_has.get("side_a", False)
+            or bool(dispute_terms)
+            or bool(bilateral_terms)
             or place_context
+        )
         has_b = has_b_anywhere or bool(dispute_terms) or bool(bilateral_terms)
         if points and not (has_a and has_b):
             missing = self.concepts["side_a" if not has_a else "side_b"].label
@@ -438,41 +472,64 @@ class TopicProfile:
         # The topic's own sentences: a side, a place, the dispute or a compound (relations words and
         # other countries alone are not the topic).
         topical = side_a | side_b | sentences("dispute", "bilateral", *places)
-        if seg is not None and points and sentences_with_text >= PASSING_SIDE_MIN_SENTENCES \
-                and not dispute_terms and not bilateral_terms and not place_context:
+        if (
+            seg is not None
+            and points
+            and sentences_with_text >= PASSING_SIDE_MIN_SENTENCES
+            and not dispute_terms
+            and not bilateral_terms
+            and not place_context
+        ):
             weaker = min((len(side_a), self.concepts["side_a"].label), (len(side_b), self.concepts["side_b"].label))
             lone = side_a if weaker[1] == self.concepts["side_a"].label else side_b
             k = next(iter(lone), None)
-            strong_there = k is not None and k in a_like and k in side_b and \
-                len({term for key in ("relations", "economy", "framing") for j, term in found_all.get(key, ()) if j == k}) \
+            strong_there = (
+                k is not None
+                and k in a_like
+                and k in side_b
+                and len(
+                    {
+                        term
+                        for key in ("relations", "economy", "framing")
+                        for j, term in found_all.get(key, ())
+                        if j == k
+                    }
+                )
                 >= STRONG_PASSAGE_MIN_TERMS
+            )
             if weaker[0] == 1 and not strong_there:
                 flags.append("one_side_in_passing")
                 points *= PASSING_SIDE_FACTOR
-                reasons.append(f"x{PASSING_SIDE_FACTOR:g} {weaker[1]} named in one sentence of {sentences_with_text}: "
-                               "background to another story")
+                reasons.append(
+                    f"x{PASSING_SIDE_FACTOR:g} {weaker[1]} named in one sentence of {sentences_with_text}: "
+                    "background to another story"
+                )
         share = len(topical) / sentences_with_text if sentences_with_text else 0.0
         if with_rel and share >= FOCUS_MIN_SHARE:
             points += POINTS_FOCUS
             reasons.append(f"+{POINTS_FOCUS:g} the topic is in {len(topical)} of {sentences_with_text} sentences")
         if seg is not None and points and not dispute_terms and not bilateral_terms:
-            per_country = {key: len({k for k, _ in found_all.get(key, ())}) for key in self.countries
-                           if key != GROUP_OF_STATES}
+            per_country = {
+                key: len({k for k, _ in found_all.get(key, ())}) for key in self.countries if key != GROUP_OF_STATES
+            }
             top = max(per_country.items(), key=lambda kv: kv[1], default=(None, 0))
             if top[1] >= THIRD_COUNTRY_MIN_SENTENCES and top[1] > min(len(side_a), len(side_b)):
                 flags.append("third_country")
                 points *= THIRD_COUNTRY_FACTOR
-                reasons.append(f"x{THIRD_COUNTRY_FACTOR:g} {top[0].split(':')[1]} is named in more sentences ({top[1]}) "
-                               "than one of the sides: a story about another country")
+                reasons.append(
+                    f"x{THIRD_COUNTRY_FACTOR:g} {top[0].split(':')[1]} is named in more sentences ({top[1]}) "
+                    "than one of the sides: a story about another country"
+                )
         if seg is not None and points and sentences_with_text >= ROUNDUP_MIN_SENTENCES:
             if share < ROUNDUP_MAX_SHARE:
                 flags.append("partial")
                 points *= ROUNDUP_FACTOR
-                reasons.append(f"x{ROUNDUP_FACTOR:g} the topic is in {len(topical)} of {sentences_with_text} sentences "
-                               "(a round-up or a passing mention)")
+                reasons.append(
+                    f"x{ROUNDUP_FACTOR:g} the topic is in {len(topical)} of {sentences_with_text} sentences "
+                    "(a round-up or a passing mention)"
+                )
 
         score = 1.0 - math.exp(-points / SCORE_SCALE)
         relevant = score >= RELEVANT_MIN_SCORE
         reasons.append(f"= score {score:.2f} ({'relevant' if relevant else 'below'} {RELEVANT_MIN_SCORE:g})")
         return Relevance(score, relevant, points, matched, reasons, flags)
-

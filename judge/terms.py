@@ -24,14 +24,16 @@ _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af\u11
 
 #: Words after which a full stop does not end a sentence (casefolded; single letters, initials, are
 #: handled apart). "U.S. sanctions" stays one sentence with "Japan's" after it.
-ABBREVIATIONS = frozenset("""
+ABBREVIATIONS = frozenset(
+    """
 u.s u.k u.n e.u ee.uu eeuu mr mrs ms dr st jr sr gen col lt sen rep gov prof vs etc e.g i.e no nr
 approx dept est inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec pres min
 т.е т.к т.д т.п т.н г гг им ул стр напр см ср англ р руб тыс млн млрд чел ген пред
 sra srta dña p.ej aprox núm
 mme mlle env
 bzw z.b usw ca hr dt
-""".split())
+""".split()
+)
 
 # --- lemmas (Russian) --------------------------------------------------------------------------------
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
@@ -62,6 +64,7 @@ def lemmas(word: str) -> frozenset[str]:
     forms = {p.normal_form.replace("ё", "е") for p in _analyzer().parse(word)}
     forms.add(word)
     return frozenset(forms)
+
 
 _TOKEN_RE = re.compile(r"\w+(?:[-–+.'’]\w+)*")
 _HYPHEN_RE = re.compile(r"[-–]")
@@ -158,8 +161,11 @@ class TermMatcher:
         self.lemma_starts = frozenset(k[:LEMMA_SCREEN_LETTERS] for k in self.lemma_first)
 
     def _lemma_head(self, w: str) -> bool:
-        return (w[:LEMMA_SCREEN_LETTERS] in self.lemma_starts and _CYRILLIC_RE.match(w) is not None
-                and not lemmas(w).isdisjoint(self.lemma_first))
+        return (
+            w[:LEMMA_SCREEN_LETTERS] in self.lemma_starts
+            and _CYRILLIC_RE.match(w) is not None
+            and not lemmas(w).isdisjoint(self.lemma_first)
+        )
 
     def _heads(self, words: set[str]) -> set[str]:
         """The words that can start a term (exact first parts, words with a prefix term's head, words
@@ -197,7 +203,9 @@ class TermMatcher:
             return True
         return bool(self._heads(text_words(text) if words is None else words))
 
-    def find(self, text: str, seg: "Segments | None" = None, *, checked: bool = False) -> dict[str, list[tuple[int, str]]]:
+    def find(
+        self, text: str, seg: Segments | None = None, *, checked: bool = False
+    ) -> dict[str, list[tuple[int, str]]]:
         """{concept: [(sentence index, matched term), ...]} for a normalised text (`checked`: the
         caller has seen `names_anything` say yes)."""
         out: dict[str, list[tuple[int, str]]] = {}
@@ -209,8 +217,11 @@ class TermMatcher:
         heads = self._heads(set(toks))
         plans = {h: self._candidates(h) for h in heads}
         # Heads whose terms are all one word match wherever they occur: one entry per concept.
-        single = {h: list(dict.fromkeys(c for c, parts in cands)) for h, cands in plans.items()
-                  if all(len(parts) == 1 for _, parts in cands)}
+        single = {
+            h: list(dict.fromkeys(c for c, parts in cands))
+            for h, cands in plans.items()
+            if all(len(parts) == 1 for _, parts in cands)
+        }
         for i in [i for i, tok in enumerate(toks) if tok in heads]:
             tok = toks[i]
             concepts = single.get(tok)
@@ -226,7 +237,7 @@ class TermMatcher:
                 if i + k > n:
                     continue
                 if k == 1 or all(_part_matches(toks[i + j], kind, p) for j, (kind, p) in enumerate(parts)):
-                    term = tok if k == 1 else " ".join(toks[i:i + k])
+                    term = tok if k == 1 else " ".join(toks[i : i + k])
                     out.setdefault(concept, []).append((sids[i], term))
                     done.add(concept)
         if self.cjk and _CJK_RE.search(text):
@@ -264,8 +275,9 @@ class _PhraseScreen:
                 self.cjk_literals.append(t.rstrip("*"))
                 continue
             parts = [p for w in t.split() for p in _HYPHEN_RE.split(w) if p]
-            self.word_terms.append((frozenset(p for p in parts if not p.endswith("*")),
-                                    tuple(p[:-1] for p in parts if p.endswith("*"))))
+            self.word_terms.append(
+                (frozenset(p for p in parts if not p.endswith("*")), tuple(p[:-1] for p in parts if p.endswith("*")))
+            )
 
     def may_occur(self, text: str, words: set[str]) -> bool:
         if self.always:
@@ -325,7 +337,7 @@ def segment(norm_text: str) -> Segments:
         brk = m.group(2)
         if brk == "." and prev and (prev in ABBREVIATIONS or (len(prev) == 1 and prev.isalpha())):
             continue
-        if brk == ";" and not norm_text[m.end():m.end() + 1].isspace():
+        if brk == ";" and not norm_text[m.end() : m.end() + 1].isspace():
             continue
         k += 1
         if "\n" in brk:
@@ -341,5 +353,3 @@ def normalize_lines(text: str) -> str:
     input: lines are paragraphs, headings and list items)."""
     norm = unicodedata.normalize("NFKC", text).casefold()
     return "\n".join(" ".join(line.split()) for line in norm.split("\n"))
-
-

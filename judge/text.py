@@ -84,23 +84,39 @@ def _repair_gbk_run(match: re.Match[str]) -> str:
 #   match. tests/test_text.py checks this against ftfy's own regex on random strings;
 # - a match is at most _BAD_MAX_SPAN characters long, so on a line with signal characters the
 #   heuristic is run only on a window around each of them.
-_SIGNAL_CATEGORIES = ("c1", "bad", "law", "currency", "start_punctuation", "end_punctuation", "numeric", "box",
-                      "upper_accented")
+_SIGNAL_CATEGORIES = (
+    "c1",
+    "bad",
+    "law",
+    "currency",
+    "start_punctuation",
+    "end_punctuation",
+    "numeric",
+    "box",
+    "upper_accented",
+)
 _SIGNAL_EXTRA = "œŒÙЂ°"
-_SIGNAL_RE = re.compile("[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[c] for c in _SIGNAL_CATEGORIES)
-                        + re.escape(_SIGNAL_EXTRA) + "]")
+_SIGNAL_RE = re.compile(
+    "[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[c] for c in _SIGNAL_CATEGORIES) + re.escape(_SIGNAL_EXTRA) + "]"
+)
 #: Longest text one BADNESS_RE alternative matches ("ГўВЂВ.x" is 7 characters), plus one.
 _BAD_MAX_SPAN = 8
 # Characters some other ftfy fixer acts on (its control-character table, C1 controls, \r and
 # Unicode line separators, surrogates, ESC): a line holding one goes to ftfy whole.
-_FIXER_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(ftfy.chardata.CONTROL_CHARS))
-                       + "\x80-\x9f\r\u2028\u2029\ud800-\udfff\x1b]")
+_FIXER_RE = re.compile(
+    "["
+    + "".join(re.escape(chr(c)) for c in sorted(ftfy.chardata.CONTROL_CHARS))
+    + "\x80-\x9f\r\u2028\u2029\ud800-\udfff\x1b]"
+)
 
 
 def _needs_ftfy(line: str) -> bool:
     """Would ftfy.fix_text change this line (one segment of it, up to and including a newline)?"""
-    if (len(line) > _FTFY_CONFIG.max_decode_length or _FIXER_RE.search(line)
-            or not unicodedata.is_normalized("NFC", line)):
+    if (
+        len(line) > _FTFY_CONFIG.max_decode_length
+        or _FIXER_RE.search(line)
+        or not unicodedata.is_normalized("NFC", line)
+    ):
         return True
     # Windows of _BAD_MAX_SPAN either side of each signal character, overlapping ones merged.
     search, span, n = ftfy.badness.BADNESS_RE.search, _BAD_MAX_SPAN, len(line)
@@ -126,8 +142,9 @@ def fix_mojibake(text: str) -> str:
     if not _SIGNAL_RE.search(text) and not _FIXER_RE.search(text) and unicodedata.is_normalized("NFC", text):
         fixed = text  # the common case: clean accented, Cyrillic or CJK text
     else:
-        fixed = "".join(ftfy.fix_text(line, _FTFY_CONFIG) if _needs_ftfy(line) else line
-                        for line in _SEGMENT_RE.findall(text))
+        fixed = "".join(
+            ftfy.fix_text(line, _FTFY_CONFIG) if _needs_ftfy(line) else line for line in _SEGMENT_RE.findall(text)
+        )
     return _CJK_RUN_RE.sub(_repair_gbk_run, fixed) if _IDEOGRAPH_RE.search(fixed) else fixed
 
 
@@ -160,37 +177,103 @@ def terminal_text(text: str, *, multiline: bool = False) -> str:
 # a post body in the languages we watch: en, es, fr, de, ru, ja, plus pt/it where cheap.
 _CHROME_PHRASES = [
     # comment headers and forms
-    r"no comments?", r"\d+ comments?", r"post a comment", r"leave a comment", r"add comment",
-    r"no hay comentarios", r"\d+ comentarios?", r"publicar un comentario", r"deja un comentario",
-    r"aucun commentaire", r"\d+ commentaires?", r"publier un commentaire",
-    r"keine kommentare", r"\d+ kommentare?", r"kommentar veröffentlichen", r"kommentar posten",
-    r"нет комментариев", r"комментариев нет", r"\d+ комментари[йяев]+", r"отправить комментарий",
-    r"コメントはありません", r"\d+ 件のコメント", r"コメントを投稿", r"コメント",
-    r"nenhum comentário", r"postar um comentário", r"nessun commento", r"posta un commento",
+    r"no comments?",
+    r"\d+ comments?",
+    r"post a comment",
+    r"leave a comment",
+    r"add comment",
+    r"no hay comentarios",
+    r"\d+ comentarios?",
+    r"publicar un comentario",
+    r"deja un comentario",
+    r"aucun commentaire",
+    r"\d+ commentaires?",
+    r"publier un commentaire",
+    r"keine kommentare",
+    r"\d+ kommentare?",
+    r"kommentar veröffentlichen",
+    r"kommentar posten",
+    r"нет комментариев",
+    r"комментариев нет",
+    r"\d+ комментари[йяев]+",
+    r"отправить комментарий",
+    r"コメントはありません",
+    r"\d+ 件のコメント",
+    r"コメントを投稿",
+    r"コメント",
+    r"nenhum comentário",
+    r"postar um comentário",
+    r"nessun commento",
+    r"posta un commento",
     # pagers and subscription links
-    r"newer posts?", r"older posts?", r"home", r"subscribe to: post comments \(atom\)",
-    r"subscribe to: posts \(atom\)", r"entrada más reciente", r"entradas? antiguas?",
-    r"página principal", r"suscribirse a: (enviar comentarios|entradas) \(atom\)",
-    r"article plus récent", r"article plus ancien", r"accueil", r"inscription à : .*",
-    r"neuerer post", r"älterer post", r"startseite", r"abonnieren: .*",
-    r"следующее", r"предыдущее", r"главная страница", r"подписаться на: .*",
-    r"次の投稿", r"前の投稿", r"ホーム", r"登録: .*",
+    r"newer posts?",
+    r"older posts?",
+    r"home",
+    r"subscribe to: post comments \(atom\)",
+    r"subscribe to: posts \(atom\)",
+    r"entrada más reciente",
+    r"entradas? antiguas?",
+    r"página principal",
+    r"suscribirse a: (enviar comentarios|entradas) \(atom\)",
+    r"article plus récent",
+    r"article plus ancien",
+    r"accueil",
+    r"inscription à : .*",
+    r"neuerer post",
+    r"älterer post",
+    r"startseite",
+    r"abonnieren: .*",
+    r"следующее",
+    r"предыдущее",
+    r"главная страница",
+    r"подписаться на: .*",
+    r"次の投稿",
+    r"前の投稿",
+    r"ホーム",
+    r"登録: .*",
     # share widgets
-    r"share to (twitter|facebook|pinterest|x)", r"share this( post)?", r"email this", r"blogthis!?",
-    r"compartir en (twitter|facebook|pinterest|x)", r"enviar por correo electrónico",
-    r"escribe un blog", r"partager sur (twitter|facebook|pinterest|x)",
-    r"envoyer par e-mail", r"bloguer ceci", r"auf (twitter|facebook|pinterest|x) teilen",
-    r"per e-mail versenden", r"diesen post bloggen", r"blog this!", r"написать об этом в блоге",
-    r"поделиться в (twitter|facebook|pinterest|x)", r"отправить по электронной почте",
-    r"twitter で共有する", r"facebook で共有する", r"メールで送信", r"blogthis!",
+    r"share to (twitter|facebook|pinterest|x)",
+    r"share this( post)?",
+    r"email this",
+    r"blogthis!?",
+    r"compartir en (twitter|facebook|pinterest|x)",
+    r"enviar por correo electrónico",
+    r"escribe un blog",
+    r"partager sur (twitter|facebook|pinterest|x)",
+    r"envoyer par e-mail",
+    r"bloguer ceci",
+    r"auf (twitter|facebook|pinterest|x) teilen",
+    r"per e-mail versenden",
+    r"diesen post bloggen",
+    r"blog this!",
+    r"написать об этом в блоге",
+    r"поделиться в (twitter|facebook|pinterest|x)",
+    r"отправить по электронной почте",
+    r"twitter で共有する",
+    r"facebook で共有する",
+    r"メールで送信",
+    r"blogthis!",
     # read-more links
-    r"read more( »| »)?", r"continue reading", r"leer más", r"seguir leyendo", r"lire la suite",
-    r"weiterlesen", r"mehr lesen", r"читать далее", r"читать дальше", r"続きを読む", r"もっと読む",
+    r"read more( »| »)?",
+    r"continue reading",
+    r"leer más",
+    r"seguir leyendo",
+    r"lire la suite",
+    r"weiterlesen",
+    r"mehr lesen",
+    r"читать далее",
+    r"читать дальше",
+    r"続きを読む",
+    r"もっと読む",
     # attribution lines
     r"(posted by|publicado por|publié par|eingestellt von|опубликовано|автор:?|投稿者:?) .{1,60}",
     r"(labels|etiquetas|libellés|labels|ярлыки|ラベル) ?: .{0,200}",
-    r"powered by blogger", r"con la tecnología de blogger", r"fourni par blogger",
-    r"bereitgestellt von blogger", r"на платформе blogger", r"提供: blogger",
+    r"powered by blogger",
+    r"con la tecnología de blogger",
+    r"fourni par blogger",
+    r"bereitgestellt von blogger",
+    r"на платформе blogger",
+    r"提供: blogger",
 ]
 _CHROME_RE = re.compile(r"^(?:" + "|".join(_CHROME_PHRASES) + r")[\s.:!·…»>-]*$", re.IGNORECASE)
 #: Chrome lines are short; a longer line is article text even if it starts like a chrome phrase.
@@ -226,7 +309,6 @@ def clean_title(title: str | None) -> str | None:
 
 
 # --- comparison form ------------------------------------------------------------------------------
-
 
 
 def normalize(text: str) -> str:

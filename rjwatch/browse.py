@@ -23,9 +23,10 @@ TABLES = {
         "description": "One row per post, however many places it was seen. status says what rjwatch made of it.",
         "columns": {
             "canonical_url": "The post's one identity: scheme, host (Blogger ccTLDs folded to .com), path; "
-                             "no ?m=1, no tracking parameters",
+            "no ?m=1, no tracking parameters",
             "url": "The URL as first found",
-            "blog_id": "Blogger blog id, when known", "post_id": "Blogger post id, when known",
+            "blog_id": "Blogger blog id, when known",
+            "post_id": "Blogger post id, when known",
             "published": "Publication time, ISO 8601 (UTC)",
             "lang": "Language detected from the text (ISO 639-1)",
             "text": "Main text, Blogger chrome removed",
@@ -35,19 +36,31 @@ TABLES = {
             "seed_similarity": "JSON {seed id: {containment, jaccard, shared}}",
             "duplicate_of": "The earlier post this one repeats",
             "evidence": "JSON: the reasons for the status",
-            "first_seen": "When rjwatch first collected it", "last_seen": "When it was last seen anywhere",
+            "first_seen": "When rjwatch first collected it",
+            "last_seen": "When it was last seen anywhere",
             "revision": "1, or more when the post was edited (earlier texts in revisions)",
         },
-        "fts_table": "posts_fts", "fts_pk": "id", "sort_desc": "id",
+        "fts_table": "posts_fts",
+        "fts_pk": "id",
+        "sort_desc": "id",
     },
-    "sightings": {"description": "Every place a post was seen: its page, its mobile twin, a feed, a file.",
-                  "columns": {"via": "page, feed, export, file or cli", "times": "How often it was seen there"}},
-    "sources": {"description": "Blogs (crawled) and feeds (polled); candidates await approval.",
-                "columns": {"kind": "blogger, feed or manual", "state": "enabled, disabled or candidate",
-                            "settings": "JSON per-source overrides"}},
+    "sightings": {
+        "description": "Every place a post was seen: its page, its mobile twin, a feed, a file.",
+        "columns": {"via": "page, feed, export, file or cli", "times": "How often it was seen there"},
+    },
+    "sources": {
+        "description": "Blogs (crawled) and feeds (polled); candidates await approval.",
+        "columns": {
+            "kind": "blogger, feed or manual",
+            "state": "enabled, disabled or candidate",
+            "settings": "JSON per-source overrides",
+        },
+    },
     "seeds": {"description": "Reference articles that copies and excerpts are measured against."},
-    "alerts": {"description": "The alert outbox: written with the post that causes it, sent at least once per channel with a stable idempotency key.",
-               "columns": {"key": "Idempotency key, also sent as the X-Rjwatch-Key header"}},
+    "alerts": {
+        "description": "The alert outbox: written with the post that causes it, sent at least once per channel with a stable idempotency key.",
+        "columns": {"key": "Idempotency key, also sent as the X-Rjwatch-Key header"},
+    },
     "deliveries": {"description": "Delivery attempts of each alert on each channel."},
     "runs": {"description": "Crawl and poll runs, with pages, items, errors and stats."},
     "source_health": {"description": "Per-source polling state: validators, failures, back-off, adaptive interval."},
@@ -69,7 +82,7 @@ def metadata(db_name: str) -> dict:
     return {
         "title": "rjwatch corpus",
         "description": "Coverage of Russia–Japan relations collected by rjwatch: posts, where they were seen, "
-                       "why they got their status, sources, alerts.",
+        "why they got their status, sources, alerts.",
         "databases": {db_name: {"tables": TABLES, "queries": QUERIES}},
     }
 
@@ -78,9 +91,11 @@ def make(path: Path):
     """A Datasette instance over one database file, read-only."""
     from datasette.app import Datasette
 
-    return Datasette([str(path)], metadata=metadata(path.stem),
-                     settings={"default_page_size": PAGE_SIZE, "sql_time_limit_ms": SQL_TIME_LIMIT_MS,
-                               "allow_download": False})
+    return Datasette(
+        [str(path)],
+        metadata=metadata(path.stem),
+        settings={"default_page_size": PAGE_SIZE, "sql_time_limit_ms": SQL_TIME_LIMIT_MS, "allow_download": False},
+    )
 
 
 def serve(path: Path, *, host: str, port: int, open_browser: bool = False) -> int:

@@ -52,8 +52,15 @@ def scrapy_settings(db_path: Path, cfg, overrides: dict | None = None):
     return crawler_config.scrapy_settings(db_path, CrawlSettings.from_config(cfg), overrides)
 
 
-def run_blog_crawls(db_path: Path, cfg, sources: list[dict], *, full: bool = False, query: str | None = None,
-                    overrides: dict | None = None) -> list[int]:
+def run_blog_crawls(
+    db_path: Path,
+    cfg,
+    sources: list[dict],
+    *,
+    full: bool = False,
+    query: str | None = None,
+    overrides: dict | None = None,
+) -> list[int]:
     """Crawl the blogs in this process; returns the ids of this process's own `runs` rows."""
     from scrapy.crawler import CrawlerProcess
 
@@ -70,8 +77,7 @@ def run_blog_crawls(db_path: Path, cfg, sources: list[dict], *, full: bool = Fal
     return [c.rjwatch.run_id for c in crawlers if getattr(c, "rjwatch", None) and c.rjwatch.run_id]
 
 
-def run_discovery(db_path: Path, cfg, hosts: list[dict], trusted: list[str],
-                  overrides: dict | None = None) -> None:
+def run_discovery(db_path: Path, cfg, hosts: list[dict], trusted: list[str], overrides: dict | None = None) -> None:
     from scrapy.crawler import CrawlerProcess
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:

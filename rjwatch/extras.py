@@ -16,5 +16,7 @@ def require(module: str, extra: str, purpose: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtra(f"{purpose} needs {module.split('.')[0]}, which is not installed; "
-                           f"install it with: pip install 'rjwatch[{extra}]'") from None
+        raise MissingExtra(
+            f"{purpose} needs {module.split('.')[0]}, which is not installed; "
+            f"install it with: pip install 'rjwatch[{extra}]'"
+        ) from None

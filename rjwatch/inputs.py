@@ -19,7 +19,6 @@ from judge.article import parse_text_article
 from judge.errors import RjwatchError
 from judge.identity import canonical_url
 
-
 #: Stands in for the URL of an input that has none (a text file in a dry-run `classify`); never stored,
 #: since `ingest` refuses inputs without a URL.
 NO_URL = "https://unknown.invalid/"
@@ -58,9 +57,14 @@ def read_input(arg: str, cfg, *, url: str | None = None) -> Loaded:
     cap = int(cfg["max_bytes"])
     if _is_url(arg):
         try:
-            resp = fetch(arg, timeout=float(cfg["fetch_timeout"]), max_bytes=cap,
-                         max_redirects=int(cfg["max_redirects"]), user_agent=cfg["user_agent"],
-                         allowed=allowed_sites(arg, trusted_hosts=cfg["trusted_hosts"]))
+            resp = fetch(
+                arg,
+                timeout=float(cfg["fetch_timeout"]),
+                max_bytes=cap,
+                max_redirects=int(cfg["max_redirects"]),
+                user_agent=cfg["user_agent"],
+                allowed=allowed_sites(arg, trusted_hosts=cfg["trusted_hosts"]),
+            )
         except FetchError as exc:
             raise InputError(str(exc)) from None
         return Loaded(arg, resp.body, url or resp.url, resp.content_type, via="page")
@@ -101,7 +105,7 @@ def posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note] | None = Non
         return _posts_from(loaded, need_url=need_url, notes=notes if notes is not None else [])
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a parser failing on odd input fails this input only
+    except Exception as exc:  # a parser failing on odd input fails this input only
         message = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise InputError(f"{loaded.name}: could not be parsed ({type(exc).__name__}: {message})") from None
 
@@ -134,8 +138,10 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
             raise InputError(f"{loaded.name}: {exc}") from None
         items = export.posts
         if not items:
-            raise InputError(f"{loaded.name}: Blogger export has no published posts"
-                             + (f" ({export.problem})" if export.problem else ""))
+            raise InputError(
+                f"{loaded.name}: Blogger export has no published posts"
+                + (f" ({export.problem})" if export.problem else "")
+            )
         if export.problem:
             notes.append(Note(f"{loaded.name}: {export.problem}", export.lost))
         return "export", items
@@ -147,15 +153,18 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
         except extract.ExtractError as exc:
             raise InputError(f"{loaded.name}: {exc}") from None
         if page.get("page_type") in ("archive", "index") and not page.get("post_id"):
-            raise InputError(f"{loaded.name}: an {page['page_type']} page listing {len(page.get('posts') or [])} "
-                             "posts, not a post (ingest the posts' own pages or the blog's feed)")
+            raise InputError(
+                f"{loaded.name}: an {page['page_type']} page listing {len(page.get('posts') or [])} "
+                "posts, not a post (ingest the posts' own pages or the blog's feed)"
+            )
         if not page.get("text") and not page.get("html"):  # a body of only pictures or embeds is kept
             raise InputError(f"{loaded.name}: no post body found (a Dynamic Views page? use the blog's feed)")
         url = loaded.url or page.get("canonical_url") or page.get("url")
         if not url and need_url:
             raise InputError(f"{loaded.name}: the page names no URL of its own; pass --url")
-        item = extract.post_from_page(page, url or NO_URL, seen_via=loaded.via if loaded.via != "cli" else "file",
-                                      seen_url=loaded.url or url)
+        item = extract.post_from_page(
+            page, url or NO_URL, seen_via=loaded.via if loaded.via != "cli" else "file", seen_url=loaded.url or url
+        )
         return "page", [item]
     text = decode_text(loaded)
     art = parse_text_article(text)
@@ -163,8 +172,14 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
         raise InputError(f"{loaded.name}: no text")
     if not loaded.url and need_url:
         raise InputError(f"{loaded.name}: plain text has no URL; pass --url")
-    item = {"url": loaded.url or NO_URL, "title": art["title"], "published": art["published"],
-            "text": art["text"], "seen_via": loaded.via, "seen_url": loaded.url}
+    item = {
+        "url": loaded.url or NO_URL,
+        "title": art["title"],
+        "published": art["published"],
+        "text": art["text"],
+        "seen_via": loaded.via,
+        "seen_url": loaded.url,
+    }
     return "text", [item]
 
 

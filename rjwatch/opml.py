@@ -7,7 +7,7 @@ billion laughs. Blogs are exported as outlines with `type="blogger"` and `htmlUr
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import ElementTree as SafeET
@@ -51,7 +51,7 @@ def write_opml(sources: list[dict]) -> str:
     root = Element("opml", version="2.0")
     head = SubElement(root, "head")
     SubElement(head, "title").text = "rjwatch sources"
-    SubElement(head, "dateCreated").text = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    SubElement(head, "dateCreated").text = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     body = SubElement(root, "body")
     for s in sources:
         if s.get("state") == "candidate":

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import click
 
@@ -55,8 +56,14 @@ def _cell(value: Any) -> str:
     return text if len(text) <= CELL_MAX_CHARS else text[: CELL_MAX_CHARS - 1] + "…"
 
 
-def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str | None, *, table_columns: Sequence[str] | None = None,
-         title: str | None = None) -> int:
+def emit(
+    rows: Iterable[dict],
+    columns: Sequence[str],
+    fmt: str | None,
+    *,
+    table_columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> int:
     """Print rows in a format; returns the number of rows printed."""
     fmt = fmt or default_format()
     out = sys.stdout
@@ -74,8 +81,12 @@ def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str | None, *, table
         writer = csv.writer(out)
         writer.writerow(columns)
         for r in rows:
-            writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v)
-                             for v in (safe(r.get(c)) for c in columns)])
+            writer.writerow(
+                [
+                    json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v)
+                    for v in (safe(r.get(c)) for c in columns)
+                ]
+            )
             n += 1
         return n
     cols = list(table_columns or columns)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from itertools import islice
-from typing import IO, Iterable
+from typing import IO
 
 from rjwatch.extras import require as _require
 
@@ -20,8 +21,9 @@ def require() -> None:
 def write(rows: Iterable[dict], columns: list[str], stream: IO[bytes], *, batch_rows: int) -> int:
     pa = _require("pyarrow", "parquet", "export --format parquet")
     pq = _require("pyarrow.parquet", "parquet", "export --format parquet")
-    schema = pa.schema([(c, pa.int64() if c in _INTS else pa.float64() if c in _FLOATS else pa.string())
-                        for c in columns])
+    schema = pa.schema(
+        [(c, pa.int64() if c in _INTS else pa.float64() if c in _FLOATS else pa.string()) for c in columns]
+    )
     n = 0
     rows = iter(rows)
     with pq.ParquetWriter(stream, schema, compression="zstd") as writer:

@@ -9,8 +9,13 @@ from rjwatch.extras import require as _require
 from rjwatch.inputs import InputError
 
 #: Stack order and colours: coverage the analyst cares about at the bottom, noise on top.
-STATUS_COLOURS = {"copy": "#c0392b", "excerpt": "#e67e22", "new": "#2e86c1", "duplicate": "#95a5a6",
-                  "off_topic": "#d5dbdb"}
+STATUS_COLOURS = {
+    "copy": "#c0392b",
+    "excerpt": "#e67e22",
+    "new": "#2e86c1",
+    "duplicate": "#95a5a6",
+    "off_topic": "#d5dbdb",
+}
 #: Figure size in inches and resolution: readable on a laptop screen and in a report.
 FIGSIZE, DPI = (11, 4.5), 110
 #: Copy markers float this share of the tallest bar above their day's stack.
@@ -34,8 +39,10 @@ def check_target(path: str) -> None:
     formats = sorted(FigureCanvasBase.get_supported_filetypes())
     ext = target.suffix.lower().lstrip(".")
     if ext not in formats:
-        raise InputError(f"--plot {path}: unknown image type {('.' + ext) if ext else '(no extension)'}; "
-                         f"use one of: {', '.join('.' + f for f in formats)}")
+        raise InputError(
+            f"--plot {path}: unknown image type {('.' + ext) if ext else '(no extension)'}; "
+            f"use one of: {', '.join('.' + f for f in formats)}"
+        )
 
 
 def coverage(counts: list[dict], copies: list[dict], path: str) -> None:
@@ -62,8 +69,14 @@ def coverage(counts: list[dict], copies: list[dict], path: str) -> None:
     if copy_days:
         top = {d: b for d, b in zip(days, bottom)}
         lift = max(bottom, default=1) * MARKER_LIFT
-        ax.scatter(copy_days, [top.get(d, 0) + lift for d in copy_days], marker="v", color="black", zorder=3,
-                   label="seed copy or excerpt")
+        ax.scatter(
+            copy_days,
+            [top.get(d, 0) + lift for d in copy_days],
+            marker="v",
+            color="black",
+            zorder=3,
+            label="seed copy or excerpt",
+        )
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -13,11 +13,12 @@ import os
 import re
 import tomllib
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from judge.durations import MAX_DURATION_S, ConfigError, parse_duration  # noqa: F401 - re-exported for the CLI
+from judge.durations import MAX_DURATION_S, ConfigError, parse_duration
 
 CONFIG_ENV = "RJWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "rjwatch.toml"
@@ -59,6 +60,7 @@ def int_range(low: int, high: int = SQLITE_INT_MAX) -> Check:
 
 def float_range(low: float, high: float) -> Check:
     """Finite numbers in (low, high]: a zero or negative timeout means none at all, a NaN never times out."""
+
     def check(value: float) -> float:
         if not (math.isfinite(value) and low < value <= high):
             raise ValueError(f"must be a number above {low:g} and at most {high:g}")
@@ -71,8 +73,9 @@ def _duration(value: Any) -> Any:
     try:
         parse_duration(value)
     except ConfigError:
-        raise ValueError(f"must be a duration above 0 and at most {MAX_DURATION_S // 86400} days "
-                         "(e.g. 90s, 15m, 6h, 1d)") from None
+        raise ValueError(
+            f"must be a duration above 0 and at most {MAX_DURATION_S // 86400} days (e.g. 90s, 15m, 6h, 1d)"
+        ) from None
     return value
 
 
@@ -122,51 +125,101 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "data/rjwatch.db", "SQLite database file. `--db` and `$RJWATCH_DB` override it.", NOT_EMPTY),
-    Setting("topic", "", "Topic profile (TOML) used for relevance; empty means the packaged Russia–Japan "
-            "profile (judge/profiles/russia_japan.toml). Applied by `rjwatch init`."),
-    Setting("seeds", [], "Extra reference articles (files or URLs) that `rjwatch init` loads after the "
-            "packaged seed."),
-    Setting("user_agent", "rjwatch/0.1 (+https://github.com/rjwatch/rjwatch)",
-            "User-Agent sent with every request; keep a contact URL in it.", NOT_EMPTY),
-    Setting("fetch_timeout", 30.0, "Connect and read timeout for one HTTP request, in seconds.", float_range(0, MAX_FETCH_TIMEOUT_S)),
-    Setting("max_bytes", 10_000_000, "Largest response or input file accepted, in bytes (after "
-            "decompression). Bigger inputs are refused with an error.", int_range(1)),
+    Setting(
+        "topic",
+        "",
+        "Topic profile (TOML) used for relevance; empty means the packaged Russia–Japan "
+        "profile (judge/profiles/russia_japan.toml). Applied by `rjwatch init`.",
+    ),
+    Setting("seeds", [], "Extra reference articles (files or URLs) that `rjwatch init` loads after the packaged seed."),
+    Setting(
+        "user_agent",
+        "rjwatch/0.1 (+https://github.com/rjwatch/rjwatch)",
+        "User-Agent sent with every request; keep a contact URL in it.",
+        NOT_EMPTY,
+    ),
+    Setting(
+        "fetch_timeout",
+        30.0,
+        "Connect and read timeout for one HTTP request, in seconds.",
+        float_range(0, MAX_FETCH_TIMEOUT_S),
+    ),
+    Setting(
+        "max_bytes",
+        10_000_000,
+        "Largest response or input file accepted, in bytes (after "
+        "decompression). Bigger inputs are refused with an error.",
+        int_range(1),
+    ),
     Setting("max_redirects", 5, "Redirects followed per request.", int_range(0, MAX_REDIRECTS)),
-    Setting("poll_interval", "15m", "Starting interval between polls of a feed (adapts between min_interval "
-            "and max_interval; a source's own --every wins). Units: s, m, h, d.", DURATION),
+    Setting(
+        "poll_interval",
+        "15m",
+        "Starting interval between polls of a feed (adapts between min_interval "
+        "and max_interval; a source's own --every wins). Units: s, m, h, d.",
+        DURATION,
+    ),
     Setting("min_interval", "5m", "Shortest adaptive polling interval (busy feeds).", DURATION),
-    Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds); at least min_interval.",
-            DURATION),
-    Setting("poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host).", int_range(1, MAX_WORKERS)),
-    Setting("failure_alert_after", 5, "Consecutive failures of a source (failed polls of a feed, crawls of a blog where "
-            "every request failed) that raise one alert.", int_range(1)),
+    Setting("max_interval", "6h", "Longest adaptive polling interval (quiet feeds); at least min_interval.", DURATION),
+    Setting(
+        "poll_workers", 32, "Feeds fetched at once in a polling pass (at most 2 per host).", int_range(1, MAX_WORKERS)
+    ),
+    Setting(
+        "failure_alert_after",
+        5,
+        "Consecutive failures of a source (failed polls of a feed, crawls of a blog where "
+        "every request failed) that raise one alert.",
+        int_range(1),
+    ),
     Setting("poll_tick", "1m", "How often the daemon looks for feeds that are due.", DURATION),
     Setting("crawl_interval", "6h", "How often the daemon crawls each blog (a blog's own `every` wins).", DURATION),
-    Setting("crawl_timeout", "2h", "Hard limit of one crawl subprocess; it is then stopped (and resumes "
-            "next time).", DURATION),
+    Setting(
+        "crawl_timeout",
+        "2h",
+        "Hard limit of one crawl subprocess; it is then stopped (and resumes next time).",
+        DURATION,
+    ),
     Setting("crawl_settings", [], "Scrapy settings (KEY=VALUE) for every crawl, like `scrapy crawl -s`."),
     Setting("alert_tick", "1m", "How often the daemon delivers pending alerts.", DURATION),
-    Setting("alert_retry", "30s", "First retry delay of a failed alert delivery; doubles per attempt "
-            "(6 attempts, then the alert is `failed`).", DURATION),
+    Setting(
+        "alert_retry",
+        "30s",
+        "First retry delay of a failed alert delivery; doubles per attempt (6 attempts, then the alert is `failed`).",
+        DURATION,
+    ),
     Setting("digest_time", "08:00", "Daily digest time (HH:MM) in `timezone`.", CLOCK),
     Setting("timezone", "UTC", "Time zone of the digest time and the scheduler.", TIME_ZONE),
     Setting("backup_dir", "", "Folder for the nightly backup (SQLite backup API); empty: no backup."),
-    Setting("batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers.",
-            int_range(1, MAX_BATCH)),
-    Setting("ingest_workers", -1, "Processes that analyse posts for a long `rjwatch ingest` and for big polled "
-            "batches (200+ new entries: a backfill, a long feed; started on the first such batch and kept) "
-            "while the writes stay in one process; -1 picks by size and cores, 0 analyses in the writing process.",
-            int_range(-1, MAX_WORKERS)),
-    Setting("cluster.redis_url", "", "Distributed crawling (docs/cluster.md): the Redis server that holds the shared "
-            "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
-            "Empty: crawls run locally."),
-    Setting("cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction.",
-            int_range(1, MAX_BATCH)),
-    Setting("trusted_hosts", [], "Private hosts (`host` for every port, or `host:port`) that learned URLs "
-            "may lead to, e.g. blogs on an intranet: links, redirects, a feed's next page, entry pages, in crawls, "
-            "polls and fetched inputs. Other loopback, private and link-local addresses (also names resolving "
-            "to them, like `localhost`) are never fetched; the URL you type and the sources you add always work, "
-            "on their own host and port only (a URL without a port means port 80 or 443)."),
+    Setting(
+        "batch_size", 200, "Posts stored per transaction by `rjwatch ingest` and the crawlers.", int_range(1, MAX_BATCH)
+    ),
+    Setting(
+        "ingest_workers",
+        -1,
+        "Processes that analyse posts for a long `rjwatch ingest` and for big polled "
+        "batches (200+ new entries: a backfill, a long feed; started on the first such batch and kept) "
+        "while the writes stay in one process; -1 picks by size and cores, 0 analyses in the writing process.",
+        int_range(-1, MAX_WORKERS),
+    ),
+    Setting(
+        "cluster.redis_url",
+        "",
+        "Distributed crawling (docs/cluster.md): the Redis server that holds the shared "
+        "frontier, dupefilter and item stream, e.g. `redis://host:6379/0`. Set in `[cluster]` as `redis_url`. "
+        "Empty: crawls run locally.",
+    ),
+    Setting(
+        "cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction.", int_range(1, MAX_BATCH)
+    ),
+    Setting(
+        "trusted_hosts",
+        [],
+        "Private hosts (`host` for every port, or `host:port`) that learned URLs "
+        "may lead to, e.g. blogs on an intranet: links, redirects, a feed's next page, entry pages, in crawls, "
+        "polls and fetched inputs. Other loopback, private and link-local addresses (also names resolving "
+        "to them, like `localhost`) are never fetched; the URL you type and the sources you add always work, "
+        "on their own host and port only (a URL without a port means port 80 or 443).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -253,8 +306,9 @@ def load(path: str | os.PathLike | None = None, overrides: dict[str, Any] | None
         if value is not None:
             values[name] = _coerce(_BY_NAME[name], value, f"--{name}")
     if parse_duration(values["min_interval"]) > parse_duration(values["max_interval"]):
-        raise ConfigError(f"min_interval ({values['min_interval']}) is longer than max_interval "
-                          f"({values['max_interval']})")
+        raise ConfigError(
+            f"min_interval ({values['min_interval']}) is longer than max_interval ({values['max_interval']})"
+        )
     return Config(values, file_path, raw)
 
 

@@ -30,7 +30,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -39,9 +39,8 @@ from judge import dates
 from judge.errors import RjwatchError
 from judge.identity import MASK, is_secret_arg, mask_url, mask_urls
 from judge.text import strip_controls
-from storage import outbox
+from storage import outbox, search
 from storage import saved as saved_search
-from storage import search
 from storage.db import write_tx
 from storage.sources import name_and_url as source_name_and_url
 
@@ -152,15 +151,20 @@ class Channel:
         if self.url == "console":
             from judge.text import terminal_text  # the one terminal sanitiser, the CLI's printers' too
 
-            print(f"[rjwatch alert] {terminal_text(title)}\n{terminal_text(body, multiline=True)}\n", file=sys.stderr,
-                  flush=True)
+            print(
+                f"[rjwatch alert] {terminal_text(title)}\n{terminal_text(body, multiline=True)}\n",
+                file=sys.stderr,
+                flush=True,
+            )
             return
         if self.url.startswith("jsonl:"):
-            path = Path(self.url[len("jsonl:"):]).expanduser()
+            path = Path(self.url[len("jsonl:") :]).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"key": key, "title": title, "body": body, "at": dates.now_iso()},
-                                    ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps({"key": key, "title": title, "body": body, "at": dates.now_iso()}, ensure_ascii=False)
+                    + "\n"
+                )
             return
         import apprise
 
@@ -221,7 +225,7 @@ def url_secrets(url: str, *, ask_apprise: bool = True) -> set[str]:
         if ask_apprise and a.add(url):
             shown = set(_URL_PART_RE.split(unquote(a[0].url(privacy=True))))
             out.update(p for p in _URL_PART_RE.split(unquote(rest)) if p not in shown)
-    except Exception:  # noqa: S110 - the parts found above are still masked
+    except Exception:  # the parts found above are still masked
         pass
     full = set()
     for part in out:
@@ -306,8 +310,15 @@ def channels_from_config(cfg) -> list[Channel]:
         )
         if rule.query is not None and not isinstance(rule.query, str):
             raise AlertConfigError(f"channel {name}: rule.query must be a string (a query or a saved search name)")
-        out.append(Channel(name, expand_env(str(spec["url"])), mode,
-                           _per_hour(name, spec.get("max_per_hour") or section.get("max_per_hour") or 30), rule))
+        out.append(
+            Channel(
+                name,
+                expand_env(str(spec["url"])),
+                mode,
+                _per_hour(name, spec.get("max_per_hour") or section.get("max_per_hour") or 30),
+                rule,
+            )
+        )
     if not out:
         out.append(Channel("console", "console"))
     return out
@@ -326,10 +337,10 @@ def _source_ids(channel: str, value) -> tuple[int, ...]:
     if value is None:
         return ()
     items = value if isinstance(value, list) else None
-    if items is None or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ROW_ID
-                                for v in items):
-        raise AlertConfigError(f"channel {channel}: rule.sources must be a list of source ids (whole numbers from 1), "
-                               f"got {value!r}"[:300])
+    if items is None or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ROW_ID for v in items):
+        raise AlertConfigError(
+            f"channel {channel}: rule.sources must be a list of source ids (whole numbers from 1), got {value!r}"[:300]
+        )
     return tuple(items)
 
 
@@ -337,14 +348,17 @@ def _relevance(channel: str, value) -> float:
     if value is None:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise AlertConfigError(f"channel {channel}: rule.min_relevance must be a number from 0 to 1, got {value!r}"[:300])
+        raise AlertConfigError(
+            f"channel {channel}: rule.min_relevance must be a number from 0 to 1, got {value!r}"[:300]
+        )
     return float(value)
 
 
 def _per_hour(channel: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_HOUR:
-        raise AlertConfigError(f"channel {channel}: max_per_hour must be a whole number from 1 to {MAX_PER_HOUR:,}, "
-                               f"got {value!r}"[:300])
+        raise AlertConfigError(
+            f"channel {channel}: max_per_hour must be a whole number from 1 to {MAX_PER_HOUR:,}, got {value!r}"[:300]
+        )
     return value
 
 
@@ -374,17 +388,19 @@ def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
         else:
             reason = f"relevance {why.get('relevance', 0):.2f}: " + ", ".join(why.get("terms") or [])
         title = f"[{kind}] {p.get('title') or '(untitled)'}"
-        body = "\n".join([
-            f"Source: {_source_label(db, p.get('source_id'))}",
-            f"Published: {p.get('published') or '-'}   Language: {p.get('lang') or '-'}   Status: {kind}",
-            f"Why: {reason}",
-            *([f"Note: {'; '.join(_flag_text(f) for f in why['flags'])}"] if why.get("flags") else []),
-            "",
-            (p.get("snippet") or "")[:SNIPPET_CHARS],
-            "",
-            p.get("url") or "",
-            f"(rjwatch post #{p.get('post_id')}, key {alert['key']})",
-        ])
+        body = "\n".join(
+            [
+                f"Source: {_source_label(db, p.get('source_id'))}",
+                f"Published: {p.get('published') or '-'}   Language: {p.get('lang') or '-'}   Status: {kind}",
+                f"Why: {reason}",
+                *([f"Note: {'; '.join(_flag_text(f) for f in why['flags'])}"] if why.get("flags") else []),
+                "",
+                (p.get("snippet") or "")[:SNIPPET_CHARS],
+                "",
+                p.get("url") or "",
+                f"(rjwatch post #{p.get('post_id')}, key {alert['key']})",
+            ]
+        )
     elif kind == "source_failing":
         title = f"[source failing] {mask_url(p.get('url'))}"
         body = f"{p.get('failures')} failures in a row. Last error: {mask_urls(p.get('error'))}\n(key {alert['key']})"
@@ -453,8 +469,7 @@ def _read_outbox(db: sqlite_utils.Database, channels: list[Channel]) -> None:
 
 
 def _backoff(attempts: int, base: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=base * 2 ** (attempts - 1))).isoformat(
-        timespec="milliseconds")
+    return (datetime.now(UTC) + timedelta(seconds=base * 2 ** (attempts - 1))).isoformat(timespec="milliseconds")
 
 
 def dispatch(db: sqlite_utils.Database, channels: list[Channel], *, retry_base: float = RETRY_BASE_S) -> dict:
@@ -471,8 +486,14 @@ def dispatch(db: sqlite_utils.Database, channels: list[Channel], *, retry_base: 
         for alert in outbox.owed(db, ch.name, ("pending",), DISPATCH_BATCH):
             if budget <= 0:
                 with write_tx(db):
-                    outbox.mark(db, alert["id"], ch.name, "deferred", attempts=alert.get("d_attempts") or 0,
-                                error="flood control: waits for the next digest")
+                    outbox.mark(
+                        db,
+                        alert["id"],
+                        ch.name,
+                        "deferred",
+                        attempts=alert.get("d_attempts") or 0,
+                        error="flood control: waits for the next digest",
+                    )
                 counts["deferred"] += 1
                 continue
             attempts = (alert.get("d_attempts") or 0) + 1
@@ -483,8 +504,15 @@ def dispatch(db: sqlite_utils.Database, channels: list[Channel], *, retry_base: 
                 error = mask_secrets(str(exc))[:300]
                 status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
                 with write_tx(db):
-                    outbox.mark(db, alert["id"], ch.name, status, attempts=attempts, error=error,
-                                next_at=None if status == "failed" else _backoff(attempts, retry_base))
+                    outbox.mark(
+                        db,
+                        alert["id"],
+                        ch.name,
+                        status,
+                        attempts=attempts,
+                        error=error,
+                        next_at=None if status == "failed" else _backoff(attempts, retry_base),
+                    )
                 counts["failed" if status == "failed" else "retrying"] += 1
                 log.warning("rjwatch: alert %s to %s: %s", alert["key"], ch.name, error)
                 continue
@@ -499,7 +527,7 @@ def send_digest(db: sqlite_utils.Database, channels: list[Channel], period: str 
     """One digest message per channel: digest-mode alerts, and immediate ones deferred by flood control.
 
     Like `dispatch`, takes all the channels in force."""
-    period = period or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    period = period or datetime.now(UTC).strftime("%Y-%m-%d")
     out = {}
     _read_outbox(db, channels)
     for ch in channels:

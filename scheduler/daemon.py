@@ -37,7 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_SUBMITTED
@@ -48,16 +48,23 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.schedule import next_crawl_at
 from judge import dates
-from judge.errors import RjwatchError
 from judge.durations import ConfigError, parse_duration
+from judge.errors import RjwatchError
 from judge.pool import die_with_parent
 from scheduler import alerts as alerts_mod
 from storage import meta, pidlock
 from storage.bootstrap import ensure_initialised, register_sources
 from storage.db import DatabaseError, backup_to, checkpoint, connect, write_tx
 from storage.ingest import AnalysisPool
-from storage.sources import (add_failed_crawl_run, blog_crawl_schedule, blog_crawls, latest_run, mark_dead_runs,
-                             prune_runs, settle_child_run)
+from storage.sources import (
+    add_failed_crawl_run,
+    blog_crawl_schedule,
+    blog_crawls,
+    latest_run,
+    mark_dead_runs,
+    prune_runs,
+    settle_child_run,
+)
 
 log = logging.getLogger("rjwatch.daemon")
 
@@ -104,7 +111,8 @@ class Daemon:
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(JOB_THREADS)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=str(cfg["timezone"]))
+            timezone=str(cfg["timezone"]),
+        )
         self._local = threading.local()
         # Analysis worker processes for big polled batches; started on the first one, kept until exit.
         self.analysis_pool = AnalysisPool.from_setting(int(cfg["ingest_workers"]))
@@ -114,7 +122,7 @@ class Daemon:
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
 
     def _on_submitted(self, event) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for planned in event.scheduled_run_times:
             self.lags.append(max(0.0, (now - planned).total_seconds()))
         del self.lags[:-LAG_SAMPLES]
@@ -165,26 +173,39 @@ class Daemon:
             log.info("runs %s were left unfinished by a process that is gone: marked died", died)
         self.tidy_locks()
         tick = IntervalTrigger(seconds=self.tick_s)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.scheduler.add_job(self.heartbeat, tick, id="heartbeat", next_run_time=now)
-        self.scheduler.add_job(self.poll, IntervalTrigger(seconds=parse_duration(self.cfg["poll_tick"])), id="poll",
-                               next_run_time=now)
-        self.scheduler.add_job(self.dispatch, IntervalTrigger(seconds=parse_duration(self.cfg["alert_tick"])),
-                               id="alerts", next_run_time=now + timedelta(seconds=2))
+        self.scheduler.add_job(
+            self.poll, IntervalTrigger(seconds=parse_duration(self.cfg["poll_tick"])), id="poll", next_run_time=now
+        )
+        self.scheduler.add_job(
+            self.dispatch,
+            IntervalTrigger(seconds=parse_duration(self.cfg["alert_tick"])),
+            id="alerts",
+            next_run_time=now + timedelta(seconds=2),
+        )
         hour, minute = (int(x) for x in str(self.cfg["digest_time"]).split(":"))
-        self.scheduler.add_job(self.digest, CronTrigger(hour=hour, minute=minute, timezone=str(self.cfg["timezone"])),
-                               id="digest", next_run_time=self._digest_catch_up())
-        self.scheduler.add_job(self.housekeeping, IntervalTrigger(hours=24), id="housekeeping",
-                               next_run_time=now + timedelta(minutes=5))
+        self.scheduler.add_job(
+            self.digest,
+            CronTrigger(hour=hour, minute=minute, timezone=str(self.cfg["timezone"])),
+            id="digest",
+            next_run_time=self._digest_catch_up(),
+        )
+        self.scheduler.add_job(
+            self.housekeeping, IntervalTrigger(hours=24), id="housekeeping", next_run_time=now + timedelta(minutes=5)
+        )
         self.scheduler.add_job(self.reload, tick, id="reload")
         self.sync_crawl_jobs()
 
     def _digest_catch_up(self) -> datetime | None:
         """Run the digest at start if its last slot passed while the daemon was down."""
         last_digest = meta.get(self.db, meta.LAST_DIGEST)
-        trigger = CronTrigger(hour=int(str(self.cfg["digest_time"]).split(":")[0]),
-                              minute=int(str(self.cfg["digest_time"]).split(":")[1]), timezone=str(self.cfg["timezone"]))
-        now = datetime.now(timezone.utc)
+        trigger = CronTrigger(
+            hour=int(str(self.cfg["digest_time"]).split(":")[0]),
+            minute=int(str(self.cfg["digest_time"]).split(":")[1]),
+            timezone=str(self.cfg["timezone"]),
+        )
+        now = datetime.now(UTC)
         last = dates.parse(last_digest) if last_digest is not None else None
         if last is None:
             return None  # never run: wait for the first slot
@@ -211,11 +232,16 @@ class Daemon:
             job = self.scheduler.get_job(job_id)
             if job is not None and getattr(job.trigger, "interval", None) == timedelta(seconds=every):
                 continue
-            first = next_crawl_at(dates.parse(last), completed=completed, every_s=every, now=datetime.now(timezone.utc))
+            first = next_crawl_at(dates.parse(last), completed=completed, every_s=every, now=datetime.now(UTC))
             if job is not None:
                 job.remove()
-            self.scheduler.add_job(self.crawl, IntervalTrigger(seconds=every, jitter=min(CRAWL_JITTER_S, every / 10)),
-                                   id=job_id, args=[sid], next_run_time=first)
+            self.scheduler.add_job(
+                self.crawl,
+                IntervalTrigger(seconds=every, jitter=min(CRAWL_JITTER_S, every / 10)),
+                id=job_id,
+                args=[sid],
+                next_run_time=first,
+            )
             log.info("crawl job %s every %.0f s, next at %s", job_id, every, first.isoformat(timespec="seconds"))
 
     # -- job bodies --------------------------------------------------------------------------------
@@ -234,8 +260,9 @@ class Daemon:
             self._job_state(name, started, f"error: {type(exc).__name__}: {exc}"[:300], None)
 
     def _job_state(self, name: str, started: str, outcome: str, result) -> None:
-        meta.set_job_state(self.db, name, {"started": started, "finished": dates.now_iso(), "outcome": outcome,
-                                           "result": result})
+        meta.set_job_state(
+            self.db, name, {"started": started, "finished": dates.now_iso(), "outcome": outcome, "result": result}
+        )
 
     def heartbeat(self, *, stopped: bool = False) -> None:
         import resource
@@ -244,10 +271,16 @@ class Daemon:
         for j in self.scheduler.get_jobs():
             nxt = getattr(j, "next_run_time", None)  # absent while the scheduler is not started yet
             jobs[j.id] = nxt.isoformat(timespec="seconds") if nxt else None
-        beat = {"at": dates.now_iso(), "pid": os.getpid(), "pid_started": pidlock.process_start(os.getpid()),
-                "tick_s": self.tick_s, "lag": self.lag_summary(), "next_runs": {} if stopped else jobs,
-                "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "rss_now_mb": _rss_now_mb()}
+        beat = {
+            "at": dates.now_iso(),
+            "pid": os.getpid(),
+            "pid_started": pidlock.process_start(os.getpid()),
+            "tick_s": self.tick_s,
+            "lag": self.lag_summary(),
+            "next_runs": {} if stopped else jobs,
+            "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "rss_now_mb": _rss_now_mb(),
+        }
         if stopped:
             beat["stopped"] = beat["at"]
         meta.beat(self.db, beat)
@@ -264,6 +297,7 @@ class Daemon:
             settings = PollSettings.from_config(self.cfg)  # built per pass: a reloaded config applies
             s = Poller(self.db, settings, pool=self.analysis_pool).poll(due, stop=self.stopping)
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
+
         self._guard("poll", body)
 
     def crawl(self, source_id: int) -> None:
@@ -283,8 +317,14 @@ class Daemon:
         with self.children_lock:  # the stop handler takes this lock too: no child starts after it looked
             if self.stopping.is_set():
                 return {"skipped": "stopping"}
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True, preexec_fn=_die_with_parent_by_sigterm)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_die_with_parent_by_sigterm,
+            )
             self.children.add(proc)
         try:
             timed_out = False
@@ -322,8 +362,9 @@ class Daemon:
         out = seed(self.db, redis_client(self.cfg["cluster.redis_url"]), [get_source(self.db, source_id)])
         return {"cluster": out[0]}
 
-    def _record_exit(self, source_id: int, pid: int, started: str, code: int, timed_out: bool, stopped: bool,
-                     tail: list[str]) -> tuple[int | None, str | None]:
+    def _record_exit(
+        self, source_id: int, pid: int, started: str, code: int, timed_out: bool, stopped: bool, tail: list[str]
+    ) -> tuple[int | None, str | None]:
         """The crawl's exit code lands in its `runs` row (or in a row of its own if it died before one).
 
         Returns (run id, finish reason); (None, None) when there is no run: the blog was busy, or the
@@ -359,30 +400,36 @@ class Daemon:
             pass
 
     def dispatch(self) -> None:
-        self._guard("alerts", lambda: alerts_mod.dispatch(self.db, alerts_mod.channels_from_config(self.cfg),
-                                                          retry_base=parse_duration(self.cfg["alert_retry"])))
+        self._guard(
+            "alerts",
+            lambda: alerts_mod.dispatch(
+                self.db, alerts_mod.channels_from_config(self.cfg), retry_base=parse_duration(self.cfg["alert_retry"])
+            ),
+        )
 
     def digest(self) -> None:
         def body():
             out = alerts_mod.send_digest(self.db, alerts_mod.channels_from_config(self.cfg))
             meta.put(self.db, meta.LAST_DIGEST, dates.now_iso())
             return out
+
         self._guard("digest", body)
 
     def housekeeping(self) -> None:
         def body():
             checkpoint(self.db)
-            cutoff = (datetime.now(timezone.utc) - timedelta(days=KEEP_RUNS_DAYS)).isoformat(timespec="seconds")
+            cutoff = (datetime.now(UTC) - timedelta(days=KEEP_RUNS_DAYS)).isoformat(timespec="seconds")
             pruned = prune_runs(self.db, cutoff)
             backup = None
             if self.cfg["backup_dir"]:
                 backup = self._backup(Path(self.cfg["backup_dir"]))
             return {"pruned_runs": pruned, "died_runs": len(mark_dead_runs(self.db)), "backup": backup}
+
         self._guard("housekeeping", body)
 
     def _backup(self, folder: Path) -> str:
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"rjwatch-{datetime.now(timezone.utc).strftime('%Y%m%d')}.db"
+        target = folder / f"rjwatch-{datetime.now(UTC).strftime('%Y%m%d')}.db"
         backup_to(self.db, target)
         return str(target)
 
@@ -393,6 +440,7 @@ class Daemon:
             register_sources(self.db, self.cfg.section("sources"))
             self.sync_crawl_jobs()
             return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}
+
         self._guard("reload", body)
 
     # -- running ---------------------------------------------------------------------------------
@@ -462,7 +510,7 @@ def daemon_state(beat: dict | None, now: datetime | None = None) -> dict:
     heartbeat is older than STALE_TICKS ticks (a hung daemon)."""
     if not beat:
         return {"running": False, "pid": None, "last_seen": None, "why": "never ran on this database"}
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     pid = beat.get("pid")
     at = dates.parse(beat.get("at"))
     age = (now - at).total_seconds() if at else None
@@ -491,25 +539,37 @@ def status(db) -> dict:
     out["daemon"] = daemon_state(hb)
     if hb:
         at = dates.parse(hb["at"])
-        out["heartbeat"] = {"at": hb["at"], "pid": hb.get("pid"), "lag": hb.get("lag"),
-                            "rss_now_mb": hb.get("rss_now_mb"),
-                            "next_runs": (hb.get("next_runs") or {}) if out["daemon"]["running"] else {},
-                            "stopped": hb.get("stopped"),
-                            "age_s": round((datetime.now(timezone.utc) - at).total_seconds()) if at else None}
+        out["heartbeat"] = {
+            "at": hb["at"],
+            "pid": hb.get("pid"),
+            "lag": hb.get("lag"),
+            "rss_now_mb": hb.get("rss_now_mb"),
+            "next_runs": (hb.get("next_runs") or {}) if out["daemon"]["running"] else {},
+            "stopped": hb.get("stopped"),
+            "age_s": round((datetime.now(UTC) - at).total_seconds()) if at else None,
+        }
     else:
         out["heartbeat"] = None
     out["jobs"] = meta.job_states(db)
     if hb:  # the heartbeat job records itself in `heartbeat`, not in a job row
         out["jobs"]["heartbeat"] = {"finished": hb["at"], "outcome": "stopped" if hb.get("stopped") else "ok"}
-    crawl_jobs = {n for n in set(out["jobs"]) | set((out["heartbeat"] or {}).get("next_runs") or {})
-                  if n.startswith("crawl:") and n[6:].isdigit()}
+    crawl_jobs = {
+        n
+        for n in set(out["jobs"]) | set((out["heartbeat"] or {}).get("next_runs") or {})
+        if n.startswith("crawl:") and n[6:].isdigit()
+    }
     for name in crawl_jobs:
         job = out["jobs"].setdefault(name, {})
         run = latest_run(db, "crawl", int(name[6:]))
         if run is not None and run["started_at"] >= (job.get("started") or ""):
             reason = run["finish_reason"]
-            job.update({"run": run["id"], "finished": run["finished_at"] or job.get("finished"),
-                        "outcome": "running" if reason is None else ("ok" if reason == "finished" else reason)})
+            job.update(
+                {
+                    "run": run["id"],
+                    "finished": run["finished_at"] or job.get("finished"),
+                    "outcome": "running" if reason is None else ("ok" if reason == "finished" else reason),
+                }
+            )
     out["failing_sources"] = health.failing(db)
     out["alerts"] = outbox.alert_counts(db)
     out["deliveries"] = outbox.delivery_counts(db)

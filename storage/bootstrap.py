@@ -35,8 +35,9 @@ def initialise(db: sqlite_utils.Database, topic_path: str | None = None) -> dict
     profile = TopicProfile.load(topic_path or None)
     store_topic(db, profile.name, profile.raw or "")
     art = packaged_seed()
-    seed_id, created = add_seed(db, title=art["title"], body=art["text"], published=art["published"],
-                                origin=f"packaged:{PACKAGED_SEED}")
+    seed_id, created = add_seed(
+        db, title=art["title"], body=art["text"], published=art["published"], origin=f"packaged:{PACKAGED_SEED}"
+    )
     return {"applied": applied, "profile": profile, "seed": art, "seed_id": seed_id, "seed_created": created}
 
 

@@ -9,30 +9,30 @@ CANNED_QUERIES = {
         "title": "Latest new coverage",
         "description": "Relevant posts that are neither copies of a seed nor duplicates, newest first.",
         "sql": "SELECT p.id, p.first_seen, p.published, p.lang, round(p.relevance, 2) AS relevance, p.title, p.url, "
-               "coalesce(s.name, s.url) AS source FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
-               "WHERE p.status = 'new' ORDER BY p.id DESC LIMIT 200",
+        "coalesce(s.name, s.url) AS source FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+        "WHERE p.status = 'new' ORDER BY p.id DESC LIMIT 200",
     },
     "copies_of_the_seed": {
         "title": "Copies of the seed",
         "description": "Every copy and excerpt of a seed, in the order they were first seen.",
         "sql": "SELECT p.id, p.first_seen, p.published, p.status, json_extract(p.evidence, '$.seed') AS seed, "
-               "round(json_extract(p.seed_similarity, '$.\"' || json_extract(p.evidence, '$.seed') || "
-               "'\".containment'), 3) AS containment, coalesce(s.name, s.url) AS source, p.title, p.url "
-               "FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
-               "WHERE p.status IN ('copy', 'excerpt') ORDER BY p.first_seen, p.id",
+        "round(json_extract(p.seed_similarity, '$.\"' || json_extract(p.evidence, '$.seed') || "
+        "'\".containment'), 3) AS containment, coalesce(s.name, s.url) AS source, p.title, p.url "
+        "FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+        "WHERE p.status IN ('copy', 'excerpt') ORDER BY p.first_seen, p.id",
     },
     "failing_sources": {
         "title": "Failing sources",
         "description": "Sources whose last polls or crawls failed, worst first.",
         "sql": "SELECT s.id, s.kind, s.state, coalesce(s.name, s.url) AS source, h.consecutive_failures, "
-               "h.last_error, h.last_success, h.next_due FROM source_health h JOIN sources s ON s.id = h.source_id "
-               "WHERE h.consecutive_failures > 0 OR s.state = 'disabled' ORDER BY h.consecutive_failures DESC",
+        "h.last_error, h.last_success, h.next_due FROM source_health h JOIN sources s ON s.id = h.source_id "
+        "WHERE h.consecutive_failures > 0 OR s.state = 'disabled' ORDER BY h.consecutive_failures DESC",
     },
     "alerts_sent_today": {
         "title": "Alerts sent today",
         "description": "Alerts delivered since midnight UTC.",
         "sql": "SELECT a.id, a.sent_at, a.kind, a.key, json_extract(a.payload, '$.title') AS title, "
-               "json_extract(a.payload, '$.url') AS url FROM alerts a "
-               "WHERE a.status = 'sent' AND a.sent_at >= date('now') ORDER BY a.sent_at DESC",
+        "json_extract(a.payload, '$.url') AS url FROM alerts a "
+        "WHERE a.status = 'sent' AND a.sent_at >= date('now') ORDER BY a.sent_at DESC",
     },
 }

@@ -19,18 +19,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from judge import dates
-from judge.identity import canonical_url
 from judge.analyze import Analysis, BadPost, analyze, prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, Verdict, decide
+from judge.identity import canonical_url
+
 # The analysis pool lives with the analysis; these names are re-exported for the callers of storage.
 from judge.pool import AnalysisPool, default_workers  # noqa: F401
 from judge.relevance import ProfileError, TopicProfile
@@ -94,8 +95,14 @@ def load_profile(db: sqlite_utils.Database) -> TopicProfile:
 class Ingestor:
     """Holds what every ingest needs (seeds, topic profile) for one database connection."""
 
-    def __init__(self, db: sqlite_utils.Database, *, profile: TopicProfile | None = None,
-                 alerts: bool = True, pool: "AnalysisPool | None" = None):
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        *,
+        profile: TopicProfile | None = None,
+        alerts: bool = True,
+        pool: AnalysisPool | None = None,
+    ):
         self.db = db
         self.conn: sqlite3.Connection = db.conn
         try:
@@ -131,13 +138,14 @@ class Ingestor:
             try:
                 analysed = self.pool.shared(self, todo, self._analyze_safely)
                 return self.write_prepared(
-                    ((it, (k, None) if k is not None else next(analysed)) for it, k in zip(items, known)),
-                    silent=silent)
+                    ((it, (k, None) if k is not None else next(analysed)) for it, k in zip(items, known)), silent=silent
+                )
             except BrokenProcessPool:  # a worker was killed: nothing was committed, so do it here
                 self.pool.close()
         results = iter([self._analyze_safely(it) for it in todo])
-        return self.write_prepared([(it, (k, None) if k is not None else next(results)) for it, k in zip(items, known)],
-                                   silent=silent)
+        return self.write_prepared(
+            [(it, (k, None) if k is not None else next(results)) for it, k in zip(items, known)], silent=silent
+        )
 
     def _analyze_safely(self, item: dict) -> tuple[Analysis | None, str | None]:
         try:
@@ -145,8 +153,15 @@ class Ingestor:
         except BadPost as exc:
             return None, str(exc)
 
-    def ingest_stream(self, items: Iterable[dict], *, batch_size: int = 200, workers: int = 0,
-                      silent: bool = False, start_method: str | None = None) -> Iterator[BatchResult]:
+    def ingest_stream(
+        self,
+        items: Iterable[dict],
+        *,
+        batch_size: int = 200,
+        workers: int = 0,
+        silent: bool = False,
+        start_method: str | None = None,
+    ) -> Iterator[BatchResult]:
         """Store a long stream of posts in batches, yielding each batch's result.
 
         With `workers` > 0 the database-free half (judge.analyze) runs in that many processes,
@@ -162,6 +177,7 @@ class Ingestor:
             return
         method = start_method or ("fork" if threading.active_count() == 1 else "forkserver")
         with AnalysisPool(workers, method=method) as pool:
+
             def submit(batch):
                 known = [self.known_unchanged(it) for it in batch]
                 todo = [it for it, k in zip(batch, known) if k is None]
@@ -212,8 +228,10 @@ class Ingestor:
             return None
         row = None
         if item.get("blog_id") and item.get("post_id"):
-            row = self.conn.execute("SELECT id, updated, summary_only FROM posts WHERE blog_id = ? AND post_id = ?",
-                                    (str(item["blog_id"]), str(item["post_id"]))).fetchone()
+            row = self.conn.execute(
+                "SELECT id, updated, summary_only FROM posts WHERE blog_id = ? AND post_id = ?",
+                (str(item["blog_id"]), str(item["post_id"])),
+            ).fetchone()
             if row is None:
                 return None  # a row found by URL would carry other ids or none: the full path either way
         if row is None:
@@ -221,8 +239,9 @@ class Ingestor:
                 canonical = canonical_url(url)
             except ValueError:
                 return None
-            found = self.conn.execute("SELECT id, updated, summary_only, blog_id, post_id FROM posts "
-                                      "WHERE canonical_url = ?", (canonical,)).fetchone()
+            found = self.conn.execute(
+                "SELECT id, updated, summary_only, blog_id, post_id FROM posts WHERE canonical_url = ?", (canonical,)
+            ).fetchone()
             if found is None:
                 return None
             if item.get("post_id") and (found[3], found[4]) != (str(item.get("blog_id")), str(item["post_id"])):
@@ -244,9 +263,11 @@ class Ingestor:
             "INSERT INTO sightings (post_id, url, via, source_id, run_id, first_seen, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, url, via) DO UPDATE SET "
             "last_seen = excluded.last_seen, times = times + 1, run_id = coalesce(excluded.run_id, run_id)",
-            (post_id, seen_url, via, item.get("source_id"), item.get("run_id"), now, now))
-        status = self.conn.execute("UPDATE posts SET last_seen = ? WHERE id = ? RETURNING status",
-                                   (now, post_id)).fetchone()
+            (post_id, seen_url, via, item.get("source_id"), item.get("run_id"), now, now),
+        )
+        status = self.conn.execute(
+            "UPDATE posts SET last_seen = ? WHERE id = ? RETURNING status", (now, post_id)
+        ).fetchone()
         return Outcome(url, "seen", post_id, status[0] if status else None)
 
     # -- the write ---------------------------------------------------------------------------
@@ -270,8 +291,9 @@ class Ingestor:
             if not (a.post_id and row[2] and (row[1], row[2]) != (a.blog_id, a.post_id)):
                 return row[0]
         host = urlsplit(a.canonical_url).hostname
-        for pid, url, blog_id in q("SELECT id, canonical_url, blog_id FROM posts WHERE content_hash = ?",
-                                   (a.content_hash,)):
+        for pid, url, blog_id in q(
+            "SELECT id, canonical_url, blog_id FROM posts WHERE content_hash = ?", (a.content_hash,)
+        ):
             if urlsplit(url).hostname == host or (a.blog_id and blog_id == a.blog_id):
                 return pid
         return None
@@ -283,40 +305,65 @@ class Ingestor:
             "INSERT INTO sightings (post_id, url, via, source_id, run_id, first_seen, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, url, via) DO UPDATE SET "
             "last_seen = excluded.last_seen, times = times + 1, run_id = coalesce(excluded.run_id, run_id)",
-            (post_id, seen_url, via, item.get("source_id"), item.get("run_id"), now, now))
+            (post_id, seen_url, via, item.get("source_id"), item.get("run_id"), now, now),
+        )
         if seen_url != a.url:
             # The post's own URL is a place it can be found too (the feed told us).
             self.conn.execute(
                 "INSERT OR IGNORE INTO sightings (post_id, url, via, source_id, run_id, first_seen, last_seen) "
                 "VALUES (?, ?, 'link', ?, ?, ?, ?)",
-                (post_id, a.url, item.get("source_id"), item.get("run_id"), now, now))
+                (post_id, a.url, item.get("source_id"), item.get("run_id"), now, now),
+            )
 
     def _seen_again(self, post_id: int, a: Analysis, item: dict, now: str) -> Outcome:
         c = self.conn
-        row = c.execute("SELECT content_hash, updated, summary_only, status, title, text, revision, "
-                        "blog_id, post_id, published FROM posts WHERE id = ?", (post_id,)).fetchone()
+        row = c.execute(
+            "SELECT content_hash, updated, summary_only, status, title, text, revision, "
+            "blog_id, post_id, published FROM posts WHERE id = ?",
+            (post_id,),
+        ).fetchone()
         old_hash, old_updated, old_summary, old_status, old_title, old_text, revision, bid, pid, pub = row
         self._sighting(post_id, item, a, now)
-        c.execute("UPDATE posts SET last_seen = ?, blog_id = coalesce(blog_id, ?), post_id = coalesce(post_id, ?),"
-                  " published = coalesce(published, ?) WHERE id = ?",
-                  (now, a.blog_id, a.post_id, dates.normalize(a.published), post_id))
+        c.execute(
+            "UPDATE posts SET last_seen = ?, blog_id = coalesce(blog_id, ?), post_id = coalesce(post_id, ?),"
+            " published = coalesce(published, ?) WHERE id = ?",
+            (now, a.blog_id, a.post_id, dates.normalize(a.published), post_id),
+        )
         changed = a.content_hash != old_hash
         newer = _is_newer(a.updated, old_updated)
         fuller = bool(old_summary) and not a.summary_only
         if not changed or (a.summary_only and not old_summary) or not (newer or fuller):
             return Outcome(a.url, "seen", post_id, old_status)
         # An edited post (or the full text of a post first seen as a summary): keep the old version.
-        c.execute("INSERT INTO revisions (post_id, revision, title, text, updated, status, replaced_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (post_id, revision, old_title, old_text, old_updated, old_status, now))
+        c.execute(
+            "INSERT INTO revisions (post_id, revision, title, text, updated, status, replaced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (post_id, revision, old_title, old_text, old_updated, old_status, now),
+        )
         verdict, dup_j = self.verdict(a, exclude=post_id)
         c.execute(
             "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
             "content_hash = ?, summary_only = ?, media_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
             "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, revision = revision + 1 WHERE id = ?",
-            (a.title, a.author, dates.normalize(a.updated), a.text, a.content_hash, int(a.summary_only), int(a.media_only),
-             a.lang, verdict.status, a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
-             json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
-             int(has_cjk(a.title or old_title, a.text)), post_id))
+            (
+                a.title,
+                a.author,
+                dates.normalize(a.updated),
+                a.text,
+                a.content_hash,
+                int(a.summary_only),
+                int(a.media_only),
+                a.lang,
+                verdict.status,
+                a.relevance.score,
+                json.dumps(a.relevance.matched_terms, ensure_ascii=False),
+                json.dumps(a.seed_similarity),
+                verdict.duplicate_of,
+                _evidence(a, verdict, dup_j),
+                int(has_cjk(a.title or old_title, a.text)),
+                post_id,
+            ),
+        )
         lsh.replace(c, post_id, a.signature, a.band_keys)
         self._links(post_id, a)
         return Outcome(a.url, "updated", post_id, verdict.status)
@@ -351,8 +398,9 @@ class Ingestor:
         published = dates.normalize(a.published)
         takes_over_from = None
         if verdict.duplicate_of is not None:
-            pub, first = c.execute("SELECT published, first_seen FROM posts WHERE id = ?",
-                                   (verdict.duplicate_of,)).fetchone()
+            pub, first = c.execute(
+                "SELECT published, first_seen FROM posts WHERE id = ?", (verdict.duplicate_of,)
+            ).fetchone()
             if dates.sort_key(published, now) < dates.sort_key(pub, first):
                 # Collected later but published earlier: this post is the original.
                 takes_over_from = verdict.duplicate_of
@@ -363,12 +411,33 @@ class Ingestor:
             " lang, text, summary_only, media_only, content_hash, status, relevance, matched_terms, seed_similarity,"
             " duplicate_of, evidence, labels, first_seen, last_seen, cjk) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.canonical_url, a.url, a.blog_id, a.post_id, item.get("source_id"), a.title, a.author, published,
-             dates.normalize(a.updated), a.lang, a.text, int(a.summary_only), int(a.media_only), a.content_hash,
-             verdict.status,
-             a.relevance.score, json.dumps(a.relevance.matched_terms, ensure_ascii=False),
-             json.dumps(a.seed_similarity), verdict.duplicate_of, _evidence(a, verdict, dup_j),
-             json.dumps(a.labels, ensure_ascii=False), now, now, int(has_cjk(a.title, a.text))))
+            (
+                a.canonical_url,
+                a.url,
+                a.blog_id,
+                a.post_id,
+                item.get("source_id"),
+                a.title,
+                a.author,
+                published,
+                dates.normalize(a.updated),
+                a.lang,
+                a.text,
+                int(a.summary_only),
+                int(a.media_only),
+                a.content_hash,
+                verdict.status,
+                a.relevance.score,
+                json.dumps(a.relevance.matched_terms, ensure_ascii=False),
+                json.dumps(a.seed_similarity),
+                verdict.duplicate_of,
+                _evidence(a, verdict, dup_j),
+                json.dumps(a.labels, ensure_ascii=False),
+                now,
+                now,
+                int(has_cjk(a.title, a.text)),
+            ),
+        )
         post_id = cur.lastrowid
         lsh.add(c, post_id, a.signature, a.band_keys)
         self._sighting(post_id, item, a, now)
@@ -388,20 +457,27 @@ class Ingestor:
         new_status = "duplicate" if status == "new" else status
         ev = json.loads(evidence or "{}")
         ev.setdefault("reasons", []).append(f"re-linked: post #{new_root} was published earlier")
-        c.execute("UPDATE posts SET duplicate_of = ?, status = ?, evidence = ? WHERE id = ?",
-                  (new_root, new_status, json.dumps(ev, ensure_ascii=False), old_root))
-        row = c.execute("SELECT count(*) FROM alerts WHERE kind = 'new' AND post_id IN "
-                        "(SELECT id FROM posts WHERE id = ? OR duplicate_of = ?)", (old_root, new_root)).fetchone()
+        c.execute(
+            "UPDATE posts SET duplicate_of = ?, status = ?, evidence = ? WHERE id = ?",
+            (new_root, new_status, json.dumps(ev, ensure_ascii=False), old_root),
+        )
+        row = c.execute(
+            "SELECT count(*) FROM alerts WHERE kind = 'new' AND post_id IN "
+            "(SELECT id FROM posts WHERE id = ? OR duplicate_of = ?)",
+            (old_root, new_root),
+        ).fetchone()
         return row[0] > 0
 
     def _links(self, post_id: int, a: Analysis) -> None:
         self.conn.execute("DELETE FROM links WHERE post_id = ?", (post_id,))
         self.conn.executemany(
             "INSERT OR IGNORE INTO links (post_id, url, host) VALUES (?, ?, ?)",
-            [(post_id, u, (urlsplit(u).hostname or "").lower()) for u in a.links])
+            [(post_id, u, (urlsplit(u).hostname or "").lower()) for u in a.links],
+        )
 
-    def _enqueue_alert(self, post_id: int, a: Analysis, verdict: Verdict, item: dict, now: str, *,
-                       silent: bool, story_alerted: bool) -> None:
+    def _enqueue_alert(
+        self, post_id: int, a: Analysis, verdict: Verdict, item: dict, now: str, *, silent: bool, story_alerted: bool
+    ) -> None:
         status = "pending"
         note = None
         if silent:
@@ -413,12 +489,27 @@ class Ingestor:
             why["seed"] = verdict.seed_id
             why["seed_similarity"] = a.seed_similarity.get(str(verdict.seed_id))
         payload = {
-            "post_id": post_id, "status": verdict.status, "title": a.title, "url": a.url,
-            "published": dates.normalize(a.published), "lang": a.lang, "source_id": item.get("source_id"),
-            "why": why, "snippet": a.text[:SNIPPET_CHARS],
+            "post_id": post_id,
+            "status": verdict.status,
+            "title": a.title,
+            "url": a.url,
+            "published": dates.normalize(a.published),
+            "lang": a.lang,
+            "source_id": item.get("source_id"),
+            "why": why,
+            "snippet": a.text[:SNIPPET_CHARS],
         }
-        outbox.enqueue(self.conn, f"post-{post_id}-{verdict.status}", verdict.status, payload, post_id=post_id,
-                       source_id=item.get("source_id"), status=status, note=note, created_at=now)
+        outbox.enqueue(
+            self.conn,
+            f"post-{post_id}-{verdict.status}",
+            verdict.status,
+            payload,
+            post_id=post_id,
+            source_id=item.get("source_id"),
+            status=status,
+            note=note,
+            created_at=now,
+        )
 
 
 def _is_newer(new: str | None, old: str | None) -> bool:
@@ -433,8 +524,14 @@ _TERM_ORDER = ("dispute", "place:", "bilateral", "framing", "relations", "econom
 def _top_terms(a: Analysis, limit: int = 8) -> list[str]:
     ranked: dict[str, tuple[int, int]] = {}
     for concept, terms in a.relevance.matched_terms.items():
-        rank = next((i for i, key in enumerate(_TERM_ORDER) if concept == key or
-                     (key.endswith(":") and concept.startswith(key))), None)
+        rank = next(
+            (
+                i
+                for i, key in enumerate(_TERM_ORDER)
+                if concept == key or (key.endswith(":") and concept.startswith(key))
+            ),
+            None,
+        )
         if rank is None:
             continue  # other countries explain nothing about the topic
         for term, n in terms.items():

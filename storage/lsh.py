@@ -64,8 +64,9 @@ def replace(conn: sqlite3.Connection, post_id: int, sig: np.ndarray | None, keys
     add(conn, post_id, sig, keys)
 
 
-def near_duplicates(conn: sqlite3.Connection, sig: np.ndarray | None, keys: list[int], min_jaccard: float,
-                    *, exclude: int | None = None) -> list[tuple[int, float]]:
+def near_duplicates(
+    conn: sqlite3.Connection, sig: np.ndarray | None, keys: list[int], min_jaccard: float, *, exclude: int | None = None
+) -> list[tuple[int, float]]:
     """Posts whose estimated Jaccard with `sig` is at least `min_jaccard`: [(post_id, jaccard)]."""
     if sig is None or len(keys) != LSH_BANDS:
         return []
@@ -73,7 +74,8 @@ def near_duplicates(conn: sqlite3.Connection, sig: np.ndarray | None, keys: list
         f"SELECT m.post_id, m.signature FROM minhash m WHERE m.post_id IN "
         f"(SELECT post_id FROM lsh WHERE key IN ({_PLACEHOLDERS}) UNION "
         f"SELECT post_id FROM lsh_recent WHERE key IN ({_PLACEHOLDERS}) LIMIT {MAX_CANDIDATES})",
-        [*keys, *keys]).fetchall()
+        [*keys, *keys],
+    ).fetchall()
     rows = [(pid, blob) for pid, blob in rows if pid != exclude]
     if not rows:
         return []

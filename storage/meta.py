@@ -28,8 +28,10 @@ def get(db: sqlite_utils.Database, key: str) -> str | None:
 def put(db: sqlite_utils.Database, key: str, value: str) -> None:
     """Store `value` under `key`, replacing what was there."""
     with write_tx(db):
-        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                   "excluded.value", (key, value))
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
 
 def heartbeat(db: sqlite_utils.Database) -> dict | None:
@@ -44,8 +46,10 @@ def beat(db: sqlite_utils.Database, beat: dict) -> None:
 
 def job_states(db: sqlite_utils.Database) -> dict[str, dict]:
     """Each daemon job's last recorded state, by job name."""
-    return {k[len(JOB_PREFIX):]: json.loads(v)
-            for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (JOB_PREFIX + "%",))}
+    return {
+        k[len(JOB_PREFIX) :]: json.loads(v)
+        for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (JOB_PREFIX + "%",))
+    }
 
 
 def set_job_state(db: sqlite_utils.Database, name: str, state: dict) -> None:

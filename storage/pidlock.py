@@ -37,7 +37,7 @@ class PidLock:
         self.path = Path(path)
         self.fh = None
 
-    def acquire(self) -> "PidLock":
+    def acquire(self) -> PidLock:
         """Take the lock or raise Busy with the holder's pid."""
         for _ in range(LOCK_ATTEMPTS):
             fh = open(self.path, "a+")
@@ -99,7 +99,7 @@ def process_start(pid: int | None) -> str | None:
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as fh:
             stat = fh.read().decode("ascii", "replace")
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if fields[0] in ("Z", "X"):  # a zombie: it has exited, only its exit status is left
             return None
         return fields[19]  # field 22 of proc(5), counted after the command name

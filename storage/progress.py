@@ -48,7 +48,8 @@ def collected(path: Path) -> tuple[int, int, int, int]:
         "SELECT (SELECT count(*) FROM sources s JOIN source_health h ON h.source_id = s.id WHERE s.kind = 'feed' "
         "AND (h.polls > 0 OR h.consecutive_failures > 0)), "
         "(SELECT count(*) FROM sources s JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' "
-        "AND c.backfill_complete = 1), (SELECT count(*) FROM sources), (SELECT count(*) FROM posts)")
+        "AND c.backfill_complete = 1), (SELECT count(*) FROM sources), (SELECT count(*) FROM posts)",
+    )
     return row
 
 
@@ -58,7 +59,9 @@ def stored_and_alerted(path: Path, blogger_post_ids: list[str]) -> tuple[int, in
     (row,) = _query(
         path,
         f"SELECT count(*), (SELECT count(*) FROM alerts a JOIN posts q ON q.id = a.post_id WHERE q.post_id IN "
-        f"({marks}) AND a.status = 'sent') FROM posts WHERE post_id IN ({marks})", blogger_post_ids + blogger_post_ids)
+        f"({marks}) AND a.status = 'sent') FROM posts WHERE post_id IN ({marks})",
+        blogger_post_ids + blogger_post_ids,
+    )
     return row
 
 
@@ -68,7 +71,8 @@ def activity(path: Path) -> tuple[int, int, int]:
         path,
         "SELECT (SELECT count(*) FROM runs WHERE kind = 'poll'), (SELECT count(*) FROM runs WHERE kind = 'crawl' "
         "AND finished_at IS NOT NULL), (SELECT coalesce(sum(json_extract(stats, '$.not_modified')), 0) FROM runs "
-        "WHERE kind = 'poll')")
+        "WHERE kind = 'poll')",
+    )
     return row
 
 
@@ -78,11 +82,23 @@ def posts_by_status(path: Path) -> dict[str, int]:
 
 def seed_spread(path: Path) -> list[tuple[int, str, str | None, float, str | None, str]]:
     """(id, status, title, best containment of a seed, source, url) of every copy and excerpt."""
-    rows = _query(path, "SELECT p.id, p.status, p.title, p.seed_similarity, coalesce(s.name, s.url), p.url FROM posts p "
-                        "LEFT JOIN sources s ON s.id = p.source_id WHERE p.status IN ('copy', 'excerpt') ORDER BY "
-                        "p.status, p.published")
-    return [(pid, status, title, max((v.get("containment", 0) for v in json.loads(sim or "{}").values()), default=0),
-             source, url) for pid, status, title, sim, source, url in rows]
+    rows = _query(
+        path,
+        "SELECT p.id, p.status, p.title, p.seed_similarity, coalesce(s.name, s.url), p.url FROM posts p "
+        "LEFT JOIN sources s ON s.id = p.source_id WHERE p.status IN ('copy', 'excerpt') ORDER BY "
+        "p.status, p.published",
+    )
+    return [
+        (
+            pid,
+            status,
+            title,
+            max((v.get("containment", 0) for v in json.loads(sim or "{}").values()), default=0),
+            source,
+            url,
+        )
+        for pid, status, title, sim, source, url in rows
+    ]
 
 
 def duplicates(path: Path) -> list[tuple[int, str | None, int | None]]:
@@ -104,8 +120,12 @@ def deliveries_sent_by_channel(path: Path) -> dict[str, int]:
 
 def sent_alerts_of(path: Path, blogger_post_ids: list[str]) -> list[tuple[str, str | None]]:
     """(kind, post title) of the sent alerts of the posts with these Blogger post ids, oldest first."""
-    return _query(path, f"SELECT a.kind, p.title FROM alerts a JOIN posts p ON p.id = a.post_id WHERE p.post_id IN "
-                        f"({_marks(blogger_post_ids)}) AND a.status = 'sent' ORDER BY a.id", blogger_post_ids)
+    return _query(
+        path,
+        f"SELECT a.kind, p.title FROM alerts a JOIN posts p ON p.id = a.post_id WHERE p.post_id IN "
+        f"({_marks(blogger_post_ids)}) AND a.status = 'sent' ORDER BY a.id",
+        blogger_post_ids,
+    )
 
 
 def post_row_id(path: Path, blogger_post_id: str) -> int | None:

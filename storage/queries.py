@@ -6,9 +6,26 @@ import json
 
 import sqlite_utils
 
-POST_COLUMNS = ("id", "url", "canonical_url", "title", "author", "published", "lang", "source", "status",
-                "relevance", "matched_terms", "seed_similarity", "duplicate_of", "first_seen", "sightings",
-                "summary_only", "media_only", "flags")
+POST_COLUMNS = (
+    "id",
+    "url",
+    "canonical_url",
+    "title",
+    "author",
+    "published",
+    "lang",
+    "source",
+    "status",
+    "relevance",
+    "matched_terms",
+    "seed_similarity",
+    "duplicate_of",
+    "first_seen",
+    "sightings",
+    "summary_only",
+    "media_only",
+    "flags",
+)
 
 _LIST_SQL = """
 SELECT p.id, p.url, p.canonical_url, p.title, p.author, p.published, p.lang,
@@ -29,8 +46,9 @@ def _decode(row: dict) -> dict:
     return row
 
 
-def list_posts(db: sqlite_utils.Database, *, status: str | None = None, limit: int | None = None,
-               offset: int = 0) -> list[dict]:
+def list_posts(
+    db: sqlite_utils.Database, *, status: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     where, params = "", []
     if status:
         where = "WHERE p.status = ?"
@@ -41,19 +59,32 @@ def list_posts(db: sqlite_utils.Database, *, status: str | None = None, limit: i
 
 
 def get_post(db: sqlite_utils.Database, post_id: int) -> dict | None:
-    rows = list(db.query("SELECT p.*, coalesce(s.name, s.url) AS source FROM posts p "
-                         "LEFT JOIN sources s ON s.id = p.source_id WHERE p.id = ?", [post_id]))
+    rows = list(
+        db.query(
+            "SELECT p.*, coalesce(s.name, s.url) AS source FROM posts p "
+            "LEFT JOIN sources s ON s.id = p.source_id WHERE p.id = ?",
+            [post_id],
+        )
+    )
     if not rows:
         return None
     post = _decode(dict(rows[0]))
-    post["sightings"] = list(db.query(
-        "SELECT url, via, first_seen, last_seen, times FROM sightings WHERE post_id = ? ORDER BY first_seen, id",
-        [post_id]))
-    post["duplicates"] = list(db.query(
-        "SELECT id, title, url, published FROM posts WHERE duplicate_of = ? ORDER BY id", [post_id]))
-    post["revisions"] = list(db.query(
-        "SELECT revision, title, updated, status, replaced_at, length(text) AS chars FROM revisions "
-        "WHERE post_id = ? ORDER BY revision", [post_id]))
+    post["sightings"] = list(
+        db.query(
+            "SELECT url, via, first_seen, last_seen, times FROM sightings WHERE post_id = ? ORDER BY first_seen, id",
+            [post_id],
+        )
+    )
+    post["duplicates"] = list(
+        db.query("SELECT id, title, url, published FROM posts WHERE duplicate_of = ? ORDER BY id", [post_id])
+    )
+    post["revisions"] = list(
+        db.query(
+            "SELECT revision, title, updated, status, replaced_at, length(text) AS chars FROM revisions "
+            "WHERE post_id = ? ORDER BY revision",
+            [post_id],
+        )
+    )
     post["links"] = [r["url"] for r in db.query("SELECT url FROM links WHERE post_id = ? ORDER BY rowid", [post_id])]
     post["seeds"] = {str(r["id"]): r["title"] for r in db.query("SELECT id, title FROM seeds")}
     return post
@@ -76,11 +107,12 @@ def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[d
         params.append(seed_id)
     rows = []
     for r in db.query(
-            f"SELECT p.id, p.first_seen, p.published, p.status, p.title, p.url, p.text, p.seed_similarity, "
-            f"json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
-            f"(SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings "
-            f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY p.first_seen, p.id",
-            params):
+        f"SELECT p.id, p.first_seen, p.published, p.status, p.title, p.url, p.text, p.seed_similarity, "
+        f"json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
+        f"(SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings "
+        f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY p.first_seen, p.id",
+        params,
+    ):
         r = dict(r)
         sim = json.loads(r.pop("seed_similarity") or "{}").get(str(r["seed"])) or {}
         text = r.pop("text")
@@ -102,8 +134,12 @@ def _host(url: str) -> str:
 
 def revision_texts(db: sqlite_utils.Database, post_id: int) -> list[tuple[str, str]]:
     """(label, text) for every version of a post, oldest first, ending with the current one."""
-    out = [(f"r{r['revision']} ({r['updated'] or r['replaced_at']})", r["text"]) for r in db.query(
-        "SELECT revision, updated, replaced_at, text FROM revisions WHERE post_id = ? ORDER BY revision", [post_id])]
+    out = [
+        (f"r{r['revision']} ({r['updated'] or r['replaced_at']})", r["text"])
+        for r in db.query(
+            "SELECT revision, updated, replaced_at, text FROM revisions WHERE post_id = ? ORDER BY revision", [post_id]
+        )
+    ]
     cur = list(db.query("SELECT revision, updated, text FROM posts WHERE id = ?", [post_id]))
     if cur:
         out.append((f"r{cur[0]['revision']} (current)", cur[0]["text"]))
@@ -143,57 +179,109 @@ def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
     out = {
         "total": q(f"SELECT count(*) AS n FROM posts p {cond}")[0]["n"],
         "by_status": q(f"SELECT status, count(*) AS posts FROM posts p {cond} GROUP BY status ORDER BY posts DESC"),
-        "by_lang": q(f"SELECT coalesce(lang, '?') AS lang, count(*) AS posts FROM posts p {cond} "
-                     f"GROUP BY lang ORDER BY posts DESC"),
-        "by_source": q(f"SELECT coalesce(s.name, s.url, '(none)') AS source, count(*) AS posts, "
-                       f"sum(p.status = 'new') AS new, sum(p.status IN ('copy', 'excerpt')) AS copies "
-                       f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id {cond} "
-                       f"GROUP BY p.source_id ORDER BY posts DESC LIMIT {STATS_TOP}"),
-        "top_new_sources": q(f"SELECT coalesce(s.name, s.url, '(none)') AS source, count(*) AS new, "
-                             f"max(coalesce(p.published, p.first_seen)) AS latest "
-                             f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
-                             f"WHERE p.status = 'new' {('AND ' + cond[6:]) if cond else ''} "
-                             f"GROUP BY p.source_id ORDER BY new DESC LIMIT {STATS_TOP}"),
-        "by_day": q(f"SELECT {day} AS day, count(*) AS posts, sum(status = 'new') AS new, "
-                    f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
-                    f"GROUP BY day ORDER BY day DESC LIMIT {STATS_DAYS}"),
-        "by_week": q(f"SELECT strftime('%Y-W%W', {day}) AS week, count(*) AS posts, sum(status = 'new') AS new, "
-                     f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
-                     f"GROUP BY week ORDER BY week DESC LIMIT {STATS_DAYS}"),
+        "by_lang": q(
+            f"SELECT coalesce(lang, '?') AS lang, count(*) AS posts FROM posts p {cond} "
+            f"GROUP BY lang ORDER BY posts DESC"
+        ),
+        "by_source": q(
+            f"SELECT coalesce(s.name, s.url, '(none)') AS source, count(*) AS posts, "
+            f"sum(p.status = 'new') AS new, sum(p.status IN ('copy', 'excerpt')) AS copies "
+            f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id {cond} "
+            f"GROUP BY p.source_id ORDER BY posts DESC LIMIT {STATS_TOP}"
+        ),
+        "top_new_sources": q(
+            f"SELECT coalesce(s.name, s.url, '(none)') AS source, count(*) AS new, "
+            f"max(coalesce(p.published, p.first_seen)) AS latest "
+            f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+            f"WHERE p.status = 'new' {('AND ' + cond[6:]) if cond else ''} "
+            f"GROUP BY p.source_id ORDER BY new DESC LIMIT {STATS_TOP}"
+        ),
+        "by_day": q(
+            f"SELECT {day} AS day, count(*) AS posts, sum(status = 'new') AS new, "
+            f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
+            f"GROUP BY day ORDER BY day DESC LIMIT {STATS_DAYS}"
+        ),
+        "by_week": q(
+            f"SELECT strftime('%Y-W%W', {day}) AS week, count(*) AS posts, sum(status = 'new') AS new, "
+            f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
+            f"GROUP BY week ORDER BY week DESC LIMIT {STATS_DAYS}"
+        ),
     }
     covered = profile_languages(db)
     for row in out["by_lang"]:
         row["in_profile"] = "-" if not covered or row["lang"] == "?" else ("yes" if row["lang"] in covered else "no")
     out["outside_profile"] = sum(r["posts"] for r in out["by_lang"] if r["in_profile"] == "no")
     out["profile_languages"] = covered
-    out["runs"] = [dict(r) for r in db.query(
-        "SELECT kind, count(*) AS runs, sum(finished_at IS NULL) AS unfinished, sum(errors > 0) AS with_errors, "
-        "sum(pages) AS pages, sum(items) AS items, max(started_at) AS last_started FROM runs GROUP BY kind")]
-    out["sources"] = [dict(r) for r in db.query(
-        "SELECT s.kind, s.state, count(*) AS sources, sum(coalesce(h.consecutive_failures, 0) > 0) AS failing "
-        "FROM sources s LEFT JOIN source_health h ON h.source_id = s.id GROUP BY s.kind, s.state ORDER BY s.kind")]
-    out["failing"] = [dict(r) for r in db.query(
-        "SELECT s.id, coalesce(s.name, s.url) AS source, h.consecutive_failures AS failures, h.last_error, "
-        "h.last_success FROM source_health h JOIN sources s ON s.id = h.source_id "
-        "WHERE h.consecutive_failures > 0 ORDER BY h.consecutive_failures DESC LIMIT ?", [STATS_TOP])]
+    out["runs"] = [
+        dict(r)
+        for r in db.query(
+            "SELECT kind, count(*) AS runs, sum(finished_at IS NULL) AS unfinished, sum(errors > 0) AS with_errors, "
+            "sum(pages) AS pages, sum(items) AS items, max(started_at) AS last_started FROM runs GROUP BY kind"
+        )
+    ]
+    out["sources"] = [
+        dict(r)
+        for r in db.query(
+            "SELECT s.kind, s.state, count(*) AS sources, sum(coalesce(h.consecutive_failures, 0) > 0) AS failing "
+            "FROM sources s LEFT JOIN source_health h ON h.source_id = s.id GROUP BY s.kind, s.state ORDER BY s.kind"
+        )
+    ]
+    out["failing"] = [
+        dict(r)
+        for r in db.query(
+            "SELECT s.id, coalesce(s.name, s.url) AS source, h.consecutive_failures AS failures, h.last_error, "
+            "h.last_success FROM source_health h JOIN sources s ON s.id = h.source_id "
+            "WHERE h.consecutive_failures > 0 ORDER BY h.consecutive_failures DESC LIMIT ?",
+            [STATS_TOP],
+        )
+    ]
     return out
 
 
 def daily_by_status(db: sqlite_utils.Database) -> tuple[list[dict], list[dict]]:
     """Posts per day by status, and the seed copies (day, title) for marking on a plot."""
     day = "substr(coalesce(published, first_seen), 1, 10)"
-    counts = [dict(r) for r in db.query(
-        f"SELECT {day} AS day, status, count(*) AS n FROM posts GROUP BY day, status ORDER BY day")]
-    copies = [dict(r) for r in db.query(
-        f"SELECT {day} AS day, status, title FROM posts WHERE status IN ('copy', 'excerpt') ORDER BY day")]
+    counts = [
+        dict(r)
+        for r in db.query(f"SELECT {day} AS day, status, count(*) AS n FROM posts GROUP BY day, status ORDER BY day")
+    ]
+    copies = [
+        dict(r)
+        for r in db.query(
+            f"SELECT {day} AS day, status, title FROM posts WHERE status IN ('copy', 'excerpt') ORDER BY day"
+        )
+    ]
     return counts, copies
 
 
 # -- export --------------------------------------------------------------------------------------
-EXPORT_COLUMNS = ("id", "canonical_url", "url", "title", "author", "published", "updated", "lang", "status",
-                  "relevance", "duplicate_of", "blog_id", "post_id", "first_seen", "last_seen", "revision",
-                  "source_id", "source_name", "source_url", "source_kind", "matched_terms", "seed_similarity",
-                  "evidence", "sightings", "text")
+EXPORT_COLUMNS = (
+    "id",
+    "canonical_url",
+    "url",
+    "title",
+    "author",
+    "published",
+    "updated",
+    "lang",
+    "status",
+    "relevance",
+    "duplicate_of",
+    "blog_id",
+    "post_id",
+    "first_seen",
+    "last_seen",
+    "revision",
+    "source_id",
+    "source_name",
+    "source_url",
+    "source_kind",
+    "matched_terms",
+    "seed_similarity",
+    "evidence",
+    "sightings",
+    "text",
+)
 
 
 #: Page cache while exporting (KiB). An export reads each page once, in order, so the connection's

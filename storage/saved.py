@@ -26,8 +26,10 @@ def add(db: sqlite_utils.Database, name: str, query: str, filters: Filters, *, r
         exists = db.execute("SELECT 1 FROM saved_searches WHERE name = ?", [name]).fetchone()
         if exists and not replace:
             raise SavedSearchError(f"a saved search named {name!r} exists already (use --replace)")
-        db.execute("INSERT OR REPLACE INTO saved_searches (name, query, filters, created_at) VALUES (?, ?, ?, ?)",
-                   [name, query, json.dumps(filters.as_dict(), ensure_ascii=False), now_iso()])
+        db.execute(
+            "INSERT OR REPLACE INTO saved_searches (name, query, filters, created_at) VALUES (?, ?, ?, ?)",
+            [name, query, json.dumps(filters.as_dict(), ensure_ascii=False), now_iso()],
+        )
 
 
 def get(db: sqlite_utils.Database, name: str) -> tuple[str, Filters]:
@@ -45,9 +47,15 @@ def find(db: sqlite_utils.Database, name: str) -> tuple[str, Filters] | None:
 
 
 def list_all(db: sqlite_utils.Database) -> list[dict]:
-    return [{"name": r["name"], "query": r["query"], "filters": json.loads(r["filters"] or "{}"),
-             "created_at": r["created_at"]}
-            for r in db.query("SELECT * FROM saved_searches ORDER BY name")]
+    return [
+        {
+            "name": r["name"],
+            "query": r["query"],
+            "filters": json.loads(r["filters"] or "{}"),
+            "created_at": r["created_at"],
+        }
+        for r in db.query("SELECT * FROM saved_searches ORDER BY name")
+    ]
 
 
 def remove(db: sqlite_utils.Database, name: str) -> None:

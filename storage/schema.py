@@ -422,9 +422,7 @@ def _split(script: str) -> list[str]:
             continue
         buf.append(line)
         text = "\n".join(buf)
-        if line.rstrip().endswith(";") and (
-            "CREATE TRIGGER" not in text or line.strip() == "END;"
-        ):
+        if line.rstrip().endswith(";") and ("CREATE TRIGGER" not in text or line.strip() == "END;"):
             out.append(text)
             buf = []
     return out

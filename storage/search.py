@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import sqlite_utils
 
@@ -72,9 +72,9 @@ class Filters:
     status: tuple[str, ...] = ()
     lang: tuple[str, ...] = ()
     source_id: int | None = None
-    since: str | None = None           # ISO 8601, compared with the published date (else first seen)
+    since: str | None = None  # ISO 8601, compared with the published date (else first seen)
     until: str | None = None
-    seed: int | None = None            # copies and excerpts of this seed
+    seed: int | None = None  # copies and excerpts of this seed
     min_relevance: float | None = None
 
     def sql(self) -> tuple[str, list]:
@@ -103,11 +103,10 @@ class Filters:
         return (" AND ".join(where) or "1"), params
 
     def as_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
-                if v not in (None, ())}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items() if v not in (None, ())}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Filters":
+    def from_dict(cls, data: dict) -> Filters:
         known = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -180,16 +179,19 @@ def plan(query: str) -> Plan:
     branches = _without_repeats(branches)
     n_terms = sum(len(b["terms"]) for b in branches)
     if n_terms > MAX_QUERY_TERMS:
-        raise QueryError(f"the search query has {n_terms:,} terms; at most {MAX_QUERY_TERMS} are allowed "
-                         "(repeated words count once)")
+        raise QueryError(
+            f"the search query has {n_terms:,} terms; at most {MAX_QUERY_TERMS} are allowed (repeated words count once)"
+        )
     fts, cjk, scans = [], [], []
     for b in branches:
         expression = " ".join(b["out"])
         short = [t for t in b["terms"] if _CJK_RE.search(t) and len(t) < 3]
         if short:
             if not b["simple"]:
-                raise QueryError(f"CJK terms shorter than three characters ({', '.join(short)}) can only be "
-                                 "combined with AND or OR; use a longer term with NOT, NEAR, prefixes or columns")
+                raise QueryError(
+                    f"CJK terms shorter than three characters ({', '.join(short)}) can only be "
+                    "combined with AND or OR; use a longer term with NOT, NEAR, prefixes or columns"
+                )
             scans.append(b["terms"])
         elif any(_CJK_RE.search(t) for t in b["terms"]):
             cjk.append(expression)
@@ -245,7 +247,7 @@ def _term(tok: str) -> tuple[str, str]:
         raise QueryError(f"unknown column {head!r} in the search query (columns: title, text)")
     caret = "^" if tok.startswith("^") else ""
     star = "*" if tok.endswith("*") else ""
-    word = tok[len(caret): len(tok) - len(star)]
+    word = tok[len(caret) : len(tok) - len(star)]
     if not word:
         raise QueryError(f"{tok!r} is not a search term")
     if not _BAREWORD_RE.match(word):
@@ -299,9 +301,13 @@ def _spell(db: sqlite_utils.Database, terms: list[str]) -> str | None:
         if not (_CJK_RE.search(term) and len(term) < 3):
             clauses.append('"' + term.replace('"', '""') + '"')
             continue
-        grams = [r[0] for r in db.execute(
-            "SELECT term FROM posts_cjk_vocab WHERE term >= ? AND term < ? LIMIT ?",
-            [term.casefold(), term.casefold() + "\U0010ffff", MAX_SPELLED_TRIGRAMS + 1])]
+        grams = [
+            r[0]
+            for r in db.execute(
+                "SELECT term FROM posts_cjk_vocab WHERE term >= ? AND term < ? LIMIT ?",
+                [term.casefold(), term.casefold() + "\U0010ffff", MAX_SPELLED_TRIGRAMS + 1],
+            )
+        ]
         if len(grams) > MAX_SPELLED_TRIGRAMS:
             return None
         if not grams:
@@ -310,8 +316,15 @@ def _spell(db: sqlite_utils.Database, terms: list[str]) -> str | None:
     return " AND ".join(clauses)
 
 
-def search(db: sqlite_utils.Database, query: str, filters: Filters | None = None, *, rank: bool = False,
-           limit: int = 20, offset: int = 0) -> list[dict]:
+def search(
+    db: sqlite_utils.Database,
+    query: str,
+    filters: Filters | None = None,
+    *,
+    rank: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[dict]:
     """One page of results for a query, newest first or (rank=True) by bm25 over the newest matches."""
     parts = resolve(db, plan(query))
     filters = filters or Filters()
@@ -323,11 +336,12 @@ def search(db: sqlite_utils.Database, query: str, filters: Filters | None = None
         for r in _part(db, index, payload, filters, rank=rank, limit=offset + limit, offset=0):
             rows.setdefault(r["id"], r)
     key = (lambda r: (r.get("score") or 0.0, -r["id"])) if rank else (lambda r: -r["id"])
-    return sorted(rows.values(), key=key)[offset: offset + limit]
+    return sorted(rows.values(), key=key)[offset : offset + limit]
 
 
-def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, rank: bool, limit: int,
-          offset: int) -> list[dict]:
+def _part(
+    db: sqlite_utils.Database, index: str, payload, filters: Filters, *, rank: bool, limit: int, offset: int
+) -> list[dict]:
     if index == "scan":
         return list(_scan(db, payload, filters, limit=limit, offset=offset))
     where, params = filters.sql()
@@ -356,10 +370,18 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
             if isinstance(payload, Spelled):
                 snippets = _spelled_snippets(db, ids, payload.terms)
             else:
-                snippets = dict(_run_tuples(db, f"SELECT rowid, {snippet} FROM {index} WHERE {index} MATCH ? "
-                                                f"AND rowid IN ({','.join('?' * len(ids))})", [payload, *ids]))
-            rows = [{**{k: v for k, v in r.items() if k != "score"}, "snippet": snippets.get(r["id"]),
-                     "score": r["score"]} for r in rows]
+                snippets = dict(
+                    _run_tuples(
+                        db,
+                        f"SELECT rowid, {snippet} FROM {index} WHERE {index} MATCH ? "
+                        f"AND rowid IN ({','.join('?' * len(ids))})",
+                        [payload, *ids],
+                    )
+                )
+            rows = [
+                {**{k: v for k, v in r.items() if k != "score"}, "snippet": snippets.get(r["id"]), "score": r["score"]}
+                for r in rows
+            ]
         return rows
     elif isinstance(payload, Spelled):
         # A spelled-out query has hundreds of phrases, and snippet() costs time quadratic in them:
@@ -382,12 +404,19 @@ def _part(db: sqlite_utils.Database, index: str, payload, filters: Filters, *, r
 
 
 def _spelled_snippets(db: sqlite_utils.Database, ids: list[int], terms: list[str]) -> dict[int, str]:
-    return {i: _scan_snippet(t, terms) for i, t in _run_tuples(
-        db, f"SELECT id, coalesce(title, '') || ' ' || text FROM posts WHERE id IN ({','.join('?' * len(ids))})", ids)}
+    return {
+        i: _scan_snippet(t, terms)
+        for i, t in _run_tuples(
+            db,
+            f"SELECT id, coalesce(title, '') || ' ' || text FROM posts WHERE id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+    }
 
 
-def from_where(db: sqlite_utils.Database, query: str | None,
-               filters: Filters | None = None) -> tuple[str, str, list, str]:
+def from_where(
+    db: sqlite_utils.Database, query: str | None, filters: Filters | None = None
+) -> tuple[str, str, list, str]:
     """SQL pieces for streaming every match: (FROM, WHERE, params, ORDER BY column), oldest first.
 
     `posts p` is always in the FROM clause; with a one-index query, so is that index.
@@ -398,8 +427,12 @@ def from_where(db: sqlite_utils.Database, query: str | None,
     parts = resolve(db, plan(query))
     if len(parts) == 1 and parts[0][0] != "scan":
         index, expression = parts[0]
-        return (f"{index} JOIN posts p ON p.id = {index}.rowid", f"{index} MATCH ? AND {where}",
-                [expression, *params], f"{index}.rowid")
+        return (
+            f"{index} JOIN posts p ON p.id = {index}.rowid",
+            f"{index} MATCH ? AND {where}",
+            [expression, *params],
+            f"{index}.rowid",
+        )
     ors, extra = [], []
     for index, payload in parts:
         if index == "scan":
@@ -445,13 +478,16 @@ def _scan_condition(substrings: list[str]) -> tuple[str, list]:
     return "(" + " AND ".join(conds) + ")", params
 
 
-def _scan(db: sqlite_utils.Database, substrings: list[str], filters: Filters, *, limit: int,
-          offset: int) -> Iterator[dict]:
+def _scan(
+    db: sqlite_utils.Database, substrings: list[str], filters: Filters, *, limit: int, offset: int
+) -> Iterator[dict]:
     """Substring scan for short CJK terms, newest first: every term must occur in the title or text."""
     where, params = filters.sql()
     cond, sub_params = _scan_condition(substrings)
-    sql = (f"SELECT {_SELECT}, p.text FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
-           f"WHERE {where} AND {cond} ORDER BY p.id DESC LIMIT ? OFFSET ?")
+    sql = (
+        f"SELECT {_SELECT}, p.text FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+        f"WHERE {where} AND {cond} ORDER BY p.id DESC LIMIT ? OFFSET ?"
+    )
     cursor = db.execute(sql, [*params, *sub_params, limit, offset])
     cols = [d[0] for d in cursor.description]
     for row in cursor:
@@ -473,8 +509,9 @@ def _scan_snippet(text: str, subs: list[str]) -> str:
 def _query_error(exc: sqlite3.OperationalError) -> QueryError:
     msg = str(exc)
     if msg.startswith("fts5: syntax error"):
-        return QueryError(f"malformed search query ({msg.removeprefix('fts5: ')}); "
-                          'quote words with punctuation, e.g. "Abe-Putin"')
+        return QueryError(
+            f'malformed search query ({msg.removeprefix("fts5: ")}); quote words with punctuation, e.g. "Abe-Putin"'
+        )
     if msg.startswith("no such column"):
         return QueryError(f"unknown column in the search query ({msg}); columns: title, text")
     if "unknown special query" in msg:

@@ -13,8 +13,15 @@ from judge.lang import detect
 from storage.db import write_tx
 
 
-def add_seed(db: sqlite_utils.Database, *, title: str, body: str, published: str | None = None,
-             url: str | None = None, origin: str | None = None) -> tuple[int, bool]:
+def add_seed(
+    db: sqlite_utils.Database,
+    *,
+    title: str,
+    body: str,
+    published: str | None = None,
+    url: str | None = None,
+    origin: str | None = None,
+) -> tuple[int, bool]:
     """Store a seed; returns (id, created). The same text twice is one seed."""
     clean = text.clean_text(body)
     if not clean:
@@ -28,14 +35,26 @@ def add_seed(db: sqlite_utils.Database, *, title: str, body: str, published: str
         cur = db.execute(
             "INSERT INTO seeds (title, url, published, lang, text, content_hash, origin, added_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (text.clean_title(title) or "(untitled)", url, dates.normalize(published), detect(clean), clean, digest,
-             origin, dates.now_iso()))
+            (
+                text.clean_title(title) or "(untitled)",
+                url,
+                dates.normalize(published),
+                detect(clean),
+                clean,
+                digest,
+                origin,
+                dates.now_iso(),
+            ),
+        )
         return cur.lastrowid, True
 
 
 def list_seeds(db: sqlite_utils.Database) -> list[dict]:
-    return list(db.query("SELECT id, title, published, lang, url, origin, added_at, length(text) AS chars "
-                         "FROM seeds ORDER BY id"))
+    return list(
+        db.query(
+            "SELECT id, title, published, lang, url, origin, added_at, length(text) AS chars FROM seeds ORDER BY id"
+        )
+    )
 
 
 def seed_exists(db: sqlite_utils.Database, seed_id: int) -> bool:
@@ -53,8 +72,10 @@ def seed_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
 
 def store_topic(db: sqlite_utils.Database, name: str, profile_text: str) -> None:
     with write_tx(db):
-        db.execute("INSERT INTO topics (name, profile, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO "
-                   "UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-                   (name, profile_text, dates.now_iso()))
+        db.execute(
+            "INSERT INTO topics (name, profile, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO "
+            "UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+            (name, profile_text, dates.now_iso()),
+        )
         # One topic is in force: the latest stored.
         db.execute("DELETE FROM topics WHERE name != ?", (name,))

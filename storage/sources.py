@@ -34,8 +34,15 @@ def source_key(url: str) -> str:
     return canonical_url(url)
 
 
-def add_source(db: sqlite_utils.Database, url: str, kind: str, *, name: str | None = None,
-               state: str = "enabled", settings: dict | None = None) -> tuple[int, bool]:
+def add_source(
+    db: sqlite_utils.Database,
+    url: str,
+    kind: str,
+    *,
+    name: str | None = None,
+    state: str = "enabled",
+    settings: dict | None = None,
+) -> tuple[int, bool]:
     """Register a source; returns (id, created). Adding a known URL returns the existing row."""
     if kind not in KINDS:
         raise SourceError(f"unknown source kind {kind!r} (one of {', '.join(KINDS)})")
@@ -49,9 +56,10 @@ def add_source(db: sqlite_utils.Database, url: str, kind: str, *, name: str | No
             if row[1] == "candidate" and state == "enabled":
                 db.execute("UPDATE sources SET state = 'enabled' WHERE id = ?", (row[0],))
             return row[0], False
-        cur = db.execute("INSERT INTO sources (url, canonical, kind, name, state, added_at, settings) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (fetchable_url(url), key, kind, name, state, dates.now_iso(), json.dumps(settings or {})))
+        cur = db.execute(
+            "INSERT INTO sources (url, canonical, kind, name, state, added_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (fetchable_url(url), key, kind, name, state, dates.now_iso(), json.dumps(settings or {})),
+        )
         return cur.lastrowid, True
 
 
@@ -82,9 +90,11 @@ def list_sources(db: sqlite_utils.Database, *, kind: str | None = None, state: s
     if state:
         where.append("s.state = ?")
         params.append(state)
-    sql = ("SELECT s.*, (SELECT count(*) FROM posts p WHERE p.source_id = s.id) AS posts, "
-           "(SELECT max(r.started_at) FROM runs r WHERE r.source_id = s.id) AS last_run "
-           "FROM sources s" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id")
+    sql = (
+        "SELECT s.*, (SELECT count(*) FROM posts p WHERE p.source_id = s.id) AS posts, "
+        "(SELECT max(r.started_at) FROM runs r WHERE r.source_id = s.id) AS last_run "
+        "FROM sources s" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id"
+    )
     out = []
     for row in db.query(sql, params):
         row["settings"] = json.loads(row.get("settings") or "{}")
@@ -104,10 +114,13 @@ def count_posts(db: sqlite_utils.Database, source_id: int) -> int:
 
 def list_candidates(db: sqlite_utils.Database) -> list[dict]:
     """Candidate sources, most linked first, with the posts linking to them and their sampled relevance."""
-    rows = list(db.query(
-        "SELECT s.id, s.url, s.name, s.settings, count(e.post_id) AS linking_posts, "
-        "group_concat(DISTINCT e.post_id) AS post_ids FROM sources s LEFT JOIN candidate_evidence e "
-        "ON e.source_id = s.id WHERE s.state = 'candidate' GROUP BY s.id ORDER BY linking_posts DESC"))
+    rows = list(
+        db.query(
+            "SELECT s.id, s.url, s.name, s.settings, count(e.post_id) AS linking_posts, "
+            "group_concat(DISTINCT e.post_id) AS post_ids FROM sources s LEFT JOIN candidate_evidence e "
+            "ON e.source_id = s.id WHERE s.state = 'candidate' GROUP BY s.id ORDER BY linking_posts DESC"
+        )
+    )
     for r in rows:
         r["sampled_relevance"] = json.loads(r.pop("settings") or "{}").get("sampled_relevance")
     return rows
@@ -144,15 +157,19 @@ def blog_crawl_schedule(db: sqlite_utils.Database) -> list[tuple]:
     return db.execute(
         "SELECT s.id, s.settings, r.started_at, r.finish_reason, c.backfill_complete FROM sources s "
         "LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE source_id = s.id AND kind = 'crawl') "
-        "LEFT JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'").fetchall()
+        "LEFT JOIN crawl_state c ON c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"
+    ).fetchall()
 
 
 def blog_crawls(db: sqlite_utils.Database) -> list[dict]:
     """Per enabled blogger source: id, url, backfill_complete, last_full_at and its last crawl's start."""
-    return list(db.query(
-        "SELECT s.id, s.url, c.backfill_complete, c.last_full_at, (SELECT max(started_at) FROM runs r WHERE "
-        "r.source_id = s.id AND r.kind = 'crawl') AS last_crawl FROM sources s LEFT JOIN crawl_state c ON "
-        "c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"))
+    return list(
+        db.query(
+            "SELECT s.id, s.url, c.backfill_complete, c.last_full_at, (SELECT max(started_at) FROM runs r WHERE "
+            "r.source_id = s.id AND r.kind = 'crawl') AS last_crawl FROM sources s LEFT JOIN crawl_state c ON "
+            "c.source_id = s.id WHERE s.kind = 'blogger' AND s.state = 'enabled'"
+        )
+    )
 
 
 def remove_source(db: sqlite_utils.Database, source_id: int) -> None:
@@ -168,8 +185,10 @@ def start_run(db: sqlite_utils.Database, kind: str, source_id: int | None, *, ow
     pid = os.getpid() if owned else None
     started = pidlock.process_start(pid) if owned else None
     with write_tx(db):
-        return db.execute("INSERT INTO runs (kind, source_id, started_at, pid, pid_started) VALUES (?, ?, ?, ?, ?)",
-                          (kind, source_id, dates.now_iso(), pid, started)).lastrowid
+        return db.execute(
+            "INSERT INTO runs (kind, source_id, started_at, pid, pid_started) VALUES (?, ?, ?, ?, ?)",
+            (kind, source_id, dates.now_iso(), pid, started),
+        ).lastrowid
 
 
 def mark_dead_runs(db: sqlite_utils.Database, *, source_id: int | None = None) -> list[int]:
@@ -177,16 +196,22 @@ def mark_dead_runs(db: sqlite_utils.Database, *, source_id: int | None = None) -
     `died`; returns their ids. A read-only database is left as it is."""
     where = " AND source_id = ?" if source_id is not None else ""
     params = [source_id] if source_id is not None else []
-    dead = [rid for rid, pid, started in db.execute(
-        f"SELECT id, pid, pid_started FROM runs WHERE finish_reason IS NULL AND pid IS NOT NULL{where}", params)
-        if not pidlock.running(pid, started)]
+    dead = [
+        rid
+        for rid, pid, started in db.execute(
+            f"SELECT id, pid, pid_started FROM runs WHERE finish_reason IS NULL AND pid IS NOT NULL{where}", params
+        )
+        if not pidlock.running(pid, started)
+    ]
     if not dead:
         return []
     try:
         with write_tx(db):
             for rid in dead:
-                db.execute("UPDATE runs SET finish_reason = 'died', finished_at = ? WHERE id = ? AND "
-                           "finish_reason IS NULL", (dates.now_iso(), rid))
+                db.execute(
+                    "UPDATE runs SET finish_reason = 'died', finished_at = ? WHERE id = ? AND finish_reason IS NULL",
+                    (dates.now_iso(), rid),
+                )
     except (sqlite3.OperationalError, DatabaseError) as exc:
         if "readonly" not in str(exc).lower().replace("-", "") and "read only" not in str(exc).lower():
             raise
@@ -194,42 +219,65 @@ def mark_dead_runs(db: sqlite_utils.Database, *, source_id: int | None = None) -
     return dead
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, *, finish_reason: str, pages: int, items: int,
-               errors: int, stats: dict) -> None:
+def finish_run(
+    db: sqlite_utils.Database, run_id: int, *, finish_reason: str, pages: int, items: int, errors: int, stats: dict
+) -> None:
     with write_tx(db):
-        db.execute("UPDATE runs SET finished_at = ?, finish_reason = ?, pages = ?, items = ?, errors = ?, stats = ? "
-                   "WHERE id = ?", (dates.now_iso(), finish_reason, pages, items, errors,
-                                    json.dumps(stats, ensure_ascii=False, default=str), run_id))
+        db.execute(
+            "UPDATE runs SET finished_at = ?, finish_reason = ?, pages = ?, items = ?, errors = ?, stats = ? "
+            "WHERE id = ?",
+            (
+                dates.now_iso(),
+                finish_reason,
+                pages,
+                items,
+                errors,
+                json.dumps(stats, ensure_ascii=False, default=str),
+                run_id,
+            ),
+        )
 
 
-def settle_child_run(db: sqlite_utils.Database, source_id: int, *, pid: int, started: str, extra: dict,
-                     reason: str) -> tuple[int, str] | None:
+def settle_child_run(
+    db: sqlite_utils.Database, source_id: int, *, pid: int, started: str, extra: dict, reason: str
+) -> tuple[int, str] | None:
     """A crawl child's own run (by its pid, started at or after `started`) after the child exited:
     `extra` is merged into its stats; a run the child left open is finished with `reason`. Returns
     (run id, its finish_reason), or None when the child made no run. Call inside a write_tx."""
-    row = db.execute("SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND "
-                     "started_at >= ? AND pid = ? ORDER BY id DESC LIMIT 1", (source_id, started, pid)).fetchone()
+    row = db.execute(
+        "SELECT id, stats FROM runs WHERE source_id = ? AND kind = 'crawl' AND "
+        "started_at >= ? AND pid = ? ORDER BY id DESC LIMIT 1",
+        (source_id, started, pid),
+    ).fetchone()
     if not row:
         return None
     stats = json.loads(row[1] or "{}")
     stats.update(extra)
-    db.execute("UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
-               "coalesce(finish_reason, ?) WHERE id = ?", (json.dumps(stats), dates.now_iso(), reason, row[0]))
+    db.execute(
+        "UPDATE runs SET stats = ?, finished_at = coalesce(finished_at, ?), finish_reason = "
+        "coalesce(finish_reason, ?) WHERE id = ?",
+        (json.dumps(stats), dates.now_iso(), reason, row[0]),
+    )
     return row[0], db.execute("SELECT finish_reason FROM runs WHERE id = ?", (row[0],)).fetchone()[0]
 
 
 def add_failed_crawl_run(db: sqlite_utils.Database, source_id: int, *, started: str, stats: dict) -> int:
     """A `failed` crawl run for a crawl that died before it could open one of its own."""
-    return db.execute("INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
-                      "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)",
-                      (source_id, started, dates.now_iso(), json.dumps(stats))).lastrowid
+    return db.execute(
+        "INSERT INTO runs (kind, source_id, started_at, finished_at, finish_reason, errors, stats) "
+        "VALUES ('crawl', ?, ?, ?, 'failed', 1, ?)",
+        (source_id, started, dates.now_iso(), json.dumps(stats)),
+    ).lastrowid
 
 
 def prune_runs(db: sqlite_utils.Database, before: str) -> int:
     """Delete runs started before `before`, except each blog's last crawl (crawl_state.last_run_id)."""
     with write_tx(db):
-        return db.execute("DELETE FROM runs WHERE started_at < ? AND id NOT IN "
-                          "(SELECT last_run_id FROM crawl_state WHERE last_run_id IS NOT NULL)", (before,)).rowcount
+        return db.execute(
+            "DELETE FROM runs WHERE started_at < ? AND id NOT IN "
+            "(SELECT last_run_id FROM crawl_state WHERE last_run_id IS NOT NULL)",
+            (before,),
+        ).rowcount
 
 
 def post_urls(db: sqlite_utils.Database, source_id: int) -> list[str]:
@@ -239,17 +287,23 @@ def post_urls(db: sqlite_utils.Database, source_id: int) -> list[str]:
 
 def newest_of_run(db: sqlite_utils.Database, run_id: int) -> tuple[str | None, str | None]:
     """(newest `updated`, largest blog id) of the posts sighted by one run."""
-    row = db.execute("SELECT max(p.updated), max(p.blog_id) FROM posts p JOIN sightings s ON s.post_id = p.id "
-                     "WHERE s.run_id = ?", (run_id,)).fetchone()
+    row = db.execute(
+        "SELECT max(p.updated), max(p.blog_id) FROM posts p JOIN sightings s ON s.post_id = p.id WHERE s.run_id = ?",
+        (run_id,),
+    ).fetchone()
     return (row[0], row[1]) if row else (None, None)
 
 
 def list_runs(db: sqlite_utils.Database, *, source_id: int | None = None, limit: int = 50) -> list[dict]:
     where = "WHERE r.source_id = ?" if source_id else ""
     params = [source_id] if source_id else []
-    rows = list(db.query(
-        f"SELECT r.*, coalesce(s.name, s.url) AS source FROM runs r LEFT JOIN sources s ON s.id = r.source_id "
-        f"{where} ORDER BY r.id DESC LIMIT ?", params + [limit]))
+    rows = list(
+        db.query(
+            f"SELECT r.*, coalesce(s.name, s.url) AS source FROM runs r LEFT JOIN sources s ON s.id = r.source_id "
+            f"{where} ORDER BY r.id DESC LIMIT ?",
+            params + [limit],
+        )
+    )
     for row in rows:
         row["stats"] = json.loads(row.get("stats") or "{}")
     return rows
@@ -258,8 +312,12 @@ def list_runs(db: sqlite_utils.Database, *, source_id: int | None = None, limit:
 def runs_by_id(db: sqlite_utils.Database, run_ids: list[int]) -> list[dict]:
     """These runs, oldest first, with their source's URL and their stats parsed."""
     marks = ",".join("?" * len(run_ids)) or "NULL"
-    rows = list(db.query(f"SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id IN ({marks}) "
-                         "ORDER BY r.id", list(run_ids)))
+    rows = list(
+        db.query(
+            f"SELECT r.*, s.url FROM runs r JOIN sources s ON s.id = r.source_id WHERE r.id IN ({marks}) ORDER BY r.id",
+            list(run_ids),
+        )
+    )
     for row in rows:
         row["stats"] = json.loads(row.get("stats") or "{}")
     return rows
@@ -267,23 +325,40 @@ def runs_by_id(db: sqlite_utils.Database, run_ids: list[int]) -> list[dict]:
 
 def latest_run(db: sqlite_utils.Database, kind: str, source_id: int) -> dict | None:
     """The newest run of this kind for this source (finish_reason NULL: still running)."""
-    rows = list(db.query("SELECT id, started_at, finished_at, finish_reason FROM runs WHERE kind = ? AND source_id = ? "
-                         "ORDER BY id DESC LIMIT 1", [kind, source_id]))
+    rows = list(
+        db.query(
+            "SELECT id, started_at, finished_at, finish_reason FROM runs WHERE kind = ? AND source_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [kind, source_id],
+        )
+    )
     return rows[0] if rows else None
 
 
 def previous_items(db: sqlite_utils.Database, source_id: int, before_run: int) -> int:
     """Items yielded by this source's earlier finished runs (to flag a sudden drop to zero)."""
-    row = db.execute("SELECT coalesce(sum(items), 0) FROM runs WHERE source_id = ? AND id < ? AND finished_at IS NOT NULL",
-                     (source_id, before_run)).fetchone()
+    row = db.execute(
+        "SELECT coalesce(sum(items), 0) FROM runs WHERE source_id = ? AND id < ? AND finished_at IS NOT NULL",
+        (source_id, before_run),
+    ).fetchone()
     return row[0]
 
 
 # --- crawl progress -------------------------------------------------------------------------------
 def crawl_state(db: sqlite_utils.Database, source_id: int) -> dict:
     rows = list(db.query("SELECT * FROM crawl_state WHERE source_id = ?", [source_id]))
-    return rows[0] if rows else {"source_id": source_id, "backfill_complete": 0, "newest_updated": None,
-                                 "blog_id": None, "feed_url": None, "feed_ok": None}
+    return (
+        rows[0]
+        if rows
+        else {
+            "source_id": source_id,
+            "backfill_complete": 0,
+            "newest_updated": None,
+            "blog_id": None,
+            "feed_url": None,
+            "feed_ok": None,
+        }
+    )
 
 
 def update_crawl_state(db: sqlite_utils.Database, source_id: int, **values) -> None:
@@ -295,8 +370,11 @@ def update_crawl_state(db: sqlite_utils.Database, source_id: int, **values) -> N
     marks = ", ".join("?" * len(values))
     updates = ", ".join(f"{k} = excluded.{k}" for k in values)
     with write_tx(db):
-        db.execute(f"INSERT INTO crawl_state (source_id, {cols}) VALUES (?, {marks}) "
-                   f"ON CONFLICT (source_id) DO UPDATE SET {updates}", (source_id, *values.values()))
+        db.execute(
+            f"INSERT INTO crawl_state (source_id, {cols}) VALUES (?, {marks}) "
+            f"ON CONFLICT (source_id) DO UPDATE SET {updates}",
+            (source_id, *values.values()),
+        )
 
 
 def known_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
@@ -310,7 +388,7 @@ def known_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
     found: set[str] = set()
     keys = list(by_key)
     for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
+        chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
         for (key,) in db.execute(f"SELECT canonical_url FROM posts WHERE canonical_url IN ({marks})", chunk):
             found.add(by_key[key])
@@ -330,8 +408,10 @@ def add_candidate_evidence(db: sqlite_utils.Database, source_id: int, linked_fro
     """Record which stored posts (post id, linked URL) point at a candidate source."""
     now = dates.now_iso()
     with write_tx(db):
-        db.conn.executemany("INSERT OR IGNORE INTO candidate_evidence (source_id, post_id, url, found_at) "
-                            "VALUES (?, ?, ?, ?)", [(source_id, pid, url, now) for pid, url in linked_from])
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO candidate_evidence (source_id, post_id, url, found_at) VALUES (?, ?, ?, ?)",
+            [(source_id, pid, url, now) for pid, url in linked_from],
+        )
 
 
 def candidate_hosts(db: sqlite_utils.Database, *, limit: int = 200) -> list[dict]:
@@ -342,7 +422,8 @@ def candidate_hosts(db: sqlite_utils.Database, *, limit: int = 200) -> list[dict
     known = {site_of(r[0]) for r in db.execute("SELECT url FROM sources")}
     rows = db.execute(
         "SELECT l.post_id, l.url, p.url FROM links l JOIN posts p ON p.id = l.post_id "
-        "WHERE p.status IN ('new', 'copy', 'excerpt', 'duplicate') ORDER BY l.host")
+        "WHERE p.status IN ('new', 'copy', 'excerpt', 'duplicate') ORDER BY l.host"
+    )
     by_host: dict[str, dict] = {}
     for post_id, url, post_url in rows:
         site = site_of(url)

@@ -65,4 +65,3 @@ def small_fs(tmp_path):
     yield mnt
     subprocess.run(["mount", "-o", "remount,rw", str(mnt)], capture_output=True)
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-

@@ -14,7 +14,7 @@ import json
 import os
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
@@ -58,8 +58,13 @@ ARTICLE = (
 
 def item(url, text=ARTICLE, **kw):
     """A post as the ingest takes it (url, title, text, published)."""
-    return {"url": url, "title": kw.pop("title", "Peace treaty talks resume in Moscow"), "text": text,
-            "published": kw.pop("published", "2019-05-10T09:00:00+00:00"), **kw}
+    return {
+        "url": url,
+        "title": kw.pop("title", "Peace treaty talks resume in Moscow"),
+        "text": text,
+        "published": kw.pop("published", "2019-05-10T09:00:00+00:00"),
+        **kw,
+    }
 
 
 def relevant_articles(n: int) -> list[dict]:
@@ -76,18 +81,25 @@ def news_feed(n: int = 3, key: str = "wire", **kw):
     """A demo news feed of `n` relevant articles, one a day from 2024-05-01."""
     from rjwatch.demo.site import NewsFeed, NewsItem
 
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    items = [NewsItem(f"story-{i}", a["title"], start + timedelta(days=i), body_html=f"<p>{a['text']}</p>")
-             for i, a in enumerate(relevant_articles(n))]
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    items = [
+        NewsItem(f"story-{i}", a["title"], start + timedelta(days=i), body_html=f"<p>{a['text']}</p>")
+        for i, a in enumerate(relevant_articles(n))
+    ]
     return NewsFeed(key, "Wire", items=items, **kw)
 
 
 def rss(items: list[tuple[str, str, str]]) -> bytes:
     """An RSS 2.0 feed of (title, link, description) items."""
-    body = "".join(f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
-                   f"<description>{escape(d)}</description></item>" for t, link, d in items)
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://x.invalid/</link>'
-            f"{body}</channel></rss>").encode()
+    body = "".join(
+        f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
+        f"<description>{escape(d)}</description></item>"
+        for t, link, d in items
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://x.invalid/</link>'
+        f"{body}</channel></rss>"
+    ).encode()
 
 
 # --- the CLI --------------------------------------------------------------------------------------
@@ -150,8 +162,11 @@ def tuples(db_path: Path, sql: str, *params) -> list[tuple]:
 def health(db_path: Path, source: int | str = 1) -> dict:
     """A source's health row (by id, or by its URL as registered, then with `url`); {} while it has none."""
     column = "s.id" if isinstance(source, int) else "s.url"
-    found = rows(db_path, f"SELECT s.url, h.* FROM sources s JOIN source_health h ON h.source_id = s.id "
-                          f"WHERE {column} = ?", source)
+    found = rows(
+        db_path,
+        f"SELECT s.url, h.* FROM sources s JOIN source_health h ON h.source_id = s.id WHERE {column} = ?",
+        source,
+    )
     return found[0] if found else {}
 
 

@@ -18,7 +18,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver.lock:
@@ -28,8 +28,14 @@ class Receiver:
                         payload = json.loads(body or b"{}")
                     except ValueError:
                         payload = {"raw": body.decode("utf-8", "replace")}
-                    receiver.requests.append({"path": self.path, "key": self.headers.get("X-Rjwatch-Key"),
-                                              "payload": payload, "ok": not failed})
+                    receiver.requests.append(
+                        {
+                            "path": self.path,
+                            "key": self.headers.get("X-Rjwatch-Key"),
+                            "payload": payload,
+                            "ok": not failed,
+                        }
+                    )
                 if receiver.delay:  # a slow receiver is the behaviour under test, not a wait
                     time.sleep(receiver.delay)
                 self.send_response(500 if failed else 200)

@@ -26,14 +26,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.db import connect
-
 from helpers import REPO, q, rows
+from storage.db import connect
 
 #: Scrapy settings that lift only the politeness delays, so that the campaign stays quick; the
 #: per-site concurrency limit, the caps, the retries and the robots.txt rules stay as in production.
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=2",
-        "-s", "DOWNLOAD_TIMEOUT=5", "-s", "LOG_LEVEL=INFO"]
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "RETRY_TIMES=2",
+    "-s",
+    "DOWNLOAD_TIMEOUT=5",
+    "-s",
+    "LOG_LEVEL=INFO",
+]
 
 #: Statuses whose posts alert (the same list as scheduler.alerts.POST_KINDS).
 ALERTING = ("new", "copy", "excerpt")
@@ -87,16 +96,26 @@ def assert_consistent(db_path: Path) -> None:
         assert not db.execute("PRAGMA foreign_key_check").fetchall()
         n_posts = db.execute("SELECT count(*) FROM posts").fetchone()[0]
         # a MinHash exists only for texts long enough to have one; never without its LSH keys
-        assert db.execute("SELECT count(*) FROM minhash m WHERE NOT EXISTS (SELECT 1 FROM lsh l "
-                          "WHERE l.post_id = m.post_id) AND NOT EXISTS (SELECT 1 FROM lsh_recent r "
-                          "WHERE r.post_id = m.post_id)").fetchone()[0] == 0, "a MinHash without its LSH keys"
+        assert (
+            db.execute(
+                "SELECT count(*) FROM minhash m WHERE NOT EXISTS (SELECT 1 FROM lsh l "
+                "WHERE l.post_id = m.post_id) AND NOT EXISTS (SELECT 1 FROM lsh_recent r "
+                "WHERE r.post_id = m.post_id)"
+            ).fetchone()[0]
+            == 0
+        ), "a MinHash without its LSH keys"
         assert db.execute("SELECT count(*) FROM posts_fts").fetchone()[0] == n_posts, "posts and FTS disagree"
-        assert db.execute("SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM sightings s "
-                          "WHERE s.post_id = p.id)").fetchone()[0] == 0, "a post without a sighting"
+        assert (
+            db.execute(
+                "SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM sightings s WHERE s.post_id = p.id)"
+            ).fetchone()[0]
+            == 0
+        ), "a post without a sighting"
         db.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)")
         unalerted = db.execute(
             "SELECT count(*) FROM posts p WHERE p.status IN ('new', 'copy', 'excerpt') AND p.duplicate_of IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.post_id = p.id)").fetchone()[0]
+            "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.post_id = p.id)"
+        ).fetchone()[0]
         assert unalerted == 0, f"{unalerted} alerting post(s) without an outbox row"
     finally:
         db.conn.close()
@@ -161,8 +180,14 @@ def run_measured(cmd: list[str], timeout: float = 120, env: dict | None = None, 
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
-        result = Finished(proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                          seconds, usage.ru_maxrss / 1024, timed_out=seconds >= timeout)
+        result = Finished(
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            seconds,
+            usage.ru_maxrss / 1024,
+            timed_out=seconds >= timeout,
+        )
     out_path.unlink(missing_ok=True)
     err_path.unlink(missing_ok=True)
     return result
@@ -188,9 +213,16 @@ def kill9_after(cmd: list[str], seconds: float) -> int:
 
 def write_config(path: Path, hook_url: str, **extra) -> Path:
     """A daemon config with second-scale ticks and one webhook channel."""
-    values = {"poll_tick": "1s", "alert_tick": "1s", "alert_retry": "1s", "min_interval": "1s",
-              "poll_interval": "1s", "crawl_interval": "1h",
-              "crawl_settings": ["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"], **extra}
+    values = {
+        "poll_tick": "1s",
+        "alert_tick": "1s",
+        "alert_retry": "1s",
+        "min_interval": "1s",
+        "poll_interval": "1s",
+        "crawl_interval": "1h",
+        "crawl_settings": ["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"],
+        **extra,
+    }
     channel = values.pop("channel", {})
     lines = [f"{k} = {json.dumps(v)}" for k, v in values.items()]
     lines += ["", "[[alerts.channels]]", 'name = "hook"', f'url = "{hook_url}"']
@@ -207,7 +239,7 @@ class Daemon:
         self.proc: subprocess.Popen | None = None
         self.output = ""
 
-    def start(self) -> "Daemon":
+    def start(self) -> Daemon:
         self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return self
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest
-from storage.ingest import Ingestor
+from datetime import UTC, datetime
 
 from helpers import ARTICLE, SEED, item, relevant_articles, wait_until
 from receiver import Receiver
+from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest
+from storage.ingest import Ingestor
 
 
 def _deliveries(db):
@@ -19,7 +18,7 @@ def _due(db) -> bool:
     """The first delivery is due for a try: never tried yet, or its backoff has passed."""
     found = _deliveries(db)
     at = found[0]["next_attempt_at"] if found else None
-    return at is None or datetime.fromisoformat(at) <= datetime.now(timezone.utc)
+    return at is None or datetime.fromisoformat(at) <= datetime.now(UTC)
 
 
 def test_a_new_post_is_delivered_exactly_once_after_a_failure(db):
@@ -74,7 +73,6 @@ def test_suppressed_alerts_are_never_sent_and_rules_filter(db):
         dispatch(db, [copies_only])
         titles = [r["payload"]["title"] for r in rx.delivered()]
     assert titles == ["[copy] What Russia Wants From Its Dialogue With Japan"]
-
 
 
 def test_flood_control_defers_the_overflow_to_the_digest(db):

@@ -12,12 +12,11 @@ import random
 
 import pytest
 
+from helpers import SEED, item, q, rows, wait_until
+from receiver import Receiver
+from reliability import Daemon, StaticSite, record, rjwatch_cmd, run_measured
 from scheduler.alerts import Channel, Rule, channels_from_config, dispatch, send_digest
 from storage.ingest import Ingestor
-
-from receiver import Receiver
-from helpers import SEED, item, q, rows, wait_until
-from reliability import Daemon, StaticSite, record, rjwatch_cmd, run_measured
 
 pytestmark = pytest.mark.reliability
 
@@ -37,8 +36,10 @@ def _new_posts(n: int, offset: int = 0) -> list[dict]:
     out = []
     for i in range(offset, offset + n):
         filler = " ".join(rng.choice(vocab) for _ in range(150))
-        text = (f"Russia and Japan resumed talks on a peace treaty and the Kuril Islands (report {i}). "
-                f"The foreign ministers met in Moscow and Tokyo. {filler}.")
+        text = (
+            f"Russia and Japan resumed talks on a peace treaty and the Kuril Islands (report {i}). "
+            f"The foreign ministers met in Moscow and Tokyo. {filler}."
+        )
         out.append(item(f"https://n{i}.example.org/p", text=text, title=f"Russia Japan talks, report {i}"))
     return out
 
@@ -50,8 +51,10 @@ def _ingest(db, posts: list[dict]) -> None:
 
 
 def _copy_alert(db) -> dict:
-    assert Ingestor(db).ingest(item("https://copier.example.org/seed", text=SEED["text"],
-                                    title=SEED["title"])).status == "copy"
+    assert (
+        Ingestor(db).ingest(item("https://copier.example.org/seed", text=SEED["text"], title=SEED["title"])).status
+        == "copy"
+    )
     return next(db.query("SELECT * FROM alerts WHERE kind = 'copy'"))
 
 
@@ -64,8 +67,10 @@ def test_14_a_copies_only_channel_gets_the_copy_behind_120_other_alerts(db):
     _ingest(db, _new_posts(NOT_WANTED))
     copy = _copy_alert(db)
     with Receiver() as rx_all, Receiver(fail_first=ALWAYS) as rx_copies:
-        channels = [Channel("all", rx_all.url, max_per_hour=1000),
-                    Channel("copies", rx_copies.url, rule=Rule(kinds=("copy", "excerpt")))]
+        channels = [
+            Channel("all", rx_all.url, max_per_hour=1000),
+            Channel("copies", rx_copies.url, rule=Rule(kinds=("copy", "excerpt"))),
+        ]
         for _ in range(2):  # 121 alerts: two passes of the 100-alert batch
             dispatch(db, channels, retry_base=0.01)
         # the copies channel tried the copy (its receiver is down) and nothing else
@@ -73,11 +78,16 @@ def test_14_a_copies_only_channel_gets_the_copy_behind_120_other_alerts(db):
         assert len(rx_all.delivered()) == NOT_WANTED + 1
         # "all" has it, "copies" does not yet: the alert is not sent; the others are
         assert _status(db, copy["id"]) == "pending"
-        assert db.execute("SELECT count(*) FROM alerts WHERE kind = 'new' AND status = 'sent'").fetchone()[0] == NOT_WANTED
+        assert (
+            db.execute("SELECT count(*) FROM alerts WHERE kind = 'new' AND status = 'sent'").fetchone()[0] == NOT_WANTED
+        )
         rx_copies.fail_first = 0
         # dispatch until the retry comes due and the copy is delivered
-        wait_until(lambda: dispatch(db, channels, retry_base=0.01) is not None
-                   and _status(db, copy["id"]) == "sent", timeout=30, step=0.05)
+        wait_until(
+            lambda: dispatch(db, channels, retry_base=0.01) is not None and _status(db, copy["id"]) == "sent",
+            timeout=30,
+            step=0.05,
+        )
         assert _status(db, copy["id"]) == "sent"
         for _ in range(2):
             dispatch(db, channels, retry_base=0.01)  # nothing more goes out
@@ -86,16 +96,24 @@ def test_14_a_copies_only_channel_gets_the_copy_behind_120_other_alerts(db):
         doubled = len(keys) - len(set(keys)) + len(rx_copies.delivered()) - 1
         assert sorted(set(keys)) == sorted(outbox_keys_of(db)) and doubled == 0
     assert db.execute("SELECT count(*) FROM alerts WHERE status != 'sent'").fetchone()[0] == 0
-    record("14 a copies-only channel behind 120 alerts it does not want", runs=1, posts=NOT_WANTED + 1, faults=1,
-           lost=0, doubled=doubled)
+    record(
+        "14 a copies-only channel behind 120 alerts it does not want",
+        runs=1,
+        posts=NOT_WANTED + 1,
+        faults=1,
+        lost=0,
+        doubled=doubled,
+    )
 
 
 def test_14_a_copies_only_digest_channel_gets_the_copy_behind_120_other_alerts(db):
     _ingest(db, _new_posts(NOT_WANTED))
     copy = _copy_alert(db)
     with Receiver() as rx_all, Receiver() as rx_daily:
-        channels = [Channel("all", rx_all.url, max_per_hour=1000),
-                    Channel("daily", rx_daily.url, mode="digest", rule=Rule(kinds=("copy", "excerpt")))]
+        channels = [
+            Channel("all", rx_all.url, max_per_hour=1000),
+            Channel("daily", rx_daily.url, mode="digest", rule=Rule(kinds=("copy", "excerpt"))),
+        ]
         for _ in range(2):
             dispatch(db, channels)
         assert len(rx_all.delivered()) == NOT_WANTED + 1 and not rx_daily.requests
@@ -111,8 +129,14 @@ def test_14_a_copies_only_digest_channel_gets_the_copy_behind_120_other_alerts(d
         doubled = len(rx_all.delivered()) - len({r["key"] for r in rx_all.delivered()})
     assert doubled == 0
     assert db.execute("SELECT count(*) FROM alerts WHERE status != 'sent'").fetchone()[0] == 0
-    record("14 a copies-only digest channel behind 120 alerts it does not want", runs=1, posts=NOT_WANTED + 1,
-           faults=0, lost=0, doubled=doubled)
+    record(
+        "14 a copies-only digest channel behind 120 alerts it does not want",
+        runs=1,
+        posts=NOT_WANTED + 1,
+        faults=0,
+        lost=0,
+        doubled=doubled,
+    )
 
 
 def outbox_keys_of(db) -> list[str]:
@@ -123,8 +147,9 @@ def outbox_keys_of(db) -> list[str]:
 def _config(path, channels: list[tuple[str, str]]):
     from rjwatch.settings import load
 
-    path.write_text("".join(f'[[alerts.channels]]\nname = "{n}"\nurl = "{u}"\nmax_per_hour = 1000\n\n'
-                            for n, u in channels))
+    path.write_text(
+        "".join(f'[[alerts.channels]]\nname = "{n}"\nurl = "{u}"\nmax_per_hour = 1000\n\n' for n, u in channels)
+    )
     return channels_from_config(load(path))
 
 
@@ -159,8 +184,7 @@ def test_15_renaming_a_channel_or_adding_one_sends_no_history(db, tmp_path):
         resent = len(rx_a.requests) - HISTORY - 4 + len(rx_c.requests) - 1 + len(rx_d.requests)
     assert history == [{"channel": "B", "n": HISTORY + 4}, {"channel": "C", "n": 1}]
     assert resent == 0
-    record("15 a channel renamed, one added, one replaced", runs=4, posts=HISTORY + 1, faults=3, lost=0,
-           doubled=resent)
+    record("15 a channel renamed, one added, one replaced", runs=4, posts=HISTORY + 1, faults=3, lost=0, doubled=resent)
 
 
 def test_15_an_upgraded_database_carries_on_where_its_channels_were(db, tmp_path):
@@ -182,8 +206,11 @@ def test_15_an_upgraded_database_carries_on_where_its_channels_were(db, tmp_path
         assert migrate(db) == ["007_alert_channels"]
         channels = _config(tmp_path / "rj.toml", [("A", rx_a.url), ("C", rx_c.url)])
         # dispatch until the retry comes due and the copy is delivered
-        wait_until(lambda: dispatch(db, channels, retry_base=0.01) is not None
-                   and _status(db, copy["id"]) == "sent", timeout=30, step=0.05)
+        wait_until(
+            lambda: dispatch(db, channels, retry_base=0.01) is not None and _status(db, copy["id"]) == "sent",
+            timeout=30,
+            step=0.05,
+        )
         assert [r["key"] for r in rx_a.delivered()][HISTORY:] == [copy["key"]]  # what it owed, once
         assert len(rx_a.requests) == HISTORY + 2 and not rx_c.requests  # nothing again, no history for C
     assert db.execute("SELECT count(*) FROM alerts WHERE status != 'sent'").fetchone()[0] == 0
@@ -206,13 +233,16 @@ def test_16_a_debug_daemon_logs_no_channel_secret(db_path, tmp_path):
     finally:
         db.conn.close()
     with Receiver() as rx_json, Receiver() as rx_form:
-        json_url = rx_json.url.replace("json://", f"json://user:{SECRETS['password']}@") + \
-            f"?+X-Api-Key={SECRETS['header']}"
+        json_url = (
+            rx_json.url.replace("json://", f"json://user:{SECRETS['password']}@") + f"?+X-Api-Key={SECRETS['header']}"
+        )
         form_url = rx_form.url.replace("json://", f"form://{SECRETS['user']}@")
         cfg = tmp_path / "rj.toml"
-        cfg.write_text('alert_tick = "1s"\npoll_tick = "1h"\n\n'
-                       f'[[alerts.channels]]\nname = "team"\nurl = "{json_url}"\n\n'
-                       f'[[alerts.channels]]\nname = "form"\nurl = "{form_url}"\n')
+        cfg.write_text(
+            'alert_tick = "1s"\npoll_tick = "1h"\n\n'
+            f'[[alerts.channels]]\nname = "team"\nurl = "{json_url}"\n\n'
+            f'[[alerts.channels]]\nname = "form"\nurl = "{form_url}"\n'
+        )
         d = Daemon(db_path, cfg)
         d.cmd = rjwatch_cmd(db_path, "run", "--log-level", "DEBUG", config=cfg)
         d.start()
@@ -225,8 +255,15 @@ def test_16_a_debug_daemon_logs_no_channel_secret(db_path, tmp_path):
     leaked = [name for name, secret in SECRETS.items() if secret in log]
     assert not leaked, [line for line in log.splitlines() if any(s in line for s in SECRETS.values())][:5]
     assert "json://user:****@127.0.0.1" in log and "form://***@127.0.0.1" in log and "X-Api-Key=***" in log
-    record("16 DEBUG log of a daemon delivering to channels with secrets", runs=1, posts=2, faults=3,
-           lost=0, doubled=0, leaked=len(leaked))
+    record(
+        "16 DEBUG log of a daemon delivering to channels with secrets",
+        runs=1,
+        posts=2,
+        faults=3,
+        lost=0,
+        doubled=0,
+        leaked=len(leaked),
+    )
 
 
 def test_16_telegram_and_discord_tokens_are_masked_in_every_log_line(tmp_path, monkeypatch):
@@ -240,8 +277,10 @@ def test_16_telegram_and_discord_tokens_are_masked_in_every_log_line(tmp_path, m
     token, hook_token = "123456789:AAH-Tg5ecretBotT0ken", "Dsc0rdWebh00kT0kenXYZ"
     monkeypatch.setenv("RJ_DISCORD", hook_token)
     cfg = tmp_path / "rj.toml"
-    cfg.write_text(f'[[alerts.channels]]\nname = "tg"\nurl = "tgram://{token}/987654"\n\n'
-                   '[[alerts.channels]]\nname = "dc"\nurl = "discord://112233445566/${RJ_DISCORD}"\n')
+    cfg.write_text(
+        f'[[alerts.channels]]\nname = "tg"\nurl = "tgram://{token}/987654"\n\n'
+        '[[alerts.channels]]\nname = "dc"\nurl = "discord://112233445566/${RJ_DISCORD}"\n'
+    )
     chans = channels_from_config(load(cfg))
     tg, dc = (apprise.Apprise.instantiate(c.url) for c in chans)
     stream = io.StringIO()
@@ -253,11 +292,20 @@ def test_16_telegram_and_discord_tokens_are_masked_in_every_log_line(tmp_path, m
     try:
         install_log_masking()
         # the very lines Apprise and urllib3 write before they send
-        logging.getLogger("apprise").debug(f"Telegram POST URL: {tg.notify_url}{tg.bot_token}/sendMessage "
-                                           f"(cert_verify=True)")
-        logging.getLogger("urllib3.connectionpool").debug('%s://%s:%s "%s %s %s" %s %s', "https", "api.telegram.org",
-                                                          443, "POST", f"/bot{tg.bot_token}/sendMessage", "HTTP/1.1",
-                                                          401, 58)
+        logging.getLogger("apprise").debug(
+            f"Telegram POST URL: {tg.notify_url}{tg.bot_token}/sendMessage (cert_verify=True)"
+        )
+        logging.getLogger("urllib3.connectionpool").debug(
+            '%s://%s:%s "%s %s %s" %s %s',
+            "https",
+            "api.telegram.org",
+            443,
+            "POST",
+            f"/bot{tg.bot_token}/sendMessage",
+            "HTTP/1.1",
+            401,
+            58,
+        )
         logging.getLogger("apprise").debug(f"Discord POST URL: {dc.notify_url}/{dc.webhook_id}/{dc.webhook_token}")
         try:
             raise ConnectionError(f"Max retries exceeded with url: /bot{token}/sendMessage")
@@ -271,8 +319,15 @@ def test_16_telegram_and_discord_tokens_are_masked_in_every_log_line(tmp_path, m
     leaked = [s for s in (token.split(":")[1], hook_token, "112233445566") if s in text]
     assert not leaked, text
     assert all(s not in c.masked for c in chans for s in (token.split(":")[1], hook_token))
-    record("16 Telegram and Discord tokens in Apprise's debug lines", runs=1, posts=0, faults=4, lost=0,
-           doubled=0, leaked=len(leaked))
+    record(
+        "16 Telegram and Discord tokens in Apprise's debug lines",
+        runs=1,
+        posts=0,
+        faults=4,
+        lost=0,
+        doubled=0,
+        leaked=len(leaked),
+    )
 
 
 def test_16_a_failing_source_with_credentials_is_shown_masked(db_path, tmp_path, served):
@@ -299,22 +354,28 @@ def test_16_a_failing_source_with_credentials_is_shown_masked(db_path, tmp_path,
             db.conn.close()
         msg = rx.delivered()[0]["payload"]
     shown = {"alert": msg["title"] + "\n" + msg["message"]}
-    for args in (("source", "list", "--format", "json"), ("source", "list"), ("source", "show", "1"), ("status",),
-                 ("status", "--format", "json"),
-                 ("alerts", "--format", "json")):
+    for args in (
+        ("source", "list", "--format", "json"),
+        ("source", "list"),
+        ("source", "show", "1"),
+        ("status",),
+        ("status", "--format", "json"),
+        ("alerts", "--format", "json"),
+    ):
         res = run_measured(rjwatch_cmd(db_path, *args, config=cfg))
         assert res.code == 0, res.stderr
         shown[" ".join(args)] = res.stdout + res.stderr
     leaked = [where for where, text in shown.items() if password in text or token in text]
     assert not leaked, {w: shown[w] for w in leaked}
     assert msg["title"] == f"[source failing] http://***@127.0.0.1:{port}/private/feed.xml?token=***&lang=en"
-    assert json.loads(shown["source list --format json"])[0]["url"] == \
-        f"http://***@127.0.0.1:{port}/private/feed.xml?token=***&lang=en"
+    assert (
+        json.loads(shown["source list --format json"])[0]["url"]
+        == f"http://***@127.0.0.1:{port}/private/feed.xml?token=***&lang=en"
+    )
     assert "404" in shown["source show 1"]
     # the source itself still carries its credentials: they are needed to fetch it
     assert rows(db_path, "SELECT url FROM sources")[0]["url"] == url
-    record("16 a failing source URL with credentials", runs=2, posts=0, faults=2, lost=0, doubled=0,
-           leaked=len(leaked))
+    record("16 a failing source URL with credentials", runs=2, posts=0, faults=2, lost=0, doubled=0, leaked=len(leaked))
 
 
 def _load(cfg):

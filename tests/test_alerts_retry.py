@@ -8,13 +8,12 @@ import json
 
 import pytest
 
-from scheduler.alerts import MAX_ATTEMPTS, Channel, dispatch
-from storage.db import connect
-from storage.ingest import Ingestor
-
 from helpers import item, no_traceback, one_line_error, q, rows, run_cli, wait_until
 from receiver import Receiver
 from reliability import Daemon, rjwatch_cmd, run_measured, write_config
+from scheduler.alerts import MAX_ATTEMPTS, Channel, dispatch
+from storage.db import connect
+from storage.ingest import Ingestor
 
 #: Backoff base between the failing attempts: the alert fails for good within a second.
 FAST_RETRY_S = 0.001
@@ -35,7 +34,7 @@ def failed_alert(db_path, rx: Receiver) -> dict:
         Ingestor(db).ingest(item("https://a.example.org/talks"))
         (alert,) = rows(db_path, "SELECT * FROM alerts WHERE kind = 'new'")
         hook = [Channel("hook", rx.url)]
-        rx.fail_first = 10 ** 6
+        rx.fail_first = 10**6
 
         def given_up() -> bool:
             dispatch(db, hook, retry_base=FAST_RETRY_S)
@@ -60,13 +59,16 @@ def test_a_failed_alert_queued_again_is_delivered_by_the_daemon(db_path, tmp_pat
         assert result.exit_code == 0 and result.stdout == f"alert #{alert['id']} queued again\n"
         assert q(db_path, "SELECT status FROM alerts WHERE id = ?", alert["id"]) == "pending"
         assert rows(db_path, "SELECT channel, status, attempts, next_attempt_at FROM deliveries") == [
-            {"channel": "hook", "status": "pending", "attempts": 0, "next_attempt_at": None}]
+            {"channel": "hook", "status": "pending", "attempts": 0, "next_attempt_at": None}
+        ]
         assert len(rx.requests) == MAX_ATTEMPTS  # queued, not sent by the command itself
 
         d = Daemon(db_path, write_config(tmp_path / "rj.toml", rx.url)).start()
         try:
-            assert wait_until(lambda: q(db_path, "SELECT status FROM alerts WHERE id = ?", alert["id"]) == "sent",
-                              timeout=DAEMON_DELIVERY_S), d.output
+            assert wait_until(
+                lambda: q(db_path, "SELECT status FROM alerts WHERE id = ?", alert["id"]) == "sent",
+                timeout=DAEMON_DELIVERY_S,
+            ), d.output
         finally:
             assert d.stop() == 0, d.output
         got = rx.delivered()

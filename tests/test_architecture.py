@@ -36,7 +36,8 @@ SQL_TEXT = re.compile(
     r"|\bINSERT\s+(?:OR\s+[A-Z]+\s+)?INTO\b|\bREPLACE\s+INTO\b"
     r"|\bUPDATE\s+(?:OR\s+[A-Z]+\s+)?\w+\s+SET\b|\bDELETE\s+FROM\b"
     r"|\bCREATE\s+(?:TEMP\s+|UNIQUE\s+|VIRTUAL\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b"
-    r"|\bPRAGMA\s+\w+")
+    r"|\bPRAGMA\s+\w+"
+)
 # Methods that run a statement on a sqlite3 connection or a sqlite-utils database. Called with no
 # argument, `.execute()` is a Redis pipeline's, which is not SQL.
 SQL_CALLS = {"execute", "executemany", "executescript", "query"}
@@ -86,19 +87,22 @@ def _sources() -> list[Path]:
 
 def test_no_sql_outside_storage():
     hits = [h for p in _sources() for h in sql_hits(p)]
-    assert not hits, ("SQL outside storage/ (move it into a storage/ function):\n" + "\n".join(hits))
+    assert not hits, "SQL outside storage/ (move it into a storage/ function):\n" + "\n".join(hits)
 
 
-@pytest.mark.parametrize("snippet", [
-    'db.execute("SELECT 1")',
-    'self.db.execute(f"UPDATE sources SET state = ? WHERE id = {x}")',
-    'rows = conn.query("SELECT id FROM posts")',
-    'SQL = ("SELECT a, b "\n       "FROM t WHERE x = ?")',
-    'db["alerts"].insert({"key": 1})',
-    'db.table("meta").upsert({"key": "k"}, pk="key")',
-    'Q = "INSERT OR IGNORE INTO alerts (key) VALUES (?)"',
-    'Q = "PRAGMA wal_checkpoint(TRUNCATE)"',
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        'db.execute("SELECT 1")',
+        'self.db.execute(f"UPDATE sources SET state = ? WHERE id = {x}")',
+        'rows = conn.query("SELECT id FROM posts")',
+        'SQL = ("SELECT a, b "\n       "FROM t WHERE x = ?")',
+        'db["alerts"].insert({"key": 1})',
+        'db.table("meta").upsert({"key": "k"}, pk="key")',
+        'Q = "INSERT OR IGNORE INTO alerts (key) VALUES (?)"',
+        'Q = "PRAGMA wal_checkpoint(TRUNCATE)"',
+    ],
+)
 def test_the_check_sees_sql(tmp_path, snippet):
     """The detector is not blind: each of these is reported."""
     (tmp_path / "crawler").mkdir()
@@ -107,12 +111,15 @@ def test_the_check_sees_sql(tmp_path, snippet):
     assert sql_hits(f, tmp_path), snippet
 
 
-@pytest.mark.parametrize("snippet", [
-    'pipe.execute()',
-    'help = "Select a source to update; delete it with remove."',
-    'params.update({"orderby": "updated"})',
-    'do_DELETE = do_GET',
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "pipe.execute()",
+        'help = "Select a source to update; delete it with remove."',
+        'params.update({"orderby": "updated"})',
+        "do_DELETE = do_GET",
+    ],
+)
 def test_the_check_leaves_non_sql_alone(tmp_path, snippet):
     (tmp_path / "crawler").mkdir()
     f = tmp_path / "crawler" / "m.py"
@@ -123,7 +130,6 @@ def test_the_check_leaves_non_sql_alone(tmp_path, snippet):
 #: The layers, bottom first. `judge.errors` (the error base) is in the bottom layer, so every module may
 #: import it.
 LAYERS = ("judge", "storage", "crawler", "scheduler", "rjwatch")
-
 
 
 @dataclass(frozen=True)
@@ -216,8 +222,9 @@ def test_layers_the_graph_sees_every_kind_of_import():
     assert ("crawler.poller", "crawler.feeds") in edges  # from crawler import feeds
     assert ("scheduler.daemon", "crawler.poller") in edges  # inside a method
     assert ("rjwatch.demo.site", "rjwatch.demo.templates.feeds") in edges  # from package import module as ...
-    assert import_cycles([Edge("a.x", "a.y", ""), Edge("a.y", "a.z", ""), Edge("a.z", "a.x", ""),
-                          Edge("a.z", "a.w", "")]) == [["a.x", "a.y", "a.z"]]
+    assert import_cycles(
+        [Edge("a.x", "a.y", ""), Edge("a.y", "a.z", ""), Edge("a.z", "a.x", ""), Edge("a.z", "a.w", "")]
+    ) == [["a.x", "a.y", "a.z"]]
 
 
 def test_layers_point_down():

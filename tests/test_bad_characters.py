@@ -17,11 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from rjwatch.demo.site import build_blog
-
 from helpers import FIXTURES, health, no_traceback, q, rows
-from reliability import (StaticSite, assert_consistent, assert_stored_once, crawl, poll, record, rjwatch_cmd,
-                         run_measured)
+from reliability import (
+    StaticSite,
+    assert_consistent,
+    assert_stored_once,
+    crawl,
+    poll,
+    record,
+    rjwatch_cmd,
+    run_measured,
+)
+from rjwatch.demo.site import build_blog
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -31,7 +38,7 @@ NO_LINK = FEEDS / "rss20_one_entry_without_link.xml"  # 10 entries, the 4th with
 GOOD_A = FEEDS / "rss20_content_encoded.xml"  # clean feeds around the bad one
 GOOD_C = FEEDS / "blogger_atom_page2_last_no_next.xml"
 
-EMOJI = "\U0001F600"
+EMOJI = "\U0001f600"
 
 
 def entry_urls(path: Path) -> list[str]:
@@ -81,8 +88,14 @@ def test_17_ingest_of_three_feeds_stores_all_three_when_one_has_surrogate_refere
     assert title_of(db_path, b[8]) == "Grave visits by boat \ufffd"
     assert "\ud83d" not in json.dumps(rows(db_path, "SELECT title, text FROM posts"))
     assert_consistent(db_path)
-    record("17 surrogate character references (ingest of three feeds)", runs=1, posts=len(urls), faults=9,
-           lost=lost, doubled=doubled(db_path))
+    record(
+        "17 surrogate character references (ingest of three feeds)",
+        runs=1,
+        posts=len(urls),
+        faults=9,
+        lost=lost,
+        doubled=doubled(db_path),
+    )
 
 
 def test_17_poll_stores_every_entry_of_a_feed_with_surrogate_references(db_path, served):
@@ -107,8 +120,9 @@ def test_17_poll_stores_every_entry_of_a_feed_with_surrogate_references(db_path,
     assert h["consecutive_failures"] == 0 and h["last_success"]
     assert "character references" in h["last_error"], h  # the repair is on record
     assert_consistent(db_path)
-    record("17 surrogate character references (poll)", runs=runs, posts=9, faults=9, lost=lost,
-           doubled=doubled(db_path))
+    record(
+        "17 surrogate character references (poll)", runs=runs, posts=9, faults=9, lost=lost, doubled=doubled(db_path)
+    )
 
 
 class _BlogWrapper:
@@ -156,21 +170,33 @@ def test_17_crawl_of_a_blogger_feed_with_surrogate_references_stores_every_post(
     # every post came in full with the feed: no page had to be fetched to make up for it
     assert not [r.path for r in srv.log.records() if r.path.endswith(".html")]
     assert_consistent(db_path)
-    record("17 surrogate character references (Blogger crawl)", runs=1, posts=10, faults=5, lost=lost,
-           doubled=doubled(db_path))
+    record(
+        "17 surrogate character references (Blogger crawl)",
+        runs=1,
+        posts=10,
+        faults=5,
+        lost=lost,
+        doubled=doubled(db_path),
+    )
 
 
 def test_17_a_saved_page_with_surrogate_references_keeps_its_emoji(db_path, tmp_path):
-    body = "".join(f"<p>{line} &#55357;&#56832;</p>" for line in (
-        "Japanese and Russian negotiators met again over salmon quotas off Hokkaido.",
-        "The ferry between Wakkanai and Korsakov is back on the timetable after six years.",
-        "Former residents of the southern Kurils asked for visa-free exchanges again &#55357; &#1114112;."))
+    body = "".join(
+        f"<p>{line} &#55357;&#56832;</p>"
+        for line in (
+            "Japanese and Russian negotiators met again over salmon quotas off Hokkaido.",
+            "The ferry between Wakkanai and Korsakov is back on the timetable after six years.",
+            "Former residents of the southern Kurils asked for visa-free exchanges again &#55357; &#1114112;.",
+        )
+    )
     page = tmp_path / "post.html"
     page.write_text(
         "<!DOCTYPE html><html><head><title>Notes &#xD83D;&#xDE00;</title>"
         "<link rel='canonical' href='https://emoji-notes.blogspot.com/2024/05/notes.html'></head><body>"
         f"<div class='post hentry'><h3 class='post-title entry-title'>Notes &#xD83D;&#xDE00;</h3>"
-        f"<div class='post-body entry-content'>{body}</div></div></body></html>", encoding="utf-8")
+        f"<div class='post-body entry-content'>{body}</div></div></body></html>",
+        encoding="utf-8",
+    )
     res = run_measured(rjwatch_cmd(db_path, "ingest", str(page)), timeout=60)
     no_traceback(res.stdout, res.stderr)
     assert res.code == 0, res.stderr[-2000:]
@@ -178,8 +204,9 @@ def test_17_a_saved_page_with_surrogate_references_keeps_its_emoji(db_path, tmp_
     assert title_of(db_path, url) == f"Notes {EMOJI}"
     text = text_of(db_path, url)
     assert text.count(EMOJI) == 3 and "\ufffd\ufffd" not in text, text
-    record("17 surrogate character references (saved page)", runs=1, posts=1, faults=3, lost=0,
-           doubled=doubled(db_path))
+    record(
+        "17 surrogate character references (saved page)", runs=1, posts=1, faults=3, lost=0, doubled=doubled(db_path)
+    )
 
 
 # --- 18: entries lost to errors are reported ----------------------------------------------------------
@@ -220,8 +247,14 @@ def test_18_ingest_reports_a_blogger_export_post_without_link_or_id(db_path, tmp
     assert "has no link or id" in res.stderr
     lost = assert_stored_once(db_path, urls=[kept["url"]])
     assert q(db_path, "SELECT count(*) FROM posts") == 1
-    record("18 a Blogger export post without link or id (ingest)", runs=1, posts=1, faults=1, lost=lost,
-           doubled=doubled(db_path))
+    record(
+        "18 a Blogger export post without link or id (ingest)",
+        runs=1,
+        posts=1,
+        faults=1,
+        lost=lost,
+        doubled=doubled(db_path),
+    )
 
 
 def test_18_poll_records_lost_entries_in_the_source_health(db_path, served):
@@ -275,7 +308,14 @@ def test_18_crawl_counts_a_feed_entry_it_could_not_read_and_collects_the_post_fr
     assert srv.log.count(path=newest.path) >= 1
     # the lost entry did not shift the feed's paging: one page holds all ten, and it was read once
     assert [r.path for r in srv.log.records() if r.path.startswith("/feeds/")] == [
-        "/feeds/posts/default?max-results=100&start-index=1"]
+        "/feeds/posts/default?max-results=100&start-index=1"
+    ]
     assert_consistent(db_path)
-    record("18 a feed entry without link or id (Blogger crawl)", runs=1, posts=10, faults=1, lost=lost,
-           doubled=doubled(db_path))
+    record(
+        "18 a feed entry without link or id (Blogger crawl)",
+        runs=1,
+        posts=10,
+        faults=1,
+        lost=lost,
+        doubled=doubled(db_path),
+    )

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.ingest import Ingestor
-
 from helpers import FIXTURES
+from storage.ingest import Ingestor
 
 CASES = sorted(p for p in (FIXTURES / "classify").iterdir() if p.suffix in (".txt", ".html"))
 
@@ -22,8 +21,12 @@ def _item(path: Path) -> dict:
     expected = json.loads(path.with_name(path.stem + ".expected.json").read_text("utf-8"))
     raw = path.read_text("utf-8")
     host = path.stem.replace("__", "-").replace("_", "-").lower()[:60]
-    item = {"url": f"https://{host}.blogspot.com/2020/01/post.html", "published": expected.get("published"),
-            "seen_via": "file", "lang_hint": None}
+    item = {
+        "url": f"https://{host}.blogspot.com/2020/01/post.html",
+        "published": expected.get("published"),
+        "seen_via": "file",
+        "lang_hint": None,
+    }
     if path.suffix == ".html":
         item["html"] = raw
     else:
@@ -67,7 +70,9 @@ def test_every_fixture_gets_its_expected_status(db, order):
         exp = json.loads(path.with_name(path.stem + ".expected.json").read_text("utf-8"))
         got = stored[path.stem]
         if got["status"] != exp["status"]:
-            wrong.append(f"{path.stem}: expected {exp['status']}, got {got['status']} (relevance {got['relevance']:.2f})")
+            wrong.append(
+                f"{path.stem}: expected {exp['status']}, got {got['status']} (relevance {got['relevance']:.2f})"
+            )
         if exp.get("duplicate_of"):
             original = stored[exp["duplicate_of"]]["id"]
             if got["duplicate_of"] != original:
@@ -81,7 +86,9 @@ def test_a_late_collected_original_takes_over_and_the_story_alerts_once(db):
     dups = [p for p in CASES if p.stem.startswith("duplicate__")]
     assert dups
     twin = dups[0]
-    original = FIXTURES / "classify" / (json.loads(twin.with_name(twin.stem + ".expected.json").read_text())["duplicate_of"])
+    original = (
+        FIXTURES / "classify" / (json.loads(twin.with_name(twin.stem + ".expected.json").read_text())["duplicate_of"])
+    )
     original = next(original.parent.glob(original.name + ".*[tl]"))
     ing = Ingestor(db)
     first = ing.ingest(_item(twin))  # the copy is collected first ...

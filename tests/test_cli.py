@@ -36,8 +36,20 @@ def test_classify_seed_is_a_copy_with_full_json(db_path):
     result = run_cli("--db", str(db_path), "classify", str(SEED_FILE), "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    for key in ("title", "author", "published", "lang", "text", "canonical_url", "blogger", "status", "relevance",
-                "matched_terms", "seed_similarity", "duplicate_of"):
+    for key in (
+        "title",
+        "author",
+        "published",
+        "lang",
+        "text",
+        "canonical_url",
+        "blogger",
+        "status",
+        "relevance",
+        "matched_terms",
+        "seed_similarity",
+        "duplicate_of",
+    ):
         assert key in data, key
     assert data["status"] == "copy"
     assert data["published"] == "2017-03-20" and data["lang"] == "en"
@@ -48,7 +60,7 @@ def test_classify_seed_is_a_copy_with_full_json(db_path):
 
 
 def test_classify_reads_standard_input(db_path):
-    text = (FIXTURES / "classify" / "off_topic__volleyball_russia_beat_japan.txt")
+    text = FIXTURES / "classify" / "off_topic__volleyball_russia_beat_japan.txt"
     if not text.exists():
         pytest.skip("fixture missing")
     result = run_cli("--db", str(db_path), "classify", "-", "--format", "json", input=text.read_bytes())
@@ -74,8 +86,23 @@ def test_ingest_posts_show_roundtrip(db_path, tmp_path):
     posts = json.loads(run_cli("--db", str(db_path), "posts", "--format", "json").output)
     assert len(posts) == 1
     p = posts[0]
-    for key in ("id", "url", "canonical_url", "title", "author", "published", "lang", "source", "status", "relevance",
-                "matched_terms", "seed_similarity", "duplicate_of", "first_seen", "sightings"):
+    for key in (
+        "id",
+        "url",
+        "canonical_url",
+        "title",
+        "author",
+        "published",
+        "lang",
+        "source",
+        "status",
+        "relevance",
+        "matched_terms",
+        "seed_similarity",
+        "duplicate_of",
+        "first_seen",
+        "sightings",
+    ):
         assert key in p, key
     assert p["status"] == "copy" and p["sightings"] == 2 and p["canonical_url"] == url
     shown = run_cli("--db", str(db_path), "show", str(p["id"]))
@@ -89,11 +116,14 @@ def test_ingest_posts_show_roundtrip(db_path, tmp_path):
     assert run_cli("--db", str(db_path), "posts", "--status", "new", "--format", "tsv").output == ""
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty input"),
-    (b"\x00\x01\x02\xff\xfe" * 200, "binary"),
-    (b"caf\xe9 sin UTF-8 " * 20, "not valid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty input"),
+        (b"\x00\x01\x02\xff\xfe" * 200, "binary"),
+        (b"caf\xe9 sin UTF-8 " * 20, "not valid UTF-8"),
+    ],
+)
 def test_bad_input_files_fail_with_one_line(db_path, tmp_path, content, message):
     bad = tmp_path / "bad.bin"
     bad.write_bytes(content)
@@ -144,7 +174,7 @@ def test_control_characters_never_reach_the_terminal(db_path, tmp_path):
 class _Pages(BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, str, bytes]] = {}
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -171,9 +201,14 @@ def server():
 
 def test_classify_and_seed_add_from_a_url(db_path, server):
     base, routes = server
-    routes["/seed2.txt"] = (200, "text/plain; charset=utf-8",
-                            ("Another reference\n\n" + "Japan and Russia agreed on a fisheries deal near the Kuril "
-                             "Islands after long talks in Tokyo. " * 20).encode())
+    routes["/seed2.txt"] = (
+        200,
+        "text/plain; charset=utf-8",
+        (
+            "Another reference\n\n" + "Japan and Russia agreed on a fisheries deal near the Kuril "
+            "Islands after long talks in Tokyo. " * 20
+        ).encode(),
+    )
     routes["/loop"] = (302, "", b"/loop")
     routes["/gone"] = (404, "text/plain", b"")
     added = run_cli("--db", str(db_path), "seed", "add", f"{base}/seed2.txt")
@@ -210,7 +245,8 @@ def test_config_sources_are_registered_by_init(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rjwatch.toml").write_text(
         '[[sources]]\nurl = "https://someblog.blogspot.com/"\nkind = "blogger"\n\n'
-        '[[sources]]\nurl = "https://news.example.org/rss.xml"\nevery = "30m"\nname = "News"\n')
+        '[[sources]]\nurl = "https://news.example.org/rss.xml"\nevery = "30m"\nname = "News"\n'
+    )
     db = str(tmp_path / "c.db")
     first = run_cli("--db", db, "init")
     assert first.exit_code == 0 and "sources from the config: 2 (2 new)" in first.output

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.alerts import Channel, dispatch
-from storage.db import connect
-
 from helpers import fill_disk, one_line_error, q, rows, run_cli
 from reliability import StaticSite, record, rjwatch_cmd, run_measured
+from scheduler.alerts import Channel, dispatch
+from storage.db import connect
 
 pytestmark = pytest.mark.reliability
 
@@ -31,19 +30,27 @@ FORBIDDEN = "\r\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200
 
 
 def _rss(base: str, items: list[tuple[str, str, str]]) -> bytes:
-    body = "".join(f"<item><title>{title}</title><link>{base}/{slug}.html</link><guid>{base}/{slug}</guid>"
-                   f"<pubDate>Mon, 01 Apr 2024 10:00:00 GMT</pubDate><description><![CDATA[{text}]]></description></item>"
-                   for slug, title, text in items)
-    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Feed</title>"
-            f"<link>{base}/</link>{body}</channel></rss>").encode("utf-8")
+    body = "".join(
+        f"<item><title>{title}</title><link>{base}/{slug}.html</link><guid>{base}/{slug}</guid>"
+        f"<pubDate>Mon, 01 Apr 2024 10:00:00 GMT</pubDate><description><![CDATA[{text}]]></description></item>"
+        for slug, title, text in items
+    )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Feed</title>"
+        f"<link>{base}/</link>{body}</channel></rss>"
+    ).encode()
 
 
-_TEXT = ("Tokyo and Moscow resumed talks on the Kuril Islands this week, and both foreign ministers said "
-         "the peace treaty question stays open while the fishing quotas are settled first. ") * 3
+_TEXT = (
+    "Tokyo and Moscow resumed talks on the Kuril Islands this week, and both foreign ministers said "
+    "the peace treaty question stays open while the fishing quotas are settled first. "
+) * 3
 
 
-_OTHER_TEXT = ("Japanese and Russian officials met in Sakhalin to discuss energy projects, sanctions and the "
-               "future of Sakhalin-2 gas deliveries to Japan; Moscow asked Tokyo to keep buying LNG. ") * 3
+_OTHER_TEXT = (
+    "Japanese and Russian officials met in Sakhalin to discuss energy projects, sanctions and the "
+    "future of Sakhalin-2 gas deliveries to Japan; Moscow asked Tokyo to keep buying LNG. "
+) * 3
 
 
 # --- 21 -----------------------------------------------------------------------------------------------
@@ -57,9 +64,12 @@ def test_21_control_and_bidi_characters_in_a_collected_title_never_reach_the_ter
     hostile = "Kuril talks \u202egpj.exe\u202c \u2066x\u2069 \u200f\u061c\u200e end"
     site.put("/feed.xml", _rss(srv.base_url, [("hostile", hostile, _TEXT)]), "application/rss+xml")
     opml = Path(db_path).parent / "subscriptions.opml"
-    opml.write_text(f"<?xml version='1.0'?><opml version='2.0'><head><title>x</title></head><body>"
-                    f"<outline type='rss' text='Feed&#13;NEW  all is well \u202e' xmlUrl='{srv.base_url}/feed.xml'/>"
-                    "</body></opml>", encoding="utf-8")
+    opml.write_text(
+        f"<?xml version='1.0'?><opml version='2.0'><head><title>x</title></head><body>"
+        f"<outline type='rss' text='Feed&#13;NEW  all is well \u202e' xmlUrl='{srv.base_url}/feed.xml'/>"
+        "</body></opml>",
+        encoding="utf-8",
+    )
     db = str(db_path)
     assert run_cli("--db", db, "source", "import", str(opml)).exit_code == 0
     res = run_cli("--db", db, "poll", "--all")
@@ -96,14 +106,23 @@ def test_21_control_and_bidi_characters_in_a_collected_title_never_reach_the_ter
         assert not bad, (name, bad, text[:500])
         assert "Kuril talks" in text or name.startswith(("classify", "source", "runs")), (name, text[:500])
     # the console alert channel prints through the same sanitiser: a second hostile entry, polled, alerted
-    site.put("/feed.xml", _rss(srv.base_url, [("hostile", hostile, _TEXT),
-                                              ("second", hostile.replace("talks", "talks again"), _OTHER_TEXT)]),
-             "application/rss+xml")
+    site.put(
+        "/feed.xml",
+        _rss(
+            srv.base_url,
+            [("hostile", hostile, _TEXT), ("second", hostile.replace("talks", "talks again"), _OTHER_TEXT)],
+        ),
+        "application/rss+xml",
+    )
     assert run_cli("--db", db, "poll", "--all").exit_code == 0
     conn = connect(db_path)
     try:
-        assert conn.execute("SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt') "
-                            "AND status = 'pending'").fetchone()[0] == 1
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM alerts WHERE kind IN ('new', 'copy', 'excerpt') AND status = 'pending'"
+            ).fetchone()[0]
+            == 1
+        )
         capfd.readouterr()
         dispatch(conn, [Channel("console", "console")])
         printed = capfd.readouterr().err
@@ -134,14 +153,16 @@ def test_22_one_sources_bad_bookkeeping_does_not_end_the_poll_pass(db_path, serv
         res = run_cli("--db", db, "source", "add", f"{srv.base_url}/{n}.xml", "--kind", "feed")
         assert res.exit_code == 0, res.output
         ids[n] = q(db_path, "SELECT id FROM sources WHERE url = ?", f"{srv.base_url}/{n}.xml")
-    assert run_cli("--db", db, "source", "add", f"{srv.base_url}/x.xml", "--kind", "feed",
-                   "--every", "nan").exit_code != 0  # refused now; an older database may still hold one
+    assert (
+        run_cli("--db", db, "source", "add", f"{srv.base_url}/x.xml", "--kind", "feed", "--every", "nan").exit_code != 0
+    )  # refused now; an older database may still hold one
     conn = connect(db_path)
     with conn.conn:
         conn.execute("UPDATE sources SET settings = ? WHERE id = ?", ('{"every": NaN}', ids["nan"]))
         conn.execute("UPDATE sources SET settings = ? WHERE id = ?", ('{"every": Infinity}', ids["inf"]))
-        conn.execute("INSERT INTO source_health (source_id, new_item_rate, polls) VALUES (?, 'lots', 3)",
-                     (ids["broken"],))
+        conn.execute(
+            "INSERT INTO source_health (source_id, new_item_rate, polls) VALUES (?, 'lots', 3)", (ids["broken"],)
+        )
     conn.conn.close()
 
     res = run_measured(rjwatch_cmd(db_path, "poll", "--format", "json"), timeout=120)
@@ -166,8 +187,14 @@ def test_22_one_sources_bad_bookkeeping_does_not_end_the_poll_pass(db_path, serv
     again = run_measured(rjwatch_cmd(db_path, "poll", "--all"), timeout=120)
     assert again.code == 0 and "Traceback" not in again.stderr, again.stderr[-2000:]
     assert q(db_path, "SELECT count(*) FROM posts") == len(names) - 1  # nothing doubled
-    record("22 NaN interval and a bookkeeping error in one source", runs=2, posts=len(names) - 1, faults=3,
-           lost=0, doubled=0)
+    record(
+        "22 NaN interval and a bookkeeping error in one source",
+        runs=2,
+        posts=len(names) - 1,
+        faults=3,
+        lost=0,
+        doubled=0,
+    )
 
 
 # --- 23 -----------------------------------------------------------------------------------------------
@@ -192,12 +219,18 @@ BAD_ARGS = {
     "export --output /proc/version": (["export", "--output", "/proc/version"], "/proc/version"),
     "stats --plot into a missing folder": (["stats", "--plot", "{tmp}/missing/plot.png"], "does not exist"),
     "stats --plot with an unknown extension": (["stats", "--plot", "{tmp}/plot.foo"], "unknown image type"),
-    "source add --every nan": (["source", "add", "http://127.0.0.1:9/a.xml", "--kind", "feed", "--every", "nan"],
-                               "--every"),
-    "source add --every infs": (["source", "add", "http://127.0.0.1:9/b.xml", "--kind", "feed", "--every", "infs"],
-                                "--every"),
-    "source add --every 1e400s": (["source", "add", "http://127.0.0.1:9/c.xml", "--kind", "feed", "--every",
-                                   "1e400s"], "--every"),
+    "source add --every nan": (
+        ["source", "add", "http://127.0.0.1:9/a.xml", "--kind", "feed", "--every", "nan"],
+        "--every",
+    ),
+    "source add --every infs": (
+        ["source", "add", "http://127.0.0.1:9/b.xml", "--kind", "feed", "--every", "infs"],
+        "--every",
+    ),
+    "source add --every 1e400s": (
+        ["source", "add", "http://127.0.0.1:9/c.xml", "--kind", "feed", "--every", "1e400s"],
+        "--every",
+    ),
 }
 
 
@@ -205,8 +238,9 @@ BAD_ARGS = {
 def stored_db(db_path):
     """A database with one stored post (so that exports and plots have something to write)."""
     page = db_path.parent / "post.html"
-    page.write_text(f"<html><head><title>Kuril talks</title></head><body><article><p>{_TEXT}</p></article>"
-                    "</body></html>")
+    page.write_text(
+        f"<html><head><title>Kuril talks</title></head><body><article><p>{_TEXT}</p></article></body></html>"
+    )
     res = run_cli("--db", str(db_path), "ingest", str(page), "--url", "https://news.example.org/kuril.html")
     assert res.exit_code == 0, res.output
     return db_path
@@ -234,10 +268,14 @@ BAD_SETTINGS = {
     "max_bytes": ("max_bytes = -1", "max_bytes"),
     "batch_size": ("batch_size = 0", "batch_size"),
     "max_per_hour": ('[[alerts.channels]]\nname = "team"\nurl = "console"\nmax_per_hour = "lots"', "max_per_hour"),
-    "rule.sources": ('[[alerts.channels]]\nname = "team"\nurl = "console"\n[alerts.channels.rule]\n'
-                     'sources = ["three"]', "rule.sources"),
-    "rule.min_relevance": ('[[alerts.channels]]\nname = "team"\nurl = "console"\n[alerts.channels.rule]\n'
-                           'min_relevance = "high"', "rule.min_relevance"),
+    "rule.sources": (
+        '[[alerts.channels]]\nname = "team"\nurl = "console"\n[alerts.channels.rule]\nsources = ["three"]',
+        "rule.sources",
+    ),
+    "rule.min_relevance": (
+        '[[alerts.channels]]\nname = "team"\nurl = "console"\n[alerts.channels.rule]\nmin_relevance = "high"',
+        "rule.min_relevance",
+    ),
 }
 
 
@@ -274,8 +312,9 @@ def test_23_a_query_of_thousands_of_terms_is_refused_quickly_and_repeats_count_o
     assert took < 30, took  # process start included; the refusal itself takes milliseconds
     # 3,000 copies of one word are one term: answered, and quickly (it took 22 s before)
     started = time.monotonic()
-    repeated = run_measured(rjwatch_cmd(stored_db, "search", " ".join(["kuril"] * 3000), "--format", "json"),
-                            timeout=60)
+    repeated = run_measured(
+        rjwatch_cmd(stored_db, "search", " ".join(["kuril"] * 3000), "--format", "json"), timeout=60
+    )
     took_repeated = time.monotonic() - started
     assert repeated.code == 0, repeated.stderr[-2000:]
     assert [r["url"] for r in json.loads(repeated.stdout)] == ["https://news.example.org/kuril.html"]
@@ -286,8 +325,17 @@ def test_23_a_query_of_thousands_of_terms_is_refused_quickly_and_repeats_count_o
     assert plan("Kuril kuril KURIL AND kuril").fts == "Kuril"
     assert plan("abe OR Abe OR putin OR abe").fts == "(abe) OR (putin)"
     assert plan("abe putin OR putin abe").fts == "abe putin"
-    record("23 a query of 5,000 terms", runs=2, posts=1, faults=2, lost=0, doubled=0,
-           refused_s=round(took, 2), repeated_s=round(took_repeated, 2), message=line)
+    record(
+        "23 a query of 5,000 terms",
+        runs=2,
+        posts=1,
+        faults=2,
+        lost=0,
+        doubled=0,
+        refused_s=round(took, 2),
+        repeated_s=round(took_repeated, 2),
+        message=line,
+    )
 
 
 # --- 23: full disk and read-only mount ---------------------------------------------------------------

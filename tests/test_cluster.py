@@ -19,16 +19,27 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPO, free_port, q, run_cli, tuples, wait_until
 from rjwatch.demo.server import SiteServer
 from rjwatch.demo.site import build_blog
-
-from helpers import REPO, free_port, q, run_cli, tuples, wait_until
 
 pytestmark = pytest.mark.slow
 
 POSTS = 2000
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4",
-        "-s", "RETRY_TIMES=2", "-s", "DOWNLOAD_TIMEOUT=10", "-s", "LOG_LEVEL=INFO"]
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=4",
+    "-s",
+    "RETRY_TIMES=2",
+    "-s",
+    "DOWNLOAD_TIMEOUT=10",
+    "-s",
+    "LOG_LEVEL=INFO",
+]
 #: Longest wait for a round of the 2,000-post blog on a busy 2-core machine.
 ROUND_TIMEOUT_S = 240
 #: Longest wait for a fresh redis-server to answer a ping (it starts in milliseconds when idle).
@@ -44,8 +55,11 @@ def redis_url(tmp_path_factory):
 
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
 
@@ -85,8 +99,12 @@ def cluster(redis_url, big_blog, db_path):
 
     def start(*args: str, log_name: str) -> subprocess.Popen:
         out = open(db_path.parent / f"{log_name}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", *args,
-                                 "--redis", redis_url], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", *args, "--redis", redis_url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
         proc.log_path = out.name
         procs.append(proc)
         return proc
@@ -132,15 +150,17 @@ def post_fetches(srv: SiteServer) -> Counter:
 
 
 def assert_every_post_once(db_path: Path, blog) -> None:
-    count, ids, urls = tuples(db_path, "SELECT count(*), count(DISTINCT post_id), count(DISTINCT canonical_url) "
-                                      "FROM posts")[0]
+    count, ids, urls = tuples(
+        db_path, "SELECT count(*), count(DISTINCT post_id), count(DISTINCT canonical_url) FROM posts"
+    )[0]
     assert (count, ids, urls) == (POSTS, POSTS, POSTS)
     stored = {r[0] for r in tuples(db_path, "SELECT post_id FROM posts")}
     assert stored == {p.post_id for p in blog.posts}
 
 
-def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_once(cluster, big_blog, db_path,
-                                                                                    redis_url):
+def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_once(
+    cluster, big_blog, db_path, redis_url
+):
     blog, srv = big_blog
     workers = [worker(cluster, n) for n in range(3)]
     cluster("ingest", log_name="ingest")
@@ -159,8 +179,9 @@ def test_three_workers_fetch_every_page_once_and_one_writer_stores_every_post_on
     assert sum(json.loads(stats)["new"].values()) == POSTS
     assert tuples(db_path, "SELECT backfill_complete FROM crawl_state WHERE source_id = 1")[0][0] == 1
 
-    status = json.loads(run_cli("--db", str(db_path), "cluster", "status", "--redis", redis_url,
-                                "--format", "json").output)
+    status = json.loads(
+        run_cli("--db", str(db_path), "cluster", "status", "--redis", redis_url, "--format", "json").output
+    )
     assert status["workers"] == 3 and status["queued_requests"] == 0 and status["stream_entries"] == 0
     assert status["ingest_stored"] == POSTS and status["open_rounds"] == []
     # The work was shared: every worker fetched pages.
@@ -181,8 +202,9 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
     workers = [worker(cluster, n) for n in range(3)]
     ingest = cluster("ingest", log_name="ingest")
     (first,) = seed(db_path, redis_url)
-    assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= POSTS // 4, timeout=ROUND_TIMEOUT_S), \
+    assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") >= POSTS // 4, timeout=ROUND_TIMEOUT_S), (
         "the crawl did not get going"
+    )
     os.kill(workers[0].pid, signal.SIGKILL)
     os.kill(ingest.pid, signal.SIGKILL)
     workers[0].wait(10)
@@ -206,9 +228,23 @@ def test_killed_worker_and_ingest_lose_nothing_and_store_nothing_twice(cluster, 
 
 
 def test_bad_redis_url_is_one_line(db_path):
-    result = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", "status",
-                             "--redis", f"redis://127.0.0.1:{free_port()}/0"], capture_output=True, text=True,
-                            cwd=REPO, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rjwatch",
+            "--db",
+            str(db_path),
+            "cluster",
+            "status",
+            "--redis",
+            f"redis://127.0.0.1:{free_port()}/0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert result.stderr.startswith("rjwatch: error: cannot reach Redis") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -262,8 +298,14 @@ def test_a_round_that_could_not_read_the_blog_leaves_its_backfill_to_do(redis_ur
     procs = []
     for args, name in ((("worker", *FAST), "worker"), (("ingest",), "ingest")):
         out = open(db_path.parent / f"{name}.log", "w")
-        procs.append(subprocess.Popen([sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", *args,
-                                       "--redis", redis_url], stdout=out, stderr=subprocess.STDOUT, cwd=REPO))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "rjwatch", "--db", str(db_path), "cluster", *args, "--redis", redis_url],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
+        )
     try:
         (first,) = seed(db_path, redis_url)
         assert wait_round(db_path, first) == "finished"

@@ -40,8 +40,9 @@ def _cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Completed
     env = {**os.environ, **(env or {})}
     for var in ("RJWATCH_DB", "RJWATCH_CONFIG"):
         env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "rjwatch", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rjwatch", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_reference_is_current():
@@ -118,9 +119,11 @@ def test_db_and_config_work_before_and_after_the_command(db_path: Path, tmp_path
     far = _cli("--db", str(db_path), "search", "Kuril", "--db", str(other), cwd=tmp_path)
     assert far.returncode == 1 and far.stderr.startswith("rjwatch: error:") and "Traceback" not in far.stderr
     # and on the groups between: `source --db x list` and `source list --db x`
-    for args in (["source", "--db", str(db_path), "list", "--format", "json"],
-                 ["source", "list", "--format", "json", "--db", str(db_path)],
-                 ["alerts", "--db", str(db_path), "--format", "json"]):
+    for args in (
+        ["source", "--db", str(db_path), "list", "--format", "json"],
+        ["source", "list", "--format", "json", "--db", str(db_path)],
+        ["alerts", "--db", str(db_path), "--format", "json"],
+    ):
         done = _cli(*args, cwd=tmp_path)
         assert done.returncode == 0 and done.stdout.strip().startswith("["), (args, done.stderr)
     bad_config = tmp_path / "bad.toml"
@@ -137,9 +140,11 @@ def test_text_is_still_taken_for_the_readable_format(db_path: Path, tmp_path: Pa
 
 
 def test_help_loads_no_heavy_package(tmp_path: Path):
-    code = ("import sys, rjwatch.commands as c; from click.testing import CliRunner; "
-            "r = CliRunner().invoke(c.main, ['--help']); assert r.exit_code == 0, r.output; "
-            f"print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
+    code = (
+        "import sys, rjwatch.commands as c; from click.testing import CliRunner; "
+        "r = CliRunner().invoke(c.main, ['--help']); assert r.exit_code == 0, r.output; "
+        f"print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"`rjwatch --help` imports {done.stdout.strip()}"
@@ -152,7 +157,8 @@ def _defined_exceptions():
             tree = ast.parse(path.read_text("utf-8"))
             for node in tree.body:
                 if isinstance(node, ast.ClassDef) and any(
-                        re.search(r"(Error|Exception)$", ast.unparse(b)) for b in node.bases):
+                    re.search(r"(Error|Exception)$", ast.unparse(b)) for b in node.bases
+                ):
                     module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
                     yield module, node.name
 
@@ -170,8 +176,10 @@ def test_every_user_facing_error_is_an_rjwatch_error():
 
 
 def test_the_error_base_is_light(tmp_path: Path):
-    code = "import sys, judge.errors, rjwatch.errors; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
-           "('judge', 'storage', 'crawler', 'scheduler', 'click', 'sqlite_utils')))"
+    code = (
+        "import sys, judge.errors, rjwatch.errors; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('judge', 'storage', 'crawler', 'scheduler', 'click', 'sqlite_utils')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.stdout.strip() == "['judge', 'judge.errors']", done.stdout + done.stderr
 
@@ -180,6 +188,7 @@ def test_the_error_base_is_light(tmp_path: Path):
 def test_help_through_the_entry_points(args, tmp_path: Path):
     done = _cli(*args, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("Usage: ")
-    old = subprocess.run([sys.executable, "-m", "rjwatch.cli", *args], capture_output=True, text=True, timeout=60,
-                         cwd=tmp_path)
+    old = subprocess.run(
+        [sys.executable, "-m", "rjwatch.cli", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert old.returncode == 0 and old.stdout.split("\n", 1)[1] == done.stdout.split("\n", 1)[1]

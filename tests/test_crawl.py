@@ -13,19 +13,29 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
+from helpers import REPO, descendants, gone, q, relevant_articles, run_cli, wait_until
 from rjwatch.demo.site import build_blog
 from storage.db import connect
 
-from helpers import REPO, descendants, gone, q, relevant_articles, run_cli, wait_until
-
 pytestmark = pytest.mark.slow
 
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=2",
-        "-s", "DOWNLOAD_TIMEOUT=5", "-s", "LOG_LEVEL=INFO"]
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "RETRY_TIMES=2",
+    "-s",
+    "DOWNLOAD_TIMEOUT=5",
+    "-s",
+    "LOG_LEVEL=INFO",
+]
 
 
 def crawl(db_path: Path, source: str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -36,16 +46,28 @@ def crawl(db_path: Path, source: str, *extra: str, timeout: float = 120) -> subp
 def posts(db_path: Path) -> list[dict]:
     db = connect(db_path)
     try:
-        return list(db.query("SELECT id, canonical_url, title, post_id, blog_id, status, summary_only, text, revision "
-                             "FROM posts ORDER BY id"))
+        return list(
+            db.query(
+                "SELECT id, canonical_url, title, post_id, blog_id, status, summary_only, text, revision "
+                "FROM posts ORDER BY id"
+            )
+        )
     finally:
         db.conn.close()
 
 
-
-
-TEMPLATES = [("simple", "en"), ("minima", "de"), ("watermark", "fr"), ("awesomeinc", "ru"), ("travel", "ja"),
-             ("contempo", "en"), ("soho", "es"), ("notable", "en"), ("thirdparty", "en"), ("dynamicviews", "de")]
+TEMPLATES = [
+    ("simple", "en"),
+    ("minima", "de"),
+    ("watermark", "fr"),
+    ("awesomeinc", "ru"),
+    ("travel", "ja"),
+    ("contempo", "en"),
+    ("soho", "es"),
+    ("notable", "en"),
+    ("thirdparty", "en"),
+    ("dynamicviews", "de"),
+]
 
 
 @pytest.mark.parametrize("template, locale", TEMPLATES)
@@ -60,7 +82,8 @@ def test_every_post_of_a_blog_is_collected_once(db_path, served, template, local
     assert {p["title"] for p in stored} == {p.title for p in blog.posts}
     assert all(p["blog_id"] == blog.blog_id for p in stored)
     assert srv.log.count(path="/search*") == 0 or all(
-        r.status != 200 for r in srv.log.records() if r.path.startswith("/search")), "robots.txt disallows /search"
+        r.status != 200 for r in srv.log.records() if r.path.startswith("/search")
+    ), "robots.txt disallows /search"
     # 60 posts with a 25-entry cap: three feed pages followed through rel=next ...
     assert srv.log.count(path="/feeds/posts/default*") >= 3
     # ... and, as the feed carries every post in full, no post page is fetched at all
@@ -105,8 +128,11 @@ def test_second_hostname_and_mobile_pages_are_the_same_posts(db_path, served):
     mobile = f"{srv.base_url.rstrip('/')}{some.path}?m=1"
     again = run_cli("--db", str(db_path), "ingest", mobile, "--format", "json")
     assert json.loads(again.output)["seen"] == 1
-    vias = q(db_path, "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id "
-                           "WHERE p.post_id = ?", some.post_id)
+    vias = q(
+        db_path,
+        "SELECT count(DISTINCT s.url) FROM sightings s JOIN posts p ON p.id = s.post_id WHERE p.post_id = ?",
+        some.post_id,
+    )
     assert vias >= 3  # feed / page on 127.0.0.1, page on localhost, the ?m=1 page
 
 
@@ -129,13 +155,20 @@ def test_incremental_recrawl_asks_only_for_what_is_new(db_path, served):
     srv.log.wait_for(1)
     assert srv.log.total <= 5, [r.path for r in srv.log.records()]
     # a new post and an edit are picked up by the next incremental crawl
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from rjwatch.demo.site import Post
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    blog.publish(Post("1234567890123456789", "Fresh post about the Kuril talks", "", now - timedelta(minutes=5),
-                      body_html="<p>Japan and Russia resumed peace treaty talks on the Kuril Islands in Moscow.</p>"))
+    now = datetime.now(UTC).replace(microsecond=0)
+    blog.publish(
+        Post(
+            "1234567890123456789",
+            "Fresh post about the Kuril talks",
+            "",
+            now - timedelta(minutes=5),
+            body_html="<p>Japan and Russia resumed peace treaty talks on the Kuril Islands in Moscow.</p>",
+        )
+    )
     edited = blog.posts[5]
     blog.edit(edited.post_id, "<p>This post was corrected after publication.</p>", updated=now)
     srv.log.reset()
@@ -186,8 +219,20 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
     blog = build_blog("killed", 150, template="simple", feed_enabled=False, seed=23)
     srv = served(blog)
     srv.faults.slow("*.html", delay=0.1)
-    cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", "--source", srv.base_url, *FAST,
-           "-s", "RJWATCH_BATCH_SIZE=10"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rjwatch",
+        "--db",
+        str(db_path),
+        "crawl",
+        "--add",
+        "--source",
+        srv.base_url,
+        *FAST,
+        "-s",
+        "RJWATCH_BATCH_SIZE=10",
+    ]
     for attempt in range(2):
         before = len(posts(db_path))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -243,39 +288,62 @@ def test_scrapy_crawl_command_works_from_the_project_folder(tmp_path, served):
     db_file = tmp_path / "manual.db"
     env = dict(os.environ, RJWATCH_DB=str(db_file))
     scrapy = Path(sys.executable).with_name("scrapy")
-    result = subprocess.run([str(scrapy), "crawl", "blogger", "-a", f"url={srv.base_url}", "-s", "DOWNLOAD_DELAY=0",
-                             "-s", "AUTOTHROTTLE_ENABLED=False"], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [
+            str(scrapy),
+            "crawl",
+            "blogger",
+            "-a",
+            f"url={srv.base_url}",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(posts(db_file)) == 12
     assert q(db_file, "SELECT kind FROM sources") == "blogger"
 
 
 def _relevant_post(post_id: str, title: str, extra_html: str = "", labels=()):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from rjwatch.demo.site import Post
 
     art = relevant_articles(1)[0]
     body = "".join(f"<p>{para}</p>" for para in art["text"].split("\n") if para.strip()) + extra_html
-    return Post(post_id, title, "", datetime(2024, 3, 1, tzinfo=timezone.utc), body_html=body, labels=tuple(labels))
+    return Post(post_id, title, "", datetime(2024, 3, 1, tzinfo=UTC), body_html=body, labels=tuple(labels))
 
 
 def test_discovery_proposes_linked_blogger_blogs_and_never_fetches_private_addresses(db_path, served):
     other = served(build_blog("linked", 5, template="simple", seed=53))
     blog = build_blog("linker", 3, template="simple", seed=51)
-    links = (f'<p>See <a href="{other.base_url}/">a blog we follow</a>, '
-             '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>, '
-             '<a href="http://10.1.2.3/admin">an intranet</a>, <a href="file:///etc/passwd">a file</a> and '
-             '<a href="ftp://ftp.example.org/pub">an ftp site</a>.</p>')
+    links = (
+        f'<p>See <a href="{other.base_url}/">a blog we follow</a>, '
+        '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>, '
+        '<a href="http://10.1.2.3/admin">an intranet</a>, <a href="file:///etc/passwd">a file</a> and '
+        '<a href="ftp://ftp.example.org/pub">an ftp site</a>.</p>'
+    )
     blog.publish(_relevant_post("1111111111111111111", "Peace treaty talks: what the blogs say", links))
     srv = served(blog)
     assert crawl(db_path, srv.base_url).returncode == 0
     other.log.reset()
     # the linked blog is on loopback too: only a host trusted in the settings may be visited there
     trusting = dict(os.environ, RJWATCH_TRUSTED_HOSTS=other.base_url.split("//")[1])
-    res = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "source", "discover", *FAST],
-                         cwd=REPO, capture_output=True, text=True, timeout=120, env=trusting)
+    res = subprocess.run(
+        [sys.executable, "-m", "rjwatch", "--db", str(db_path), "source", "discover", *FAST],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=trusting,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     cands = json.loads(run_cli("--db", str(db_path), "source", "candidates", "--format", "json").output)
     assert [c["url"].rstrip("/") for c in cands] == [other.base_url]
@@ -283,8 +351,13 @@ def test_discovery_proposes_linked_blogger_blogs_and_never_fetches_private_addre
     assert other.log.count(path="/") >= 1
     assert "169.254.169.254" not in json.dumps(cands)
     # candidates are not crawled until approved: `rjwatch crawl` takes enabled blogs only
-    listed = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", *FAST], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", *FAST],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert other.base_url not in listed.stdout
     approve = run_cli("--db", str(db_path), "source", "approve", str(cands[0]["id"]))
     assert approve.exit_code == 0
@@ -325,9 +398,14 @@ def test_concurrent_crawls_each_report_only_their_own_run(db_path, served):
     cmd = [sys.executable, "-m", "rjwatch", "--db", str(db_path), "crawl", "--add", *FAST, "--source"]
     first = subprocess.Popen(cmd + [slow.base_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # the second crawl starts while the first one's run is open
-    assert wait_until(lambda: os.path.exists(db_path) and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' "
-                                                                     "AND finished_at IS NULL") == 1,
-                      timeout=90, step=0.05)
+    assert wait_until(
+        lambda: (
+            os.path.exists(db_path)
+            and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finished_at IS NULL") == 1
+        ),
+        timeout=90,
+        step=0.05,
+    )
     second = subprocess.run(cmd + [quick.base_url], cwd=REPO, capture_output=True, text=True, timeout=120)
     out, _ = first.communicate(timeout=180)
     assert second.returncode == 0 and first.returncode == 0

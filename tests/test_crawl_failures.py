@@ -10,10 +10,9 @@ import json
 
 import pytest
 
-from rjwatch.demo.site import build_blog
-
 from helpers import free_port, news_feed, no_traceback, q, rows
 from reliability import FAST, assert_consistent, assert_stored_once, record, rjwatch_cmd, run_measured
+from rjwatch.demo.site import build_blog
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -59,8 +58,11 @@ def blog_state(db_path, url: str) -> dict:
     sid = q(db_path, "SELECT id FROM sources WHERE kind = 'blogger' AND url = ?", url.rstrip("/") + "/")
     state = rows(db_path, "SELECT * FROM crawl_state WHERE source_id = ?", sid)
     health = rows(db_path, "SELECT * FROM source_health WHERE source_id = ?", sid)
-    return {"id": sid, "backfill_complete": state[0]["backfill_complete"] if state else 0,
-            "health": health[0] if health else {}}
+    return {
+        "id": sid,
+        "backfill_complete": state[0]["backfill_complete"] if state else 0,
+        "health": health[0] if health else {},
+    }
 
 
 # --- 19 -----------------------------------------------------------------------------------------------
@@ -70,8 +72,12 @@ DRIP_TIMEOUT = ["-s", "DOWNLOAD_TIMEOUT=1", "-s", "RETRY_TIMES=0"]
 #: (name, the cause the run must name, fault installer or None for the robots.txt gate, extra settings)
 FIRST_CRAWL_FAULTS = [
     ("HTTP 500", "HTTP 500", lambda srv: srv.faults.status("*", 500), []),
-    ("429 with a long Retry-After", "429",
-     lambda srv: srv.faults.rate_limit("*", every=1, retry_after=LONG_RETRY_AFTER_S), []),
+    (
+        "429 with a long Retry-After",
+        "429",
+        lambda srv: srv.faults.rate_limit("*", every=1, retry_after=LONG_RETRY_AFTER_S),
+        [],
+    ),
     ("robots.txt Disallow: /", "robots.txt", None, []),
     ("dribbling", "timed out", lambda srv: srv.faults.drip("*", chunk=8, pause=0.5), DRIP_TIMEOUT),
 ]
@@ -105,8 +111,11 @@ def test_19_a_failed_first_crawl_leaves_the_backfill_to_do_and_the_next_crawl_wa
         gate.closed = False
         second = run_measured(crawl_cmd(db_path, srv.base_url), timeout=180)
         assert second.code == 0, (name, second.stdout, second.stderr[-2000:])
-        stored = q(db_path, "SELECT count(*) FROM posts WHERE post_id IN (%s)" % ",".join("?" * len(blog.posts)),
-                   *[p.post_id for p in blog.posts])
+        stored = q(
+            db_path,
+            f"SELECT count(*) FROM posts WHERE post_id IN ({','.join('?' * len(blog.posts))})",
+            *[p.post_id for p in blog.posts],
+        )
         assert stored == BLOG_POSTS, (name, stored)
         state = blog_state(db_path, srv.base_url)
         assert state["backfill_complete"] == 1, name
@@ -115,8 +124,14 @@ def test_19_a_failed_first_crawl_leaves_the_backfill_to_do_and_the_next_crawl_wa
         lost = assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts])
         assert lost == 0
     assert_consistent(db_path)
-    record("19 failed first crawl leaves the backfill to do", runs=2 * len(FIRST_CRAWL_FAULTS), posts=total,
-           faults=len(FIRST_CRAWL_FAULTS), lost=0, doubled=0)
+    record(
+        "19 failed first crawl leaves the backfill to do",
+        runs=2 * len(FIRST_CRAWL_FAULTS),
+        posts=total,
+        faults=len(FIRST_CRAWL_FAULTS),
+        lost=0,
+        doubled=0,
+    )
 
 
 def test_19_a_broken_page_chain_leaves_the_backfill_to_do(db_path, served):

@@ -67,8 +67,11 @@ def test_fetch_settings_map_onto_scrapy_settings(tmp_path, monkeypatch):
     config = tmp_path / "rjwatch.toml"
     config.write_text("fetch_timeout = 7.5\nmax_bytes = 1000000\nmax_redirects = 2\n", encoding="utf-8")
     s = scrapy_settings(tmp_path / "x.db", settings_mod.load(config))
-    assert (s.getfloat("DOWNLOAD_TIMEOUT"), s.getint("DOWNLOAD_MAXSIZE"), s.getint("REDIRECT_MAX_TIMES")) == \
-        (7.5, 1_000_000, 2)
+    assert (s.getfloat("DOWNLOAD_TIMEOUT"), s.getint("DOWNLOAD_MAXSIZE"), s.getint("REDIRECT_MAX_TIMES")) == (
+        7.5,
+        1_000_000,
+        2,
+    )
     assert s.getint("DOWNLOAD_WARNSIZE") <= 1_000_000  # never a warning about a size that is refused anyway
 
     # the environment beats the file, as for every setting
@@ -85,5 +88,8 @@ def test_fetch_settings_map_onto_scrapy_settings(tmp_path, monkeypatch):
     config.unlink()
     s = scrapy_settings(tmp_path / "x.db", settings_mod.load())
     defaults = {x.name: x.default for x in settings_mod.SETTINGS}
-    assert (s.getfloat("DOWNLOAD_TIMEOUT"), s.getint("DOWNLOAD_MAXSIZE"), s.getint("REDIRECT_MAX_TIMES")) == \
-        (defaults["fetch_timeout"], defaults["max_bytes"], defaults["max_redirects"])
+    assert (s.getfloat("DOWNLOAD_TIMEOUT"), s.getint("DOWNLOAD_MAXSIZE"), s.getint("REDIRECT_MAX_TIMES")) == (
+        defaults["fetch_timeout"],
+        defaults["max_bytes"],
+        defaults["max_redirects"],
+    )

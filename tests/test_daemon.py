@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from rjwatch.demo.site import NewsItem, build_blog
-from storage.db import connect
-
-from helpers import (REPO, descendants, gone, news_feed, q, relevant_articles, run_cli, wait_job_passes,
-                     wait_until)
+from helpers import REPO, descendants, gone, news_feed, q, relevant_articles, run_cli, wait_job_passes, wait_until
 from receiver import Receiver
 from reliability import Daemon, write_config
+from rjwatch.demo.site import NewsItem, build_blog
+from storage.db import connect
 
 pytestmark = pytest.mark.slow
 
@@ -38,10 +36,16 @@ def test_new_post_is_delivered_once_and_a_restart_sends_nothing_again(db_path, t
         try:
             assert wait_until(lambda: len(rx.delivered()) >= 1)  # the backfill summary
             art = relevant_articles(3)[2]
-            feed.publish(NewsItem("fresh", art["title"], datetime.now(timezone.utc).replace(microsecond=0),
-                                  body_html=f"<p>{art['text']}</p>"))
-            assert wait_until(lambda: any("[new]" in r["payload"]["title"] or "[copy]" in r["payload"]["title"]
-                                          for r in rx.delivered()))
+            feed.publish(
+                NewsItem(
+                    "fresh", art["title"], datetime.now(UTC).replace(microsecond=0), body_html=f"<p>{art['text']}</p>"
+                )
+            )
+            assert wait_until(
+                lambda: any(
+                    "[new]" in r["payload"]["title"] or "[copy]" in r["payload"]["title"] for r in rx.delivered()
+                )
+            )
             assert wait_job_passes(db_path, "alerts", 2)  # a second sending would have happened by now
         finally:
             assert d.stop() == 0
@@ -101,8 +105,13 @@ def test_secrets_in_channel_urls_never_appear_in_output(db_path, tmp_path, serve
         finally:
             d.stop()
     outputs = [d.output]
-    for args in (["status"], ["alerts"], ["alerts", "--format", "json"], ["--config", str(cfg), "alerts", "test"],
-                 ["--config", str(cfg), "settings"]):
+    for args in (
+        ["status"],
+        ["alerts"],
+        ["alerts", "--format", "json"],
+        ["--config", str(cfg), "alerts", "test"],
+        ["--config", str(cfg), "settings"],
+    ):
         r = run_cli("--db", str(db_path), *args)
         outputs.append(r.output)
     assert "delivery failed" in "".join(outputs)
@@ -142,11 +151,20 @@ def test_a_crawl_slower_than_its_interval_never_overlaps_itself(db_path, tmp_pat
     srv = served(blog)
     srv.faults.slow("*.html", delay=0.15)
     run_cli("--db", str(db_path), "source", "add", srv.base_url, "--kind", "blogger")
-    d = Daemon(db_path, write_config(tmp_path / "rj.toml", "console", crawl_interval="1s",
-                                     crawl_settings=["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"])).start()
+    d = Daemon(
+        db_path,
+        write_config(
+            tmp_path / "rj.toml",
+            "console",
+            crawl_interval="1s",
+            crawl_settings=["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False"],
+        ),
+    ).start()
     try:
-        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finished_at IS NOT "
-                                             "NULL") >= 2, timeout=120)
+        assert wait_until(
+            lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finished_at IS NOT NULL") >= 2,
+            timeout=120,
+        )
     finally:
         d.stop()
     db = connect(db_path)
@@ -184,5 +202,7 @@ def test_jobs_running_in_many_threads_at_once_never_trip_over_each_other(db_path
         t.join(120)
     assert not errors
     db = connect(db_path)
-    outcomes = {k: json.loads(v)["outcome"] for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE 'job:%'")}
+    outcomes = {
+        k: json.loads(v)["outcome"] for k, v in db.execute("SELECT key, value FROM meta WHERE key LIKE 'job:%'")
+    }
     assert outcomes and all(o == "ok" for o in outcomes.values()), outcomes

@@ -17,10 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from rjwatch.demo import content
-
 from helpers import children, tuples, wait_until
-
+from rjwatch.demo import content
 
 pytestmark = pytest.mark.slow
 
@@ -68,8 +66,15 @@ def test_the_demo_shows_the_product_working_and_says_what_to_try_next(finished):
     assert result.stderr == ""
     assert elapsed < 90, elapsed
     # Progress as plain lines (stdout is not a terminal), in order.
-    steps = ["demo network up on 127.0.0.1", "daemon started", "first collection done", "published on",
-             "waiting for the daemon to find them", "daemon stopped (exit 0)", "Summary of demo/rjwatch.db"]
+    steps = [
+        "demo network up on 127.0.0.1",
+        "daemon started",
+        "first collection done",
+        "published on",
+        "waiting for the daemon to find them",
+        "daemon stopped (exit 0)",
+        "Summary of demo/rjwatch.db",
+    ]
     positions = [out.find(s) for s in steps]
     assert -1 not in positions and positions == sorted(positions), out
     assert "\x1b[" not in out  # no terminal control sequences when piped
@@ -101,11 +106,18 @@ def test_the_demo_database_stays_behind_with_every_post_once_and_each_late_alert
     assert sorted(status[p] for p in SYNDICATED) == ["duplicate", "new"]
     assert sorted(s for s in status.values() if s in ("copy", "excerpt")) == ["copy"] * 3 + ["excerpt"] * 2
     # Each late post: one alert, delivered once on each channel; the first collection alerted per source only.
-    late = tuples(db, "SELECT a.kind, a.status, a.key, (SELECT group_concat(d.channel || ':' || d.status, ' ') FROM "
-                     "deliveries d WHERE d.alert_id = a.id) FROM alerts a JOIN posts p ON p.id = a.post_id WHERE "
-                     "p.post_id IN (?, ?) ORDER BY a.kind", LATE_COPY, LATE_NEW)
-    assert [(k, s, d) for k, s, _, d in late] == [("copy", "sent", "console:sent webhook:sent"),
-                                                  ("new", "sent", "console:sent webhook:sent")]
+    late = tuples(
+        db,
+        "SELECT a.kind, a.status, a.key, (SELECT group_concat(d.channel || ':' || d.status, ' ') FROM "
+        "deliveries d WHERE d.alert_id = a.id) FROM alerts a JOIN posts p ON p.id = a.post_id WHERE "
+        "p.post_id IN (?, ?) ORDER BY a.kind",
+        LATE_COPY,
+        LATE_NEW,
+    )
+    assert [(k, s, d) for k, s, _, d in late] == [
+        ("copy", "sent", "console:sent webhook:sent"),
+        ("new", "sent", "console:sent webhook:sent"),
+    ]
     sent_posts = tuples(db, "SELECT count(*) FROM alerts WHERE post_id IS NOT NULL AND status = 'sent'")[0][0]
     assert sent_posts == 2
     assert tuples(db, "SELECT count(*) FROM alerts WHERE status IN ('pending', 'failed')")[0][0] == 0
@@ -116,27 +128,47 @@ def test_the_demo_database_stays_behind_with_every_post_once_and_each_late_alert
     # Stopping the demo stopped the daemon cleanly: no traceback, no run it failed or left dying.
     log = (tmp / "demo" / "daemon.log").read_text("utf-8")
     assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
-    assert tuples(db, "SELECT count(*) FROM runs WHERE finish_reason IS NULL OR finish_reason IN ('failed', 'died')"
-                 )[0][0] == 0, tuples(db, "SELECT id, kind, finish_reason, stats FROM runs")
+    assert (
+        tuples(db, "SELECT count(*) FROM runs WHERE finish_reason IS NULL OR finish_reason IN ('failed', 'died')")[0][0]
+        == 0
+    ), tuples(db, "SELECT id, kind, finish_reason, stats FROM runs")
     assert not list((tmp / "demo").glob("*.lock"))
     # The newcomer can query it with the ordinary commands.
-    posts = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(db), "posts", "--status", "copy",
-                            "--format", "json"], cwd=tmp, capture_output=True, text=True, timeout=60, env=_env())
+    posts = subprocess.run(
+        [sys.executable, "-m", "rjwatch", "--db", str(db), "posts", "--status", "copy", "--format", "json"],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
     assert posts.returncode == 0 and len(json.loads(posts.stdout)) == 3
 
 
 def test_the_demo_never_replaces_another_database_and_bad_options_fail_in_one_line(tmp_path):
     real = tmp_path / "mine.db"
     sqlite3.connect(real).execute("CREATE TABLE precious (x)").connection.commit()
-    result = subprocess.run([sys.executable, "-m", "rjwatch", "--db", str(real), "demo", "--dir", str(tmp_path)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env())
+    result = subprocess.run(
+        [sys.executable, "-m", "rjwatch", "--db", str(real), "demo", "--dir", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("rjwatch: error: ") and "is not a demo database" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert tuples(real, "SELECT name FROM sqlite_master") == [("precious",)]
 
-    bad = subprocess.run([sys.executable, "-m", "rjwatch", "demo", "--duration", "soon"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60, env=_env())
+    bad = subprocess.run(
+        [sys.executable, "-m", "rjwatch", "demo", "--duration", "soon"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
     assert bad.returncode != 0 and "not a duration" in bad.stderr and "Traceback" not in bad.stderr
 
     import socket
@@ -145,15 +177,30 @@ def test_the_demo_never_replaces_another_database_and_bad_options_fail_in_one_li
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         first = taken.getsockname()[1] - 2
-        busy = subprocess.run([sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "d"), "--port",
-                               str(first)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env())
+        busy = subprocess.run(
+            [sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "d"), "--port", str(first)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+        )
     assert busy.returncode == 1 and "Address already in use" in busy.stderr and "Traceback" not in busy.stderr
     assert len(busy.stderr.strip().splitlines()) == 1
 
 
 def test_keep_running_leaves_the_network_and_the_daemon_up_until_interrupted(tmp_path):
-    cmd = [sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "demo"), "--duration", "3s",
-           "--keep-running"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rjwatch",
+        "demo",
+        "--dir",
+        str(tmp_path / "demo"),
+        "--duration",
+        "3s",
+        "--keep-running",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
         out = _network_listed(proc)
@@ -192,8 +239,17 @@ def _crawl_children(pid: int) -> list[int]:
 def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_no_traceback(tmp_path):
     from reliability import record
 
-    cmd = [sys.executable, "-m", "rjwatch", "demo", "--dir", str(tmp_path / "demo"), "--duration", "3s",
-           "--keep-running"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rjwatch",
+        "demo",
+        "--dir",
+        str(tmp_path / "demo"),
+        "--duration",
+        "3s",
+        "--keep-running",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     db = tmp_path / "demo" / "rjwatch.db"
     try:
@@ -213,43 +269,51 @@ def test_25_stopping_the_demo_as_a_crawl_round_starts_leaves_no_failed_run_and_n
     log = (tmp_path / "demo" / "daemon.log").read_text("utf-8")
     assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
     assert " WARNING " not in log and " ERROR " not in log, log[-3000:]
-    bad = tuples(db, "SELECT id, finish_reason, stats FROM runs WHERE finish_reason IS NULL OR finish_reason IN "
-                    "('failed', 'died')")
+    bad = tuples(
+        db,
+        "SELECT id, finish_reason, stats FROM runs WHERE finish_reason IS NULL OR finish_reason IN ('failed', 'died')",
+    )
     assert not bad, bad
     assert not list((tmp_path / "demo").glob("*.lock"))
     crawls = tuples(db, "SELECT count(*) FROM runs WHERE kind = 'crawl'")[0][0]
     doubled = tuples(db, "SELECT count(*) - count(DISTINCT coalesce(post_id, canonical_url)) FROM posts")[0][0]
-    record("25 demo stopped as a crawl round starts", runs=crawls, posts=tuples(db, "SELECT count(*) FROM posts")[0][0],
-           faults=1, lost=0, doubled=doubled)
+    record(
+        "25 demo stopped as a crawl round starts",
+        runs=crawls,
+        posts=tuples(db, "SELECT count(*) FROM posts")[0][0],
+        faults=1,
+        lost=0,
+        doubled=doubled,
+    )
 
 
 #: Every demo post's status, post by post (the fisheries and sanctions stories are relations coverage; a
 #: recipe, a volleyball result, fireworks and a walk in Tokyo are not).
 DEMO_STATUSES = {
-    'ロシアが平和条約交渉を中断 根室の人たちの声': 'new',
-    'ビザなし交流で国後島へ 三日間の記録': 'new',
-    '東京・谷中を歩く 坂と路地と猫の町': 'off_topic',
-    'Moscow walks away from peace treaty talks with Tokyo': 'new',
-    'Salmon quota talks end late again': 'new',
-    'Russia beat Japan in four sets, and it was closer than it sounds': 'off_topic',
-    'Singapore: Abe and Putin go back to 1956': 'new',
-    'What Russia wants from its dialogue with Japan (repost, with notes)': 'copy',
-    'Tag der Nördlichen Territorien: Tokio hält an den Kurilen fest': 'new',
-    'Russia suspends treaty negotiations, blames Japanese sanctions': 'duplicate',
-    'What Russia Wants From Its Dialogue With Japan': 'copy',
-    'Безвизовым обменам с Японией пришёл конец': 'new',
-    'Рыбаки Хоккайдо остались без соглашения 1998 года': 'new',
-    'Пельмени по-семейному: рецепт моей бабушки': 'off_topic',
-    'Путин предложил Абэ подписать мирный договор без предварительных условий': 'new',
-    'Sumida River fireworks draw a record crowd': 'off_topic',
-    'Tokyo widens its export blacklist for Russian companies': 'new',
-    'Hokkaido kelp crews wait on Moscow as the season nears': 'new',
-    'Sanciones, gas y pescado: el año en que Tokio y Moscú dejaron de hablarse': 'new',
-    'Abe en Moscú: otra cumbre sin fecha para el tratado de paz': 'new',
-    'Lo que Rusia espera del diálogo con Japón, en dos párrafos': 'excerpt',
-    '(02) What Russia Wants From Its Dialogue With Japan': 'excerpt',
-    'Rusia y Japón cierran in extremis el acuerdo anual del salmón': 'new',
-    'From the archive: what Russia wanted from Japan in 2017': 'copy',
+    "ロシアが平和条約交渉を中断 根室の人たちの声": "new",
+    "ビザなし交流で国後島へ 三日間の記録": "new",
+    "東京・谷中を歩く 坂と路地と猫の町": "off_topic",
+    "Moscow walks away from peace treaty talks with Tokyo": "new",
+    "Salmon quota talks end late again": "new",
+    "Russia beat Japan in four sets, and it was closer than it sounds": "off_topic",
+    "Singapore: Abe and Putin go back to 1956": "new",
+    "What Russia wants from its dialogue with Japan (repost, with notes)": "copy",
+    "Tag der Nördlichen Territorien: Tokio hält an den Kurilen fest": "new",
+    "Russia suspends treaty negotiations, blames Japanese sanctions": "duplicate",
+    "What Russia Wants From Its Dialogue With Japan": "copy",
+    "Безвизовым обменам с Японией пришёл конец": "new",
+    "Рыбаки Хоккайдо остались без соглашения 1998 года": "new",
+    "Пельмени по-семейному: рецепт моей бабушки": "off_topic",
+    "Путин предложил Абэ подписать мирный договор без предварительных условий": "new",
+    "Sumida River fireworks draw a record crowd": "off_topic",
+    "Tokyo widens its export blacklist for Russian companies": "new",
+    "Hokkaido kelp crews wait on Moscow as the season nears": "new",
+    "Sanciones, gas y pescado: el año en que Tokio y Moscú dejaron de hablarse": "new",
+    "Abe en Moscú: otra cumbre sin fecha para el tratado de paz": "new",
+    "Lo que Rusia espera del diálogo con Japón, en dos párrafos": "excerpt",
+    "(02) What Russia Wants From Its Dialogue With Japan": "excerpt",
+    "Rusia y Japón cierran in extremis el acuerdo anual del salmón": "new",
+    "From the archive: what Russia wanted from Japan in 2017": "copy",
 }
 
 

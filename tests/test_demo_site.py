@@ -18,20 +18,19 @@ import urllib.error
 import urllib.request
 import urllib.robotparser
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
 
 from crawler.extract import extract_page
 from crawler.feeds import FeedError, parse_feed
+from helpers import wait_until
 from judge.identity import canonical_url
 from rjwatch.demo import content, templates
-from rjwatch.demo.server import SiteServer, gzip_bomb_body, serve_network
 from rjwatch.demo.network import demo_late_posts, demo_network
+from rjwatch.demo.server import SiteServer, gzip_bomb_body, serve_network
 from rjwatch.demo.site import Blog, Post, build_blog
-
-from helpers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -96,8 +95,7 @@ def all_feed_entries(url: str) -> list[dict]:
 def families():
     """One small served blog per template family."""
     blogs = [
-        build_blog(f"fam-{name}", 12, template=name, locale=locale, seed=3)
-        for name, locale in FAMILY_LOCALES.items()
+        build_blog(f"fam-{name}", 12, template=name, locale=locale, seed=3) for name, locale in FAMILY_LOCALES.items()
     ]
     with serve_network(blogs) as servers:
         yield servers
@@ -160,7 +158,7 @@ def test_mobile_rendering_keeps_m1_on_links_and_drops_it_from_canonical(families
     r = extract_page(body, url)
     assert r["canonical_url"] == canonical_url(server.base_url + post.path)
     assert first_sentence(post) in norm(r["text"])
-    internal = re.findall(r"<a [^>]*href=['\"](%s[^'\"]*)" % re.escape(server.alias_url), page)
+    internal = re.findall(r"<a [^>]*href=['\"](" + re.escape(server.alias_url) + r"[^'\"]*)", page)
     internal = [u for u in internal if "/feeds/" not in u]
     assert internal and all("m=1" in u for u in internal)
 
@@ -336,10 +334,18 @@ def test_conditional_get(fresh):
 
 def test_publish_and_edit_at_runtime(fresh):
     blog, server = fresh
-    when = datetime.now(timezone.utc).replace(microsecond=0)
-    post = blog.publish(Post(post_id="1234567890123456789", title="Fresh off the press", slug="",
-                             published=when, author="Tester", labels=["news"],
-                             body_html="<p>Brand new words about the harbour.</p>"))
+    when = datetime.now(UTC).replace(microsecond=0)
+    post = blog.publish(
+        Post(
+            post_id="1234567890123456789",
+            title="Fresh off the press",
+            slug="",
+            published=when,
+            author="Tester",
+            labels=["news"],
+            body_html="<p>Brand new words about the harbour.</p>",
+        )
+    )
     assert post.path == when.astimezone(blog.tz).strftime("/%Y/%m/") + "fresh-off-press.html"
     url = server.base_url + "/feeds/posts/default"
     result = parse_feed(fetch(url)[2], url)
@@ -399,7 +405,12 @@ def test_big_blog_renders_any_page_in_a_few_ms(big_blog):
 
 def test_demo_network_content(demo):
     assert {s.app.template for s in demo.values() if hasattr(s.app, "template")} == {
-        "simple", "soho", "awesomeinc", "travel", "dynamicviews"}
+        "simple",
+        "soho",
+        "awesomeinc",
+        "travel",
+        "dynamicviews",
+    }
     paragraphs = [norm(p) for p in content.seed_paragraphs()]
 
     ledger = demo["ledger-en"]
@@ -448,7 +459,7 @@ def test_demo_network_content(demo):
 
 def test_demo_late_posts_show_up_in_feeds():
     net = demo_network()
-    late = demo_late_posts(datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc))
+    late = demo_late_posts(datetime(2025, 1, 15, 12, 0, tzinfo=UTC))
     assert len(late) == 2
     with serve_network(net) as servers:
         for key, post in late:

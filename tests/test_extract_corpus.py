@@ -44,7 +44,7 @@ def _norm(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ground_truth(name: str) -> dict:
     """The JSON ground truth recorded in `<page>.src.txt`, or {} when it has none."""
     src = (HTML_DIR / f"{name}.src.txt").read_text("utf-8")
@@ -99,18 +99,16 @@ def _raw(name: str) -> bytes:
     return (HTML_DIR / name).read_bytes()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rjwatch(name: str) -> dict:
     return extract_page(_raw(name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trafilatura_result(name: str) -> dict:
     import trafilatura
 
-    out = trafilatura.extract(
-        _raw(name), include_comments=False, output_format="json", with_metadata=True
-    )
+    out = trafilatura.extract(_raw(name), include_comments=False, output_format="json", with_metadata=True)
     return json.loads(out) if out else {}
 
 
@@ -212,11 +210,7 @@ def test_item_pages_found_by_blogger_markers(name):
 
 
 def test_published_for_every_dated_item_page():
-    missing = [
-        name
-        for name in PAGES
-        if name not in (ARCHIVE, DYNAMIC_VIEWS) and not rjwatch(name)["published"]
-    ]
+    missing = [name for name in PAGES if name not in (ARCHIVE, DYNAMIC_VIEWS) and not rjwatch(name)["published"]]
     assert not missing
 
 

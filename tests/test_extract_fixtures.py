@@ -101,9 +101,7 @@ def test_page_fixture(page: Path):
                 else:
                     want_value = want[key]
                 if value != want_value:
-                    problems.append(
-                        f"posts[{want.get('post_id')}].{key}: expected {want[key]!r}, got {got.get(key)!r}"
-                    )
+                    problems.append(f"posts[{want.get('post_id')}].{key}: expected {want[key]!r}, got {got.get(key)!r}")
     elif r["page_type"] == "item":
         assert r["posts"] == []
 
@@ -242,13 +240,13 @@ def test_written_blogger_page():
         "Delegations from Japan and Russia met to set salmon quotas.\nThe talks will continue next month."
     )
     assert "Share to X" not in r["html"]
-    assert r["html"].startswith("<div class=\"post-body entry-content\"")
+    assert r["html"].startswith('<div class="post-body entry-content"')
 
 
 def test_ids_without_data_context():
     page = BLOGGER_PAGE.format(lang="en", header="Monday, March 20, 2017", tld="com")
     start = page.index("_WidgetManager._SetDataContext")
-    page = page[:start] + page[page.index("</script>", start):]
+    page = page[:start] + page[page.index("</script>", start) :]
     r = extract_page(page)
     assert r["blog_id"] == "1234567890123"  # from the service.post feed link
     assert r["post_id"] == "9876543210987654321"  # from id='post-body-...'
@@ -363,9 +361,7 @@ def test_widgets_injected_into_the_body_are_removed():
 
 
 def test_noscript_copy_is_used_only_when_the_body_is_otherwise_empty():
-    empty = extract_page(
-        _with_body("<script type='text/template'>x</script><noscript><p>Server copy.</p></noscript>")
-    )
+    empty = extract_page(_with_body("<script type='text/template'>x</script><noscript><p>Server copy.</p></noscript>"))
     assert empty["text"] == "Server copy."
     full = extract_page(_with_body("<p>Visible text.</p><noscript><p>Enable scripts.</p></noscript>"))
     assert full["text"] == "Visible text."
@@ -382,15 +378,17 @@ def test_trailing_links_to_the_blogs_own_pages_are_trimmed():
     )
     assert r["text"] == "Review text with a link inside."
     # a last line that links elsewhere is content and stays
-    kept = extract_page(
-        _with_body("<p>Text.</p><div><a href='https://www.mofa.go.jp/'>Ministry statement</a></div>")
-    )
+    kept = extract_page(_with_body("<p>Text.</p><div><a href='https://www.mofa.go.jp/'>Ministry statement</a></div>"))
     assert kept["text"] == "Text.\nMinistry statement"
     assert kept["links"] == ["https://www.mofa.go.jp/"]
 
 
 def test_image_only_post_keeps_its_blogger_body():
-    r = extract_page(_with_body("<div class='separator'><a href='https://1.bp.blogspot.com/a.jpg'><img src='https://1.bp.blogspot.com/a.jpg'></a></div>"))
+    r = extract_page(
+        _with_body(
+            "<div class='separator'><a href='https://1.bp.blogspot.com/a.jpg'><img src='https://1.bp.blogspot.com/a.jpg'></a></div>"
+        )
+    )
     assert r["extractor"] == "blogger"
     assert r["text"] == ""
     assert "<img" in r["html"]

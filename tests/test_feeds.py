@@ -128,9 +128,7 @@ def test_real_quiltville_next_link_and_opensearch():
         url="https://quiltville.blogspot.com/feeds/posts/default",
         headers={"content-type": "application/atom+xml; charset=UTF-8", "server": "blogger-renderd"},
     )
-    assert result.next_url == (
-        "https://www.blogger.com/feeds/13569819/posts/default?start-index=26&max-results=25"
-    )
+    assert result.next_url == ("https://www.blogger.com/feeds/13569819/posts/default?start-index=26&max-results=25")
     assert (result.total_results, result.start_index, result.items_per_page) == (7021, 1, 25)
     assert result.blog_id == "13569819" and result.is_blogger
     assert result.title == "Quiltville's Quips & Snips!!"
@@ -202,9 +200,7 @@ def test_real_planet_feeds_carry_blogger_ids():
     (entry,) = gnome.entries
     assert (entry["blog_id"], entry["post_id"]) == ("6112936277054198647", "1097972507907717676")
     # The Planet copy has no link: the URL is derived from the Blogger id.
-    assert entry["url"] == (
-        "https://www.blogger.com/feeds/6112936277054198647/posts/default/1097972507907717676"
-    )
+    assert entry["url"] == ("https://www.blogger.com/feeds/6112936277054198647/posts/default/1097972507907717676")
     assert entry["labels"] == ["libinput. wayland"]
 
     freedesktop = parse_feed(corpus_file("feeds", "aggregator_planet_freedesktop_rss1_with_blogger_item.xml"))
@@ -272,8 +268,7 @@ def _xxe_feeds(secret_path: Path) -> dict[str, bytes]:
         "one-line": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "{uri}">]>{body}',
         "public-id": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe PUBLIC "-//x//y" "{uri}">]>{body}',
         "parameter": (
-            f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % p SYSTEM "{uri}"> %p;'
-            f'<!ENTITY xxe SYSTEM "{uri}">]>{body}'
+            f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % p SYSTEM "{uri}"> %p;<!ENTITY xxe SYSTEM "{uri}">]>{body}'
         ),
     }
 
@@ -325,7 +320,7 @@ def test_xxe_in_export_does_not_read_local_file(secret_file: Path):
         "<entry><id>tag:blogger.com,1999:blog-1.post-2</id>"
         '<category scheme="http://schemas.google.com/g/2005#kind" '
         'term="http://schemas.google.com/blogger/2008/kind#post"/>'
-        "<title>t &xxe;</title><content type=\"html\">c &amp;xxe; &xxe;</content>"
+        '<title>t &xxe;</title><content type="html">c &amp;xxe; &xxe;</content>'
         '<link rel="alternate" type="text/html" href="http://b.blogspot.com/2020/01/p.html"/></entry></feed>'
     ).encode()
     posts = parse_blogger_export(data)
@@ -340,7 +335,10 @@ def _billion_laughs(levels: int, fanout: int, one_line: bool) -> bytes:
     sep = "" if one_line else "\n"
     doctype = "<!DOCTYPE rss [" + sep + sep.join(lines) + sep + "]>"
     return (
-        '<?xml version="1.0"?>' + sep + doctype + sep
+        '<?xml version="1.0"?>'
+        + sep
+        + doctype
+        + sep
         + f'<rss version="2.0"><channel><title>&lol{levels};</title><link>http://x.example/</link>'
         + f"<item><title>&lol{levels};</title><link>http://x.example/1</link>"
         + f"<description>&lol{levels};</description></item></channel></rss>"
@@ -374,7 +372,7 @@ def test_billion_laughs_in_export_is_not_expanded():
     data = _billion_laughs(levels=12, fanout=10, one_line=True).replace(b"<rss", b"<rss-not")
     data = data.split(b"]>", 1)[0] + (
         b']><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>tag:blogger.com,1999:blog-1.post-2</id>'
-        b"<title>&lol12;</title><content type=\"html\">&lol12;</content>"
+        b'<title>&lol12;</title><content type="html">&lol12;</content>'
         b'<link rel="alternate" href="http://b.blogspot.com/p.html"/></entry></feed>'
     )
     posts, elapsed, peak = _bounded(parse_blogger_export, data)
@@ -503,12 +501,15 @@ def test_plain_text_and_non_feed_xml_are_refused():
 def test_sniff_kind_of_common_shapes():
     assert sniff_kind(RSS_SMALL, None) == "feed"
     assert sniff_kind(RSS_SMALL.decode().encode("utf-16"), None) == "feed"
-    assert sniff_kind(b"<!-- saved -->\n<?xml-stylesheet href='a.xsl'?><feed xmlns='http://www.w3.org/2005/Atom'/>", None) == "feed"
+    assert (
+        sniff_kind(b"<!-- saved -->\n<?xml-stylesheet href='a.xsl'?><feed xmlns='http://www.w3.org/2005/Atom'/>", None)
+        == "feed"
+    )
     assert sniff_kind(b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'/>", None) == "feed"
     assert sniff_kind(b"<!doctype html><title>x</title>", None) == "html"
     assert sniff_kind(b"<div>a fragment</div>", None) == "html"
     assert sniff_kind(b"\n\n<HTML><BODY>old page</BODY></HTML>", None) == "html"
-    assert sniff_kind("Просто текст о Курилах.".encode("utf-8"), None) == "text"
+    assert sniff_kind("Просто текст о Курилах.".encode(), None) == "text"
     assert sniff_kind("Просто текст о Курилах.".encode("cp1251"), None) == "text"
     assert sniff_kind(b"\x1f\x8b\x08\x00", None) == "binary"
 
@@ -520,10 +521,7 @@ def test_feed_served_as_text_html_is_not_html():
 
 
 def test_server_warning_in_front_of_a_feed_is_not_html():
-    data = (
-        b"<br />\n<b>Warning</b>: Cannot modify header information in <b>feed.php</b><br />\n"
-        + RSS_SMALL
-    )
+    data = b"<br />\n<b>Warning</b>: Cannot modify header information in <b>feed.php</b><br />\n" + RSS_SMALL
     assert sniff_kind(data, "application/rss+xml") == "feed"
     result = parse_feed(data)
     assert result.bozo and [e["url"] for e in result.entries] == ["http://s.example/1"]
@@ -679,7 +677,7 @@ def test_feed_links_from_html():
 def _blogger_feed(entries: int) -> bytes:
     body = html.escape(
         "".join(
-            f'<p>Paragraph {k} on fisheries talks and the peace treaty; see '
+            f"<p>Paragraph {k} on fisheries talks and the peace treaty; see "
             f'<a href="https://bench.blogspot.com/2020/01/p{k}.html">earlier</a>.</p>'
             for k in range(4)
         )
@@ -724,19 +722,19 @@ def test_script_and_handlers_in_entries_never_reach_text():
     # Entry HTML is not sanitised by feedparser (judge.htmltext turns it into text); code and
     # attributes must still never reach a title or the text that is stored and printed.
     data = (
-        "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><id>urn:x</id>"
-        "<entry><id>urn:1</id><link rel='alternate' href='http://x.example/1'/>"
-        "<title type='html'>&lt;script&gt;steal()&lt;/script&gt;Talks &lt;b&gt;resume&lt;/b&gt;</title>"
-        "<content type='html'>&lt;script&gt;document.cookie&lt;/script&gt;"
-        "&lt;p onclick=\"evil()\"&gt;Lavrov met Kamikawa in Tokyo.&lt;/p&gt;"
-        "&lt;iframe src='http://x.example/ad'&gt;frame text&lt;/iframe&gt;&lt;style&gt;p{}&lt;/style&gt;</content>"
-        "</entry>"
-        "<entry><id>urn:2</id><link rel='alternate' href='http://x.example/2'/><title>video only</title>"
-        "<content type='html'>&lt;iframe src='https://www.youtube.com/embed/x'&gt;&lt;/iframe&gt;</content></entry>"
-        "<entry><id>urn:3</id><link rel='alternate' href='http://x.example/3'/><title>image only</title>"
-        "<summary type='html'>&lt;img src='http://x.example/a.jpg' onerror='evil()'&gt;</summary></entry>"
-        "</feed>"
-    ).encode()
+        b"<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><id>urn:x</id>"
+        b"<entry><id>urn:1</id><link rel='alternate' href='http://x.example/1'/>"
+        b"<title type='html'>&lt;script&gt;steal()&lt;/script&gt;Talks &lt;b&gt;resume&lt;/b&gt;</title>"
+        b"<content type='html'>&lt;script&gt;document.cookie&lt;/script&gt;"
+        b'&lt;p onclick="evil()"&gt;Lavrov met Kamikawa in Tokyo.&lt;/p&gt;'
+        b"&lt;iframe src='http://x.example/ad'&gt;frame text&lt;/iframe&gt;&lt;style&gt;p{}&lt;/style&gt;</content>"
+        b"</entry>"
+        b"<entry><id>urn:2</id><link rel='alternate' href='http://x.example/2'/><title>video only</title>"
+        b"<content type='html'>&lt;iframe src='https://www.youtube.com/embed/x'&gt;&lt;/iframe&gt;</content></entry>"
+        b"<entry><id>urn:3</id><link rel='alternate' href='http://x.example/3'/><title>image only</title>"
+        b"<summary type='html'>&lt;img src='http://x.example/a.jpg' onerror='evil()'&gt;</summary></entry>"
+        b"</feed>"
+    )
     first, video, image = parse_feed(data, "http://x.example/feed").entries
     assert first["title"] == "Talks resume"
     from judge.analyze import analyze
@@ -799,15 +797,20 @@ def test_every_fixture_feed_parses_the_same_in_halves(started_pool, monkeypatch)
         given = expected.get("given", {})
         data = path.read_bytes()
         whole = parse_feed(data, url=given.get("url"), headers=given.get("headers"))
-        assert parse_feed(data, url=given.get("url"), headers=given.get("headers"), pool=started_pool) == whole, path.name
+        assert parse_feed(data, url=given.get("url"), headers=given.get("headers"), pool=started_pool) == whole, (
+            path.name
+        )
         utf8 = feeds.encoding._screen_doctype(feeds.encoding._to_utf8(data, None)[0])[0]
         split_some += feeds.entries._halves(utf8) is not None
     assert split_some >= 5  # Atom, RSS 1.0 and RSS 2.0 fixtures with 2+ entries were split
 
 
 def test_malformed_big_feed_is_not_split_and_keeps_what_it_can(started_pool):
-    entries = "".join(f"<item><title>Item {i}</title><link>http://m.example/{i}</link>"
-                      f"<description>{'word ' * 800}&nbsp;</description></item>" for i in range(80))
+    entries = "".join(
+        f"<item><title>Item {i}</title><link>http://m.example/{i}</link>"
+        f"<description>{'word ' * 800}&nbsp;</description></item>"
+        for i in range(80)
+    )
     body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>M</title>{entries}</channel>'.encode()
     assert len(body) >= feeds.SPLIT_MIN_BYTES
     assert feeds.entries._halves(body) is None  # an undefined entity and no closing tag: not well-formed

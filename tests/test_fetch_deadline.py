@@ -96,8 +96,11 @@ def dribbler():
 def healthy_feeds(served, n: int):
     site = StaticSite()
     for i in range(n):
-        site.put(f"/f{i}.xml", rss([(f"Item {i}", f"http://feeds.invalid/{i}.html", "Japan and Russia")]),
-                 "application/rss+xml")
+        site.put(
+            f"/f{i}.xml",
+            rss([(f"Item {i}", f"http://feeds.invalid/{i}.html", "Japan and Russia")]),
+            "application/rss+xml",
+        )
     srv = served(site)
     return [f"{srv.base_url}/f{i}.xml" for i in range(n)]
 
@@ -136,12 +139,18 @@ def test_13_a_dribbling_feed_holds_neither_the_poll_pass_nor_the_daemon(db_path,
     cfg = tmp_path / "rjwatch.toml"
     cfg.write_text(f"fetch_timeout = {timeout}\n")
     started = time.monotonic()
-    proc = subprocess.Popen(rjwatch_cmd(db_path, "poll", "--all", config=cfg), cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        rjwatch_cmd(db_path, "poll", "--all", config=cfg),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # the healthy feeds are recorded while the dribbling one is still being answered
-        assert wait_until(lambda: all(health(db_path, u).get("last_success") for u in healthy), timeout=STARTUP_S + 10,
-                          step=0.05)
+        assert wait_until(
+            lambda: all(health(db_path, u).get("last_success") for u in healthy), timeout=STARTUP_S + 10, step=0.05
+        )
         assert dribbler.active == 1
         out, err = proc.communicate(timeout=STARTUP_S + 2 * timeout + SLACK_S)
     finally:
@@ -158,7 +167,6 @@ def test_13_a_dribbling_feed_holds_neither_the_poll_pass_nor_the_daemon(db_path,
 
     # the daemon: SIGTERM while a fetch dribbles (with a deadline of minutes) ends it within seconds
     from receiver import Receiver
-
     from reliability import write_config
 
     due = f"http://127.0.0.1:{dribbler.port}/due.xml"  # a new source: due at once
@@ -166,8 +174,13 @@ def test_13_a_dribbling_feed_holds_neither_the_poll_pass_nor_the_daemon(db_path,
     before = dribbler.connections
     with Receiver() as rx:
         dcfg = write_config(tmp_path / "daemon.toml", rx.url, fetch_timeout=60.0, crawl_interval="1h")
-        proc = subprocess.Popen(rjwatch_cmd(db_path, "run", config=dcfg), cwd=REPO, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            rjwatch_cmd(db_path, "run", config=dcfg),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert wait_until(lambda: dribbler.active == 1 and dribbler.connections > before, timeout=60, step=0.05)
             stopped_at = time.monotonic()
@@ -183,5 +196,13 @@ def test_13_a_dribbling_feed_holds_neither_the_poll_pass_nor_the_daemon(db_path,
     assert wait_until(lambda: dribbler.active == 0, timeout=10)  # its socket was shut, not left dribbling
     # a fetch cut off by the stop is not a failure of the source: it stays due
     assert not health(db_path, due).get("consecutive_failures") and not health(db_path, due).get("last_poll")
-    record("13 feed dribbling its headers", runs=2, posts=len(healthy), faults=2, lost=0, doubled=0,
-           stop_seconds=round(stop_took, 1), pass_seconds=round(took, 1))
+    record(
+        "13 feed dribbling its headers",
+        runs=2,
+        posts=len(healthy),
+        faults=2,
+        lost=0,
+        doubled=0,
+        stop_seconds=round(stop_took, 1),
+        pass_seconds=round(took, 1),
+    )

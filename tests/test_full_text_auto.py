@@ -13,18 +13,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from helpers import run_cli
 from storage.db import connect
 
-from helpers import run_cli
-
 TEASER_A = "Tokyo summoned the Russian ambassador on Monday after the drills, and Moscow answered with …"
-PAGE_A = ("<html><head><title>Japan protests Russian drills on the disputed islands</title></head><body>"
-          "<article><h1>Japan protests Russian drills on the disputed islands</h1>"
-          "<p>Tokyo summoned the Russian ambassador on Monday after the drills, and Moscow answered with a "
-          "statement of its own.</p><p>Japan's foreign ministry said the exercises on Kunashir and Iturup were "
-          "unacceptable and lodged a formal protest over the Northern Territories.</p><p>Russia's foreign "
-          "ministry rejected the protest and said the islands are Russian territory under the post-war "
-          "settlement; the peace treaty talks remain frozen.</p></article></body></html>")
+PAGE_A = (
+    "<html><head><title>Japan protests Russian drills on the disputed islands</title></head><body>"
+    "<article><h1>Japan protests Russian drills on the disputed islands</h1>"
+    "<p>Tokyo summoned the Russian ambassador on Monday after the drills, and Moscow answered with a "
+    "statement of its own.</p><p>Japan's foreign ministry said the exercises on Kunashir and Iturup were "
+    "unacceptable and lodged a formal protest over the Northern Territories.</p><p>Russia's foreign "
+    "ministry rejected the protest and said the islands are Russian territory under the post-war "
+    "settlement; the peace treaty talks remain frozen.</p></article></body></html>"
+)
 TEASER_B = "Our grandmother's recipe for a slow pork broth needs patience, bones and …"
 PAGE_B = "<html><body><article><p>Simmer the bones for twelve hours.</p></article></body></html>"
 
@@ -39,11 +40,13 @@ class _Site(BaseHTTPRequestHandler):
         type(self).hits.append(self.path)
         base = f"http://127.0.0.1:{self.server.server_port}"
         if self.path == "/feed.xml":
-            body = (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title><link>{base}/</link>"
-                    f"<item><title>Japan and Russia trade words</title><link>{base}/a.html</link><guid>{base}/a.html</guid>"
-                    f"<description>{TEASER_A}</description></item>"
-                    f"<item><title>Pork broth</title><link>{base}/b.html</link><guid>{base}/b.html</guid>"
-                    f"<description>{TEASER_B}</description></item></channel></rss>").encode()
+            body = (
+                f"<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title><link>{base}/</link>"
+                f"<item><title>Japan and Russia trade words</title><link>{base}/a.html</link><guid>{base}/a.html</guid>"
+                f"<description>{TEASER_A}</description></item>"
+                f"<item><title>Pork broth</title><link>{base}/b.html</link><guid>{base}/b.html</guid>"
+                f"<description>{TEASER_B}</description></item></channel></rss>"
+            ).encode()
             ctype = "application/rss+xml"
         elif self.path in ("/a.html", "/b.html"):
             body, ctype = (PAGE_A if self.path == "/a.html" else PAGE_B).encode(), "text/html; charset=utf-8"
@@ -86,8 +89,10 @@ def test_a_teaser_on_the_topic_is_judged_on_its_page_by_default(db_path, site):
 
 
 def test_without_full_text_the_post_says_it_was_judged_on_a_summary(db_path, site):
-    assert run_cli("--db", str(db_path), "source", "add", f"{site}/feed.xml", "--kind", "feed",
-                   "--no-full-text").exit_code == 0
+    assert (
+        run_cli("--db", str(db_path), "source", "add", f"{site}/feed.xml", "--kind", "feed", "--no-full-text").exit_code
+        == 0
+    )
     assert run_cli("--db", str(db_path), "poll", "--all").exit_code == 0
     assert not any(h.endswith(".html") for h in _Site.hits)
     rows = json.loads(run_cli("--db", str(db_path), "posts", "--format", "json").output)

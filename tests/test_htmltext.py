@@ -9,7 +9,6 @@ from lxml import etree
 
 from judge.htmltext import html_to_text, links_from_html, parse_fragment
 
-
 # --- html_to_text: layout -----------------------------------------------------------------------
 
 
@@ -34,9 +33,7 @@ def test_lists_tables_and_figures():
         "<figure><img src='x.jpg'><figcaption>Caption text</figcaption></figure>"
         "<dl><dt>Term</dt><dd>Definition</dd></dl><pre>code  block</pre>"
     )
-    assert html_to_text(html) == (
-        "one\ntwo\nLavrov Kamikawa\na b\nCaption text\nTerm\nDefinition\ncode block"
-    )
+    assert html_to_text(html) == ("one\ntwo\nLavrov Kamikawa\na b\nCaption text\nTerm\nDefinition\ncode block")
 
 
 def test_empty_lines_dropped():
@@ -100,7 +97,7 @@ def test_truncated_and_malformed_html():
 
 def test_bytes_and_xml_declaration_are_accepted():
     assert html_to_text("<?xml version='1.0' encoding='latin-1'?><p>Привет</p>") == "Привет"
-    assert html_to_text("<p>日本</p>".encode("utf-8")) == "日本"
+    assert html_to_text("<p>日本</p>".encode()) == "日本"
 
 
 def test_nul_and_control_characters():

@@ -34,7 +34,9 @@ def test_custom_domains_are_not_folded():
     assert canonical_url("https://notblogspot.com.mx/x") == "https://notblogspot.com.mx/x"
 
 
-@pytest.mark.parametrize("bad", ["", "ftp://example.org/x", "file:///etc/passwd", "javascript:alert(1)", "/relative/path"])
+@pytest.mark.parametrize(
+    "bad", ["", "ftp://example.org/x", "file:///etc/passwd", "javascript:alert(1)", "/relative/path"]
+)
 def test_non_http_urls_are_refused(bad):
     with pytest.raises(ValueError):
         canonical_url(bad)
@@ -42,7 +44,9 @@ def test_non_http_urls_are_refused(bad):
 
 def test_blogger_tags():
     assert parse_blogger_tag("tag:blogger.com,1999:blog-786740.post-1234567890123456789") == (
-        "786740", "1234567890123456789")
+        "786740",
+        "1234567890123456789",
+    )
     assert parse_blogger_tag("tag:blogger.com,1999:blog-20280042") == ("20280042", None)
     assert parse_blogger_tag("tag:blogger.com,1999:blog-20280042.page-42") == ("20280042", None)
     assert parse_blogger_tag("urn:uuid:1234") == (None, None)

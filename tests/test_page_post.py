@@ -24,18 +24,39 @@ BLOG_ID = "7301459128476543210"
 
 #: (path, post id, title, body HTML) of the blog's posts.
 POSTS = [
-    ("/2024/05/kuril-talks.html", "1111111111111111111", "Kuril talks resume in Moscow",
-     "<p>Japanese and Russian diplomats met in Moscow on Tuesday to discuss the Kuril Islands, the "
-     "peace treaty and fishing rights near Etorofu and Kunashir.</p><p>The foreign ministry in Tokyo "
-     "said the talks on the Northern Territories would continue next month.</p>"),
-    ("/2024/05/snow-on-kunashir.html", "2222222222222222222", "Snow on Kunashir",
-     '<div class="separator"><a href="https://images.example/kunashir.jpg"><img '
-     'src="https://images.example/kunashir.jpg" alt="Snow on Kunashir island seen from Nemuro across '
-     'the strait" title="Kunashir from Nemuro"></a></div>'),
+    (
+        "/2024/05/kuril-talks.html",
+        "1111111111111111111",
+        "Kuril talks resume in Moscow",
+        "<p>Japanese and Russian diplomats met in Moscow on Tuesday to discuss the Kuril Islands, the "
+        "peace treaty and fishing rights near Etorofu and Kunashir.</p><p>The foreign ministry in Tokyo "
+        "said the talks on the Northern Territories would continue next month.</p>",
+    ),
+    (
+        "/2024/05/snow-on-kunashir.html",
+        "2222222222222222222",
+        "Snow on Kunashir",
+        '<div class="separator"><a href="https://images.example/kunashir.jpg"><img '
+        'src="https://images.example/kunashir.jpg" alt="Snow on Kunashir island seen from Nemuro across '
+        'the strait" title="Kunashir from Nemuro"></a></div>',
+    ),
 ]
 
-FIELDS = ("canonical_url", "title", "author", "published", "lang", "text", "summary_only", "media_only",
-          "content_hash", "status", "labels", "blog_id", "post_id")
+FIELDS = (
+    "canonical_url",
+    "title",
+    "author",
+    "published",
+    "lang",
+    "text",
+    "summary_only",
+    "media_only",
+    "content_hash",
+    "status",
+    "labels",
+    "blog_id",
+    "post_id",
+)
 
 
 def post_page(base: str, path: str, post_id: str, title: str, body: str) -> bytes:
@@ -58,8 +79,7 @@ def post_page(base: str, path: str, post_id: str, title: str, body: str) -> byte
 
 
 def home_page(base: str) -> bytes:
-    links = "".join(f'<h3 class="post-title"><a href="{base}{path}">{title}</a></h3>'
-                    for path, _, title, _ in POSTS)
+    links = "".join(f'<h3 class="post-title"><a href="{base}{path}">{title}</a></h3>' for path, _, title, _ in POSTS)
     return f"""<!DOCTYPE html><html lang="en"><head><meta content="blogger" name="generator">
 <title>Harbour notes</title>
 <script type="text/javascript">_WidgetManager._SetDataContext([{{'name': 'blog', 'data': {{'blogId': '{BLOG_ID}',
@@ -109,12 +129,19 @@ def test_a_page_gives_the_same_post_by_crawl_and_by_ingest(db_path, served, tmp_
     assert "Nemuro" in photo["text"]  # judged on what its picture says of itself
     assert crawled[POSTS[0][1]]["media_only"] == 0 and crawled[POSTS[0][1]]["author"] == "Aiko Tanaka"
     # `rjwatch classify` (a dry run over the same mapping) gives each page the status it was stored with.
-    for (file, url), (_, post_id, _, _) in zip(files, POSTS):
+    for (_file, url), (_, post_id, _, _) in zip(files, POSTS):
         assert classified[url]["status"] == crawled[post_id]["status"], classified[url]
     assert_consistent(db_path)
     assert_consistent(ingest_db)
-    doubled = sum(len(rows(db, "SELECT id FROM posts")) - len(found) for db, found in
-                  ((db_path, crawled), (ingest_db, ingested)))
+    doubled = sum(
+        len(rows(db, "SELECT id FROM posts")) - len(found) for db, found in ((db_path, crawled), (ingest_db, ingested))
+    )
     assert doubled == 0
-    record("17 a page gives the same post by crawl and by ingest", runs=1 + 2 * len(POSTS), posts=len(POSTS),
-           faults=0, lost=2 * len(POSTS) - len(crawled) - len(ingested), doubled=doubled)
+    record(
+        "17 a page gives the same post by crawl and by ingest",
+        runs=1 + 2 * len(POSTS),
+        posts=len(POSTS),
+        faults=0,
+        lost=2 * len(POSTS) - len(crawled) - len(ingested),
+        doubled=doubled,
+    )

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 import pytest
 
+from helpers import health, news_feed, q, relevant_articles, run_cli
 from rjwatch.demo.site import NewsItem, build_blog
 from storage.db import connect
-
-from helpers import health, news_feed, q, relevant_articles, run_cli
-
-
 
 
 def cli(db_path, *args):
@@ -44,8 +41,9 @@ def test_conditional_get_makes_an_unchanged_feed_cost_a_304(db_path, served):
     h = health(db_path)
     assert h["etag"] and h["last_modified"] and h["consecutive_failures"] == 0
     extra = relevant_articles(4)[3]
-    feed.publish(NewsItem("story-new", extra["title"], datetime(2024, 6, 1, tzinfo=timezone.utc),
-                          body_html=f"<p>{extra['text']}</p>"))
+    feed.publish(
+        NewsItem("story-new", extra["title"], datetime(2024, 6, 1, tzinfo=UTC), body_html=f"<p>{extra['text']}</p>")
+    )
     third = poll(db_path, "--all")
     assert sum(third["new_by_status"].values()) == 1
     assert q(db_path, "SELECT count(*) FROM posts") == 4
@@ -94,7 +92,7 @@ def test_retry_after_sets_the_next_poll(db_path, served):
     srv = served(news_feed(2))
     srv.faults.rate_limit("/rss.xml", first=1, retry_after=120)
     cli(db_path, "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     out = poll(db_path, "--all", code=1)
     assert out["failed"] == 1
     due = datetime.fromisoformat(health(db_path)["next_due"])
@@ -122,12 +120,15 @@ def test_failures_back_off_and_alert_once(db_path, served, monkeypatch):
     assert health(db_path)["consecutive_failures"] == 0
 
 
-@pytest.mark.parametrize("fault, expect", [
-    ("hang", "timed out"),
-    ("huge", "cap"),
-    ("gzip_bomb", "after decompression"),
-    ("html_instead_of_feed", "not a feed"),
-])
+@pytest.mark.parametrize(
+    "fault, expect",
+    [
+        ("hang", "timed out"),
+        ("huge", "cap"),
+        ("gzip_bomb", "after decompression"),
+        ("html_instead_of_feed", "not a feed"),
+    ],
+)
 def test_hostile_feed_responses_fail_cleanly(db_path, served, monkeypatch, fault, expect):
     monkeypatch.setenv("RJWATCH_FETCH_TIMEOUT", "1")
     srv = served(news_feed(2))
@@ -179,7 +180,9 @@ def test_malformed_feed_keeps_what_it_can(db_path, served, tmp_path):
     from crawler.http import fetch
 
     srv = served(news_feed(3))
-    body = fetch(f"{srv.base_url}/rss.xml", allowed=allowed_sites(srv.base_url)).body.replace(b"</channel>", b"<item><title>broken &amp</channel>")
+    body = fetch(f"{srv.base_url}/rss.xml", allowed=allowed_sites(srv.base_url)).body.replace(
+        b"</channel>", b"<item><title>broken &amp</channel>"
+    )
     bad = tmp_path / "bad.xml"
     bad.write_bytes(body)
     res = cli(db_path, "ingest", str(bad), "--format", "json")
@@ -192,7 +195,8 @@ def test_changing_guids_do_not_make_new_rows(db_path, tmp_path):
             f"<item><title>Talks {i}</title><link>https://wire.example.org/story-{i}</link>"
             f"<guid isPermaLink='false'>{guid_prefix}-{i}</guid><description>"
             f"{a['text'][:2000]}</description></item>"
-            for i, a in enumerate(relevant_articles(3)))
+            for i, a in enumerate(relevant_articles(3))
+        )
         return f"<?xml version='1.0'?><rss version='2.0'><channel><title>W</title><link>https://wire.example.org/</link>{items}</channel></rss>"
 
     for n, prefix in enumerate(["a", "b", "c"]):
@@ -216,10 +220,15 @@ def test_opml_import_and_export_round_trip(db_path, tmp_path):
     from rjwatch.opml import read_opml
 
     assert {o["url"] for o in read_opml(exported.encode())} == {
-        "https://a.example.org/feed.xml", "https://b.example.org/rss", "https://someblog.blogspot.com/"}
+        "https://a.example.org/feed.xml",
+        "https://b.example.org/rss",
+        "https://someblog.blogspot.com/",
+    }
     evil = tmp_path / "evil.opml"
-    evil.write_text('<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                    '<opml version="2.0"><body><outline text="&x;" xmlUrl="https://x.example.org/f"/></body></opml>')
+    evil.write_text(
+        '<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<opml version="2.0"><body><outline text="&x;" xmlUrl="https://x.example.org/f"/></body></opml>'
+    )
     bad = cli(db_path, "source", "import", str(evil))
     assert bad.exit_code == 1 and "refused" in bad.stderr
 

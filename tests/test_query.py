@@ -26,55 +26,95 @@ SEED_URL = "https://seedcopy.blogspot.com/2017/03/what-russia-wants.html"
 
 ENTRIES = [
     # (key, published, title, paragraphs)
-    ("talks", "2026-11-20T09:00:00Z", "Tokyo and Moscow resume talks on the Kuril Islands", [
-        "Japanese and Russian diplomats met in Moscow on Thursday to restart talks on the Kuril Islands, "
-        "the chain that Japan calls its Northern Territories.",
-        "The foreign ministers said the peace treaty between Russia and Japan remains the goal, and that "
-        "joint economic activity on the islands will continue next year.",
-        "Officials in Tokyo described the Russia-Japan meeting as frank, while Moscow spoke of progress.",
-    ]),
-    ("quota", "2026-11-10T09:00:00Z", "Kuril salmon quotas agreed for the new season", [
-        "Japan and Russia agreed on fishing quotas for salmon in waters near the islands after talks in Tokyo.",
-        "Russian and Japanese negotiators said the bilateral fisheries deal keeps catches at last year's level.",
-    ]),
-    ("sapporo", "2026-11-05T09:00:00Z", "Notes from a week in Sapporo", [
-        "Sapporo in autumn is quiet. Japan's north looks towards Russia across a narrow strait, and the "
-        "relationship between the two countries is a topic in every conversation here.",
-        "One fisherman told me that the Kuril question matters less to him than the price of fuel, though "
-        "Russian patrol boats and Japanese boats still meet at sea.",
-    ]),
-    ("ja2", "2026-10-02T03:00:00Z", "専門家が語る、これからの日露", [
-        "専門家は経済協力の行方に注目している。",
-    ]),
-    ("ja", "2026-10-01T03:00:00Z", "日本政府、ロシアとの協議再開を歓迎", [
-        "日本政府は北方領土問題をめぐるロシアとの協議の再開を歓迎すると発表した。",
-        "外務省によると、日露両国の外相は平和条約締結に向けた交渉を続けることで一致した。",
-        "ロシア側は択捉島と国後島での共同経済活動についても前向きな姿勢を示した。",
-    ]),
-    ("ru", "2026-09-15T08:00:00Z", "Япония и Россия обсудили будущее Курильских островов", [
-        "Министры иностранных дел России и Японии встретились в Токио и обсудили мирный договор.",
-        "Стороны говорили о совместной хозяйственной деятельности на Курильских островах и о визитах "
-        "бывших жителей.",
-        "Москва и Токио договорились продолжить переговоры в следующем году.",
-    ]),
-    ("ramen", "2025-01-01T12:00:00Z", "Three ramen counters worth the queue", [
-        "The first counter serves a clear shoyu broth with thin noodles and a soft egg.",
-        "The second is known for miso ramen and a long queue at lunchtime, every day of the week.",
-    ]),
+    (
+        "talks",
+        "2026-11-20T09:00:00Z",
+        "Tokyo and Moscow resume talks on the Kuril Islands",
+        [
+            "Japanese and Russian diplomats met in Moscow on Thursday to restart talks on the Kuril Islands, "
+            "the chain that Japan calls its Northern Territories.",
+            "The foreign ministers said the peace treaty between Russia and Japan remains the goal, and that "
+            "joint economic activity on the islands will continue next year.",
+            "Officials in Tokyo described the Russia-Japan meeting as frank, while Moscow spoke of progress.",
+        ],
+    ),
+    (
+        "quota",
+        "2026-11-10T09:00:00Z",
+        "Kuril salmon quotas agreed for the new season",
+        [
+            "Japan and Russia agreed on fishing quotas for salmon in waters near the islands after talks in Tokyo.",
+            "Russian and Japanese negotiators said the bilateral fisheries deal keeps catches at last year's level.",
+        ],
+    ),
+    (
+        "sapporo",
+        "2026-11-05T09:00:00Z",
+        "Notes from a week in Sapporo",
+        [
+            "Sapporo in autumn is quiet. Japan's north looks towards Russia across a narrow strait, and the "
+            "relationship between the two countries is a topic in every conversation here.",
+            "One fisherman told me that the Kuril question matters less to him than the price of fuel, though "
+            "Russian patrol boats and Japanese boats still meet at sea.",
+        ],
+    ),
+    (
+        "ja2",
+        "2026-10-02T03:00:00Z",
+        "専門家が語る、これからの日露",
+        [
+            "専門家は経済協力の行方に注目している。",
+        ],
+    ),
+    (
+        "ja",
+        "2026-10-01T03:00:00Z",
+        "日本政府、ロシアとの協議再開を歓迎",
+        [
+            "日本政府は北方領土問題をめぐるロシアとの協議の再開を歓迎すると発表した。",
+            "外務省によると、日露両国の外相は平和条約締結に向けた交渉を続けることで一致した。",
+            "ロシア側は択捉島と国後島での共同経済活動についても前向きな姿勢を示した。",
+        ],
+    ),
+    (
+        "ru",
+        "2026-09-15T08:00:00Z",
+        "Япония и Россия обсудили будущее Курильских островов",
+        [
+            "Министры иностранных дел России и Японии встретились в Токио и обсудили мирный договор.",
+            "Стороны говорили о совместной хозяйственной деятельности на Курильских островах и о визитах "
+            "бывших жителей.",
+            "Москва и Токио договорились продолжить переговоры в следующем году.",
+        ],
+    ),
+    (
+        "ramen",
+        "2025-01-01T12:00:00Z",
+        "Three ramen counters worth the queue",
+        [
+            "The first counter serves a clear shoyu broth with thin noodles and a soft egg.",
+            "The second is known for miso ramen and a long queue at lunchtime, every day of the week.",
+        ],
+    ),
 ]
 
 
 def _atom(entries: list[tuple[str, str, str, str]]) -> str:
     """An Atom feed: (id, published, title, html)."""
-    out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-           "<id>tag:example.org,2026:query-corpus</id><title>Query corpus</title>",
-           "<updated>2026-11-21T00:00:00Z</updated>"]
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        "<id>tag:example.org,2026:query-corpus</id><title>Query corpus</title>",
+        "<updated>2026-11-21T00:00:00Z</updated>",
+    ]
     for key, published, title, html in entries:
         url = key if key.startswith("http") else f"https://watch-{key}.blogspot.com/2026/11/{key}.html"
-        out.append(f"<entry><id>tag:example.org,2026:{escape(key)}</id><title>{escape(title)}</title>"
-                   f'<link rel="alternate" type="text/html" href="{escape(url)}"/>'
-                   f"<published>{published}</published><updated>{published}</updated>"
-                   f'<content type="html">{escape(html)}</content></entry>')
+        out.append(
+            f"<entry><id>tag:example.org,2026:{escape(key)}</id><title>{escape(title)}</title>"
+            f'<link rel="alternate" type="text/html" href="{escape(url)}"/>'
+            f"<published>{published}</published><updated>{published}</updated>"
+            f'<content type="html">{escape(html)}</content></entry>'
+        )
     out.append("</feed>")
     return "\n".join(out)
 
@@ -97,14 +137,29 @@ def corpus(tmp_path_factory) -> Path:
         seed_text = sqlite3.connect(db).execute("SELECT text FROM seeds WHERE id = 1").fetchone()[0]
         seed_paras = [p for p in seed_text.split("\n") if p.strip()]
         entries = [(k, pub, title, _html(paras)) for k, pub, title, paras in ENTRIES]
-        entries.append((SEED_URL, "2017-03-21T10:00:00Z", "What Russia Wants From Its Dialogue With Japan",
-                        _html(seed_paras + ["Editor's note: reposted for readers who follow the islands dispute."])))
-        entries.append(("https://excerpts.blogspot.com/2017/04/quoted.html", "2017-04-02T10:00:00Z",
-                        "A long article worth quoting", _html(
-                            ["I read a long piece about Russia and Japan this week and want to quote its opening."]
-                            + seed_paras[:3]
-                            + ["My own view is that the Kuril talks will take years, whatever the summits say.",
-                               "Still, the conversation between Tokyo and Moscow is better than silence."])))
+        entries.append(
+            (
+                SEED_URL,
+                "2017-03-21T10:00:00Z",
+                "What Russia Wants From Its Dialogue With Japan",
+                _html(seed_paras + ["Editor's note: reposted for readers who follow the islands dispute."]),
+            )
+        )
+        entries.append(
+            (
+                "https://excerpts.blogspot.com/2017/04/quoted.html",
+                "2017-04-02T10:00:00Z",
+                "A long article worth quoting",
+                _html(
+                    ["I read a long piece about Russia and Japan this week and want to quote its opening."]
+                    + seed_paras[:3]
+                    + [
+                        "My own view is that the Kuril talks will take years, whatever the summits say.",
+                        "Still, the conversation between Tokyo and Moscow is better than silence.",
+                    ]
+                ),
+            )
+        )
         feed = tmp / "corpus.atom"
         feed.write_text(_atom(entries), "utf-8")
         result = run_cli("--db", str(db), "ingest", str(feed))
@@ -117,9 +172,17 @@ def corpus(tmp_path_factory) -> Path:
         assert added.exit_code == 0, added.output
         conn = connect(db)
         source_id = conn.execute("SELECT id FROM sources WHERE url LIKE '%hostile%'").fetchone()[0]
-        ingest(conn, {"url": "https://hostile.blogspot.com/p/x.html", "source_id": source_id, "title": "\x1b[31mKURIL\x1b[0m talks "
-                      "\x1b]0;owned\x07in Tokyo", "text": "Russia and Japan held talks on the Kuril Islands and "
-                      "the peace treaty in Tokyo. Moscow and Tokyo agreed to meet again.", "seen_via": "cli"})
+        ingest(
+            conn,
+            {
+                "url": "https://hostile.blogspot.com/p/x.html",
+                "source_id": source_id,
+                "title": "\x1b[31mKURIL\x1b[0m talks \x1b]0;owned\x07in Tokyo",
+                "text": "Russia and Japan held talks on the Kuril Islands and "
+                "the peace treaty in Tokyo. Moscow and Tokyo agreed to meet again.",
+                "seen_via": "cli",
+            },
+        )
         conn.conn.close()
         return db
     finally:
@@ -201,14 +264,15 @@ def test_short_cjk_terms_with_too_many_trigrams_fall_back_to_a_scan(corpus, monk
 
 def test_russian_inflections_are_found_with_a_prefix(corpus):
     ru = post_id(corpus, "watch-ru")
-    assert ids_of(corpus, "Курил*") == [ru]        # Курильских
-    assert ids_of(corpus, "курильских") == [ru]    # case folded
-    assert ids_of(corpus, "Курилы") == []          # no stemming: the prefix is how to ask for forms
+    assert ids_of(corpus, "Курил*") == [ru]  # Курильских
+    assert ids_of(corpus, "курильских") == [ru]  # case folded
+    assert ids_of(corpus, "Курилы") == []  # no stemming: the prefix is how to ask for forms
 
 
 def test_filters_narrow_the_results(corpus):
-    talks, quota, sapporo, ja, ru = (post_id(corpus, k) for k in
-                                     ("watch-talks", "watch-quota", "watch-sapporo", "watch-ja.", "watch-ru"))
+    talks, quota, sapporo, ja, ru = (
+        post_id(corpus, k) for k in ("watch-talks", "watch-quota", "watch-sapporo", "watch-ja.", "watch-ru")
+    )
     assert set(ids_of(corpus, "Japan OR 日本 OR Япония", "--lang", "ja", "--lang", "ru")) == {ja, ru}
     in_nov = set(ids_of(corpus, "Japan", "--since", "2026-11-01", "--until", "2026-11-15"))
     assert in_nov == {quota, sapporo}
@@ -248,17 +312,20 @@ def test_limit_offset_and_output_formats(corpus):
     assert len(tsv.splitlines()) == len(every) and all(line.count("\t") >= 8 for line in tsv.splitlines())
 
 
-@pytest.mark.parametrize("query, problem", [
-    ('"Kuril islands', "unbalanced double quote"),
-    ("(Kuril OR Abe", "unbalanced parenthesis"),
-    ("Kuril)", "unbalanced parenthesis"),
-    ("AND Kuril", "operator AND needs a term before it"),
-    ("Kuril OR", "operator OR needs a term after it"),
-    ("Kuril AND OR Abe", "operator OR needs a term before it"),
-    ("author:Abe", "unknown column 'author'"),
-    ("* ? -", "no words"),
-    ("日露 NOT 首脳", "only be combined with AND or OR"),
-])
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        ('"Kuril islands', "unbalanced double quote"),
+        ("(Kuril OR Abe", "unbalanced parenthesis"),
+        ("Kuril)", "unbalanced parenthesis"),
+        ("AND Kuril", "operator AND needs a term before it"),
+        ("Kuril OR", "operator OR needs a term after it"),
+        ("Kuril AND OR Abe", "operator OR needs a term before it"),
+        ("author:Abe", "unknown column 'author'"),
+        ("* ? -", "no words"),
+        ("日露 NOT 首脳", "only be combined with AND or OR"),
+    ],
+)
 def test_malformed_queries_get_a_one_line_error_naming_the_problem(corpus, query, problem):
     result = run_cli("--db", str(corpus), "search", query)
     assert result.exit_code == 1
@@ -268,7 +335,7 @@ def test_malformed_queries_get_a_one_line_error_naming_the_problem(corpus, query
 
 def test_query_text_never_reaches_sql(corpus):
     before = sqlite3.connect(corpus).execute("SELECT count(*) FROM posts").fetchone()[0]
-    for q in ["'; DROP TABLE posts; --", "x\" OR 1=1 --\"", "Kuril') UNION SELECT sql FROM sqlite_master --"]:
+    for q in ["'; DROP TABLE posts; --", 'x" OR 1=1 --"', "Kuril') UNION SELECT sql FROM sqlite_master --"]:
         result = run_cli("--db", str(corpus), "search", q, "--format", "json")
         assert result.exit_code in (0, 1) and "Traceback" not in result.output
         if result.exit_code == 0:
@@ -311,8 +378,12 @@ def test_show_prints_revisions_with_a_diff(corpus, tmp_path):
     k, pub, title, _ = edited[0]
     paras = ENTRIES[0][3][:2] + ["Correction: the talks were held in Moscow, not in Tokyo as first reported."]
     feed = tmp_path / "edit.atom"
-    feed.write_text(_atom([(k, pub, title, _html(paras))]).replace(
-        f"<updated>{pub}</updated>", "<updated>2026-11-21T10:00:00Z</updated>"), "utf-8")
+    feed.write_text(
+        _atom([(k, pub, title, _html(paras))]).replace(
+            f"<updated>{pub}</updated>", "<updated>2026-11-21T10:00:00Z</updated>"
+        ),
+        "utf-8",
+    )
     assert run_cli("--db", str(db), "ingest", str(feed)).exit_code == 0
     result = run_cli("--db", str(db), "show", str(post_id(db, "watch-talks")))
     assert result.exit_code == 0, result.output
@@ -326,8 +397,12 @@ def test_show_prints_revisions_with_a_diff(corpus, tmp_path):
 # --- saved searches -----------------------------------------------------------------------------
 def test_saved_searches_add_list_run_remove(corpus, tmp_path):
     db = copy_of(corpus, tmp_path)
-    assert run_cli("--db", str(db), "saved", "add", "islands", "Kuril* OR 北方領土 OR Курил*",
-                   "--lang", "en", "--lang", "ja").exit_code == 0
+    assert (
+        run_cli(
+            "--db", str(db), "saved", "add", "islands", "Kuril* OR 北方領土 OR Курил*", "--lang", "en", "--lang", "ja"
+        ).exit_code
+        == 0
+    )
     listed = json.loads(run_cli("--db", str(db), "saved", "list", "--format", "json").output)
     assert listed[0]["name"] == "islands" and listed[0]["filters"] == {"lang": ["en", "ja"]}
     ran = json.loads(run_cli("--db", str(db), "saved", "run", "islands", "--format", "json").output)
@@ -347,7 +422,9 @@ def test_an_alert_rule_naming_a_saved_search_applies_its_filters(corpus, tmp_pat
     from storage.db import connect
 
     db_path = copy_of(corpus, tmp_path)
-    assert run_cli("--db", str(db_path), "saved", "add", "ja-islands", "北方領土 OR Kuril*", "--lang", "ja").exit_code == 0
+    assert (
+        run_cli("--db", str(db_path), "saved", "add", "ja-islands", "北方領土 OR Kuril*", "--lang", "ja").exit_code == 0
+    )
     db = connect(db_path)
     rule = Rule(query="ja-islands")
     ja, talks = post_id(db_path, "watch-ja."), post_id(db_path, "watch-talks")
@@ -380,15 +457,20 @@ def test_stats_plot_draws_a_png(corpus, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
-@pytest.mark.parametrize("args, extra", [
-    (["stats", "--plot", "x.png"], "plot"),
-    (["export", "--format", "parquet", "-o", "x.parquet"], "parquet"),
-    (["serve", "--port", "1"], "serve"),
-])
+@pytest.mark.parametrize(
+    "args, extra",
+    [
+        (["stats", "--plot", "x.png"], "plot"),
+        (["export", "--format", "parquet", "-o", "x.parquet"], "parquet"),
+        (["serve", "--port", "1"], "serve"),
+    ],
+)
 def test_a_missing_optional_extra_is_named_with_how_to_install_it(corpus, tmp_path, args, extra):
     blocked = {"plot": "matplotlib", "parquet": "pyarrow", "serve": "datasette"}[extra]
-    code = (f"import sys; sys.modules[{blocked!r}] = None; sys.modules[{blocked + '.parquet'!r}] = None\n"
-            f"from rjwatch.commands import main\nmain({['--db', str(corpus), *args]!r})")
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None; sys.modules[{blocked + '.parquet'!r}] = None\n"
+        f"from rjwatch.commands import main\nmain({['--db', str(corpus), *args]!r})"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 1
     assert f"pip install 'rjwatch[{extra}]'" in proc.stderr and "Traceback" not in proc.stderr
@@ -409,8 +491,9 @@ def test_export_jsonl_carries_provenance(corpus, tmp_path):
 
 
 def test_export_filters_csv_and_parquet(corpus, tmp_path):
-    result = run_cli("--db", str(corpus), "export", "--query", "Kuril*", "--status", "new", "--format", "csv",
-                     "--no-text")
+    result = run_cli(
+        "--db", str(corpus), "export", "--query", "Kuril*", "--status", "new", "--format", "csv", "--no-text"
+    )
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert rows and all(r["status"] == "new" for r in rows) and "text" not in rows[0]
     assert json.loads(rows[0]["sightings"])[0]["via"] == "feed"
@@ -458,10 +541,15 @@ def _get(url: str) -> tuple[int, str]:
 @pytest.mark.slow
 def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def up() -> bool:
             try:
                 _get(base + "/")
@@ -480,7 +568,9 @@ def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
         assert status == 200 and {r["url"] for r in rows} >= {SEED_URL}
         assert next(r for r in rows if r["url"] == SEED_URL)["containment"] > 0.9
         status, body = _get(base + "/rj/posts.json?_search=salmon&_shape=array&_col=title")
-        assert status == 200 and [r["title"] for r in json.loads(body)] == ["Kuril salmon quotas agreed for the new season"]
+        assert status == 200 and [r["title"] for r in json.loads(body)] == [
+            "Kuril salmon quotas agreed for the new season"
+        ]
         status, body = _get(base + "/rj/alerts_sent_today.json?_shape=array")
         assert status == 200 and json.loads(body) == []
         status, body = _get(base + "/-/metadata.json")
@@ -497,11 +587,16 @@ def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
 
 def test_chinese_and_korean_terms_are_found_inside_sentences(db_path):
     zh = db_path.parent / "zh.txt"
-    zh.write_text("俄方驱逐日本外交官\n\n俄罗斯外交部宣布驱逐一名日本外交官，以回应日方此前的驱逐决定。日本外务省对此提出强烈抗议。\n",
-                  "utf-8")
+    zh.write_text(
+        "俄方驱逐日本外交官\n\n俄罗斯外交部宣布驱逐一名日本外交官，以回应日方此前的驱逐决定。日本外务省对此提出强烈抗议。\n",
+        "utf-8",
+    )
     ko = db_path.parent / "ko.txt"
-    ko.write_text("러시아, 일본 외교관 추방\n\n러시아 외무부는 일본 외교관을 추방한다고 밝혔다. 일본 정부는 이에 강력히 항의했으며 "
-                  "북방영토 문제도 언급했다.\n", "utf-8")
+    ko.write_text(
+        "러시아, 일본 외교관 추방\n\n러시아 외무부는 일본 외교관을 추방한다고 밝혔다. 일본 정부는 이에 강력히 항의했으며 "
+        "북방영토 문제도 언급했다.\n",
+        "utf-8",
+    )
     for path, url in ((zh, "https://zh.example/1"), (ko, "https://ko.example/1")):
         assert run_cli("--db", str(db_path), "ingest", str(path), "--url", url).exit_code == 0
 

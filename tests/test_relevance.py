@@ -78,23 +78,33 @@ def test_cjk_terms_land_in_their_own_sentence(profile):
 
 # --- places -----------------------------------------------------------------------------------------
 def test_an_island_alone_is_not_coverage_of_the_relations(profile):
-    r = judge(profile, "Вулкан на Итурупе выбросил пепел. Жители Итурупа наблюдали извержение. "
-                       "На Итуруп прибыли вулканологи. Курильские острова живут обычной жизнью.")
+    r = judge(
+        profile,
+        "Вулкан на Итурупе выбросил пепел. Жители Итурупа наблюдали извержение. "
+        "На Итуруп прибыли вулканологи. Курильские острова живут обычной жизнью.",
+    )
     assert not r.relevant
     assert "places_only" in r.flags
 
 
 def test_inflections_of_one_island_count_once(profile):
-    r = judge(profile, "Япония протестует против учений на Итурупе. Итурупа касается заявление Токио. "
-                       "Итуруп останется в центре спора.")
+    r = judge(
+        profile,
+        "Япония протестует против учений на Итурупе. Итурупа касается заявление Токио. "
+        "Итуруп останется в центре спора.",
+    )
     place_reasons = [x for x in r.reasons if "places named" in x]
     assert place_reasons and "Iturup" in place_reasons[0] and "+0.75 " in place_reasons[0]
 
 
 def test_a_russian_term_without_a_star_matches_every_inflection_through_the_dictionary():
     profile = TopicProfile.from_text(MINI_PROFILE.replace('"доля"', '"доля", "итуруп", "южные курилы"'))
-    for body, term in [("Японская долю в проекте продали.", "долю"), ("Японская долей в проекте нет.", "долей"),
-                       ("Японский флаг на Итурупе.", "итурупе"), ("Японские рыбаки у южных Курил.", "южных курил")]:
+    for body, term in [
+        ("Японская долю в проекте продали.", "долю"),
+        ("Японская долей в проекте нет.", "долей"),
+        ("Японский флаг на Итурупе.", "итурупе"),
+        ("Японские рыбаки у южных Курил.", "южных курил"),
+    ]:
         found = profile.matcher.find(normalize_lines(body))
         assert term in [t for _, t in found["economy"]], (body, found)
     # A dictionary lemma, not a prefix: "итурупский" is another word, "доллар" is not "доля".
@@ -109,9 +119,12 @@ def test_an_ambiguous_word_matches_in_each_of_its_readings(profile):
 
 
 def test_an_island_with_the_other_side_and_framing_counts(profile):
-    r = judge(profile, "Japan lodged a protest after Russia deployed missiles on Iturup. "
-                       "Tokyo says the islands are its sovereign territory.",
-              "Japan protests Russian missiles on Iturup")
+    r = judge(
+        profile,
+        "Japan lodged a protest after Russia deployed missiles on Iturup. "
+        "Tokyo says the islands are its sovereign territory.",
+        "Japan protests Russian missiles on Iturup",
+    )
     assert r.relevant
 
 
@@ -128,27 +141,37 @@ def test_the_sea_of_japan_is_a_sea(profile):
 
 
 def test_a_list_of_countries_is_an_enumeration(profile):
-    r = judge(profile, "The statement was signed by the United States, Japan, Germany, France and Russia "
-                       "at the end of talks on climate.")
+    r = judge(
+        profile,
+        "The statement was signed by the United States, Japan, Germany, France and Russia "
+        "at the end of talks on climate.",
+    )
     assert "enumeration" in r.flags
     assert not r.relevant
 
 
 def test_history_without_today_counts_little(profile):
-    body = ("The Russo-Japanese War ended with the Treaty of Portsmouth in 1905. Russia ceded southern "
-            "Sakhalin to Japan under the treaty. The Battle of Tsushima had destroyed the Russian fleet.")
+    body = (
+        "The Russo-Japanese War ended with the Treaty of Portsmouth in 1905. Russia ceded southern "
+        "Sakhalin to Japan under the treaty. The Battle of Tsushima had destroyed the Russian fleet."
+    )
     r = judge(profile, body, "How the Russo-Japanese War ended")
     assert "history" in r.flags and not r.relevant
 
 
 def test_today_elsewhere_in_the_post_does_not_make_history_current(profile):
-    body = ("The Russo-Japanese War ended with the Treaty of Portsmouth in 1905. Russia ceded southern "
-            "Sakhalin to Japan under the treaty.\n\nThis year the city museum shows the pen used to sign it.")
+    body = (
+        "The Russo-Japanese War ended with the Treaty of Portsmouth in 1905. Russia ceded southern "
+        "Sakhalin to Japan under the treaty.\n\nThis year the city museum shows the pen used to sign it."
+    )
     r = judge(profile, body, "How the war ended")
     assert "history" in r.flags and not r.relevant
     # Today beside the evidence does: the same story told about a visit this week is current.
-    current = judge(profile, "Russia and Japan held talks this week on the treaty, the embassy said. "
-                             "The Treaty of Portsmouth of 1905 was recalled.")
+    current = judge(
+        profile,
+        "Russia and Japan held talks this week on the treaty, the embassy said. "
+        "The Treaty of Portsmouth of 1905 was recalled.",
+    )
     assert "history" not in current.flags
 
 
@@ -164,23 +187,29 @@ def test_abbreviation_does_not_split_sanctions_from_japan(profile):
 
 
 # --- vocabulary ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("body", [
-    "Mitsui and Mitsubishi keep their stakes in Sakhalin-2, and Japan still buys Russian LNG from the project.",
-    "Россия и Япония согласовали квоты на вылов лосося для японских рыбаков. Соглашение подписано в Москве.",
-    "三井物産はサハリン2の権益を維持する。日本はロシア産LNGの輸入を続ける。",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Mitsui and Mitsubishi keep their stakes in Sakhalin-2, and Japan still buys Russian LNG from the project.",
+        "Россия и Япония согласовали квоты на вылов лосося для японских рыбаков. Соглашение подписано в Москве.",
+        "三井物産はサハリン2の権益を維持する。日本はロシア産LNGの輸入を続ける。",
+    ],
+)
 def test_energy_and_fisheries_ties_are_relations(profile, body):
     assert judge(profile, body).relevant
 
 
-@pytest.mark.parametrize("body", [
-    "俄罗斯外交部宣布驱逐一名日本外交官，以回应日方此前的驱逐决定。日本外务省对此提出抗议。",
-    "俄羅斯外交部宣布驅逐一名日本外交官，日方表示強烈抗議。",
-    "러시아 외무부는 일본 외교관을 추방한다고 밝혔다. 일본 정부는 이에 강력히 항의했다.",
-    "Le ministère russe des Affaires étrangères a convoqué l'ambassadeur du Japon pour protester contre les "
-    "exercices militaires. Tokyo a dénoncé des contre-mesures.",
-    "Russland hat einen japanischen Diplomaten ausgewiesen. Tokio protestierte gegen die Gegenmaßnahme.",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "俄罗斯外交部宣布驱逐一名日本外交官，以回应日方此前的驱逐决定。日本外务省对此提出抗议。",
+        "俄羅斯外交部宣布驅逐一名日本外交官，日方表示強烈抗議。",
+        "러시아 외무부는 일본 외교관을 추방한다고 밝혔다. 일본 정부는 이에 강력히 항의했다.",
+        "Le ministère russe des Affaires étrangères a convoqué l'ambassadeur du Japon pour protester contre les "
+        "exercices militaires. Tokyo a dénoncé des contre-mesures.",
+        "Russland hat einen japanischen Diplomaten ausgewiesen. Tokio protestierte gegen die Gegenmaßnahme.",
+    ],
+)
 def test_chinese_korean_french_and_german_coverage_is_found(profile, body):
     assert judge(profile, body).relevant
 
@@ -198,28 +227,40 @@ def test_the_profile_says_which_languages_it_covers(profile):
 
 # --- what the verdict says about seeds and languages -------------------------------------------------
 def test_a_cjk_post_says_the_seed_is_compared_by_words_not_that_none_is_loaded(profile):
+    from helpers import SEED_FILE
     from judge.analyze import analyze, prepare_seed
     from judge.classify import decide
 
-    from helpers import SEED_FILE
-
     seed = prepare_seed(1, "seed", SEED_FILE.read_text("utf-8"))
-    a = analyze({"url": "https://x.example/ja.html", "text": "日本政府はロシアに抗議した。北方領土での軍事演習を非難した。"},
-                [seed], profile)
+    a = analyze(
+        {"url": "https://x.example/ja.html", "text": "日本政府はロシアに抗議した。北方領土での軍事演習を非難した。"},
+        [seed],
+        profile,
+    )
     verdict = decide(a.seed_matches, a.relevance.relevant, None, no_match=a.seed_note)
     assert verdict.reasons[0].startswith("compared by characters: no seed in that mode (1 seed(s) compared by words)")
     assert "no seeds loaded" not in " ".join(verdict.reasons)
-    assert analyze({"url": "https://x.example/en.html", "text": "Plain text."}, [], profile).seed_note == "no seeds loaded"
+    assert (
+        analyze({"url": "https://x.example/en.html", "text": "Plain text."}, [], profile).seed_note == "no seeds loaded"
+    )
 
 
 def test_a_post_in_a_language_the_profile_lacks_is_flagged(profile):
     from judge.analyze import analyze
 
-    pl = analyze({"url": "https://x.example/pl.html", "text": "Rosja i Japonia prowadzą rozmowy o traktacie pokojowym. "
-                  "Minister spraw zagranicznych Japonii odwiedził Moskwę, aby omówić spór o Wyspy Kurylskie."},
-                 [], profile)
+    pl = analyze(
+        {
+            "url": "https://x.example/pl.html",
+            "text": "Rosja i Japonia prowadzą rozmowy o traktacie pokojowym. "
+            "Minister spraw zagranicznych Japonii odwiedził Moskwę, aby omówić spór o Wyspy Kurylskie.",
+        },
+        [],
+        profile,
+    )
     assert pl.lang == "pl" and not pl.language_covered
-    ko = analyze({"url": "https://x.example/ko.html", "text": "러시아 외무부는 일본 외교관을 추방한다고 밝혔다."}, [], profile)
+    ko = analyze(
+        {"url": "https://x.example/ko.html", "text": "러시아 외무부는 일본 외교관을 추방한다고 밝혔다."}, [], profile
+    )
     assert ko.language_covered
 
 
@@ -233,13 +274,16 @@ def test_a_video_only_post_is_stored_and_flagged_not_lost(db_path):
         "<div class='post-body entry-content'><iframe title='Лавров о переговорах с Японией по мирному договору' "
         "src='https://www.youtube.com/embed/abc' allowfullscreen></iframe>"
         "<img src='https://x.example/a.jpg' alt='Министры иностранных дел России и Японии на переговорах'></div>"
-        "</body></html>", "utf-8")
+        "</body></html>",
+        "utf-8",
+    )
     res = run_cli("--db", str(db_path), "ingest", str(page), "--url", "https://video.example/2024/01/lavrov.html")
     assert res.exit_code == 0, res.output
     assert "1 stored" in res.output
     shown = run_cli("--db", str(db_path), "show", "1")
     assert "media only" in shown.output
     import json
+
     post = json.loads(run_cli("--db", str(db_path), "show", "1", "--format", "json").output)
     assert post["evidence"]["flags"] == ["media_only"] and post["status"] == "new"
 
@@ -250,8 +294,11 @@ def test_stats_count_the_posts_outside_the_profiles_languages(db_path):
     from helpers import run_cli
 
     pl = db_path.parent / "pl.txt"
-    pl.write_text("Rozmowy w Moskwie\n\nRosja i Japonia prowadzą rozmowy o traktacie pokojowym. Minister spraw "
-                  "zagranicznych Japonii odwiedził Moskwę, aby omówić spór o Wyspy Kurylskie.\n", "utf-8")
+    pl.write_text(
+        "Rozmowy w Moskwie\n\nRosja i Japonia prowadzą rozmowy o traktacie pokojowym. Minister spraw "
+        "zagranicznych Japonii odwiedził Moskwę, aby omówić spór o Wyspy Kurylskie.\n",
+        "utf-8",
+    )
     assert run_cli("--db", str(db_path), "ingest", str(pl), "--url", "https://pl.example/1").exit_code == 0
     data = json.loads(run_cli("--db", str(db_path), "stats", "--format", "json").output)
     assert data["outside_profile"] == 1

@@ -15,7 +15,7 @@ import pytest
 from helpers import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
-import accuracy  # noqa: E402
+import accuracy
 
 LANGS = ("en", "ru", "ja", "es", "de", "fr", "zh", "ko")
 #: Cases per language and part that the accuracy table needs to mean something.

@@ -10,15 +10,24 @@ import random
 import re
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from rjwatch.demo.site import Post, build_blog
-
 from helpers import REPO, news_feed, no_traceback, q, relevant_articles, rows, wait_until
-from reliability import (FAST, StaticSite, assert_consistent, assert_stored_once, crawl, kill9_after, poll, record,
-                         rjwatch_cmd, run_measured)
+from reliability import (
+    FAST,
+    StaticSite,
+    assert_consistent,
+    assert_stored_once,
+    crawl,
+    kill9_after,
+    poll,
+    record,
+    rjwatch_cmd,
+    run_measured,
+)
+from rjwatch.demo.site import Post, build_blog
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -43,8 +52,6 @@ MAX_RSS_MB = 600
 RSS_MARGIN_MB = 100
 
 
-
-
 # --- 1 ------------------------------------------------------------------------------------------------
 def test_1_kill_9_a_crawl_ten_times_then_everything_is_collected(db_path, served):
     blog = build_blog("killed-often", 80, template="simple", feed_enabled=False, seed=101)
@@ -60,8 +67,11 @@ def test_1_kill_9_a_crawl_ten_times_then_everything_is_collected(db_path, served
             # the run's first commit of posts (the run row comes a few seconds earlier), or its end
             before = q(db_path, "SELECT count(*) FROM posts")
             proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") > before or proc.poll() is not None,
-                              timeout=FIRST_COMMIT_TIMEOUT_S, step=0.05)
+            assert wait_until(
+                lambda: q(db_path, "SELECT count(*) FROM posts") > before or proc.poll() is not None,
+                timeout=FIRST_COMMIT_TIMEOUT_S,
+                step=0.05,
+            )
             time.sleep(rng.uniform(*KILL_AFTER_WRITE_S))  # a random moment after it, not a synchronisation
             proc.kill()
             proc.wait()
@@ -74,21 +84,27 @@ def test_1_kill_9_a_crawl_ten_times_then_everything_is_collected(db_path, served
     lost = assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts])
     assert_consistent(db_path)
     # The resumed walk skipped the pages of posts stored before the kills.
-    record("1 kill -9 a crawl", runs=KILLS + 1, posts=len(blog.posts), faults=KILLS, lost=lost,
-           stored_before_final=counts[-1])
+    record(
+        "1 kill -9 a crawl",
+        runs=KILLS + 1,
+        posts=len(blog.posts),
+        faults=KILLS,
+        lost=lost,
+        stored_before_final=counts[-1],
+    )
 
 
 # --- 5 ------------------------------------------------------------------------------------------------
 def _install_server_faults(srv, paths: list[str]) -> int:
     f = srv.faults
-    f.drip(paths[0], chunk=16, pause=0.2)           # ~10 KB at 80 B/s: past DOWNLOAD_TIMEOUT
+    f.drip(paths[0], chunk=16, pause=0.2)  # ~10 KB at 80 B/s: past DOWNLOAD_TIMEOUT
     f.hang(paths[1], seconds=60)
     f.truncate(paths[2], keep=0.4)
     f.broken_chunked(paths[3])
-    f.burst_503(12, "*.html", retry_after=1)        # a storm: the next 12 page requests
-    f.rate_limit("/2*", every=7, retry_after=1)     # then every 7th page answer is a 429
+    f.burst_503(12, "*.html", retry_after=1)  # a storm: the next 12 page requests
+    f.rate_limit("/2*", every=7, retry_after=1)  # then every 7th page answer is a 429
     f.redirect_loop(paths[4], length=3)
-    f.redirect_loop(paths[5], length=1, code=301)   # a page redirecting to itself
+    f.redirect_loop(paths[5], length=1, code=301)  # a page redirecting to itself
     return 8
 
 
@@ -108,9 +124,16 @@ def test_5_a_misbehaving_blog_costs_bounded_time_and_memory_and_a_later_crawl_co
     assert first.max_rss_mb < second.max_rss_mb + RSS_MARGIN_MB, (first.max_rss_mb, second.max_rss_mb)
     lost = assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts])
     assert_consistent(db_path)
-    record("5 misbehaving server (crawl)", runs=2, posts=len(blog.posts), faults=faults, lost=lost,
-           faulty_run_s=round(first.seconds, 1), peak_rss_mb=round(first.max_rss_mb),
-           clean_run_rss_mb=round(second.max_rss_mb))
+    record(
+        "5 misbehaving server (crawl)",
+        runs=2,
+        posts=len(blog.posts),
+        faults=faults,
+        lost=lost,
+        faulty_run_s=round(first.seconds, 1),
+        peak_rss_mb=round(first.max_rss_mb),
+        clean_run_rss_mb=round(second.max_rss_mb),
+    )
 
 
 FEED_FAULTS = [
@@ -146,8 +169,13 @@ def test_5_a_misbehaving_feed_fails_each_poll_quickly_and_a_later_poll_completes
     lost = assert_stored_once(db_path, urls=[f"{srv.base_url}/news/{i.slug}.html" for i in feed.items])
     assert q(db_path, "SELECT count(*) FROM posts") == len(feed.items)
     assert_consistent(db_path)
-    record("5 misbehaving server (feed)", runs=len(FEED_FAULTS) + 1, posts=len(feed.items), faults=len(FEED_FAULTS),
-           lost=lost)
+    record(
+        "5 misbehaving server (feed)",
+        runs=len(FEED_FAULTS) + 1,
+        posts=len(feed.items),
+        faults=len(FEED_FAULTS),
+        lost=lost,
+    )
 
 
 # --- 6 ------------------------------------------------------------------------------------------------
@@ -170,8 +198,15 @@ def test_6_a_1gb_body_and_a_gzip_bomb_are_capped(db_path, served):
     assert first.max_rss_mb < clean.max_rss_mb + RSS_MARGIN_MB, (first.max_rss_mb, clean.max_rss_mb)
     lost = assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts])
     assert_consistent(db_path)
-    record("6 1 GB body, gzip bomb", runs=2, posts=len(blog.posts), faults=3, lost=lost,
-           peak_rss_mb=round(first.max_rss_mb), clean_run_rss_mb=round(clean.max_rss_mb))
+    record(
+        "6 1 GB body, gzip bomb",
+        runs=2,
+        posts=len(blog.posts),
+        faults=3,
+        lost=lost,
+        peak_rss_mb=round(first.max_rss_mb),
+        clean_run_rss_mb=round(clean.max_rss_mb),
+    )
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -193,25 +228,30 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 
 
 def _xxe(secret_path) -> bytes:
-    return (f"""<?xml version="1.0"?>
+    return (
+        f"""<?xml version="1.0"?>
 <!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret_path}"><!ENTITY % remote SYSTEM "http://169.254.169.254/x">%remote;]>
 <rss version="2.0"><channel><title>XXE</title><link>http://xxe.example.org/</link>
 <item><title>Kuril talks &xxe;</title><link>http://xxe.example.org/a</link>
 <description>Japan and Russia met on the Kuril Islands. &xxe;</description></item>
-</channel></rss>""").encode()
+</channel></rss>"""
+    ).encode()
 
 
-MOJIBAKE_RU = ("Россия и Япония возобновили переговоры о мирном договоре и Курильских островах. "
-               "Министры иностранных дел встретились в Москве и обсудили совместную хозяйственную деятельность.")
+MOJIBAKE_RU = (
+    "Россия и Япония возобновили переговоры о мирном договоре и Курильских островах. "
+    "Министры иностранных дел встретились в Москве и обсудили совместную хозяйственную деятельность."
+)
 
 
 def _page(title: str, body_html: str, charset: str = "utf-8") -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='{charset}'><title>{title}</title></head><body>"
-            f"<article><h1>{title}</h1><div class='post-body'>{body_html}</div></article></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='{charset}'><title>{title}</title></head><body>"
+        f"<article><h1>{title}</h1><div class='post-body'>{body_html}</div></article></body></html>"
+    )
 
 
-def test_6_hostile_documents_are_refused_or_cleaned_never_read_files_nor_reach_the_terminal(db_path, served,
-                                                                                              tmp_path):
+def test_6_hostile_documents_are_refused_or_cleaned_never_read_files_nor_reach_the_terminal(db_path, served, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-MARKER-4711\n")
     art = relevant_articles(3)
@@ -253,8 +293,13 @@ def test_6_hostile_documents_are_refused_or_cleaned_never_read_files_nor_reach_t
     assert art[2]["text"].split()[5] in q(db_path, "SELECT text FROM posts WHERE canonical_url LIKE '%invalid%'")
     # escape sequences never reach the terminal, whatever the output format
     outputs = []
-    for args in (["posts"], ["posts", "--format", "tsv"], ["posts", "--format", "csv"], ["runs"],
-                 ["show", str(q(db_path, "SELECT id FROM posts WHERE canonical_url LIKE '%ansi%'"))]):
+    for args in (
+        ["posts"],
+        ["posts", "--format", "tsv"],
+        ["posts", "--format", "csv"],
+        ["runs"],
+        ["show", str(q(db_path, "SELECT id FROM posts WHERE canonical_url LIKE '%ansi%'"))],
+    ):
         out = run_measured(rjwatch_cmd(db_path, *args))
         assert out.code == 0, out.stderr
         outputs.append(out.stdout + out.stderr)
@@ -276,30 +321,42 @@ def test_6_hostile_documents_are_refused_or_cleaned_never_read_files_nor_reach_t
 def test_9_learned_links_to_private_addresses_are_never_fetched(db_path, served):
     trap = served(build_blog("trap", 3, template="simple", seed=109))
     trap_post = f"{trap.base_url}{trap.app.posts[0].path}"
-    links = (f'<p>Read <a href="{trap_post}">this</a>, <a href="{trap.alias_url}/2024/01/x.html">that</a>, '
-             f'<a href="{trap.base_url}/">a blog on our machine</a>, '
-             '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>, '
-             '<a href="http://10.0.0.1/admin">an intranet</a>, <a href="http://[::1]:1/x">ipv6</a>, '
-             '<a href="file:///etc/passwd">a file</a>, <a href="ftp://127.0.0.1/pub">ftp</a>.</p>')
+    links = (
+        f'<p>Read <a href="{trap_post}">this</a>, <a href="{trap.alias_url}/2024/01/x.html">that</a>, '
+        f'<a href="{trap.base_url}/">a blog on our machine</a>, '
+        '<a href="http://169.254.169.254/latest/meta-data/">metadata</a>, '
+        '<a href="http://10.0.0.1/admin">an intranet</a>, <a href="http://[::1]:1/x">ipv6</a>, '
+        '<a href="file:///etc/passwd">a file</a>, <a href="ftp://127.0.0.1/pub">ftp</a>.</p>'
+    )
     art = relevant_articles(1)[0]
     blog = build_blog("linker", 10, template="simple", seed=110)
-    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
-    blog.publish(Post("9999999999999999999", art["title"], "", now,
-                      body_html="".join(f"<p>{p}</p>" for p in art["text"].split("\n")) + links))
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    blog.publish(
+        Post(
+            "9999999999999999999",
+            art["title"],
+            "",
+            now,
+            body_html="".join(f"<p>{p}</p>" for p in art["text"].split("\n")) + links,
+        )
+    )
     srv = served(blog)
     first = crawl(db_path, srv.base_url, "--full")
     assert first.code == 0, first.stderr[-2000:]
     assert trap.log.total == 0, ("crawl", [(r.host, r.path) for r in trap.log.records()])
     # the summary feed with full text: entry pages are fetched from the feed's own host only
     feed = StaticSite()
-    feed.put("/feed.xml", f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    feed.put(
+        "/feed.xml",
+        f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <link>{trap.base_url}/</link><item><title>Kuril talks</title><link>{trap_post}</link>
 <description>Japan and Russia</description></item><item><title>Meta</title>
 <link>http://169.254.169.254/latest/meta-data/</link><description>Japan and Russia</description></item>
-</channel></rss>""".encode(), "application/rss+xml")
+</channel></rss>""".encode(),
+        "application/rss+xml",
+    )
     fsrv = served(feed)
-    run_measured(rjwatch_cmd(db_path, "source", "add", f"{fsrv.base_url}/feed.xml", "--kind", "feed",
-                             "--full-text"))
+    run_measured(rjwatch_cmd(db_path, "source", "add", f"{fsrv.base_url}/feed.xml", "--kind", "feed", "--full-text"))
     assert poll(db_path).code == 0
     assert trap.log.total == 0, ("poll", [(r.host, r.path) for r in trap.log.records()])
     discover = run_measured(rjwatch_cmd(db_path, "source", "discover", *FAST))
@@ -311,5 +368,6 @@ def test_9_learned_links_to_private_addresses_are_never_fetched(db_path, served)
     assert trap.log.total > 0
     assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts + trap.app.posts])
     assert_consistent(db_path)
-    record("9 learned links to private addresses", runs=4, posts=len(blog.posts) + len(trap.app.posts), faults=9,
-           lost=lost)
+    record(
+        "9 learned links to private addresses", runs=4, posts=len(blog.posts) + len(trap.app.posts), faults=9, lost=lost
+    )

@@ -10,19 +10,27 @@ import random
 import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from helpers import fill_disk, q, relevant_articles
+from receiver import Receiver
+from reliability import (
+    FAST,
+    StaticSite,
+    assert_consistent,
+    assert_delivered_once,
+    assert_stored_once,
+    poll,
+    record,
+    rjwatch_cmd,
+    run_measured,
+)
 from rjwatch.demo.site import NewsFeed, NewsItem, build_blog
 from scheduler.alerts import Channel, dispatch
 from storage.db import connect
-
-from helpers import fill_disk, q, relevant_articles
-from receiver import Receiver
-from reliability import (FAST, StaticSite, assert_consistent, assert_delivered_once, assert_stored_once, poll, record,
-                         rjwatch_cmd, run_measured)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -31,10 +39,10 @@ STRESS_SECONDS = float(os.environ.get("RJWATCH_STRESS_SECONDS", "60"))
 #: Size of the small filesystem of scenario 4: room for the initialised database and its WAL, not more.
 
 
-
-
-_WORDS = ("river harbour winter market railway museum garden concert bakery library orchard bridge festival "
-          "mountain village lantern ferry glacier meadow workshop canal quarry vineyard lighthouse").split()
+_WORDS = (
+    "river harbour winter market railway museum garden concert bakery library orchard bridge festival "
+    "mountain village lantern ferry glacier meadow workshop canal quarry vineyard lighthouse"
+).split()
 
 
 def _unique_page(n: int, who: str) -> str:
@@ -48,9 +56,12 @@ def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, ser
     blog = build_blog("busy", 60, template="simple", feed_enabled=False, seed=103)
     bsrv = served(blog)
     arts = relevant_articles(12)
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    feed = NewsFeed("busywire", "Busy wire", items=[NewsItem("story-0", arts[0]["title"], start,
-                                                             body_html=f"<p>{arts[0]['text']}</p>")])
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    feed = NewsFeed(
+        "busywire",
+        "Busy wire",
+        items=[NewsItem("story-0", arts[0]["title"], start, body_html=f"<p>{arts[0]['text']}</p>")],
+    )
     fsrv = served(feed)
     assert run_measured(rjwatch_cmd(db_path, "source", "add", f"{fsrv.base_url}/rss.xml", "--kind", "feed")).code == 0
     deadline = time.monotonic() + STRESS_SECONDS
@@ -66,15 +77,22 @@ def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, ser
 
     def crawler():
         while time.monotonic() < deadline:
-            run("crawl", rjwatch_cmd(db_path, "crawl", "--add", "--source", bsrv.base_url, "--full", *FAST,
-                                     "-s", "RJWATCH_BATCH_SIZE=5"))
+            run(
+                "crawl",
+                rjwatch_cmd(
+                    db_path, "crawl", "--add", "--source", bsrv.base_url, "--full", *FAST, "-s", "RJWATCH_BATCH_SIZE=5"
+                ),
+            )
 
     def poller():
         n = 1
         while time.monotonic() < deadline:
             if n < len(arts):
-                feed.publish(NewsItem(f"story-{n}", arts[n]["title"], start + timedelta(days=n),
-                                      body_html=f"<p>{arts[n]['text']}</p>"))
+                feed.publish(
+                    NewsItem(
+                        f"story-{n}", arts[n]["title"], start + timedelta(days=n), body_html=f"<p>{arts[n]['text']}</p>"
+                    )
+                )
                 n += 1
             run("poll", rjwatch_cmd(db_path, "poll", "--all"))
 
@@ -90,16 +108,26 @@ def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, ser
             n += 1
 
     def reader(who: str):
-        commands = [["posts", "--format", "json"], ["status", "--format", "json"], ["runs", "--format", "json"],
-                    ["source", "list", "--format", "json"], ["alerts", "--format", "json"]]
+        commands = [
+            ["posts", "--format", "json"],
+            ["status", "--format", "json"],
+            ["runs", "--format", "json"],
+            ["source", "list", "--format", "json"],
+            ["alerts", "--format", "json"],
+        ]
         n = 0
         while time.monotonic() < deadline:
             run(who, rjwatch_cmd(db_path, *commands[n % len(commands)]))
             n += 1
 
-    threads = [threading.Thread(target=crawler), threading.Thread(target=poller),
-               threading.Thread(target=writer, args=("writer-a",)), threading.Thread(target=writer, args=("writer-b",)),
-               threading.Thread(target=reader, args=("reader-a",)), threading.Thread(target=reader, args=("reader-b",))]
+    threads = [
+        threading.Thread(target=crawler),
+        threading.Thread(target=poller),
+        threading.Thread(target=writer, args=("writer-a",)),
+        threading.Thread(target=writer, args=("writer-b",)),
+        threading.Thread(target=reader, args=("reader-a",)),
+        threading.Thread(target=reader, args=("reader-b",)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -114,8 +142,15 @@ def test_3_crawler_poller_and_four_cli_clients_at_once_lose_nothing(db_path, ser
     lost += assert_stored_once(db_path, urls=ingested)
     lost += assert_stored_once(db_path, urls=[f"{fsrv.base_url}/news/{i.slug}.html" for i in feed.items])
     assert_consistent(db_path)
-    record("3 everything at once", runs=len(results), posts=len(blog.posts) + len(ingested) + len(feed.items),
-           faults=0, lost=lost, seconds=STRESS_SECONDS, processes=by_kind)
+    record(
+        "3 everything at once",
+        runs=len(results),
+        posts=len(blog.posts) + len(ingested) + len(feed.items),
+        faults=0,
+        lost=lost,
+        seconds=STRESS_SECONDS,
+        processes=by_kind,
+    )
 
 
 # --- 4 ------------------------------------------------------------------------------------------------
@@ -130,8 +165,11 @@ def _posts_on_disk(mnt: Path) -> list[Path]:
     pages = []
     for i, a in enumerate(relevant_articles(6)):
         page = mnt.parent / f"article-{i}.html"
-        page.write_text(f"<html><head><title>{a['title']}</title></head><body><article>"
-                        + "".join(f"<p>{p}</p>" for p in a["text"].split("\n")) + "</article></body></html>")
+        page.write_text(
+            f"<html><head><title>{a['title']}</title></head><body><article>"
+            + "".join(f"<p>{p}</p>" for p in a["text"].split("\n"))
+            + "</article></body></html>"
+        )
         pages.append(page)
     return pages
 
@@ -194,18 +232,26 @@ def _rss(base: str, arts: list[dict], guid: str, link_suffix: str = "") -> bytes
     items = "".join(
         f"<item><title>{a['title']}</title><link>{base}/story-{i}.html{link_suffix}</link>"
         f"<guid isPermaLink='false'>{guid}-{i}</guid><pubDate>Mon, 0{i + 1} Apr 2024 10:00:00 GMT</pubDate>"
-        f"<description><![CDATA[{a['text']}]]></description></item>" for i, a in enumerate(arts))
-    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Republisher</title><link>{base}/</link>"
-            f"{items}</channel></rss>").encode()
+        f"<description><![CDATA[{a['text']}]]></description></item>"
+        for i, a in enumerate(arts)
+    )
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>Republisher</title><link>{base}/</link>"
+        f"{items}</channel></rss>"
+    ).encode()
 
 
 def _atom(base: str, arts: list[dict], prefix: str) -> bytes:
     entries = "".join(
         f"<entry><title>{a['title']}</title><link rel='alternate' href='{base}/a/{i}.html'/>"
         f"<id>urn:uuid:{prefix}-{i}</id><updated>2024-04-0{i + 1}T10:00:00Z</updated>"
-        f"<content type='html'><![CDATA[{a['text']}]]></content></entry>" for i, a in enumerate(arts))
-    return (f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>A</title>"
-            f"<id>urn:feed</id><updated>2024-04-09T10:00:00Z</updated>{entries}</feed>").encode()
+        f"<content type='html'><![CDATA[{a['text']}]]></content></entry>"
+        for i, a in enumerate(arts)
+    )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>A</title>"
+        f"<id>urn:feed</id><updated>2024-04-09T10:00:00Z</updated>{entries}</feed>"
+    ).encode()
 
 
 def test_8_a_feed_republished_with_new_entry_ids_adds_no_rows_and_no_alerts(db_path, served):

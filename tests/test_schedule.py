@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,11 +14,23 @@ MAX_S = 10 * 365 * DAY
 
 
 # --- which interval ------------------------------------------------------------------------------
-@pytest.mark.parametrize("value, usable", [
-    (60, True), ("90", True), (0.5, True), (MAX_S, True),
-    (0, False), (-5, False), (math.nan, False), (math.inf, False), (MAX_S + 1, False), ("soon", False),
-    (None, False), ([], False),
-])
+@pytest.mark.parametrize(
+    "value, usable",
+    [
+        (60, True),
+        ("90", True),
+        (0.5, True),
+        (MAX_S, True),
+        (0, False),
+        (-5, False),
+        (math.nan, False),
+        (math.inf, False),
+        (MAX_S + 1, False),
+        ("soon", False),
+        (None, False),
+        ([], False),
+    ],
+)
 def test_usable_seconds(value, usable):
     assert s.usable_seconds(value, MAX_S) is usable
 
@@ -103,11 +115,12 @@ def test_an_empty_cluster_round_is_an_anomaly_unless_a_worker_died():
 
 
 def test_a_blog_is_crawled_again_an_interval_after_its_last_complete_crawl():
-    now = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
     hour = 3600
     assert s.next_crawl_at(None, completed=True, every_s=hour, now=now) == now
-    assert s.next_crawl_at(now - timedelta(minutes=20), completed=True, every_s=hour, now=now) == \
-        now + timedelta(minutes=40)
+    assert s.next_crawl_at(now - timedelta(minutes=20), completed=True, every_s=hour, now=now) == now + timedelta(
+        minutes=40
+    )
     assert s.next_crawl_at(now - timedelta(hours=2), completed=True, every_s=hour, now=now) == now
     # killed, stopped or an unfinished backfill: resumed at once
     assert s.next_crawl_at(now - timedelta(minutes=1), completed=False, every_s=hour, now=now) == now

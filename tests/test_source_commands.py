@@ -48,12 +48,14 @@ def test_show_prints_a_feed_with_its_health_posts_and_runs(db_path, feed):
     srv, url = feed
     lines = ok(db_path, "source", "show", "1").splitlines()
     added = q(db_path, "SELECT added_at FROM sources WHERE id = 1")
-    assert lines == [f"#1 feed [enabled] {url}",
-                     f'  added {added}; settings {{"full_text": "auto"}}',
-                     "  posts: 0",
-                     "  last poll -, last success -, next due now, interval - s",
-                     "  failures in a row: 0; last error: -",
-                     "  new posts per poll (smoothed): 0.00; validators: etag no, last-modified no"]
+    assert lines == [
+        f"#1 feed [enabled] {url}",
+        f'  added {added}; settings {{"full_text": "auto"}}',
+        "  posts: 0",
+        "  last poll -, last success -, next due now, interval - s",
+        "  failures in a row: 0; last error: -",
+        "  new posts per poll (smoothed): 0.00; validators: etag no, last-modified no",
+    ]
 
     poll_all(db_path)
     out = ok(db_path, "source", "show", "1")
@@ -62,13 +64,19 @@ def test_show_prints_a_feed_with_its_health_posts_and_runs(db_path, feed):
     lines = out.splitlines()
     assert lines[0] == f"#1 feed [enabled] {url}"
     assert f"  posts: {FEED_POSTS}" in lines
-    assert (f"  last poll {h['last_poll']}, last success {h['last_success']}, next due {h['next_due']}, "
-            f"interval {h['interval_s']} s") in lines
+    assert (
+        f"  last poll {h['last_poll']}, last success {h['last_success']}, next due {h['next_due']}, "
+        f"interval {h['interval_s']} s"
+    ) in lines
     assert h["last_success"] and "  failures in a row: 0; last error: -" in lines
-    assert any(ln.startswith("  new posts per poll (smoothed): ") and ln.endswith("validators: etag yes, last-modified yes")
-               for ln in lines), out
-    assert lines[-1] == (f"  run #{run['id']} poll {run['started_at']} finished: 1 pages, {FEED_POSTS} items, "
-                         f'new {{"new": {FEED_POSTS}}}')
+    assert any(
+        ln.startswith("  new posts per poll (smoothed): ") and ln.endswith("validators: etag yes, last-modified yes")
+        for ln in lines
+    ), out
+    assert lines[-1] == (
+        f"  run #{run['id']} poll {run['started_at']} finished: 1 pages, {FEED_POSTS} items, "
+        f'new {{"new": {FEED_POSTS}}}'
+    )
     # the same source by its URL
     assert ok(db_path, "source", "show", url) == out
 

@@ -9,15 +9,14 @@ before any connection (the error names the refused URL; a connection would end i
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 import pytest
 
-from rjwatch.demo.site import Post, build_blog
-
 from helpers import health, no_traceback, q, relevant_articles, rss, run_cli
 from reliability import FAST, assert_consistent, assert_stored_once, crawl, poll, record, rjwatch_cmd, run_measured
+from rjwatch.demo.site import Post, build_blog
 
 MARKER = "INTERNAL-SERVICE-SECRET-7f3a"
 REFUSED = "private, loopback or link-local address"
@@ -45,8 +44,10 @@ class Routes:
 
 def article_page(title: str, text: str, extra: str = "") -> str:
     paras = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
-    return (f"<!DOCTYPE html><html><head><title>{escape(title)}</title></head><body><article>"
-            f"<h1>{escape(title)}</h1>{paras}{extra}</article></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><title>{escape(title)}</title></head><body><article>"
+        f"<h1>{escape(title)}</h1>{paras}{extra}</article></body></html>"
+    )
 
 
 def internal_service(served):
@@ -54,25 +55,39 @@ def internal_service(served):
     app = Routes()
     art = relevant_articles(3)[2]
     page = article_page(art["title"], art["text"] + "\n" + MARKER)
-    for path in ("/", "/feed.xml", "/page2.xml", "/secret.html", "/latest/meta-data/", "/2024/01/x.html",
-                 "/sitemap.xml"):
+    for path in (
+        "/",
+        "/feed.xml",
+        "/page2.xml",
+        "/secret.html",
+        "/latest/meta-data/",
+        "/2024/01/x.html",
+        "/sitemap.xml",
+    ):
         app.put(path, page)
     return served(app)
 
 
 def atom(entries: list[tuple[str, str, str]], next_url: str | None = None) -> bytes:
     nxt = f'<link rel="next" href="{escape(next_url)}"/>' if next_url else ""
-    body = "".join(f"<entry><id>{escape(link)}</id><title>{escape(t)}</title><link rel=\"alternate\" "
-                   f"href=\"{escape(link)}\"/><updated>2024-06-01T00:00:00Z</updated>"
-                   f"<content type=\"html\">{escape(c)}</content></entry>" for t, link, c in entries)
-    return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id>'
-            f"<title>T</title><updated>2024-06-01T00:00:00Z</updated>{nxt}{body}</feed>").encode()
+    body = "".join(
+        f'<entry><id>{escape(link)}</id><title>{escape(t)}</title><link rel="alternate" '
+        f'href="{escape(link)}"/><updated>2024-06-01T00:00:00Z</updated>'
+        f'<content type="html">{escape(c)}</content></entry>'
+        for t, link, c in entries
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id>'
+        f"<title>T</title><updated>2024-06-01T00:00:00Z</updated>{nxt}{body}</feed>"
+    ).encode()
 
 
 def leaked(db_path) -> int:
-    return (q(db_path, "SELECT count(*) FROM posts WHERE text LIKE ? OR title LIKE ?", f"%{MARKER}%", f"%{MARKER}%")
-            + q(db_path, "SELECT count(*) FROM alerts WHERE payload LIKE ?", f"%{MARKER}%")
-            + q(db_path, "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", f'"{MARKER}"'))
+    return (
+        q(db_path, "SELECT count(*) FROM posts WHERE text LIKE ? OR title LIKE ?", f"%{MARKER}%", f"%{MARKER}%")
+        + q(db_path, "SELECT count(*) FROM alerts WHERE payload LIKE ?", f"%{MARKER}%")
+        + q(db_path, "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", f'"{MARKER}"')
+    )
 
 
 # --- 11 ---------------------------------------------------------------------------------------------
@@ -93,24 +108,35 @@ def test_11_the_poller_never_follows_a_feed_to_a_private_address(db_path, served
     for path, (location, code) in redirects.items():
         app.redirect(path, location, code)
     # a paged feed whose rel=next leads to the internal service
-    app.put("/paged.xml", atom([(a1["title"], f"{base}/2024/06/paged.html", a1["text"])],
-                               next_url=f"{internal.base_url}/page2.xml"), "application/atom+xml")
+    app.put(
+        "/paged.xml",
+        atom([(a1["title"], f"{base}/2024/06/paged.html", a1["text"])], next_url=f"{internal.base_url}/page2.xml"),
+        "application/atom+xml",
+    )
     # a summary feed fetched with --full-text: its entry page on the feed's own site redirects inside
-    app.put("/summary.xml", rss([("Quiet", f"{base}/2024/01/quiet.html", "Japan and Russia")]),
-            "application/rss+xml")
+    app.put("/summary.xml", rss([("Quiet", f"{base}/2024/01/quiet.html", "Japan and Russia")]), "application/rss+xml")
     app.put("/2024/01/quiet.html", article_page("Quiet", a2["text"]))
     for path in [*redirects, "/paged.xml"]:
         assert run_measured(rjwatch_cmd(db_path, "source", "add", base + path, "--kind", "feed")).code == 0
-    assert run_measured(rjwatch_cmd(db_path, "source", "add", base + "/summary.xml", "--kind", "feed",
-                                    "--full-text")).code == 0
+    assert (
+        run_measured(rjwatch_cmd(db_path, "source", "add", base + "/summary.xml", "--kind", "feed", "--full-text")).code
+        == 0
+    )
 
     first = poll(db_path, timeout=60)
     assert first.code == 0, first.stderr[-2000:]
     no_traceback(first.stdout, first.stderr)
     # the full-text feed gets a new entry (alerting: the source's first poll is over) whose page redirects
-    app.put("/summary.xml", rss([("Quiet", f"{base}/2024/01/quiet.html", "Japan and Russia"),
-                                 ("Leak", f"{base}/2024/02/leak.html", "Japan and Russia talks")]),
-            "application/rss+xml")
+    app.put(
+        "/summary.xml",
+        rss(
+            [
+                ("Quiet", f"{base}/2024/01/quiet.html", "Japan and Russia"),
+                ("Leak", f"{base}/2024/02/leak.html", "Japan and Russia talks"),
+            ]
+        ),
+        "application/rss+xml",
+    )
     app.redirect("/2024/02/leak.html", f"{internal.base_url}/secret.html", 302)
     second = poll(db_path, timeout=60)
     assert second.code == 0, second.stderr[-2000:]
@@ -127,8 +153,7 @@ def test_11_the_poller_never_follows_a_feed_to_a_private_address(db_path, served
     assert q(db_path, "SELECT count(*) FROM posts WHERE url LIKE '%/2024/01/quiet.html'") == 1
     assert q(db_path, "SELECT count(*) FROM posts WHERE url LIKE '%/2024/06/paged.html'") == 1
     assert_consistent(db_path)
-    record("11 poller redirect to a private address", runs=3, posts=3, faults=len(redirects) + 2, lost=0,
-           doubled=0)
+    record("11 poller redirect to a private address", runs=3, posts=3, faults=len(redirects) + 2, lost=0, doubled=0)
 
 
 def test_a_redirect_hop_is_refused_before_any_connection():
@@ -147,8 +172,14 @@ def test_a_redirect_hop_is_refused_before_any_connection():
 
     socket_module.socket = Spy
     try:
-        for url in ("http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/",
-                    "http://localhost:9/", "http://0.0.0.0:9/", "http://2130706433:9/"):
+        for url in (
+            "http://10.0.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fe80::1]/",
+            "http://localhost:9/",
+            "http://0.0.0.0:9/",
+            "http://2130706433:9/",
+        ):
             with pytest.raises(FetchError) as info:
                 fetch(url, timeout=1)
             assert str(info.value) == f"not fetching {url}: {REFUSED}"
@@ -183,8 +214,12 @@ def test_11_a_url_the_user_typed_works_but_its_redirects_are_checked(db_path, se
     assert bsrv.log.total == 1
     bsrv.reset_log()
     # ...but a redirect from it to another local service is refused, with one line and no traceback
-    for args in (["ingest", f"{site.base_url}/r-ingest"], ["classify", f"{site.base_url}/r-classify"],
-                 ["seed", "add", f"{site.base_url}/r-seed"], ["source", "add", f"{site.base_url}/r-source"]):
+    for args in (
+        ["ingest", f"{site.base_url}/r-ingest"],
+        ["classify", f"{site.base_url}/r-classify"],
+        ["seed", "add", f"{site.base_url}/r-seed"],
+        ["source", "add", f"{site.base_url}/r-source"],
+    ):
         res = run_measured(rjwatch_cmd(db_path, *args))
         assert res.code != 0, (args, res.stdout)
         assert f"not fetching {post_url}: {REFUSED}" in res.stderr, (args, res.stderr)
@@ -235,10 +270,19 @@ def test_12_a_crawled_blog_cannot_lead_to_another_port_of_its_host(db_path, serv
     other = f"{internal.base_url}"
     art = relevant_articles(1)[0]
     blog = build_blog("porty", 8, template="simple", seed=113)
-    links = (f'<p>See <a href="{other}/2024/01/x.html">this</a> and <a href="{other}/">the home</a> and '
-             f'<a href="http://localhost:{internal.port}/2024/01/x.html">that</a>.</p>')
-    blog.publish(Post("8888888888888888888", art["title"], "", datetime(2024, 6, 1, tzinfo=timezone.utc),
-                      body_html="".join(f"<p>{p}</p>" for p in art["text"].split("\n")) + links))
+    links = (
+        f'<p>See <a href="{other}/2024/01/x.html">this</a> and <a href="{other}/">the home</a> and '
+        f'<a href="http://localhost:{internal.port}/2024/01/x.html">that</a>.</p>'
+    )
+    blog.publish(
+        Post(
+            "8888888888888888888",
+            art["title"],
+            "",
+            datetime(2024, 6, 1, tzinfo=UTC),
+            body_html="".join(f"<p>{p}</p>" for p in art["text"].split("\n")) + links,
+        )
+    )
     srv = served(WithRedirects(blog, {"/sitemap.xml": f"{other}/sitemap.xml"}))
     first = crawl(db_path, srv.base_url + "/", "--full")
     assert first.code == 0, first.stderr[-2000:]
@@ -256,13 +300,20 @@ def test_12_a_crawled_blog_cannot_lead_to_another_port_of_its_host(db_path, serv
     # "host" in trusted_hosts trusts every port of it: only then is the other port reached
     cfg = tmp_path / "trusted.toml"
     cfg.write_text('trusted_hosts = ["127.0.0.1"]\n')
-    again = run_measured(rjwatch_cmd(db_path, "crawl", "--source", srv.base_url + "/", "--full", *FAST,
-                                     config=cfg), timeout=150)
+    again = run_measured(
+        rjwatch_cmd(db_path, "crawl", "--source", srv.base_url + "/", "--full", *FAST, config=cfg), timeout=150
+    )
     assert again.code == 0, again.stderr[-2000:]
     assert internal.log.count("/sitemap.xml") == 1, [(r.host, r.path) for r in internal.log.records()]
     assert_consistent(db_path)
-    record("12 crawl and discovery reaching another port of a source's host", runs=3, posts=len(blog.posts),
-           faults=4, lost=lost, doubled=0)
+    record(
+        "12 crawl and discovery reaching another port of a source's host",
+        runs=3,
+        posts=len(blog.posts),
+        faults=4,
+        lost=lost,
+        doubled=0,
+    )
 
 
 def test_a_source_without_a_port_trusts_only_its_default_port():

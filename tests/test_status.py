@@ -8,14 +8,14 @@ import json
 import os
 import signal
 import subprocess
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
-from rjwatch.demo.site import build_blog
-
 from helpers import REPO, children, q, wait_until
-from reliability import Daemon, FAST, PageGate, record, rjwatch_cmd, run_measured, write_config
+from reliability import FAST, Daemon, PageGate, record, rjwatch_cmd, run_measured, write_config
+from rjwatch.demo.site import build_blog
 
 #: Delay of each blog page: crawls take a few seconds.
 PAGE_DELAY_S = 0.1
@@ -63,8 +63,11 @@ def add_slow_blog(db_path: Path, served, key: str, n: int = 40):
 
 def crawling_held(db_path: Path, gate: PageGate) -> bool:
     """A crawl run is open and waits at the gate."""
-    return gate.held >= 1 and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL "
-                                         "AND pid IS NOT NULL") == 1
+    return (
+        gate.held >= 1
+        and q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL AND pid IS NOT NULL")
+        == 1
+    )
 
 
 # --- 24 -----------------------------------------------------------------------------------------------
@@ -91,16 +94,18 @@ def test_24_status_says_not_running_after_a_stop_or_a_kill_and_the_lock_file_goe
 
     # kill -9: no chance to record the stop; the pid being gone says it
     d = Daemon(db_path, cfg).start()  # starts although a lock file of a dead daemon may be there
-    assert wait_until(lambda: json.loads(q(db_path, "SELECT value FROM meta WHERE key = 'heartbeat'"))["pid"]
-                      == d.proc.pid), d.output
+    assert wait_until(
+        lambda: json.loads(q(db_path, "SELECT value FROM meta WHERE key = 'heartbeat'"))["pid"] == d.proc.pid
+    ), d.output
     assert daemon_line(db_path).startswith("daemon: running")
     d.kill9()
     line = daemon_line(db_path)
     assert line.startswith("daemon: not running (last seen ") and line.endswith(f"pid {d.proc.pid} gone)"), line
     d = Daemon(db_path, cfg).start()  # the stale lock file does not stop the next daemon
     try:
-        assert wait_until(lambda: json.loads(q(db_path, "SELECT value FROM meta WHERE key = 'heartbeat'"))["pid"]
-                          == d.proc.pid), d.output
+        assert wait_until(
+            lambda: json.loads(q(db_path, "SELECT value FROM meta WHERE key = 'heartbeat'"))["pid"] == d.proc.pid
+        ), d.output
     finally:
         assert d.stop() == 0, d.output
     assert locks(db_path) == []
@@ -112,8 +117,12 @@ def test_24_status_says_not_running_after_a_stop_or_a_kill_and_the_lock_file_goe
 def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_path, served):
     blog, srv, sid = add_slow_blog(db_path, served, "killed-crawl")
     # A manual crawl killed with SIGKILL: nobody is left to close its run.
-    proc = subprocess.Popen(rjwatch_cmd(db_path, "crawl", "--source", srv.base_url, *FAST), cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        rjwatch_cmd(db_path, "crawl", "--source", srv.base_url, *FAST),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl'") == 1, timeout=60, step=0.05)
     proc.kill()
     proc.wait()
@@ -131,10 +140,19 @@ def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_pat
         running = q(db_path, "SELECT id FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL")
         assert job_lines(db_path)[f"crawl:{sid}"].endswith(f"; running (run #{running})"), job_lines(db_path)
         os.kill(child, signal.SIGKILL)
-        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL")
-                          == 0, timeout=30), d.output
-        assert wait_until(lambda: json.loads(q(db_path, "SELECT value FROM meta WHERE key = ?", f"job:crawl:{sid}")
-                                             or "{}").get("outcome") is not None, timeout=30)
+        assert wait_until(
+            lambda: q(db_path, "SELECT count(*) FROM runs WHERE kind = 'crawl' AND finish_reason IS NULL") == 0,
+            timeout=30,
+        ), d.output
+        assert wait_until(
+            lambda: (
+                json.loads(q(db_path, "SELECT value FROM meta WHERE key = ?", f"job:crawl:{sid}") or "{}").get(
+                    "outcome"
+                )
+                is not None
+            ),
+            timeout=30,
+        )
         latest = runs_json(db_path)[0]
         assert latest["finish_reason"] == "died", latest
         job = job_lines(db_path)[f"crawl:{sid}"]
@@ -146,8 +164,14 @@ def test_24_a_killed_crawl_shows_died_in_runs_and_status_agrees(db_path, tmp_pat
         assert d.stop() == 0, d.output
     assert not [r for r in runs_json(db_path) if r["finish_reason"] is None]
     assert locks(db_path) == []
-    record("24 kill -9 of a crawl, runs and status agree", runs=len(runs_json(db_path)), posts=len(blog.posts),
-           faults=2, lost=0, doubled=0)
+    record(
+        "24 kill -9 of a crawl, runs and status agree",
+        runs=len(runs_json(db_path)),
+        posts=len(blog.posts),
+        faults=2,
+        lost=0,
+        doubled=0,
+    )
 
 
 # --- 25 -----------------------------------------------------------------------------------------------
@@ -188,24 +212,37 @@ def test_25_stopping_the_daemon_as_a_crawl_starts_is_clean(db_path, tmp_path, se
     stored = q(db_path, "SELECT count(DISTINCT post_id) FROM posts WHERE source_id = ?", sid)
     doubled = q(db_path, "SELECT count(*) - count(DISTINCT post_id) FROM posts WHERE source_id = ?", sid)
     assert doubled == 0
-    record("25 daemon stopped as a crawl starts", runs=len(runs_json(db_path)), posts=len(blog.posts), faults=stops,
-           lost=len(blog.posts) - stored, doubled=doubled)
+    record(
+        "25 daemon stopped as a crawl starts",
+        runs=len(runs_json(db_path)),
+        posts=len(blog.posts),
+        faults=stops,
+        lost=len(blog.posts) - stored,
+        doubled=doubled,
+    )
 
 
-@pytest.mark.parametrize("age_s, started, running, why", [
-    (1, "own", True, None),
-    (3600, "own", False, "silent for more than"),         # a hung daemon: its heartbeat stopped
-    (1, "other", False, "gone"),                          # the pid now names another process
-])
+@pytest.mark.parametrize(
+    "age_s, started, running, why",
+    [
+        (1, "own", True, None),
+        (3600, "own", False, "silent for more than"),  # a hung daemon: its heartbeat stopped
+        (1, "other", False, "gone"),  # the pid now names another process
+    ],
+)
 def test_a_stale_heartbeat_or_a_reused_pid_is_not_a_running_daemon(age_s, started, running, why):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from scheduler.daemon import daemon_state
     from storage.pidlock import process_start
 
     own = process_start(os.getpid())
-    beat = {"at": (datetime.now(timezone.utc) - timedelta(seconds=age_s)).isoformat(timespec="seconds"),
-            "pid": os.getpid(), "pid_started": own if started == "own" else str(int(own) + 1), "tick_s": 1}
+    beat = {
+        "at": (datetime.now(UTC) - timedelta(seconds=age_s)).isoformat(timespec="seconds"),
+        "pid": os.getpid(),
+        "pid_started": own if started == "own" else str(int(own) + 1),
+        "tick_s": 1,
+    }
     state = daemon_state(beat)
     assert state["running"] is running, state
     assert why is None or why in state["why"], state

@@ -7,12 +7,10 @@ import multiprocessing
 
 import pytest
 
+from helpers import ARTICLE, SEED, item
 from storage.db import connect, write_tx
 from storage.ingest import Ingestor
 from storage.schema import migrate, migrations
-
-from helpers import ARTICLE, SEED, item
-
 
 
 def count(db, table, where="1"):
@@ -21,8 +19,20 @@ def count(db, table, where="1"):
 
 def test_init_creates_schema_wal_seed_and_topic(db):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"sources", "seeds", "posts", "posts_fts", "sightings", "runs", "alerts", "links", "revisions",
-            "minhash", "lsh", "topics"} <= set(db.table_names())
+    assert {
+        "sources",
+        "seeds",
+        "posts",
+        "posts_fts",
+        "sightings",
+        "runs",
+        "alerts",
+        "links",
+        "revisions",
+        "minhash",
+        "lsh",
+        "topics",
+    } <= set(db.table_names())
     seed = next(db.query("SELECT * FROM seeds"))
     assert seed["id"] == 1 and seed["title"] == "What Russia Wants From Its Dialogue With Japan"
     assert seed["published"] == "2017-03-20"
@@ -41,12 +51,23 @@ def test_migrations_are_idempotent(db):
 def test_feed_entry_page_mobile_twin_and_cctld_alias_are_one_post(db):
     ing = Ingestor(db)
     ids = dict(blog_id="1234567", post_id="9876543210123456789")
-    a = ing.ingest(item("https://rjnotes.blogspot.com/2019/05/talks.html", seen_via="feed",
-                        seen_url="https://rjnotes.blogspot.com/feeds/posts/default", **ids))
+    a = ing.ingest(
+        item(
+            "https://rjnotes.blogspot.com/2019/05/talks.html",
+            seen_via="feed",
+            seen_url="https://rjnotes.blogspot.com/feeds/posts/default",
+            **ids,
+        )
+    )
     b = ing.ingest(item("https://rjnotes.blogspot.com/2019/05/talks.html?m=1", seen_via="page", **ids))
     c = ing.ingest(item("http://rjnotes.blogspot.mx/2019/05/talks.html", seen_via="page"))
-    d = ing.ingest(item("https://rjnotes.blogspot.com/2019/05/talks.html#comments", seen_via="page",
-                        text=ARTICLE + "\nNo comments:\nPost a Comment"))
+    d = ing.ingest(
+        item(
+            "https://rjnotes.blogspot.com/2019/05/talks.html#comments",
+            seen_via="page",
+            text=ARTICLE + "\nNo comments:\nPost a Comment",
+        )
+    )
     assert a.action == "inserted" and {b.action, c.action, d.action} == {"seen"}
     assert a.post_id == b.post_id == c.post_id == d.post_id
     assert count(db, "posts") == 1
@@ -74,8 +95,11 @@ def test_same_content_on_same_site_under_new_url_is_one_post(db):
 def test_same_content_on_another_site_is_a_linked_duplicate(db):
     ing = Ingestor(db)
     a = ing.ingest(item("https://wire.example.org/story", published="2019-05-10T09:00:00+00:00"))
-    b = ing.ingest(item("https://mirror.example.net/story", published="2019-05-10T12:00:00+00:00",
-                        title="Moscow hosts treaty talks"))
+    b = ing.ingest(
+        item(
+            "https://mirror.example.net/story", published="2019-05-10T12:00:00+00:00", title="Moscow hosts treaty talks"
+        )
+    )
     assert a.status == "new" and b.status == "duplicate"
     assert db.execute("SELECT duplicate_of FROM posts WHERE id = ?", (b.post_id,)).fetchone()[0] == a.post_id
 
@@ -107,14 +131,16 @@ def test_summary_then_full_text_replaces_the_summary(db):
 
 def test_batch_skips_bad_posts_and_keeps_the_rest(db):
     ing = Ingestor(db)
-    result = ing.ingest_many([
-        item("https://a.example.org/1"),
-        {"url": "ftp://a.example.org/2", "text": "x"},
-        {"url": "https://a.example.org/3", "text": "   "},
-        {"text": "no url at all"},
-        {"url": "https://a.example.org/4", "text": "binary\x00junk"},
-        item("https://b.example.org/5", text=SEED["text"], title=SEED["title"]),
-    ])
+    result = ing.ingest_many(
+        [
+            item("https://a.example.org/1"),
+            {"url": "ftp://a.example.org/2", "text": "x"},
+            {"url": "https://a.example.org/3", "text": "   "},
+            {"text": "no url at all"},
+            {"url": "https://a.example.org/4", "text": "binary\x00junk"},
+            item("https://b.example.org/5", text=SEED["text"], title=SEED["title"]),
+        ]
+    )
     assert [o.action for o in result.outcomes] == ["inserted", "error", "error", "error", "error", "inserted"]
     assert all(o.error for o in result.errors)
     assert count(db, "posts") == 2
@@ -139,8 +165,10 @@ def test_silent_ingest_stores_but_suppresses_alerts(db):
 
 
 def test_links_are_stored(db):
-    html = ("<p>" + ARTICLE + ' See <a href="https://mid.example.ru/statement">the statement</a> and '
-            '<a href="/2019/04/earlier.html">our earlier post</a>.</p>')
+    html = (
+        "<p>" + ARTICLE + ' See <a href="https://mid.example.ru/statement">the statement</a> and '
+        '<a href="/2019/04/earlier.html">our earlier post</a>.</p>'
+    )
     out = Ingestor(db).ingest({"url": "https://rjnotes.blogspot.com/2019/05/talks.html", "html": html})
     links = {r["url"] for r in db.query("SELECT url FROM links WHERE post_id = ?", [out.post_id])}
     assert links == {"https://mid.example.ru/statement", "https://rjnotes.blogspot.com/2019/04/earlier.html"}
@@ -151,7 +179,12 @@ def _writer(path, start, n, errors):
         database = connect(path)
         ing = Ingestor(database)
         for i in range(start, start + n):
-            ing.ingest(item(f"https://w{start}.example.org/{i}", text=f"Post number {i}. " + ARTICLE.replace("Tuesday", f"day {i}")))
+            ing.ingest(
+                item(
+                    f"https://w{start}.example.org/{i}",
+                    text=f"Post number {i}. " + ARTICLE.replace("Tuesday", f"day {i}"),
+                )
+            )
     except Exception as exc:  # report to the parent
         errors.put(repr(exc))
 
@@ -219,17 +252,22 @@ def test_stream_with_worker_processes_stores_the_same_as_inline(tmp_path):
 
     from rjwatch.commands import main
 
-    posts = [item(f"https://s{i}.example.org/p", text=f"Report {i}. " + ARTICLE.replace("Tuesday", f"day {i}"))
-             for i in range(40)]
-    posts += [item("https://copy.example.org/seed", text=SEED["text"], title=SEED["title"]),
-              {"url": "https://bad.example.org/x", "text": ""}]
+    posts = [
+        item(f"https://s{i}.example.org/p", text=f"Report {i}. " + ARTICLE.replace("Tuesday", f"day {i}"))
+        for i in range(40)
+    ]
+    posts += [
+        item("https://copy.example.org/seed", text=SEED["text"], title=SEED["title"]),
+        {"url": "https://bad.example.org/x", "text": ""},
+    ]
     results = {}
     for workers in (0, 2):
         path = tmp_path / f"w{workers}.db"
         assert CliRunner().invoke(main, ["--db", str(path), "init"]).exit_code == 0
         database = connect(path)
-        outcomes = [o for r in Ingestor(database).ingest_stream(posts, batch_size=16, workers=workers)
-                    for o in r.outcomes]
+        outcomes = [
+            o for r in Ingestor(database).ingest_stream(posts, batch_size=16, workers=workers) for o in r.outcomes
+        ]
         results[workers] = [(o.url, o.action, o.status) for o in outcomes]
         assert count(database, "posts") == 41
     assert results[0] == results[2]
@@ -237,10 +275,16 @@ def test_stream_with_worker_processes_stores_the_same_as_inline(tmp_path):
 
 
 def _big_batch(n, tag):
-    posts = [item(f"https://{tag}{i}.example.org/p", text=f"Report {i} from {tag}. " + ARTICLE.replace("Tuesday", f"day {i}"))
-             for i in range(n)]
-    posts += [item(f"https://{tag}-copy.example.org/seed", text=SEED["text"], title=SEED["title"]),
-              {"url": f"https://{tag}-bad.example.org/x", "text": ""}]
+    posts = [
+        item(
+            f"https://{tag}{i}.example.org/p", text=f"Report {i} from {tag}. " + ARTICLE.replace("Tuesday", f"day {i}")
+        )
+        for i in range(n)
+    ]
+    posts += [
+        item(f"https://{tag}-copy.example.org/seed", text=SEED["text"], title=SEED["title"]),
+        {"url": f"https://{tag}-bad.example.org/x", "text": ""},
+    ]
     return posts
 
 
@@ -260,7 +304,8 @@ def test_batch_through_an_analysis_pool_stores_the_same_as_inline(tmp_path):
             result = Ingestor(database, pool=with_pool).ingest_many(posts)
             assert result.count("inserted") == len(posts) - 1 and len(result.errors) == 1
             rows[name] = database.execute(
-                "SELECT url, status, lang, relevance, duplicate_of, content_hash FROM posts ORDER BY id").fetchall()
+                "SELECT url, status, lang, relevance, duplicate_of, content_hash FROM posts ORDER BY id"
+            ).fetchall()
         assert pool.started
     assert rows["inline"] == rows["pool"]
     assert {r[1] for r in rows["pool"]} == {"copy", "new", "duplicate"}
@@ -313,5 +358,7 @@ def test_ids_learned_later_are_filled_in(db):
     assert (row["blog_id"], row["post_id"]) == ("42", "4242")
     # and from then on the ids alone find it, unchanged, without redoing the text work
     third = ing.ingest(item("https://planet.example.org/copy", blog_id="42", post_id="4242"))
-    assert third.action == "seen" and ing.known_unchanged(item("https://x.example.org/", blog_id="42",
-                                                               post_id="4242")) == first.post_id
+    assert (
+        third.action == "seen"
+        and ing.known_unchanged(item("https://x.example.org/", blog_id="42", post_id="4242")) == first.post_id
+    )

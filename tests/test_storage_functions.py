@@ -25,16 +25,28 @@ def test_enqueue_writes_one_alert_per_key(db):
     rows = list(db.query("SELECT * FROM alerts"))
     assert len(rows) == 1
     row = rows[0]
-    assert (row["kind"], row["source_id"], row["status"], row["post_id"], row["last_error"]) == \
-        ("backfill", sid, "pending", None, None)
+    assert (row["kind"], row["source_id"], row["status"], row["post_id"], row["last_error"]) == (
+        "backfill",
+        sid,
+        "pending",
+        None,
+        None,
+    )
     assert json.loads(row["payload"]) == {"source_id": sid, "posts": 3}
     assert row["created_at"]
 
 
 def test_enqueue_keeps_a_suppressed_alert_with_its_reason_and_text_as_written(db):
     with write_tx(db):
-        outbox.enqueue(db, "k", "anomaly", {"problem": "пусто — 空"}, status="suppressed", note="why",
-                       created_at="2026-01-01T00:00:00+00:00")
+        outbox.enqueue(
+            db,
+            "k",
+            "anomaly",
+            {"problem": "пусто — 空"},
+            status="suppressed",
+            note="why",
+            created_at="2026-01-01T00:00:00+00:00",
+        )
     row = next(db.query("SELECT * FROM alerts"))
     assert (row["status"], row["last_error"], row["created_at"]) == ("suppressed", "why", "2026-01-01T00:00:00+00:00")
     assert "пусто — 空" in row["payload"]  # stored as text, not as \u escapes
@@ -82,24 +94,30 @@ def test_a_crawl_childs_run_is_settled_by_its_pid(db):
     sid, _ = src.add_source(db, "https://blog.example.org/", "blogger")
     started = "2026-01-01T00:00:00+00:00"
     with write_tx(db):
-        assert src.settle_child_run(db, sid, pid=os.getpid(), started=started, extra={"exit_code": -9},
-                                    reason="died") is None
+        assert (
+            src.settle_child_run(db, sid, pid=os.getpid(), started=started, extra={"exit_code": -9}, reason="died")
+            is None
+        )
     run = src.start_run(db, "crawl", sid)
     with write_tx(db):
-        assert src.settle_child_run(db, sid, pid=os.getpid(), started=started, extra={"exit_code": -9},
-                                    reason="killed") == (run, "killed")
+        assert src.settle_child_run(
+            db, sid, pid=os.getpid(), started=started, extra={"exit_code": -9}, reason="killed"
+        ) == (run, "killed")
     row = next(db.query("SELECT * FROM runs WHERE id = ?", [run]))
     assert row["finished_at"] and json.loads(row["stats"]) == {"exit_code": -9}
     # a run the child finished itself keeps its own reason
     src.finish_run(db, run, finish_reason="finished", pages=1, items=1, errors=0, stats={"x": 1})
     with write_tx(db):
-        assert src.settle_child_run(db, sid, pid=os.getpid(), started=started, extra={"exit_code": 0},
-                                    reason="died") == (run, "finished")
+        assert src.settle_child_run(
+            db, sid, pid=os.getpid(), started=started, extra={"exit_code": 0}, reason="died"
+        ) == (run, "finished")
     assert json.loads(next(db.query("SELECT stats FROM runs WHERE id = ?", [run]))["stats"]) == {"x": 1, "exit_code": 0}
     with write_tx(db):
         failed = src.add_failed_crawl_run(db, sid, started=started, stats={"exit_code": 2, "error": "boom"})
-    assert next(db.query("SELECT finish_reason, errors FROM runs WHERE id = ?", [failed])) == \
-        {"finish_reason": "failed", "errors": 1}
+    assert next(db.query("SELECT finish_reason, errors FROM runs WHERE id = ?", [failed])) == {
+        "finish_reason": "failed",
+        "errors": 1,
+    }
 
 
 def test_pruning_keeps_each_blogs_last_crawl(db):
@@ -124,4 +142,3 @@ def test_progress_reads_a_database_read_only(db, db_path, tmp_path):
     junk = tmp_path / "not-a-database.db"
     junk.write_bytes(b"not SQLite at all" * 100)
     assert progress.meta_value(junk, "demo") is None
-

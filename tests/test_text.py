@@ -1,10 +1,9 @@
 """Text clean-up and normalisation (judge.text) and the seed's own text file (judge.article)."""
 
+from helpers import SEED_FILE
 from judge.article import parse_text_article
 from judge.fingerprint import overlap, shingles
 from judge.text import clean_text, content_hash, normalize, strip_controls, tokens
-
-from helpers import SEED_FILE
 
 
 def test_seed_file_parses_to_clean_title_date_and_body():
@@ -38,15 +37,33 @@ def test_mojibake_fixed_or_not_gives_the_same_tokens():
 
 
 def test_chrome_lines_in_several_languages_are_removed():
-    body = "\n".join([
-        "Real first paragraph about the talks.",
-        "Share to Twitter", "Share to Facebook", "Email This", "BlogThis!", "Leer más", "Lire la suite",
-        "No comments:", "Post a Comment", "Aucun commentaire:", "Publier un commentaire",
-        "Keine Kommentare:", "Kommentar veröffentlichen", "Нет комментариев:", "Отправить комментарий",
-        "コメントを投稿", "Newer Post", "Older Post", "Home", "Subscribe to: Post Comments (Atom)",
-        "Posted by Ivan Petrov at 10:32 AM", "Labels: diplomacy, Japan",
-        "Real last paragraph: Read more about the treaty in our archive, which is a sentence.",
-    ])
+    body = "\n".join(
+        [
+            "Real first paragraph about the talks.",
+            "Share to Twitter",
+            "Share to Facebook",
+            "Email This",
+            "BlogThis!",
+            "Leer más",
+            "Lire la suite",
+            "No comments:",
+            "Post a Comment",
+            "Aucun commentaire:",
+            "Publier un commentaire",
+            "Keine Kommentare:",
+            "Kommentar veröffentlichen",
+            "Нет комментариев:",
+            "Отправить комментарий",
+            "コメントを投稿",
+            "Newer Post",
+            "Older Post",
+            "Home",
+            "Subscribe to: Post Comments (Atom)",
+            "Posted by Ivan Petrov at 10:32 AM",
+            "Labels: diplomacy, Japan",
+            "Real last paragraph: Read more about the treaty in our archive, which is a sentence.",
+        ]
+    )
     assert clean_text(body).split("\n") == [
         "Real first paragraph about the talks.",
         "Real last paragraph: Read more about the treaty in our archive, which is a sentence.",
@@ -80,6 +97,7 @@ def test_containment_survives_added_commentary():
 
 
 # --- the screen in front of ftfy must give ftfy's own answer -------------------------------------
+
 
 def _expand(char_class: str) -> list[str]:
     out, i = [], 0
@@ -138,14 +156,25 @@ def test_fix_mojibake_equals_ftfy_on_long_mixed_text():
         if s.isascii():
             continue
         assert fix_mojibake(s) == ftfy.fix_text(s, _FTFY_CONFIG), repr(s)
-    for s in ("voilÃ le travail", "sÃ³lo", "Ã ", "x\nÃ  y", "â€œquotedâ€\x9d", "РЎР»Р°РІР°", "caf\u0065\u0301",
-              "line\r\nbreak\u2028here", "ä\x1b[31mred", "Ù’Ù’", "ГўВЂВ.x"):
+    for s in (
+        "voilÃ le travail",
+        "sÃ³lo",
+        "Ã ",
+        "x\nÃ  y",
+        "â€œquotedâ€\x9d",
+        "РЎР»Р°РІР°",
+        "caf\u0065\u0301",
+        "line\r\nbreak\u2028here",
+        "ä\x1b[31mred",
+        "Ù’Ù’",
+        "ГўВЂВ.x",
+    ):
         assert fix_mojibake(s) == ftfy.fix_text(s, _FTFY_CONFIG), repr(s)
 
 
 def test_gbk_runs_are_repaired_as_whole_runs_only():
-    import re
     import random
+    import re
 
     from judge.text import _repair_gbk_run, fix_mojibake
 
@@ -171,8 +200,12 @@ def test_signature_is_datasketchs_minhash():
     rng = random.Random(3)
     sets = [{rng.getrandbits(32) for _ in range(rng.randint(1, 900))} for _ in range(100)] + [set(), {0, 2**32 - 1}]
     for sh in sets:
-        m = MinHash(num_perm=fingerprint.NUM_PERM, seed=fingerprint.MINHASH_SEED, hashfunc=int,
-                    scheme=fingerprint.MINHASH_SCHEME)
+        m = MinHash(
+            num_perm=fingerprint.NUM_PERM,
+            seed=fingerprint.MINHASH_SEED,
+            hashfunc=int,
+            scheme=fingerprint.MINHASH_SCHEME,
+        )
         if sh:
             m.update_batch(list(sh))
         assert np.array_equal(fingerprint.signature(sh), m.hashvalues.astype(np.uint32))

@@ -92,9 +92,7 @@ def _trim_trailing_self_links(body, self_hosts: set[str]) -> None:
         text = html_to_text(el)
         if not text:
             continue  # images, spacers: leave them, keep looking
-        link_text = "".join(
-            html_to_text(a) for a in el.iter("a") if _is_self_nav(a.get("href"), self_hosts)
-        )
+        link_text = "".join(html_to_text(a) for a in el.iter("a") if _is_self_nav(a.get("href"), self_hosts))
         if link_text and "".join(link_text.split()) == "".join(text.split()):
             _drop(el)
             continue
@@ -126,9 +124,7 @@ def _trafilatura_body(text: str, result: dict, base: str | None) -> bool:
     try:
         import trafilatura
 
-        doc = trafilatura.bare_extraction(
-            text, url=result["url"], include_comments=False, with_metadata=True
-        )
+        doc = trafilatura.bare_extraction(text, url=result["url"], include_comments=False, with_metadata=True)
     except Exception as exc:  # trafilatura has many internal failure modes on odd pages
         log.warning("trafilatura failed on %s: %s", result["url"], exc)
         return False
@@ -141,9 +137,11 @@ def _trafilatura_body(text: str, result: dict, base: str | None) -> bool:
         plain = (getattr(doc, "text", None) or "").strip()
         if not plain:
             return True
-        body_html = "<div>" + "".join(
-            f"<p>{html_lib.escape(line)}</p>" for line in plain.splitlines() if line.strip()
-        ) + "</div>"
+        body_html = (
+            "<div>"
+            + "".join(f"<p>{html_lib.escape(line)}</p>" for line in plain.splitlines() if line.strip())
+            + "</div>"
+        )
         body_text = html_to_text(body_html)
     result["html"] = body_html
     result["text"] = body_text

@@ -30,9 +30,7 @@ def _parse(text: str):
     # One parser per call: lxml parser objects must not be shared between threads, and creating
     # one costs microseconds. huge_tree lifts the 10 MB text-node and 256-level nesting limits;
     # HTML parsing expands no user-defined entities, so it opens no entity-expansion risk.
-    parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
-    )
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True)
     try:
         root = etree.fromstring(text.encode("utf-8", "replace"), parser)
     except (etree.LxmlError, ValueError) as exc:

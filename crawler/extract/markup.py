@@ -93,16 +93,10 @@ X_AUTHOR = [
     _X(f".//*[{_has_class('post-author')}]//*[{_has_class('fn')}]"),
     _X(f".//*[{_has_class('g-profile')}]"),
     _X(".//*[@itemprop='author']//*[@itemprop='name']"),
-    _X(
-        f".//*[{_has_class('vcard')}]//*[{_has_class('fn')}]"
-        f" | .//*[{_has_class('vcard')}][{_has_class('fn')}]"
-    ),
+    _X(f".//*[{_has_class('vcard')}]//*[{_has_class('fn')}] | .//*[{_has_class('vcard')}][{_has_class('fn')}]"),
     _X(f".//*[{_has_class('post-author')}]//a"),
 ]
-X_SNIPPET = _X(
-    f".//*[{_has_class('post-snippet')} or {_has_class('snippet-item')}"
-    f" or {_has_class('post-summary')}]"
-)
+X_SNIPPET = _X(f".//*[{_has_class('post-snippet')} or {_has_class('snippet-item')} or {_has_class('post-summary')}]")
 X_BYLINE_IN_BODY = _X(f".//*[{_has_class('byline-author')}]")
 X_LABELS = _X(f".//a[@rel='tag'] | .//*[{_has_class('post-labels')}]//a")
 X_LABEL_LINKS = _X(".//a[contains(@href, '/search/label/')]")
@@ -124,12 +118,8 @@ _COMMENT_FEED_POST_ID_RE = re.compile(r"/feeds/(\d+)/comments/")
 _DIGITS_RE = re.compile(r"^\d{1,20}$")
 _TAG_RE = re.compile(r"<[A-Za-z!?/]")
 _CONTROL_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_FEED_ROOT_RE = re.compile(
-    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:feed|rss|rdf:RDF)[\s>]", re.S
-)
-_PRESENTATIONAL_TAG_RE = re.compile(
-    r"</?(?:font|span|b|i|u|em|strong|small|big|center|strike|s|sub|sup)\b[^>]*>", re.I
-)
+_FEED_ROOT_RE = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:feed|rss|rdf:RDF)[\s>]", re.S)
+_PRESENTATIONAL_TAG_RE = re.compile(r"</?(?:font|span|b|i|u|em|strong|small|big|center|strike|s|sub|sup)\b[^>]*>", re.I)
 _BYLINE_PREFIX_RE = re.compile(r"^\s*(?:posted|written|published)\s+by\s*:?\s*", re.I)
 
 _DC_MARKER = "_WidgetManager._SetDataContext("
@@ -153,7 +143,8 @@ FEED_TYPES = ("application/atom+xml", "application/rss+xml")
 _X_PAGER = etree.XPath(
     "//a[contains(concat(' ', normalize-space(@class), ' '), ' blog-pager-older-link ')"
     " or contains(concat(' ', normalize-space(@class), ' '), ' blog-pager-newer-link ')"
-    " or @id='Blog1_blog-pager-older-link' or @id='Blog1_blog-pager-newer-link']/@href")
+    " or @id='Blog1_blog-pager-older-link' or @id='Blog1_blog-pager-newer-link']/@href"
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,8 +10,18 @@ from __future__ import annotations
 from storage.items import PostIn
 
 #: Keys of an extracted page that a post carries as they are. `text` is set apart: see `post_from_page`.
-PAGE_POST_KEYS = ("title", "author", "published", "updated", "html", "lang_hint", "blog_id", "post_id",
-                  "labels", "links")
+PAGE_POST_KEYS = (
+    "title",
+    "author",
+    "published",
+    "updated",
+    "html",
+    "lang_hint",
+    "blog_id",
+    "post_id",
+    "labels",
+    "links",
+)
 
 
 def post_from_page(page: dict, url: str, *, seen_via: str, seen_url: str | None) -> PostIn | None:

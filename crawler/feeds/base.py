@@ -11,11 +11,11 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from judge.htmltext import text_without_tree
 from judge.errors import RjwatchError
+from judge.htmltext import text_without_tree
 
 #: Longest `problem` string. It is one log/CLI line; parser messages are short, and a long one
 #: usually quotes document text.
@@ -29,9 +29,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 APP_NS = "http://www.w3.org/2007/app"
 THR_NS = "http://purl.org/syndication/thread/1.0"
 #: Blogger's openSearch namespace (the old opensearchrss/1.0 one), and the later 1.1 one for other feeds.
-OPENSEARCH_NAMESPACES = frozenset(
-    {"http://a9.com/-/spec/opensearchrss/1.0/", "http://a9.com/-/spec/opensearch/1.1/"}
-)
+OPENSEARCH_NAMESPACES = frozenset({"http://a9.com/-/spec/opensearchrss/1.0/", "http://a9.com/-/spec/opensearch/1.1/"})
 GDATA_KIND_SCHEME = "http://schemas.google.com/g/2005#kind"
 KIND_PREFIX = "http://schemas.google.com/blogger/2008/kind#"
 GDATA_FEED_REL = "http://schemas.google.com/g/2005#feed"
@@ -42,7 +40,7 @@ class FeedError(ValueError, RjwatchError):
 
 
 def _loss_line(declared: str, parsed: int, lost: int, entry_problems: list[tuple[int, str]]) -> str:
-    """"<declared>, <parsed> parsed: entry 4 has no link or id; ..." in one line."""
+    """ "<declared>, <parsed> parsed: entry 4 has no link or id; ..." in one line."""
     reasons = [f"entry {n} {why}" for n, why in entry_problems[:MAX_LISTED_LOST_ENTRIES]]
     if len(entry_problems) > MAX_LISTED_LOST_ENTRIES:
         reasons.append(f"and {len(entry_problems) - MAX_LISTED_LOST_ENTRIES} more")
@@ -113,8 +111,8 @@ def _iso_from_string(raw: str | None) -> str | None:
         except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a year of 11 digits
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _clean_lang(value: str | None) -> str | None:

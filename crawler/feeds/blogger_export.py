@@ -58,7 +58,7 @@ class ExportResult:
         return max(self.posts_in_document - self.drafts - len(self.posts), len(self.entry_problems))
 
 
-_A = "{%s}" % ATOM_NS
+_A = f"{{{ATOM_NS}}}"
 _FEED_START_RE = re.compile(rb"<feed\b[^>]*>")
 
 
@@ -147,7 +147,7 @@ def read_blogger_export(data: bytes) -> ExportResult:
                 else:
                     try:
                         post = _export_entry_to_post(elem, ident, labels, locale)
-                    except Exception as exc:  # noqa: BLE001 - one odd entry is reported, the rest still count
+                    except Exception as exc:  # one odd entry is reported, the rest still count
                         out.entry_problems.append((number, f"could not be read ({_describe(exc)})"))
                         post = None
                     else:
@@ -164,14 +164,21 @@ def read_blogger_export(data: bytes) -> ExportResult:
         if not posts:
             raise FeedError(_one_line(f"unreadable Blogger export: {exc}")) from exc
         problems.append(_describe(exc))
-    except Exception as exc:  # noqa: BLE001 - a parser failure is this file's problem, not the run's
+    except Exception as exc:  # a parser failure is this file's problem, not the run's
         raise FeedError(_one_line(f"unreadable Blogger export: {_describe(exc)}")) from None
     if locale:  # settings normally precede posts; cover posts that came first
         for post in posts:
             post["lang_hint"] = post["lang_hint"] or locale
     if out.lost:
-        problems.insert(0, _loss_line(f"{out.posts_in_document - out.drafts} published posts in the export",
-                                      len(posts), out.lost, out.entry_problems))
+        problems.insert(
+            0,
+            _loss_line(
+                f"{out.posts_in_document - out.drafts} published posts in the export",
+                len(posts),
+                out.lost,
+                out.entry_problems,
+            ),
+        )
     out.problem = _one_line("; ".join(problems)) if problems else None
     return out
 
@@ -180,7 +187,7 @@ def _is_export_post(elem, ident: str, kind: str | None) -> bool:
     if kind is not None and kind != "post":
         return False
     if kind is None:  # no kind category (every export seen has one): a post id that is not a reply
-        if ".post-" not in ident or elem.find("{%s}in-reply-to" % THR_NS) is not None:
+        if ".post-" not in ident or elem.find(f"{{{THR_NS}}}in-reply-to") is not None:
             return False
     for child in elem.iter():
         if _local(child.tag) == "draft" and (child.text or "").strip().lower() == "yes":

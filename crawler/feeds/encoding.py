@@ -55,8 +55,30 @@ FEED_ROOTS = frozenset({"rss", "feed", "rdf:rdf", "rdf", "channel"})
 
 #: Elements that, as the first element of a body, mark it as an HTML page or fragment.
 HTML_ROOTS = frozenset(
-    {"html", "head", "body", "meta", "title", "link", "script", "style", "div", "p", "table",
-     "center", "form", "iframe", "frameset", "noscript", "span", "a", "br", "h1", "h2", "img"}
+    {
+        "html",
+        "head",
+        "body",
+        "meta",
+        "title",
+        "link",
+        "script",
+        "style",
+        "div",
+        "p",
+        "table",
+        "center",
+        "form",
+        "iframe",
+        "frameset",
+        "noscript",
+        "span",
+        "a",
+        "br",
+        "h1",
+        "h2",
+        "img",
+    }
 )
 
 #: Charset labels replaced by the superset real servers mean (as browsers do): the superset decodes
@@ -88,9 +110,7 @@ _UTF_FAMILIES = ("utf_8", "utf_16", "utf_32", "utf-8", "utf-16", "utf-32")
 _PROLOG_TEXT_RE = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.S)
 _DOCTYPE_TEXT_RE = re.compile(r"<!DOCTYPE\s+([^\s\[>]*)(?:[^\[>]|\[.*?\])*>?", re.S | re.I)
 _ROOT_RE = re.compile(r"<([A-Za-z_][\w:.-]*)")
-_EXPORT_MARK_RE = re.compile(
-    r"tag:blogger\.com,1999:blog-\d+\.archive|blogger/2008/kind#(?:template|settings)"
-)
+_EXPORT_MARK_RE = re.compile(r"tag:blogger\.com,1999:blog-\d+\.archive|blogger/2008/kind#(?:template|settings)")
 _HTML_MARK_RE = re.compile(r"<(?:html|head|body)\b", re.I)
 _FEED_START_TEXT_RE = re.compile(r"<(?:rss|feed|rdf:RDF)[\s>]")
 
@@ -311,9 +331,7 @@ def _to_utf8(data: bytes, header_charset: str | None) -> tuple[bytes, str, str |
 _DOCTYPE_OR_ROOT_RE = re.compile(rb"<!DOCTYPE|<[A-Za-z_]", re.I)
 _DOCTYPE_TOKEN_RE = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]", re.S)
 _ENTITY_DECL_RE = re.compile(rb"<!ENTITY\b", re.I)
-_SAFE_ENTITY_RE = re.compile(
-    rb"<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>"
-)
+_SAFE_ENTITY_RE = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>")
 _CHAR_REF_RE = re.compile(rb"&#(?:[0-9]+|x[0-9A-Fa-f]+);\Z")
 #: Entry start tags (RSS `item`, Atom `entry`, any prefix), skipping CDATA sections and comments,
 #: whose text may quote markup.
@@ -374,9 +392,7 @@ def _screen_doctype(data: bytes) -> tuple[bytes, str | None]:
             end = tok.end()
             break
     if end is None:
-        raise FeedError(
-            f"unterminated or over-long DOCTYPE declaration (limit {MAX_DOCTYPE_BYTES} bytes)"
-        )
+        raise FeedError(f"unterminated or over-long DOCTYPE declaration (limit {MAX_DOCTYPE_BYTES} bytes)")
     if subset is None:
         return data, None  # no internal subset: nothing is declared, nothing is expanded
     # Only the root name is kept: an external DTD identifier is never wanted either.
@@ -388,7 +404,7 @@ def _screen_doctype(data: bytes) -> tuple[bytes, str | None]:
     for m in _SAFE_ENTITY_RE.finditer(body):
         value = m.group(2) if m.group(2) is not None else m.group(3)
         if _safe_entity_value(value):
-            safe.append(b'<!ENTITY ' + m.group(1) + b' "' + value + b'">')
+            safe.append(b"<!ENTITY " + m.group(1) + b' "' + value + b'">')
     if safe:
         doctype = head + b" [\n" + b"\n".join(safe) + b"\n]>"
     else:

@@ -101,8 +101,9 @@ class FeedResult:
         parsed: entry 4 has no link or id"; None when every entry came out."""
         if not self.lost:
             return None
-        return _loss_line(f"{self.entries_declared} entries in the document", len(self.entries), self.lost,
-                          self.entry_problems)
+        return _loss_line(
+            f"{self.entries_declared} entries in the document", len(self.entries), self.lost, self.entry_problems
+        )
 
 
 def parse_feed(data: bytes, url: str | None = None, headers: dict | None = None, *, pool=None) -> FeedResult:
@@ -142,7 +143,7 @@ def parse_feed(data: bytes, url: str | None = None, headers: dict | None = None,
             try:
                 first = _parse_utf8(halves[0], url, hdrs, encoding, problems)
                 result = _joined(first, future.result())
-            except Exception:  # noqa: BLE001 - a failed half (or a lost worker): parse the whole below
+            except Exception:  # a failed half (or a lost worker): parse the whole below
                 result = None
     if result is None:
         result = _parse_utf8(utf8, url, hdrs, encoding, problems)
@@ -191,10 +192,10 @@ def _halves(utf8: bytes) -> tuple[bytes, bytes] | None:
         return None
     middle = starts[len(starts) // 2]
     last_end = utf8.index(b">", ends[-1]) + 1
-    return utf8[:middle] + utf8[last_end:], utf8[:starts[0]] + utf8[middle:]
+    return utf8[:middle] + utf8[last_end:], utf8[: starts[0]] + utf8[middle:]
 
 
-def _joined(first: "FeedResult", second: "FeedResult") -> "FeedResult":
+def _joined(first: FeedResult, second: FeedResult) -> FeedResult:
     first.entries.extend(second.entries)
     first.entry_problems.extend((n + first.entries_found, why) for n, why in second.entry_problems)
     first.entries_found += second.entries_found
@@ -207,8 +208,9 @@ def _joined(first: "FeedResult", second: "FeedResult") -> "FeedResult":
     return first
 
 
-def _parse_utf8(utf8: bytes, url: str | None, hdrs: dict[str, str], encoding: str | None,
-                problems: list[str]) -> FeedResult:
+def _parse_utf8(
+    utf8: bytes, url: str | None, hdrs: dict[str, str], encoding: str | None, problems: list[str]
+) -> FeedResult:
     """feedparser on a screened UTF-8 document, and its entries into PostIn dicts."""
     problems = list(problems)
     # The text is UTF-8 now, so feedparser is told exactly that. feedparser does not rewrite relative
@@ -225,7 +227,7 @@ def _parse_utf8(utf8: bytes, url: str | None, hdrs: dict[str, str], encoding: st
             fp_headers[name] = hdrs[name]
     try:
         parsed = feedparser.parse(utf8, response_headers=fp_headers, sanitize_html=False, resolve_relative_uris=False)
-    except Exception as exc:  # noqa: BLE001 - a parser bug on odd input is this document's problem, not the run's
+    except Exception as exc:  # a parser bug on odd input is this document's problem, not the run's
         raise FeedError(_one_line(f"the feed parser failed: {_describe(exc)}")) from None
 
     feed = parsed.get("feed") or {}
@@ -300,7 +302,7 @@ def _parse_utf8(utf8: bytes, url: str | None, hdrs: dict[str, str], encoding: st
     for number, raw in enumerate(raw_entries, 1):
         try:
             post = _entry_to_post(raw, base, lang, is_atom)
-        except Exception as exc:  # noqa: BLE001 - one odd entry is reported, the others still count
+        except Exception as exc:  # one odd entry is reported, the others still count
             result.entry_problems.append((number, f"could not be read ({_describe(exc)})"))
             continue
         if post is None:
@@ -449,11 +451,7 @@ def _entry_to_post(entry, base: str, feed_lang: str | None, is_atom: bool) -> Po
     html, text, summary_only = _entry_body(entry)
     title_detail = _get(entry, "title_detail") or {}
     content_detail = (_get(entry, "content") or [{}])[0]
-    lang = (
-        _clean_lang(_get(content_detail, "language"))
-        or _clean_lang(_get(title_detail, "language"))
-        or feed_lang
-    )
+    lang = _clean_lang(_get(content_detail, "language")) or _clean_lang(_get(title_detail, "language")) or feed_lang
     return {
         "url": url,
         "title": _plain(_get(entry, "title"), _get(title_detail, "type") == "text/html"),

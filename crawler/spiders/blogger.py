@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import scrapy
@@ -137,16 +137,29 @@ class Walk:
         return "; ".join(f"{c} ({n} requests)" if n > 1 else c for c, n in self.failures.most_common(MAX_CAUSES))
 
     def report(self) -> dict:
-        return {"complete": self.complete, "all_failed": self.all_failed, "answered": self.answered,
-                "failed": sum(self.failures.values()), "cause": self.cause(), "last_status": self.last_status,
-                "posts_failed": self.posts_failed}
+        return {
+            "complete": self.complete,
+            "all_failed": self.all_failed,
+            "answered": self.answered,
+            "failed": sum(self.failures.values()),
+            "cause": self.cause(),
+            "last_status": self.last_status,
+            "posts_failed": self.posts_failed,
+        }
 
 
 class BloggerSpider(scrapy.Spider):
     name = "blogger"
 
-    def __init__(self, url: str | None = None, source_id: str | None = None, full: str | None = None,
-                 query: str | None = None, *args, **kwargs):
+    def __init__(
+        self,
+        url: str | None = None,
+        source_id: str | None = None,
+        full: str | None = None,
+        query: str | None = None,
+        *args,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         if not url and not source_id:
             raise ValueError("give the blog: -a url=https://example.blogspot.com (or -a source_id=N)")
@@ -191,8 +204,11 @@ class BloggerSpider(scrapy.Spider):
         if self.query:
             label = quote(self.query, safe="")
             yield self._feed_request(urljoin(self.home_url, f"/feeds/posts/default/-/{label}"), since=None)
-            yield scrapy.Request(urljoin(self.home_url, "/search?" + urlencode({"q": self.query})),
-                                 callback=self.parse_page, cb_kwargs={"follow": False})
+            yield scrapy.Request(
+                urljoin(self.home_url, "/search?" + urlencode({"q": self.query})),
+                callback=self.parse_page,
+                cb_kwargs={"follow": False},
+            )
             return
         since = None
         if incremental and ctx.newest_updated:
@@ -208,11 +224,18 @@ class BloggerSpider(scrapy.Spider):
         if getattr(self, "_walk_started", False) or self.query:
             return
         self._walk_started = True
-        yield scrapy.Request(self.home_url, callback=self.parse_page, errback=self.request_failed,
-                             cb_kwargs={"follow": not self.incremental}, priority=5, meta={"rjwatch_role": "home"})
+        yield scrapy.Request(
+            self.home_url,
+            callback=self.parse_page,
+            errback=self.request_failed,
+            cb_kwargs={"follow": not self.incremental},
+            priority=5,
+            meta={"rjwatch_role": "home"},
+        )
         if not self.incremental:
-            yield scrapy.Request(urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap,
-                                 errback=self.extra_failed)
+            yield scrapy.Request(
+                urljoin(self.home_url, "/sitemap.xml"), callback=self.parse_sitemap, errback=self.extra_failed
+            )
 
     @staticmethod
     def _feed_url(base: str, *, since: str | None, start_index: int = 1) -> str:
@@ -225,8 +248,15 @@ class BloggerSpider(scrapy.Spider):
     def _feed_request(self, base: str, *, since: str | None, start_index: int = 1) -> scrapy.Request:
         url = self._feed_url(base, since=since, start_index=start_index)
         self.feed_urls_seen.add(url)
-        return scrapy.Request(url, callback=self.parse_feed, cb_kwargs={"base": base, "since": since},
-                              errback=self.feed_failed, priority=10, dont_filter=True, meta={"rjwatch_role": "feed"})
+        return scrapy.Request(
+            url,
+            callback=self.parse_feed,
+            cb_kwargs={"base": base, "since": since},
+            errback=self.feed_failed,
+            priority=10,
+            dont_filter=True,
+            meta={"rjwatch_role": "feed"},
+        )
 
     # -- feeds -------------------------------------------------------------------------------
     def feed_failed(self, failure):
@@ -259,9 +289,11 @@ class BloggerSpider(scrapy.Spider):
 
     def parse_feed(self, response, base: str, since: str | None):
         try:
-            result = feeds.parse_feed(response.body, response.url,
-                                      {k.decode("latin-1").lower(): v[0].decode("latin-1")
-                                       for k, v in response.headers.items() if v})
+            result = feeds.parse_feed(
+                response.body,
+                response.url,
+                {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v},
+            )
         except feeds.FeedError as exc:
             self.feed_ok = False if self.feed_ok is None else self.feed_ok
             self.walk.fail("feed", "not a usable feed", response.status)
@@ -308,9 +340,15 @@ class BloggerSpider(scrapy.Spider):
                     nxt = self._feed_url(base, since=since, start_index=following)
             if nxt and nxt not in self.feed_urls_seen:  # a next link that loops ends the feed walk
                 self.feed_urls_seen.add(nxt)
-                yield scrapy.Request(nxt, callback=self.parse_feed, cb_kwargs={"base": base, "since": since},
-                                     errback=self.feed_failed, priority=10, dont_filter=True,
-                                     meta={"rjwatch_role": "feed"})
+                yield scrapy.Request(
+                    nxt,
+                    callback=self.parse_feed,
+                    cb_kwargs={"base": base, "since": since},
+                    errback=self.feed_failed,
+                    priority=10,
+                    dont_filter=True,
+                    meta={"rjwatch_role": "feed"},
+                )
                 return
         # The end of the feed chain, every page of it answered (a failed page ends the chain in feed_failed).
         self.walk.feed_read = bool(self.feed_ok)
@@ -360,9 +398,14 @@ class BloggerSpider(scrapy.Spider):
         if page_type == "item":
             # A post page's sidebar repeats the archive links the home page gave us; its own news is
             # the post-to-post pager (older/newer), which chains through blogs without archives.
-            yield from self._post_requests([urljoin(response.url, h) for h in pager
-                                            if _POST_PATH_RE.match(urlsplit(urljoin(response.url, h)).path)],
-                                           known_check=True)
+            yield from self._post_requests(
+                [
+                    urljoin(response.url, h)
+                    for h in pager
+                    if _POST_PATH_RE.match(urlsplit(urljoin(response.url, h)).path)
+                ],
+                known_check=True,
+            )
             return
         links = [urljoin(response.url, h) for h in response.css("a::attr(href)").getall()]
         home = urlsplit(self.home_url).netloc
@@ -375,7 +418,11 @@ class BloggerSpider(scrapy.Spider):
                 posts.append(link)
             else:
                 m = _ARCHIVE_RE.match(parts.path)
-                if m and FIRST_ARCHIVE_YEAR <= int(m.group(1)) <= _this_year() + 1 and not parts.query.replace("m=1", ""):
+                if (
+                    m
+                    and FIRST_ARCHIVE_YEAR <= int(m.group(1)) <= _this_year() + 1
+                    and not parts.query.replace("m=1", "")
+                ):
                     archives.append(link)
         older = response.css("a.blog-pager-older-link::attr(href), a#Blog1_blog-pager-older-link::attr(href)").getall()
         for link in older:
@@ -393,8 +440,9 @@ class BloggerSpider(scrapy.Spider):
             return
         locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
-            yield from self._requests([u for u in (self._on_home(x) for x in locs[:MAX_SITEMAPS]) if u],
-                                      self.parse_sitemap)
+            yield from self._requests(
+                [u for u in (self._on_home(x) for x in locs[:MAX_SITEMAPS]) if u], self.parse_sitemap
+            )
         else:
             yield from self._post_requests([u for u in (self._on_home(x) for x in locs) if u], known_check=True)
 
@@ -416,8 +464,9 @@ class BloggerSpider(scrapy.Spider):
             if url not in self.requested:
                 self.requested.add(url)
                 if role:
-                    yield scrapy.Request(url, callback=callback, errback=self.request_failed,
-                                         meta={"rjwatch_role": role})
+                    yield scrapy.Request(
+                        url, callback=callback, errback=self.request_failed, meta={"rjwatch_role": role}
+                    )
                 else:
                     yield scrapy.Request(url, callback=callback, errback=self.extra_failed)
 
@@ -433,12 +482,16 @@ class BloggerSpider(scrapy.Spider):
             if u in known or u in self.have:
                 self.crawler.stats.inc_value("rjwatch/skipped_known")
                 continue
-            yield scrapy.Request(u, callback=self.parse_page, errback=self.request_failed,
-                                 meta={"rjwatch_post_page": True, "rjwatch_role": "post"},
-                                 cb_kwargs={"follow": not (self.ctx and self.ctx.incremental)})
+            yield scrapy.Request(
+                u,
+                callback=self.parse_page,
+                errback=self.request_failed,
+                meta={"rjwatch_post_page": True, "rjwatch_role": "post"},
+                cb_kwargs={"follow": not (self.ctx and self.ctx.incremental)},
+            )
 
 
 def _this_year() -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).year
+    return datetime.now(UTC).year

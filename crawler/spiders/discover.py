@@ -41,8 +41,7 @@ class DiscoverSpider(scrapy.Spider):
 
     async def start(self):
         for entry in self.hosts:
-            yield scrapy.Request(entry["home"], callback=self.parse_home, cb_kwargs={"entry": entry},
-                                 dont_filter=True)
+            yield scrapy.Request(entry["home"], callback=self.parse_home, cb_kwargs={"entry": entry}, dont_filter=True)
 
     def parse_home(self, response, entry: dict):
         if not isinstance(response, scrapy.http.TextResponse):

@@ -70,13 +70,28 @@ def settings_cmd(obj: Ctx, markdown: bool) -> None:
 
 
 @command()
-@click.option("--dir", "folder", default="demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the demo's database, config and logs (a previous demo there is replaced).")
-@click.option("--duration", default="45s", show_default=True, metavar="DURATION",
-              help="About how long the daemon runs (it ends sooner only if the demo fails).")
+@click.option(
+    "--dir",
+    "folder",
+    default="demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the demo's database, config and logs (a previous demo there is replaced).",
+)
+@click.option(
+    "--duration",
+    default="45s",
+    show_default=True,
+    metavar="DURATION",
+    help="About how long the daemon runs (it ends sooner only if the demo fails).",
+)
 @click.option("--keep-running", is_flag=True, help="Leave the network and the daemon up after the summary.")
-@click.option("--port", type=click.IntRange(0, 65000), default=0,
-              help="First of the consecutive ports the sites and the webhook use (default: any free ports).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65000),
+    default=0,
+    help="First of the consecutive ports the sites and the webhook use (default: any free ports).",
+)
 @click.option("--plain", is_flag=True, help="Plain status lines, even on a terminal.")
 @click.pass_obj
 @handled
@@ -95,9 +110,14 @@ def demo(obj: Ctx, folder: str, duration: str, keep_running: bool, port: int, pl
     """
     from rjwatch.demo.runner import DemoError, DemoOptions, run_demo
 
-    opts = DemoOptions(folder=Path(folder), db=Path(obj.db_path) if obj.db_path else None,
-                       duration=settings_mod.parse_duration(duration), keep_running=keep_running, port=port,
-                       fancy=False if plain else None)
+    opts = DemoOptions(
+        folder=Path(folder),
+        db=Path(obj.db_path) if obj.db_path else None,
+        duration=settings_mod.parse_duration(duration),
+        keep_running=keep_running,
+        port=port,
+        fancy=False if plain else None,
+    )
     try:
         code = run_demo(opts)
     except DemoError as exc:

@@ -45,8 +45,13 @@ def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str | None) 
         from storage.outbox import list_alerts
 
         rows = list_alerts(obj.db(), status=status, limit=limit)
-        emit(rows, ["id", "kind", "status", "created_at", "sent_at", "title", "deliveries", "key", "post_id",
-                    "last_error"], fmt, table_columns=["id", "kind", "status", "created_at", "title", "deliveries"])
+        emit(
+            rows,
+            ["id", "kind", "status", "created_at", "sent_at", "title", "deliveries", "key", "post_id", "last_error"],
+            fmt,
+            table_columns=["id", "kind", "status", "created_at", "title", "deliveries"],
+        )
+
     body()
 
 

@@ -24,8 +24,9 @@ from rjwatch.commands.common import (
 from rjwatch.output import safe
 from rjwatch.settings import MAX_BATCH
 
-redis_option = click.option("--redis", "redis_url", metavar="URL",
-                            help="Redis of the cluster (default: the cluster.redis_url setting).")
+redis_option = click.option(
+    "--redis", "redis_url", metavar="URL", help="Redis of the cluster (default: the cluster.redis_url setting)."
+)
 
 
 def cluster_url(obj: Ctx, given: str | None) -> str:
@@ -95,8 +96,14 @@ def seed_cmd(obj: Ctx, redis_url: str | None, source_ref: str | None, full: bool
 
 @cluster.command("worker")
 @redis_option
-@click.option("--idle-exit", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
-              help="Stop after this long without a start message or a fetched page (0: run until stopped).")
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop after this long without a start message or a fetched page (0: run until stopped).",
+)
 @click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE", help="A Scrapy setting.")
 @click.pass_obj
 @handled
@@ -127,16 +134,30 @@ def worker_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, scrapy_set: tu
 
 @cluster.command("ingest")
 @redis_option
-@click.option("--idle-exit", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
-              help="Stop after this long with nothing to store and no open round (0: run until stopped).")
-@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH), help="Posts per transaction (default: cluster.ingest_batch).")
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop after this long with nothing to store and no open round (0: run until stopped).",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1, MAX_BATCH), help="Posts per transaction (default: cluster.ingest_batch)."
+)
 @click.option("--consumer", metavar="NAME", help="Consumer name in the stream's group (default: ingest@HOSTNAME).")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True,
-              help="Log messages of this level and above (to stderr).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING"]),
+    default="INFO",
+    show_default=True,
+    help="Log messages of this level and above (to stderr).",
+)
 @click.pass_obj
 @handled
-def ingest_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, batch_size: int | None, consumer: str | None,
-               log_level: str) -> None:
+def ingest_cmd(
+    obj: Ctx, redis_url: str | None, idle_exit: float, batch_size: int | None, consumer: str | None, log_level: str
+) -> None:
     """Run the cluster's one writer: store the crawled posts from Redis into the database, and close
     finished rounds. Run exactly one per database.
 
@@ -150,8 +171,9 @@ def ingest_cmd(obj: Ctx, redis_url: str | None, idle_exit: float, batch_size: in
     logging.basicConfig(level=log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = cluster_url(obj, redis_url)
     server = connect_redis(url)
-    worker = IngestWorker(obj.db(create=True), server, batch_size=batch_size or int(obj.cfg["cluster.ingest_batch"]),
-                          consumer=consumer)
+    worker = IngestWorker(
+        obj.db(create=True), server, batch_size=batch_size or int(obj.cfg["cluster.ingest_batch"]), consumer=consumer
+    )
     worker.run(idle_exit=idle_exit)
     click.echo(f"stored {worker.stored} post(s); {worker.bad} unreadable stream entr(ies) dropped")
 
@@ -176,18 +198,26 @@ def status_cmd(obj: Ctx, redis_url: str | None, fmt: str) -> None:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
     click.echo(f"frontier: {st['queued_requests']} queued request(s), {st['start_messages']} start message(s)")
-    click.echo(f"crawler workers: {st['workers']} alive" + (f", {len(st['dead_workers'])} gone silent"
-                                                             if st["dead_workers"] else ""))
+    click.echo(
+        f"crawler workers: {st['workers']} alive"
+        + (f", {len(st['dead_workers'])} gone silent" if st["dead_workers"] else "")
+    )
     for w in st["worker_detail"]:
-        click.echo(f"  {w['id']}: {w['pages']} pages ({w['pages_per_s']}/s), {w['in_flight']} in flight, "
-                   f"beat {w['beat_age_s']} s ago")
+        click.echo(
+            f"  {w['id']}: {w['pages']} pages ({w['pages_per_s']}/s), {w['in_flight']} in flight, "
+            f"beat {w['beat_age_s']} s ago"
+        )
     lag = "none" if st["ingest_lag_s"] is None else f"{st['ingest_lag_s']} s (oldest waiting post)"
-    click.echo(f"ingest: {st['stream_entries']} post(s) waiting, {st['unacknowledged']} being stored, lag {lag}, "
-               f"{st['ingest_items_per_s']} posts/s, {st['ingest_stored']} stored"
-               + (f", beat {st['ingest_beat_age_s']} s ago" if st["ingest_beat_age_s"] is not None else ", not running"))
+    click.echo(
+        f"ingest: {st['stream_entries']} post(s) waiting, {st['unacknowledged']} being stored, lag {lag}, "
+        f"{st['ingest_items_per_s']} posts/s, {st['ingest_stored']} stored"
+        + (f", beat {st['ingest_beat_age_s']} s ago" if st["ingest_beat_age_s"] is not None else ", not running")
+    )
     for r in st["open_rounds"]:
-        click.echo(f"open round: run #{r['run_id']} source #{r['source_id']} ({r['mode']})"
-                   + ("  a worker died during it" if r.get("lost_worker") else ""))
+        click.echo(
+            f"open round: run #{r['run_id']} source #{r['source_id']} ({r['mode']})"
+            + ("  a worker died during it" if r.get("lost_worker") else "")
+        )
 
 
 COMMANDS = [cluster]

@@ -31,12 +31,20 @@ def _classification(ingestor, item: dict) -> dict:
     a = ingestor.analyze(item)
     verdict, _ = ingestor.verdict(a, exclude=ingestor.find_existing(a))
     return {
-        "title": a.title, "author": a.author, "published": _iso(a.published), "lang": a.lang, "text": a.text,
-        "url": None if a.url == NO_URL else a.url, "canonical_url": None if a.url == NO_URL else a.canonical_url,
+        "title": a.title,
+        "author": a.author,
+        "published": _iso(a.published),
+        "lang": a.lang,
+        "text": a.text,
+        "url": None if a.url == NO_URL else a.url,
+        "canonical_url": None if a.url == NO_URL else a.canonical_url,
         "blogger": {"blog_id": a.blog_id, "post_id": a.post_id},
-        "status": verdict.status, "relevance": round(a.relevance.score, 4),
-        "matched_terms": a.relevance.matched_terms, "seed_similarity": a.seed_similarity,
-        "duplicate_of": verdict.duplicate_of, "reasons": verdict.reasons + a.relevance.reasons,
+        "status": verdict.status,
+        "relevance": round(a.relevance.score, 4),
+        "matched_terms": a.relevance.matched_terms,
+        "seed_similarity": a.seed_similarity,
+        "duplicate_of": verdict.duplicate_of,
+        "reasons": verdict.reasons + a.relevance.reasons,
     }
 
 
@@ -103,8 +111,9 @@ def _print_verdict(r: dict) -> None:
         click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")
     click.echo(f"  relevance:  {r['relevance']:.2f}")
     for sid, s in r["seed_similarity"].items():
-        click.echo(f"  seed #{sid}:    containment {s['containment']:.2f}  jaccard {s['jaccard']:.2f}  "
-                   f"shared {s['shared']}")
+        click.echo(
+            f"  seed #{sid}:    containment {s['containment']:.2f}  jaccard {s['jaccard']:.2f}  shared {s['shared']}"
+        )
     if r["duplicate_of"]:
         click.echo(f"  duplicate of post #{r['duplicate_of']}")
     click.echo("  why:")
@@ -171,17 +180,23 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
         for k, v in result.by_status().items():
             by_status[k] = by_status.get(k, 0) + v
     if fmt == "json":
-        click.echo(json.dumps(safe({**totals, "new_by_status": by_status, "problems": problems,
-                                    "warnings": warnings}), ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                safe({**totals, "new_by_status": by_status, "problems": problems, "warnings": warnings}),
+                ensure_ascii=False,
+            )
+        )
     else:
         for p in problems:
             click.echo(f"rjwatch: skipped: {safe(p)}", err=True)
         for w in warnings:
             click.echo(f"rjwatch: warning: {safe(w)}", err=True)
         status_text = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"
-        click.echo(f"{totals['inputs']} input(s), {totals['posts']} post(s): {totals['inserted']} stored "
-                   f"({status_text}), {totals['seen']} seen before, {totals['updated']} updated, "
-                   f"{totals['errors']} failed")
+        click.echo(
+            f"{totals['inputs']} input(s), {totals['posts']} post(s): {totals['inserted']} stored "
+            f"({status_text}), {totals['seen']} seen before, {totals['updated']} updated, "
+            f"{totals['errors']} failed"
+        )
     if totals["errors"]:
         sys.exit(EXIT_FAILED)
 
@@ -191,15 +206,34 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
 @click.option("--add", "add", is_flag=True, help="Register the --source URL as a new blog if it is not a source yet.")
 @click.option("--full", is_flag=True, help="Walk the whole blog again instead of asking only for what is new.")
 @click.option("--query", help="Only posts the blog's own search or label feed returns for this term.")
-@click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE",
-              help="A Scrapy setting for this run (like `scrapy crawl -s`), e.g. -s DOWNLOAD_DELAY=2.")
-@click.option("--cluster", "cluster_redis", metavar="REDIS_URL", is_flag=False, flag_value="config",
-              help="Push the blogs to the cluster's frontier instead of crawling here (docs/cluster.md); "
-                   "without a value, the cluster.redis_url setting.")
+@click.option(
+    "--set",
+    "-s",
+    "scrapy_set",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Scrapy setting for this run (like `scrapy crawl -s`), e.g. -s DOWNLOAD_DELAY=2.",
+)
+@click.option(
+    "--cluster",
+    "cluster_redis",
+    metavar="REDIS_URL",
+    is_flag=False,
+    flag_value="config",
+    help="Push the blogs to the cluster's frontier instead of crawling here (docs/cluster.md); "
+    "without a value, the cluster.redis_url setting.",
+)
 @click.pass_obj
 @handled
-def crawl(obj: Ctx, source_ref: str | None, add: bool, full: bool, query: str | None, scrapy_set: tuple[str, ...],
-          cluster_redis: str | None) -> None:
+def crawl(
+    obj: Ctx,
+    source_ref: str | None,
+    add: bool,
+    full: bool,
+    query: str | None,
+    scrapy_set: tuple[str, ...],
+    cluster_redis: str | None,
+) -> None:
     """Crawl Blogger blogs with Scrapy (feed first, then HTML), politely and incrementally.
 
     A URL that is not a source yet is refused, unless --add registers it as a blogger source first.
@@ -233,12 +267,16 @@ def crawl(obj: Ctx, source_ref: str | None, add: bool, full: bool, query: str | 
     # Only this process's own runs: the daemon or another `rjwatch crawl` may be crawling meanwhile.
     with crawl_locks(obj.path, chosen) as (chosen, busy):
         for s, pid in busy:
-            click.echo(f"source #{s['id']} {safe(mask_url(s['url']))}: being crawled by another process (pid {safe(pid)}); "
-                       "skipped", err=True)
+            click.echo(
+                f"source #{s['id']} {safe(mask_url(s['url']))}: being crawled by another process (pid {safe(pid)}); "
+                "skipped",
+                err=True,
+            )
         if not chosen:
             return
-        run_ids = run_blog_crawls(obj.path, obj.cfg, chosen, full=full, query=query,
-                                  overrides={"_pairs": list(scrapy_set)})
+        run_ids = run_blog_crawls(
+            obj.path, obj.cfg, chosen, full=full, query=query, overrides={"_pairs": list(scrapy_set)}
+        )
     from storage.sources import runs_by_id
 
     rows = runs_by_id(db, run_ids)
@@ -249,8 +287,10 @@ def crawl(obj: Ctx, source_ref: str | None, add: bool, full: bool, query: str | 
         stats = r["stats"]
         walk = stats.get("walk") or {}
         new = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("new", {}).items())) or "nothing new"
-        line = (f"run #{r['id']} {mask_url(r['url'])}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
-                f"({new}), {r['errors']} errors")
+        line = (
+            f"run #{r['id']} {mask_url(r['url'])}: {r['finish_reason']}, {r['pages']} pages, {r['items']} items "
+            f"({new}), {r['errors']} errors"
+        )
         if walk.get("all_failed"):
             line += f"  FAILED: every request failed: {walk.get('cause')}"
         elif walk.get("complete") is False and stats.get("mode") == "full":
@@ -294,10 +334,38 @@ def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
         r["dropped"] = st.get("dropped", {})
         r["anomaly"] = st.get("anomaly")
         r["mode"] = st.get("mode")
-    emit(rows, ["id", "kind", "source", "mode", "started_at", "finished_at", "finish_reason", "pages", "items",
-                "new", "dropped", "errors", "anomaly"], fmt,
-         table_columns=["id", "kind", "source", "mode", "started_at", "finish_reason", "pages", "items", "new",
-                        "errors", "anomaly"])
+    emit(
+        rows,
+        [
+            "id",
+            "kind",
+            "source",
+            "mode",
+            "started_at",
+            "finished_at",
+            "finish_reason",
+            "pages",
+            "items",
+            "new",
+            "dropped",
+            "errors",
+            "anomaly",
+        ],
+        fmt,
+        table_columns=[
+            "id",
+            "kind",
+            "source",
+            "mode",
+            "started_at",
+            "finish_reason",
+            "pages",
+            "items",
+            "new",
+            "errors",
+            "anomaly",
+        ],
+    )
 
 
 @command()
@@ -341,14 +409,27 @@ def poll(obj: Ctx, source_ref: str | None, all_sources: bool, backfill: bool, fm
     for r in summary.results:
         r["source"], r["error"] = mask_url(r["source"]), mask_urls(r["error"])
     if fmt == "json":
-        click.echo(json.dumps(safe({"polled": summary.polled, "not_modified": summary.not_modified,
-                                    "failed": summary.failed, "new_by_status": summary.new_by_status,
-                                    "seen": summary.seen, "sources": summary.results}), ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                safe(
+                    {
+                        "polled": summary.polled,
+                        "not_modified": summary.not_modified,
+                        "failed": summary.failed,
+                        "new_by_status": summary.new_by_status,
+                        "seen": summary.seen,
+                        "sources": summary.results,
+                    }
+                ),
+                ensure_ascii=False,
+            )
+        )
     else:
         for r in summary.results:
             if r["status"] not in ("ok", "not_modified"):
-                click.echo(f"  {r['status']}: {safe(r['source'])}" + (f" ({safe(r['error'])})" if r["error"] else ""),
-                           err=True)
+                click.echo(
+                    f"  {r['status']}: {safe(r['source'])}" + (f" ({safe(r['error'])})" if r["error"] else ""), err=True
+                )
             elif r.get("problem"):
                 click.echo(f"  problem: {safe(r['source'])} ({safe(r['problem'])})", err=True)
         click.echo(summary.line())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 
@@ -209,8 +209,14 @@ def _shared_params(*, root: bool) -> list[click.Parameter]:
     # cannot undo the root's --config with the variable's value.
     return [
         click.Option(["--db"], metavar="PATH", expose_value=False, callback=_take_db, help=DB_HELP),
-        click.Option(["--config"], metavar="PATH", expose_value=False, callback=_take_config, help=CONFIG_HELP,
-                     envvar=settings_mod.CONFIG_ENV if root else None),
+        click.Option(
+            ["--config"],
+            metavar="PATH",
+            expose_value=False,
+            callback=_take_config,
+            help=CONFIG_HELP,
+            envvar=settings_mod.CONFIG_ENV if root else None,
+        ),
     ]
 
 
@@ -250,8 +256,9 @@ def format_option(choices: tuple[str, ...] = FORMATS, default: str | None = None
         help_text = "Output format (default: table on a terminal, else tsv)."
     else:
         help_text = "Output format."
-    return click.option("--format", "fmt", type=Format(choices), default=default, show_default=default is not None,
-                        help=help_text)
+    return click.option(
+        "--format", "fmt", type=Format(choices), default=default, show_default=default is not None, help=help_text
+    )
 
 
 def record_format_option():
@@ -261,8 +268,12 @@ def record_format_option():
 
 def status_option(choices: tuple[str, ...] = POST_STATUSES, *, multiple: bool = False, what: str = "posts"):
     """`--status`: only the rows with this status (repeatable where `multiple`)."""
-    return click.option("--status", multiple=multiple, type=click.Choice(choices),
-                        help=f"Only {what} with this status" + (" (repeatable)." if multiple else "."))
+    return click.option(
+        "--status",
+        multiple=multiple,
+        type=click.Choice(choices),
+        help=f"Only {what} with this status" + (" (repeatable)." if multiple else "."),
+    )
 
 
 def source_option(help_text: str = "Only posts from this source."):
@@ -275,8 +286,7 @@ def since_option(help_text: str = "Published (else first seen) at or after: 2024
 
 
 def limit_option(default: int | None = 20, low: int = 1, help_text: str = "At most this many rows."):
-    return click.option("--limit", type=count(low), default=default, show_default=default is not None,
-                        help=help_text)
+    return click.option("--limit", type=count(low), default=default, show_default=default is not None, help=help_text)
 
 
 def offset_option():
@@ -290,8 +300,9 @@ def when(value: str | None, option: str) -> str | None:
     m = _RELATIVE_RE.match(value.strip())
     if m:
         try:
-            return (datetime.now(timezone.utc) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-                    ).isoformat(timespec="seconds")
+            return (datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})).isoformat(
+                timespec="seconds"
+            )
         except OverflowError:
             raise click.BadParameter(f"{value!r} reaches back before the year 1", param_hint=option) from None
     from judge import dates
@@ -299,25 +310,31 @@ def when(value: str | None, option: str) -> str | None:
     try:
         parsed = dates.parse(value)
         if parsed is not None:
-            return parsed.astimezone(timezone.utc).isoformat(timespec="seconds")
+            return parsed.astimezone(UTC).isoformat(timespec="seconds")
     except OverflowError:  # 9999-12-31T23:59-14:00 is past the year 9999 in UTC
-        raise click.BadParameter(f"{value!r} is out of the range of dates (years 1 to 9999 in UTC)",
-                                 param_hint=option) from None
-    raise click.BadParameter(f"{value!r} is not a date (use 2024-05-01, an ISO timestamp, or 7d / 12h / 2w)",
-                             param_hint=option)
+        raise click.BadParameter(
+            f"{value!r} is out of the range of dates (years 1 to 9999 in UTC)", param_hint=option
+        ) from None
+    raise click.BadParameter(
+        f"{value!r} is not a date (use 2024-05-01, an ISO timestamp, or 7d / 12h / 2w)", param_hint=option
+    )
 
 
 def filter_options(fn):
     """The filters shared by search, export and saved searches: the command gets `filters`."""
-    for decorator in reversed([
-        status_option(POST_STATUSES, multiple=True),
-        click.option("--lang", multiple=True, metavar="CODE", help="Only this language, e.g. ja (repeatable)."),
-        source_option(),
-        since_option(),
-        click.option("--until", metavar="WHEN", help="Published (else first seen) before this."),
-        click.option("--seed", "seed_id", type=row_id(), metavar="ID", help="Only copies and excerpts of this seed."),
-        click.option("--min-relevance", type=Finite(0, 1), help="Only posts scoring at least this."),
-    ]):
+    for decorator in reversed(
+        [
+            status_option(POST_STATUSES, multiple=True),
+            click.option("--lang", multiple=True, metavar="CODE", help="Only this language, e.g. ja (repeatable)."),
+            source_option(),
+            since_option(),
+            click.option("--until", metavar="WHEN", help="Published (else first seen) before this."),
+            click.option(
+                "--seed", "seed_id", type=row_id(), metavar="ID", help="Only copies and excerpts of this seed."
+            ),
+            click.option("--min-relevance", type=Finite(0, 1), help="Only posts scoring at least this."),
+        ]
+    ):
         fn = decorator(fn)
 
     @wraps(fn)
@@ -329,9 +346,15 @@ def filter_options(fn):
             from storage.sources import get_source
 
             source_id = get_source(obj.db(), source_ref)["id"]
-        filters = Filters(status=tuple(status), lang=tuple(lang), source_id=source_id,
-                          since=when(since, "--since"), until=when(until, "--until"), seed=seed_id,
-                          min_relevance=min_relevance)
+        filters = Filters(
+            status=tuple(status),
+            lang=tuple(lang),
+            source_id=source_id,
+            since=when(since, "--since"),
+            until=when(until, "--until"),
+            seed=seed_id,
+            min_relevance=min_relevance,
+        )
         return fn(obj, *args, filters=filters, **kw)
 
     return wrapper
@@ -339,18 +362,23 @@ def filter_options(fn):
 
 def page_options(fn):
     """Order, paging and format: shared by search and saved run."""
+
     def rank_help() -> str:
         from storage.search import RANK_WINDOW
 
-        return (f"Order by relevance to the query (bm25, title weighted above text) among the newest "
-                f"{RANK_WINDOW:,} matches, instead of newest first.")
+        return (
+            f"Order by relevance to the query (bm25, title weighted above text) among the newest "
+            f"{RANK_WINDOW:,} matches, instead of newest first."
+        )
 
-    for decorator in reversed([
-        click.option("--rank", is_flag=True, cls=LazyHelpOption, help_text=rank_help),
-        limit_option(20),
-        offset_option(),
-        format_option(),
-    ]):
+    for decorator in reversed(
+        [
+            click.option("--rank", is_flag=True, cls=LazyHelpOption, help_text=rank_help),
+            limit_option(20),
+            offset_option(),
+            format_option(),
+        ]
+    ):
         fn = decorator(fn)
     return fn
 
@@ -369,8 +397,9 @@ def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> li
         if not source_ref.startswith(("http://", "https://")):
             raise
         if not register:
-            raise CommandError(f"no source {source_ref}; to crawl a new blog, add --add "
-                               "(or register it first: rjwatch source add URL)") from None
+            raise CommandError(
+                f"no source {source_ref}; to crawl a new blog, add --add (or register it first: rjwatch source add URL)"
+            ) from None
         check_url(source_ref)
         source = get_source(db, add_source(db, source_ref, "blogger")[0])
     if source["kind"] != "blogger":

@@ -14,8 +14,13 @@ from rjwatch.output import safe
 
 
 @command("run")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO", show_default=True,
-              help="Log messages of this level and above (to stderr).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING"]),
+    default="INFO",
+    show_default=True,
+    help="Log messages of this level and above (to stderr).",
+)
 @click.pass_obj
 @handled
 def run_daemon(obj: Ctx, log_level: str) -> None:
@@ -35,8 +40,7 @@ def run_daemon(obj: Ctx, log_level: str) -> None:
     from scheduler.daemon import AlreadyRunning, Daemon
     from storage.schema import migrate
 
-    logging.basicConfig(level=log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()  # channel secrets never reach the log, whatever the level
     # "skipped: maximum number of running instances reached" is the no-overlap rule working, not news.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
@@ -84,23 +88,33 @@ def status(obj: Ctx, fmt: str) -> None:
     else:
         click.echo("daemon: never ran on this database")
     click.echo("posts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["posts"].items())) or "none"))
-    click.echo("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(st["alerts"].items())) or "none")
-               + "; deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(st["deliveries"].items())) or "none"))
+    click.echo(
+        "alerts: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(st["alerts"].items())) or "none")
+        + "; deliveries: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(st["deliveries"].items())) or "none")
+    )
     next_runs = (hb or {}).get("next_runs") or {}
     for name in sorted(set(st["jobs"]) | set(next_runs)):
         job = st["jobs"].get(name) or {}
         if job.get("outcome") == "running":
             click.echo(f"job {name}: next {next_runs.get(name) or '-'}; running (run #{job.get('run')})")
             continue
-        click.echo(f"job {name}: next {next_runs.get(name) or '-'}; last {job.get('finished') or 'never'} "
-                   f"{job.get('outcome') or ''}")
+        click.echo(
+            f"job {name}: next {next_runs.get(name) or '-'}; last {job.get('finished') or 'never'} "
+            f"{job.get('outcome') or ''}"
+        )
     click.echo(f"next feed poll due: {st['next_poll_due'] or 'now'}")
     for c in st["crawls"]:
-        click.echo(f"blog #{c['id']} {c['url']}: last crawl {c['last_crawl'] or 'never'}, backfill "
-                   f"{'complete' if c['backfill_complete'] else 'not complete'}")
+        click.echo(
+            f"blog #{c['id']} {c['url']}: last crawl {c['last_crawl'] or 'never'}, backfill "
+            f"{'complete' if c['backfill_complete'] else 'not complete'}"
+        )
     for f in st["failing_sources"]:
-        click.echo(f"FAILING source #{f['id']} {f['url']}: {f['consecutive_failures']} in a row, "
-                   f"last error {f['last_error'] or f['disabled_reason']}")
+        click.echo(
+            f"FAILING source #{f['id']} {f['url']}: {f['consecutive_failures']} in a row, "
+            f"last error {f['last_error'] or f['disabled_reason']}"
+        )
 
 
 COMMANDS = [run_daemon, status]

@@ -27,8 +27,14 @@ EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 @command()
 @click.option("--query", "-q", metavar="QUERY", help="Only posts matching this full-text query.")
 @format_option(EXPORT_FORMATS, default="jsonl")
-@click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Write here instead of stdout (Parquet needs a file, or a redirected stdout).")
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Write here instead of stdout (Parquet needs a file, or a redirected stdout).",
+)
 @click.option("--no-text", is_flag=True, help="Leave out the post text.")
 @click.pass_obj
 @handled
@@ -69,8 +75,14 @@ def export(obj: Ctx, query: str | None, filters: Filters, fmt: str, output: str,
             writer = csv.writer(stream)
             writer.writerow(columns)
             for r in rows:
-                writer.writerow([json.dumps(r[c], ensure_ascii=False) if isinstance(r[c], (dict, list))
-                                 else ("" if r[c] is None else r[c]) for c in columns])
+                writer.writerow(
+                    [
+                        json.dumps(r[c], ensure_ascii=False)
+                        if isinstance(r[c], (dict, list))
+                        else ("" if r[c] is None else r[c])
+                        for c in columns
+                    ]
+                )
                 n += 1
     if sys.stderr.isatty() or output != "-":
         click.echo(f"exported {n} posts" + (f" to {output}" if output != "-" else ""), err=True)
@@ -130,8 +142,14 @@ def _with_progress(rows, total: int | None):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=_stderr_console(), transient=True) as progress:
+    with Progress(
+        TextColumn("exporting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_stderr_console(),
+        transient=True,
+    ) as progress:
         task = progress.add_task("export", total=total)
         for i, r in enumerate(rows, 1):
             yield r
@@ -168,5 +186,6 @@ def serve(obj: Ctx, host: str, port: int, open_browser: bool) -> None:
     browse.require()
     obj.db()  # exists, is an rjwatch database, and is up to date
     sys.exit(browse.serve(obj.path, host=host, port=port, open_browser=open_browser))
+
 
 COMMANDS = [export, serve]

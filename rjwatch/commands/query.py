@@ -57,8 +57,12 @@ def posts(obj: Ctx, status: str | None, limit: int | None, offset: int, fmt: str
     from storage.queries import POST_COLUMNS, list_posts
 
     rows = list_posts(obj.db(), status=status, limit=limit, offset=offset)
-    emit(rows, POST_COLUMNS, fmt,
-         table_columns=["id", "status", "relevance", "published", "lang", "title", "canonical_url"])
+    emit(
+        rows,
+        POST_COLUMNS,
+        fmt,
+        table_columns=["id", "status", "relevance", "published", "lang", "title", "canonical_url"],
+    )
 
 
 @command()
@@ -81,8 +85,11 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     if post is None:
         fail(f"no post #{post_id}")
     versions = revision_texts(obj.db(), post_id)
-    post["revision_diffs"] = [line for (la, a), (lb, b) in zip(versions, versions[1:])
-                              for line in revision_diff(a, b, old_label=la, new_label=lb)]
+    post["revision_diffs"] = [
+        line
+        for (la, a), (lb, b) in zip(versions, versions[1:])
+        for line in revision_diff(a, b, old_label=la, new_label=lb)
+    ]
     post = safe(post)
     if fmt == "json":
         click.echo(json.dumps(post, ensure_ascii=False, indent=2))
@@ -91,7 +98,9 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     click.echo(f"#{post['id']}  {click.style(post['status'].upper(), bold=True)}  {post['title'] or '(no title)'}")
     click.echo(f"  url:         {post['url']}")
     click.echo(f"  canonical:   {post['canonical_url']}")
-    click.echo(f"  published:   {post['published'] or '-'}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}")
+    click.echo(
+        f"  published:   {post['published'] or '-'}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}"
+    )
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
     click.echo(f"  source:      {post.get('source') or '-'}")
@@ -108,8 +117,10 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     for concept, terms in (post.get("matched_terms") or {}).items():
         click.echo(f"    {concept}: " + ", ".join(f"{t}×{n}" for t, n in sorted(terms.items(), key=lambda kv: -kv[1])))
     for sid, s in (post.get("seed_similarity") or {}).items():
-        click.echo(f"  seed #{sid} ({post['seeds'].get(sid, '?')}): containment {s['containment']:.2f}, "
-                   f"jaccard {s['jaccard']:.2f}, {s['shared']} shingles shared")
+        click.echo(
+            f"  seed #{sid} ({post['seeds'].get(sid, '?')}): containment {s['containment']:.2f}, "
+            f"jaccard {s['jaccard']:.2f}, {s['shared']} shingles shared"
+        )
     if post.get("duplicate_of"):
         click.echo(f"  duplicate of: #{post['duplicate_of']}")
     if post["duplicates"]:
@@ -129,8 +140,7 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
 
 
 # --- search -------------------------------------------------------------------------------------
-SEARCH_COLUMNS = ("id", "published", "first_seen", "status", "lang", "relevance", "source", "title", "url",
-                  "snippet")
+SEARCH_COLUMNS = ("id", "published", "first_seen", "status", "lang", "relevance", "source", "title", "url", "snippet")
 
 
 @command()
@@ -180,8 +190,9 @@ def print_hits(rows: list[dict], fmt: str | None, *, rank: bool = False) -> None
         cell.append("\n")
         cell.append(_highlighted(r.get("snippet")))
         cell.append("\n" + safe(r["url"]), style="dim")
-        table.add_row(str(r["id"]), (r.get("published") or r.get("first_seen") or "")[:10], r["status"],
-                      r.get("lang") or "", cell)
+        table.add_row(
+            str(r["id"]), (r.get("published") or r.get("first_seen") or "")[:10], r["status"], r.get("lang") or "", cell
+        )
     console = Console(markup=False, highlight=False)
     console.print(table)
     if not rows:
@@ -206,8 +217,19 @@ def _highlighted(snippet: str | None):
 
 
 # --- copies -------------------------------------------------------------------------------------
-COPIES_COLUMNS = ("id", "first_seen", "published", "status", "containment", "blog", "url", "changes", "seed",
-                  "title", "sightings")
+COPIES_COLUMNS = (
+    "id",
+    "first_seen",
+    "published",
+    "status",
+    "containment",
+    "blog",
+    "url",
+    "changes",
+    "seed",
+    "title",
+    "sightings",
+)
 
 
 @command()
@@ -231,8 +253,13 @@ def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
     if seed_id is not None and not seed_exists(db, seed_id):
         fail(f"no seed #{seed_id} (see `rjwatch seed list`)")
     rows = seed_spread(db, seed_id)
-    n = emit(rows, COPIES_COLUMNS, fmt, title="copies and excerpts of the seed",
-             table_columns=["id", "first_seen", "published", "status", "containment", "blog", "url", "changes"])
+    n = emit(
+        rows,
+        COPIES_COLUMNS,
+        fmt,
+        title="copies and excerpts of the seed",
+        table_columns=["id", "first_seen", "published", "status", "containment", "blog", "url", "changes"],
+    )
     if (fmt or default_format()) == "table":
         click.echo(f"{n} copies and excerpts" if n else "no copies or excerpts yet", err=True)
 
@@ -240,8 +267,13 @@ def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
 # --- stats --------------------------------------------------------------------------------------
 @command()
 @since_option("Only posts published (else first seen) since: 2024-05-01, a timestamp, or 30d.")
-@click.option("--plot", "plot_path", metavar="FILE.png", type=click.Path(dir_okay=False),
-              help="Also draw posts per day, stacked by status, with seed copies marked (needs matplotlib).")
+@click.option(
+    "--plot",
+    "plot_path",
+    metavar="FILE.png",
+    type=click.Path(dir_okay=False),
+    help="Also draw posts per day, stacked by status, with seed copies marked (needs matplotlib).",
+)
 @record_format_option()
 @click.pass_obj
 @handled
@@ -269,12 +301,21 @@ def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
     else:
         click.echo(f"posts: {data['total']}")
         if data["outside_profile"]:
-            click.echo(f"in languages the topic profile does not cover: {data['outside_profile']} "
-                       f"(it covers {', '.join(data['profile_languages'])}; extend it to judge the others)")
-        sections = [("by status", "by_status"), ("by language", "by_lang"), ("by source", "by_source"),
-                    ("top sources of new coverage", "top_new_sources"), ("by day (latest)", "by_day"),
-                    ("by week (latest)", "by_week"), ("runs", "runs"), ("sources", "sources"),
-                    ("failing sources", "failing")]
+            click.echo(
+                f"in languages the topic profile does not cover: {data['outside_profile']} "
+                f"(it covers {', '.join(data['profile_languages'])}; extend it to judge the others)"
+            )
+        sections = [
+            ("by status", "by_status"),
+            ("by language", "by_lang"),
+            ("by source", "by_source"),
+            ("top sources of new coverage", "top_new_sources"),
+            ("by day (latest)", "by_day"),
+            ("by week (latest)", "by_week"),
+            ("runs", "runs"),
+            ("sources", "sources"),
+            ("failing sources", "failing"),
+        ]
         for title, key in sections:
             rows = data[key]
             if not rows:

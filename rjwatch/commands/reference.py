@@ -8,7 +8,7 @@ The help is rendered at a fixed width (`HELP_WIDTH`), whatever the terminal.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import click
 

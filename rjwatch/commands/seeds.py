@@ -26,8 +26,14 @@ def add_seed_from(obj: Ctx, ref: str) -> tuple[int, str, bool]:
 
         body = html_to_text(it["html"])
     url = it.get("url") if it.get("url") != NO_URL else None
-    sid, created = add_seed(obj.db(), title=it.get("title") or Path(ref).stem, body=body or "",
-                            published=it.get("published"), url=url, origin=ref)
+    sid, created = add_seed(
+        obj.db(),
+        title=it.get("title") or Path(ref).stem,
+        body=body or "",
+        published=it.get("published"),
+        url=url,
+        origin=ref,
+    )
     return sid, it.get("title") or ref, created
 
 

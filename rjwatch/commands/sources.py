@@ -24,9 +24,14 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
     from crawler.http import FetchError, fetch
 
     try:
-        resp = fetch(url, timeout=float(obj.cfg["fetch_timeout"]), max_bytes=int(obj.cfg["max_bytes"]),
-                     max_redirects=int(obj.cfg["max_redirects"]), user_agent=obj.cfg["user_agent"],
-                     allowed=allowed_sites(url, trusted_hosts=obj.cfg["trusted_hosts"]))
+        resp = fetch(
+            url,
+            timeout=float(obj.cfg["fetch_timeout"]),
+            max_bytes=int(obj.cfg["max_bytes"]),
+            max_redirects=int(obj.cfg["max_redirects"]),
+            user_agent=obj.cfg["user_agent"],
+            allowed=allowed_sites(url, trusted_hosts=obj.cfg["trusted_hosts"]),
+        )
     except FetchError as exc:
         raise CommandError(f"cannot detect the kind of {url}: {exc}") from None
     kind = feeds.sniff_kind(resp.body, resp.content_type)
@@ -50,14 +55,22 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
 
 @source.command("add")
 @click.argument("url")
-@click.option("--kind", type=click.Choice(["auto", "blogger", "feed"]), default="auto", show_default=True,
-              help="auto: a Blogger blog by its markers, else the page's feed.")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "blogger", "feed"]),
+    default="auto",
+    show_default=True,
+    help="auto: a Blogger blog by its markers, else the page's feed.",
+)
 @click.option("--name", help="A label for listings.")
 @click.option("--every", metavar="DURATION", help="Fixed polling interval for a feed (e.g. 15m), instead of adaptive.")
-@click.option("--full-text/--no-full-text", default=None,
-              help="Fetch the page of every summary-only feed entry / of none. Default: auto, the pages of "
-                   "entries that read as a summary (short and cut, or the same for every entry) and name "
-                   "something of the topic, so that they are judged on their full text.")
+@click.option(
+    "--full-text/--no-full-text",
+    default=None,
+    help="Fetch the page of every summary-only feed entry / of none. Default: auto, the pages of "
+    "entries that read as a summary (short and cut, or the same for every entry) and name "
+    "something of the topic, so that they are judged on their full text.",
+)
 @click.pass_obj
 @handled
 def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool | None) -> None:
@@ -126,9 +139,25 @@ def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
         r["failures"] = h.get("consecutive_failures", 0)
         r["last_error"] = mask_urls(h.get("last_error") or h.get("disabled_reason"))
         r["next_due"] = h.get("next_due")
-    emit(rows, ["id", "kind", "state", "url", "name", "settings", "posts", "last_run", "last_poll", "failures",
-                "last_error", "next_due"], fmt, table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures",
-                                                 "last_error"])
+    emit(
+        rows,
+        [
+            "id",
+            "kind",
+            "state",
+            "url",
+            "name",
+            "settings",
+            "posts",
+            "last_run",
+            "last_poll",
+            "failures",
+            "last_error",
+            "next_due",
+        ],
+        fmt,
+        table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures", "last_error"],
+    )
 
 
 @source.command("show")
@@ -149,31 +178,45 @@ def source_show(obj: Ctx, ref: str) -> None:
     db = obj.db()
     s = get_source(db, ref)
     h = health_mod.get(db, s["id"])
-    click.echo(f"#{s['id']} {s['kind']} [{s['state']}] {safe(mask_url(s['url']))}"
-               + (f"  ({safe(s['name'])})" if s["name"] else ""))
+    click.echo(
+        f"#{s['id']} {s['kind']} [{s['state']}] {safe(mask_url(s['url']))}"
+        + (f"  ({safe(s['name'])})" if s["name"] else "")
+    )
     click.echo(f"  added {s['added_at']}; settings {json.dumps(s['settings'])}")
     click.echo(f"  posts: {count_posts(db, s['id'])}")
     if s["kind"] == "feed":
-        click.echo(f"  last poll {h.get('last_poll') or '-'}, last success {h.get('last_success') or '-'}, "
-                   f"next due {h.get('next_due') or 'now'}, interval {h.get('interval_s') or '-'} s")
-        click.echo(f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: "
-                   f"{safe(mask_urls(h.get('last_error')) or '-')}")
-        click.echo(f"  new posts per poll (smoothed): {float(h.get('new_item_rate') or 0):.2f}; "
-                   f"validators: etag {'yes' if h.get('etag') else 'no'}, last-modified {'yes' if h.get('last_modified') else 'no'}")
+        click.echo(
+            f"  last poll {h.get('last_poll') or '-'}, last success {h.get('last_success') or '-'}, "
+            f"next due {h.get('next_due') or 'now'}, interval {h.get('interval_s') or '-'} s"
+        )
+        click.echo(
+            f"  failures in a row: {h.get('consecutive_failures', 0)}; last error: "
+            f"{safe(mask_urls(h.get('last_error')) or '-')}"
+        )
+        click.echo(
+            f"  new posts per poll (smoothed): {float(h.get('new_item_rate') or 0):.2f}; "
+            f"validators: etag {'yes' if h.get('etag') else 'no'}, last-modified {'yes' if h.get('last_modified') else 'no'}"
+        )
         if h.get("moved_from"):
             click.echo(f"  moved from {safe(mask_url(h['moved_from']))}")
         if h.get("disabled_reason"):
             click.echo(f"  disabled: {safe(mask_urls(h['disabled_reason']))}")
     else:
         st = crawl_state(db, s["id"])
-        click.echo(f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
-                   f"{st.get('newest_updated') or '-'}; blog id {st.get('blog_id') or '-'}")
+        click.echo(
+            f"  backfill complete: {'yes' if st.get('backfill_complete') else 'no'}; newest updated "
+            f"{st.get('newest_updated') or '-'}; blog id {st.get('blog_id') or '-'}"
+        )
         if h.get("last_poll"):
-            click.echo(f"  last crawl {h.get('last_poll')}, last success {h.get('last_success') or '-'}; failed crawls "
-                       f"in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}")
+            click.echo(
+                f"  last crawl {h.get('last_poll')}, last success {h.get('last_success') or '-'}; failed crawls "
+                f"in a row: {h.get('consecutive_failures', 0)}; last error: {safe(h.get('last_error') or '-')}"
+            )
     for r in list_runs(db, source_id=s["id"], limit=5):
-        click.echo(f"  run #{r['id']} {r['kind']} {r['started_at']} {r['finish_reason'] or 'running'}: "
-                   f"{r['pages']} pages, {r['items']} items, new {json.dumps(r['stats'].get('new', {}))}")
+        click.echo(
+            f"  run #{r['id']} {r['kind']} {r['started_at']} {r['finish_reason'] or 'running'}: "
+            f"{r['pages']} pages, {r['items']} items, new {json.dumps(r['stats'].get('new', {}))}"
+        )
 
 
 @source.command("candidates")
@@ -267,8 +310,13 @@ def source_remove(obj: Ctx, ref: str) -> None:
 
 
 @source.command("discover")
-@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
-              help="Visit at most this many linked hosts (the most linked first).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    help="Visit at most this many linked hosts (the most linked first).",
+)
 @click.option("--set", "-s", "scrapy_set", multiple=True, metavar="KEY=VALUE", help="A Scrapy setting for this run.")
 @click.pass_obj
 @handled
@@ -289,8 +337,11 @@ def source_discover(obj: Ctx, limit: int, scrapy_set: tuple[str, ...]) -> None:
         click.echo("no linked hosts to visit (collect some relevant posts first)")
         return
     # the sites (host and effective port) of approved sources; a bare host only from `trusted_hosts`
-    trusted = sorted(allowed_sites(*(s["url"] for s in list_sources(obj.db(), state="enabled")),
-                                   trusted_hosts=obj.cfg["trusted_hosts"]))
+    trusted = sorted(
+        allowed_sites(
+            *(s["url"] for s in list_sources(obj.db(), state="enabled")), trusted_hosts=obj.cfg["trusted_hosts"]
+        )
+    )
     run_discovery(obj.path, obj.cfg, hosts, trusted, overrides={"_pairs": list(scrapy_set)})
     n = count_sources(obj.db(), state="candidate")
     click.echo(f"visited {len(hosts)} host(s); {n} candidate source(s) waiting: rjwatch source candidates")

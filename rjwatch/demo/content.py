@@ -20,7 +20,7 @@ All texts except the seed are written for the demo. Dates run from 2017 to 2024.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
 
 from rjwatch.demo.site import NewsItem, Post
@@ -28,7 +28,7 @@ from rjwatch.demo.site import NewsItem, Post
 # ---------------------------------------------------------------------------------------------
 # Time zones and the seed
 
-UTC = timezone.utc
+UTC = UTC
 PST = timezone(timedelta(hours=-8))
 PDT = timezone(timedelta(hours=-7))
 CET = timezone(timedelta(hours=1))
@@ -39,7 +39,7 @@ SEED_FILE = "000_2726ccec86287c13.txt"
 
 #: The seed's Russian flag as it arrived: the UTF-8 bytes of 🇷🇺 decoded as GBK.
 SEED_FLAG_MOJIBAKE = "馃嚪馃嚭"
-SEED_FLAG = "\U0001F1F7\U0001F1FA"
+SEED_FLAG = "\U0001f1f7\U0001f1fa"
 
 #: Page chrome at the end of the seed text (the Spanish-locale comments block), not article text.
 SEED_CHROME_PREFIXES = ("No hay comentarios", "Publicar un comentario")
@@ -635,8 +635,7 @@ def _mado_posts() -> list[Post]:
                 "ロシア外務省は21日、日本との平和条約締結交渉を中断すると発表しました。ウクライナ侵攻を"
                 "受けて日本が科した経済制裁への対抗措置だとしています。あわせて、北方四島へのビザなし交流と"
                 "自由訪問の停止、四島での共同経済活動に関する協議からの撤退も表明しました。",
-                "岸田首相は国会で「極めて不当で、断じて受け入れられない」と述べ、制裁を続ける方針を示し"
-                "ました。",
+                "岸田首相は国会で「極めて不当で、断じて受け入れられない」と述べ、制裁を続ける方針を示しました。",
                 "根室の町では、朝から元島民の方々の落胆の声が聞かれました。千島歯舞諸島居住者連盟の方は、"
                 "「墓参だけはなんとか続けてほしい」と話していました。元島民の平均年齢は八十六歳を超えて"
                 "いて、残された時間は多くありません。",

@@ -28,16 +28,22 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the base class's naming
+            def do_POST(self):  # the base class names it
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
                 body = self.rfile.read(length)
                 try:
                     payload = json.loads(body or b"{}")
                 except ValueError:
                     payload = {"raw": body.decode("utf-8", "replace")}
-                receiver._record({"at": time.time(), "path": self.path, "key": self.headers.get("X-Rjwatch-Key"),
-                                  "title": payload.get("title") if isinstance(payload, dict) else None,
-                                  "payload": payload})
+                receiver._record(
+                    {
+                        "at": time.time(),
+                        "path": self.path,
+                        "key": self.headers.get("X-Rjwatch-Key"),
+                        "title": payload.get("title") if isinstance(payload, dict) else None,
+                        "payload": payload,
+                    }
+                )
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -68,7 +74,7 @@ class WebhookReceiver:
         with self._lock:
             return list(self.received)
 
-    def start(self) -> "WebhookReceiver":
+    def start(self) -> WebhookReceiver:
         self._thread.start()
         return self
 
@@ -76,7 +82,7 @@ class WebhookReceiver:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -6,7 +6,7 @@ this module puts them together, so that neither of the two imports the other bac
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rjwatch.demo import content
 from rjwatch.demo.site import Blog, Network, NewsFeed, Post
@@ -26,5 +26,5 @@ def demo_network() -> Network:
 def demo_late_posts(now: datetime | None = None) -> list[tuple[str, Post]]:
     """Two posts to publish while a demo runs, as (blog key, post): a fresh copy of the seed
     article and a new relevant article. Both are dated `now` (default: the current time)."""
-    when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    when = (now or datetime.now(UTC)).replace(microsecond=0)
     return content.late_posts(when)

@@ -36,8 +36,8 @@ from pathlib import Path
 from judge.errors import RjwatchError
 from judge.pool import die_with_parent
 from rjwatch.demo.hook import WebhookReceiver
-from rjwatch.demo.server import ServerGroup, SiteServer
 from rjwatch.demo.network import demo_late_posts, demo_network
+from rjwatch.demo.server import ServerGroup, SiteServer
 from storage import progress
 
 #: Folder the demo writes to when none is given.
@@ -161,13 +161,25 @@ class Screen:
         with self.lock:
             self.end()
             if self.fancy:
-                from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                           TimeElapsedColumn)
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    SpinnerColumn,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
 
                 bar = [BarColumn(), MofNCompleteColumn()] if total is not None else []
-                self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), *bar,
-                                         TextColumn("{task.fields[detail]}", style="dim"),
-                                         TimeElapsedColumn(), console=self.console, transient=True)
+                self.progress = Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    *bar,
+                    TextColumn("{task.fields[detail]}", style="dim"),
+                    TimeElapsedColumn(),
+                    console=self.console,
+                    transient=True,
+                )
                 self.progress.start()
                 self.task = self.progress.add_task(description, total=total, detail="")
             else:
@@ -241,8 +253,10 @@ class Demo:
             raise DemoError(f"cannot create {self.folder}: {exc.strerror}") from None
         if self.db_path.exists() and self.db_path.stat().st_size > 0:
             if progress.meta_value(self.db_path, DEMO_MARK) is None:
-                raise DemoError(f"{self.db_path} exists and is not a demo database; the demo will not replace it "
-                                f"(choose another --dir or --db)")
+                raise DemoError(
+                    f"{self.db_path} exists and is not a demo database; the demo will not replace it "
+                    f"(choose another --dir or --db)"
+                )
             self._check_no_daemon()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
@@ -259,8 +273,10 @@ class Demo:
             except OSError:
                 fh.seek(0)
                 pid = fh.read().strip() or "?"
-                raise DemoError(f"a demo daemon (pid {pid}) is still running on {self.db_path}; stop it first "
-                                f"(Ctrl-C in its terminal)") from None
+                raise DemoError(
+                    f"a demo daemon (pid {pid}) is still running on {self.db_path}; stop it first "
+                    f"(Ctrl-C in its terminal)"
+                ) from None
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def start_network(self) -> None:
@@ -273,8 +289,10 @@ class Demo:
             self.hook = WebhookReceiver(self.hook_log, port=hook_port).start()
         except OSError as exc:
             self.servers.stop()
-            raise DemoError(f"cannot serve the demo network on 127.0.0.1"
-                            f"{f' from port {port}' if port else ''}: {exc.strerror or exc}") from None
+            raise DemoError(
+                f"cannot serve the demo network on 127.0.0.1"
+                f"{f' from port {port}' if port else ''}: {exc.strerror or exc}"
+            ) from None
 
     def sources(self) -> list[dict]:
         """The demo's `[[sources]]`: each blog crawled and its feed polled, and the news site's RSS."""
@@ -290,15 +308,28 @@ class Demo:
         return out
 
     def write_config(self) -> None:
-        lines = ["# Written by `rjwatch demo` for a one-minute tour: intervals are seconds here, minutes and",
-                 "# hours by default (docs/settings.md). Copy rjwatch.toml.example for real use.", ""]
+        lines = [
+            "# Written by `rjwatch demo` for a one-minute tour: intervals are seconds here, minutes and",
+            "# hours by default (docs/settings.md). Copy rjwatch.toml.example for real use.",
+            "",
+        ]
         lines += [f"{k} = {_toml(v)}" for k, v in DEMO_SETTINGS.items()]
         for s in self.sources():
             lines += ["", "[[sources]]"] + [f"{k} = {_toml(v)}" for k, v in s.items()]
-        lines += ["", "# Every alert is printed on the console; posts also go to a local webhook through Apprise.",
-                  "[[alerts.channels]]", 'name = "console"', 'url = "console"',
-                  "", "[[alerts.channels]]", 'name = "webhook"', f"url = {_toml(self.hook.apprise_url)}",
-                  "[alerts.channels.rule]", f"kinds = {_toml(list(WEBHOOK_KINDS))}", ""]
+        lines += [
+            "",
+            "# Every alert is printed on the console; posts also go to a local webhook through Apprise.",
+            "[[alerts.channels]]",
+            'name = "console"',
+            'url = "console"',
+            "",
+            "[[alerts.channels]]",
+            'name = "webhook"',
+            f"url = {_toml(self.hook.apprise_url)}",
+            "[alerts.channels.rule]",
+            f"kinds = {_toml(list(WEBHOOK_KINDS))}",
+            "",
+        ]
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
 
     def create_database(self) -> int:
@@ -323,9 +354,18 @@ class Demo:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RJWATCH_")}  # the demo's config rules
         env["PYTHONUNBUFFERED"] = "1"
         cmd = [sys.executable, "-m", "rjwatch", "--db", str(self.db_path), "--config", str(self.config_path), "run"]
-        self.daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                       text=True, encoding="utf-8", errors="replace", env=env,
-                                       start_new_session=True, preexec_fn=_die_with_parent_by_sigterm)
+        self.daemon = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent_by_sigterm,
+        )
         self._reader = threading.Thread(target=self._read_daemon, name="demo-daemon-output", daemon=True)
         self._reader.start()
 
@@ -350,7 +390,7 @@ class Demo:
                 text = safe(raw.rstrip("\n"))
                 if text.startswith(_ALERT_PREFIX):
                     flush()
-                    block = [text[len(_ALERT_PREFIX):]]
+                    block = [text[len(_ALERT_PREFIX) :]]
                 elif _LOG_LINE_RE.match(text):
                     flush()
                     block = None
@@ -369,8 +409,11 @@ class Demo:
             tail = lines[-LOG_TAIL_LINES:]
         except OSError:
             pass
-        return (f"the daemon stopped unexpectedly (exit {self.daemon.returncode})"
-                + (f": {tail[-1]}" if tail else "") + f"; see {self._show(self.log_path)}")
+        return (
+            f"the daemon stopped unexpectedly (exit {self.daemon.returncode})"
+            + (f": {tail[-1]}" if tail else "")
+            + f"; see {self._show(self.log_path)}"
+        )
 
     def stop_daemon(self) -> int | None:
         if self.daemon is None or self.daemon.poll() is not None:
@@ -404,9 +447,12 @@ class Demo:
         from rjwatch.output import safe
 
         got = self.hook.deliveries()
-        for d in got[self._hook_seen:]:
-            self.screen.event(f"webhook received {safe(d.get('title') or '(no title)')}", style="cyan",
-                              detail=[f"X-Rjwatch-Key: {safe(d.get('key') or '-')}"])
+        for d in got[self._hook_seen :]:
+            self.screen.event(
+                f"webhook received {safe(d.get('title') or '(no title)')}",
+                style="cyan",
+                detail=[f"X-Rjwatch-Key: {safe(d.get('key') or '-')}"],
+            )
         self._hook_seen = len(got)
 
     def wait(self, until: float, check) -> bool:
@@ -430,12 +476,16 @@ class Demo:
         self.prepare_folder()
         self.start_network()
         blogs = [srv.app for k, srv in self.servers.items() if k in self.network.blogs]
-        s.event(f"demo network up on 127.0.0.1: {len(blogs)} Blogger-style blogs "
-                f"({', '.join(f'{b.locale}/{b.template}' for b in blogs)}) and a news RSS feed")
+        s.event(
+            f"demo network up on 127.0.0.1: {len(blogs)} Blogger-style blogs "
+            f"({', '.join(f'{b.locale}/{b.template}' for b in blogs)}) and a news RSS feed"
+        )
         self.write_config()
         n_sources = self.create_database()
-        s.event(f"database {self._show(self.db_path)} created with the seed article and {n_sources} sources "
-                f"(config {self._show(self.config_path)})")
+        s.event(
+            f"database {self._show(self.db_path)} created with the seed article and {n_sources} sources "
+            f"(config {self._show(self.config_path)})"
+        )
         self.start_daemon()
         s.event(f"daemon started: rjwatch run (pid {self.daemon.pid}), log in {self._show(self.log_path)}")
 
@@ -444,8 +494,9 @@ class Demo:
         done = self.wait(time.monotonic() + COLLECT_TIMEOUT_S, lambda: self._collect_step(s))
         s.end()
         if not done:
-            raise DemoError(f"the first collection did not finish within {COLLECT_TIMEOUT_S:.0f} s; "
-                            f"see {self._show(self.log_path)}")
+            raise DemoError(
+                f"the first collection did not finish within {COLLECT_TIMEOUT_S:.0f} s; see {self._show(self.log_path)}"
+            )
         done_n, total, posts = self.collected()
         s.event(f"first collection done: {posts} posts from {total} sources, stored without per-post alerts")
 
@@ -465,8 +516,10 @@ class Demo:
         picked = self.wait(time.monotonic() + PICKUP_TIMEOUT_S, lambda: self._late_step(s))
         s.end()
         if not picked:
-            raise DemoError(f"the two new posts were not collected and alerted within {PICKUP_TIMEOUT_S:.0f} s; "
-                            f"see {self._show(self.log_path)}")
+            raise DemoError(
+                f"the two new posts were not collected and alerted within {PICKUP_TIMEOUT_S:.0f} s; "
+                f"see {self._show(self.log_path)}"
+            )
 
         # 4. Let it run to the end of the duration (and a quiet moment, to show nothing repeats).
         end_at = max(started + self.opts.duration, time.monotonic() + SETTLE_S)
@@ -537,8 +590,11 @@ class Demo:
         s.line(f"Summary of {self._show(self.db_path)}", style="bold")
         by_status = progress.posts_by_status(self.db_path)
         order = ["copy", "excerpt", "new", "duplicate", "off_topic"]
-        s.line("  posts by status: " + ", ".join(f"{k} {by_status.get(k, 0)}" for k in order)
-               + f" ({sum(by_status.values())} posts)")
+        s.line(
+            "  posts by status: "
+            + ", ".join(f"{k} {by_status.get(k, 0)}" for k in order)
+            + f" ({sum(by_status.values())} posts)"
+        )
         spread = progress.seed_spread(self.db_path)
         s.line(f"  the seed's spread: {by_status.get('copy', 0)} copies and {by_status.get('excerpt', 0)} excerpts")
         for pid, status, title, share, source, url in spread:
@@ -549,27 +605,39 @@ class Demo:
             s.line(f"  syndicated duplicate: #{pid} {_cut(safe(title or ''))} (same story as #{orig})")
         sent = progress.alerts_sent_by_kind(self.db_path)
         silent = progress.alerts_suppressed(self.db_path)
-        s.line(f"  alerts sent: {sum(sent.values())} ("
-               + ", ".join(f"{k} {v}" for k, v in sorted(sent.items())) + f"); {silent} more were held back "
-               "during the first collection (one summary per source instead)")
+        s.line(
+            f"  alerts sent: {sum(sent.values())} ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(sent.items()))
+            + f"); {silent} more were held back "
+            "during the first collection (one summary per source instead)"
+        )
         for title in self._late_titles():
             s.line(f"    live: {safe(title)}")
         per_channel = progress.deliveries_sent_by_channel(self.db_path)
         hook = self.hook.deliveries()
         keys = {d.get("key") for d in hook}
-        s.line(f"  deliveries: console {per_channel.get('console', 0)}, webhook {per_channel.get('webhook', 0)}; "
-               f"the local webhook (Apprise json://) received {len(hook)} with {len(keys)} distinct "
-               f"idempotency keys ({self._show(self.hook_log)})")
+        s.line(
+            f"  deliveries: console {per_channel.get('console', 0)}, webhook {per_channel.get('webhook', 0)}; "
+            f"the local webhook (Apprise json://) received {len(hook)} with {len(keys)} distinct "
+            f"idempotency keys ({self._show(self.hook_log)})"
+        )
         s.line()
         s.line("Next, try:" if not running else "Next, in another terminal, try:", style="bold")
         db = shlex.quote(self._show(self.db_path))
-        for cmd in (f"rjwatch --db {db} search Kuril", f"rjwatch --db {db} copies", f"rjwatch --db {db} serve",
-                    f"rjwatch --db {db} posts --status new", f"rjwatch --db {db} show {self._late_post_row()}"):
+        for cmd in (
+            f"rjwatch --db {db} search Kuril",
+            f"rjwatch --db {db} copies",
+            f"rjwatch --db {db} serve",
+            f"rjwatch --db {db} posts --status new",
+            f"rjwatch --db {db} show {self._late_post_row()}",
+        ):
             s.line(f"  {cmd}")
         bin_dir = Path(sys.executable).parent
         if shutil.which("rjwatch") is None or Path(shutil.which("rjwatch")).parent != bin_dir:
-            s.line(f"  (rjwatch is in {self._show(bin_dir)}/: `source {self._show(bin_dir)}/activate` puts it on "
-                   f"your PATH)")
+            s.line(
+                f"  (rjwatch is in {self._show(bin_dir)}/: `source {self._show(bin_dir)}/activate` puts it on "
+                f"your PATH)"
+            )
 
     def _late_titles(self) -> list[str]:
         ids = [p.post_id for _, p in self.late]

@@ -122,8 +122,16 @@ FAULT_KINDS = (
 
 #: Faults that replace the site's answer; the others change how (or when) it is delivered.
 _RESPONDERS = frozenset(
-    {"rate_limit", "burst_503", "redirect_loop", "huge", "gzip_bomb", "hang", "status",
-     "html_instead_of_feed"}  # fmt: skip
+    {
+        "rate_limit",
+        "burst_503",
+        "redirect_loop",
+        "huge",
+        "gzip_bomb",
+        "hang",
+        "status",
+        "html_instead_of_feed",
+    }  # fmt: skip
 )
 _DELIVERY = frozenset({"drip", "truncate", "broken_chunked"})
 
@@ -208,8 +216,9 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def add(self, kind: str, path: str = "*", *, times: int | None = None,
-            seconds: float = DEFAULT_FAULT_SECONDS, **params) -> Fault:
+    def add(
+        self, kind: str, path: str = "*", *, times: int | None = None, seconds: float = DEFAULT_FAULT_SECONDS, **params
+    ) -> Fault:
         """Add a fault of `kind` for paths matching `path` (fnmatch, query excluded).
 
         `times` caps how often it fires; `seconds` is its lifetime (at most MAX_FAULT_SECONDS).
@@ -223,8 +232,7 @@ class Faults:
         if kind == "gzip_bomb":
             gzip_bomb_body(params["inflated"])  # build (and cache) now, not on the first request
         seconds = min(max(0.0, float(seconds)), MAX_FAULT_SECONDS)
-        fault = Fault(kind=kind, path=path, params=params, times=times,
-                      expires_at=time.monotonic() + seconds)
+        fault = Fault(kind=kind, path=path, params=params, times=times, expires_at=time.monotonic() + seconds)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -273,8 +281,9 @@ class Faults:
 
     # --- convenience constructors ---
 
-    def rate_limit(self, path: str = "*", *, first: int | None = None, every: int | None = None,
-                   retry_after: int = 1, **kw) -> Fault:
+    def rate_limit(
+        self, path: str = "*", *, first: int | None = None, every: int | None = None, retry_after: int = 1, **kw
+    ) -> Fault:
         """429 with `Retry-After: retry_after` for the first `first` requests to each URL, or for
         every `every`-th matching request."""
         return self.add("rate_limit", path, first=first, every=every, retry_after=retry_after, **kw)
@@ -286,8 +295,15 @@ class Faults:
     def slow(self, path: str, delay: float, **kw) -> Fault:
         return self.add("slow", path, delay=delay, **kw)
 
-    def drip(self, path: str, *, chunk: int = DEFAULT_DRIP_CHUNK, pause: float = DEFAULT_DRIP_PAUSE,
-             max_seconds: float = MAX_DRIP_SECONDS, **kw) -> Fault:
+    def drip(
+        self,
+        path: str,
+        *,
+        chunk: int = DEFAULT_DRIP_CHUNK,
+        pause: float = DEFAULT_DRIP_PAUSE,
+        max_seconds: float = MAX_DRIP_SECONDS,
+        **kw,
+    ) -> Fault:
         return self.add("drip", path, chunk=chunk, pause=pause, max_seconds=max_seconds, **kw)
 
     def truncate(self, path: str, *, keep: float = 0.5, **kw) -> Fault:
@@ -445,7 +461,7 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, handler, site: "SiteServer", family):
+    def __init__(self, address, handler, site: SiteServer, family):
         self.address_family = family
         self.site = site
         super().__init__(address, handler)
@@ -472,7 +488,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.site._untrack(self.connection)
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+    def log_message(self, format, *args):  # the base class's signature
         pass  # requests go to the RequestLog instead of stderr
 
     def version_string(self) -> str:
@@ -504,8 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self._sent += len(data)
 
-    def _simple(self, status: int, head: bool, headers: dict | None = None,
-                message: str | None = None) -> None:
+    def _simple(self, status: int, head: bool, headers: dict | None = None, message: str | None = None) -> None:
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         body = (
             f"<!DOCTYPE html><html><head><title>{status} {phrase}</title></head>"
@@ -529,13 +544,19 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             site.log.leave(
                 RequestRecord(
-                    time=wall, method=self.command, path=self.path, host=self.headers.get("Host"),
-                    status=self._status, user_agent=self.headers.get("User-Agent"), bytes=self._sent,
-                    duration=time.monotonic() - started, fault=fault_kind,
+                    time=wall,
+                    method=self.command,
+                    path=self.path,
+                    host=self.headers.get("Host"),
+                    status=self._status,
+                    user_agent=self.headers.get("User-Agent"),
+                    bytes=self._sent,
+                    duration=time.monotonic() - started,
+                    fault=fault_kind,
                 )
             )
 
-    def _respond(self, site: "SiteServer", head: bool) -> str | None:
+    def _respond(self, site: SiteServer, head: bool) -> str | None:
         target = self.path
         if target.startswith(("http://", "https://")):  # absolute-form request target
             parts = urlsplit(target)
@@ -613,7 +634,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._start(status, {**headers, "Transfer-Encoding": "chunked"}, None)
             first = body[: max(1, len(body) // 3)]
             self._write(b"%x\r\n" % len(first) + first + b"\r\n")
-            self._write(b"zz-not-a-chunk-size\r\n" + body[len(first):len(first) + 64] + b"\r\n")
+            self._write(b"zz-not-a-chunk-size\r\n" + body[len(first) : len(first) + 64] + b"\r\n")
         elif k == "drip":
             self._start(status, headers, len(body))
             deadline = time.monotonic() + p["max_seconds"]
@@ -630,7 +651,7 @@ class _Handler(BaseHTTPRequestHandler):
                     break
         return fault_kind
 
-    def _huge(self, site: "SiteServer", size: int, with_length: bool, head: bool) -> None:
+    def _huge(self, site: SiteServer, size: int, with_length: bool, head: bool) -> None:
         headers = {"Content-Type": "text/html; charset=UTF-8"}
         if not with_length:
             self.close_connection = True  # the end of the body is the end of the connection
@@ -707,7 +728,7 @@ class SiteServer:
 
     # --- life cycle ---
 
-    def start(self) -> "SiteServer":
+    def start(self) -> SiteServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
@@ -719,8 +740,10 @@ class SiteServer:
             self._set_canonical = True
         name = getattr(self.app, "key", "site")
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
-            name=f"demo-{name}-{self.port}", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name=f"demo-{name}-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -760,7 +783,7 @@ class SiteServer:
         with self._conns_lock:
             self._conns.discard(conn)
 
-    def __enter__(self) -> "SiteServer":
+    def __enter__(self) -> SiteServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -782,7 +805,7 @@ class ServerGroup(dict):
         for server in self.values():
             server.stop()
 
-    def __enter__(self) -> "ServerGroup":
+    def __enter__(self) -> ServerGroup:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -31,10 +31,10 @@ import random
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Mapping
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from rjwatch.demo import templates
@@ -167,11 +167,12 @@ def _etag(body: bytes) -> str:
 
 
 def _http_date(dt: datetime) -> str:
-    return format_datetime(dt.astimezone(timezone.utc), usegmt=True)
+    return format_datetime(dt.astimezone(UTC), usegmt=True)
 
 
-def _conditional(body: bytes, content_type: str, last_modified: datetime, request_headers,
-                 ignore_validators: bool) -> Response:
+def _conditional(
+    body: bytes, content_type: str, last_modified: datetime, request_headers, ignore_validators: bool
+) -> Response:
     """A 200 with validators, or 304 when the request's validators match (RFC 9110 rules:
     If-None-Match wins over If-Modified-Since)."""
     etag = _etag(body)
@@ -195,7 +196,7 @@ def _conditional(body: bytes, content_type: str, last_modified: datetime, reques
                 since = None
             if since is not None:
                 if since.tzinfo is None:
-                    since = since.replace(tzinfo=timezone.utc)
+                    since = since.replace(tzinfo=UTC)
                 not_modified = last_modified.replace(microsecond=0) <= since
         if not_modified:
             return 304, {k: v for k, v in headers.items() if k != "Content-Type"}, b""
@@ -288,7 +289,7 @@ def _build_index(posts: list, version: int) -> _Index:
     for y in sorted(years, reverse=True):
         month_rows = [(m, len(months[(y, m)]), months[(y, m)]) for m in range(12, 0, -1) if (y, m) in months]
         archive.append((y, len(years[y]), month_rows))
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return _Index(
         version=version,
         posts=by_pub,
@@ -422,14 +423,21 @@ class Blog:
             self._commit(idx.posts + [placed])
             return placed
 
-    def edit(self, post_id: str, new_body_html: str | None = None, *, updated: datetime | None = None,
-             title: str | None = None, labels=None) -> Post:
+    def edit(
+        self,
+        post_id: str,
+        new_body_html: str | None = None,
+        *,
+        updated: datetime | None = None,
+        title: str | None = None,
+        labels=None,
+    ) -> Post:
         """Replace a post's body (and optionally title/labels); `updated` defaults to now.
         The URL does not change, as on Blogger. Raises KeyError for an unknown id."""
         with self._lock:
             idx = self._idx
             old = idx.by_id[post_id]
-            when = updated or datetime.now(timezone.utc).replace(microsecond=0)
+            when = updated or datetime.now(UTC).replace(microsecond=0)
             changes = {"updated": when}
             if new_body_html is not None:
                 changes["body_html"] = new_body_html
@@ -445,7 +453,7 @@ class Blog:
         """Remove a post (its URL then answers 404). Raises KeyError for an unknown id."""
         with self._lock:
             idx = self._idx
-            idx.by_id[post_id]  # noqa: B018 - KeyError for unknown ids
+            idx.by_id[post_id]  # KeyError for unknown ids
             self._commit([p for p in idx.posts if p.post_id != post_id])
 
     # --- rendering ---
@@ -465,9 +473,18 @@ class Blog:
         mobile = params.get("m") == "1"
 
         def page(**kw) -> Page:
-            return Page(blog=self, base=base, canonical_base=canonical_base, path=path,
-                        query=parts.query, mobile=mobile, tz=self.tz, archive=idx.archive,
-                        labels=idx.label_counts, **kw)
+            return Page(
+                blog=self,
+                base=base,
+                canonical_base=canonical_base,
+                path=path,
+                query=parts.query,
+                mobile=mobile,
+                tz=self.tz,
+                archive=idx.archive,
+                labels=idx.label_counts,
+                **kw,
+            )
 
         if path == "/robots.txt":
             body = feed_tpl.robots(canonical_base, self.disallow_search).encode()
@@ -487,8 +504,7 @@ class Blog:
             i = idx.pos[post.post_id]
             newer = idx.posts[i - 1] if i > 0 else None
             older = idx.posts[i + 1] if i + 1 < len(idx.posts) else None
-            pg = page(page_type="item", posts=[post], page_name=post.title,
-                      expanded=(int(m.group(1)), int(m.group(2))))
+            pg = page(page_type="item", posts=[post], page_name=post.title, expanded=(int(m.group(1)), int(m.group(2))))
             pg.newer_url = pg.post_url(newer) if newer else None
             pg.older_url = pg.post_url(older) if older else None
             return self._html(pg)
@@ -513,8 +529,11 @@ class Blog:
 
     def _html(self, pg: Page, status: int = 200) -> Response:
         body = render_page(pg).encode("utf-8")
-        return status, {"Content-Type": HTML_TYPE, "Cache-Control": "private, max-age=0",
-                        "X-Content-Type-Options": "nosniff"}, body
+        return (
+            status,
+            {"Content-Type": HTML_TYPE, "Cache-Control": "private, max-age=0", "X-Content-Type-Options": "nosniff"},
+            body,
+        )
 
     def _not_found(self, page) -> Response:
         return self._html(page(page_type="error", posts=[]), status=404)
@@ -535,8 +554,7 @@ class Blog:
             return self._not_found(page)
         shown = posts[:LISTING_MAX_POSTS]
         newest_local = shown[0].published.astimezone(self.tz)
-        pg = page(page_type="archive", posts=shown, page_name=name,
-                  expanded=(year, month or newest_local.month))
+        pg = page(page_type="archive", posts=shown, page_name=name, expanded=(year, month or newest_local.month))
         if len(posts) > len(shown):
             pg.older_url = self._search_link(pg, "/search", shown[-1].published, LISTING_MAX_POSTS)
         # "Newer Posts" on an archive points at the next period through /search, as Blogger does.
@@ -547,13 +565,19 @@ class Blog:
             start = datetime(year + 1, 1, 1, tzinfo=self.tz)
             end = datetime(year + 2, 1, 1, tzinfo=self.tz)
         if idx.posts and idx.posts[0].published >= start:
-            query = urlencode([("updated-min", start.isoformat()), ("updated-max", end.isoformat()),
-                               ("max-results", str(LISTING_MAX_POSTS))], safe=":")
+            query = urlencode(
+                [
+                    ("updated-min", start.isoformat()),
+                    ("updated-max", end.isoformat()),
+                    ("max-results", str(LISTING_MAX_POSTS)),
+                ],
+                safe=":",
+            )
             pg.newer_url = pg.link("/search?" + query)
         return self._html(pg)
 
     def _search(self, idx: _Index, page, path: str, params: dict) -> Response:
-        label = unquote(path[len("/search/label/"):]) if path.startswith("/search/label/") else None
+        label = unquote(path[len("/search/label/") :]) if path.startswith("/search/label/") else None
         if label is not None:
             candidates = idx.labels.get(label)
             if candidates is None:  # Blogger label URLs are matched case-insensitively
@@ -570,8 +594,7 @@ class Blog:
         limit = max(1, min(limit, LISTING_MAX_POSTS))
         query = (params.get("q") or "").strip()[:SEARCH_QUERY_MAX_CHARS]
         # On /search, Blogger's updated-min/max bound the *published* time.
-        results = [p for p in candidates
-                   if (hi is None or p.published < hi) and (lo is None or p.published >= lo)]
+        results = [p for p in candidates if (hi is None or p.published < hi) and (lo is None or p.published >= lo)]
         if query:
             q = query.lower()
             results = [p for p in results if q in idx.text(p)]
@@ -623,10 +646,19 @@ class Blog:
             post = idx.by_id.get(m.group(1))
             if post is None:
                 return _text(404, "Not Found")
-            body = feed_tpl.atom(pg, [post], total=1, start=1, per_page=1, self_url=self_url,
-                                 next_url=None, summary=False, updated=post.updated, all_labels=[])
-            return _conditional(body.encode("utf-8"), ATOM_TYPE, post.updated, request_headers,
-                                self.ignore_validators)
+            body = feed_tpl.atom(
+                pg,
+                [post],
+                total=1,
+                start=1,
+                per_page=1,
+                self_url=self_url,
+                next_url=None,
+                summary=False,
+                updated=post.updated,
+                all_labels=[],
+            )
+            return _conditional(body.encode("utf-8"), ATOM_TYPE, post.updated, request_headers, self.ignore_validators)
         m = _FEED_RE.match(path)
         if not m:
             return _text(404, "Not Found")
@@ -657,32 +689,58 @@ class Blog:
             wanted = set.intersection(*sets) if sets else set()
             seq = [p for p in (idx.by_updated if by_updated else idx.posts) if p.post_id in wanted]
             if by_updated:
-                seq = [p for p in seq if (upd_min is None or p.updated >= upd_min)
-                       and (upd_max is None or p.updated < upd_max)]
-            seq = [p for p in seq if (pub_min is None or p.published >= pub_min)
-                   and (pub_max is None or p.published < pub_max)]
+                seq = [
+                    p
+                    for p in seq
+                    if (upd_min is None or p.updated >= upd_min) and (upd_max is None or p.updated < upd_max)
+                ]
+            seq = [
+                p
+                for p in seq
+                if (pub_min is None or p.published >= pub_min) and (pub_max is None or p.published < pub_max)
+            ]
         elif by_updated:
             seq = _window(idx.by_updated, idx.upd_keys, upd_min, upd_max)
             if pub_min is not None or pub_max is not None:
-                seq = [p for p in seq if (pub_min is None or p.published >= pub_min)
-                       and (pub_max is None or p.published < pub_max)]
+                seq = [
+                    p
+                    for p in seq
+                    if (pub_min is None or p.published >= pub_min) and (pub_max is None or p.published < pub_max)
+                ]
         else:
             seq = _window(idx.posts, idx.pub_keys, pub_min, pub_max)
         total = len(seq)
         entries = seq[start - 1 : start - 1 + per_page]
         next_url = None
         if start - 1 + per_page < total:
-            keep = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True)
-                    if k not in ("start-index", "max-results")]
+            keep = [
+                (k, v)
+                for k, v in parse_qsl(raw_query, keep_blank_values=True)
+                if k not in ("start-index", "max-results")
+            ]
             keep += [("start-index", str(start + per_page)), ("max-results", str(per_page))]
             next_url = pg.base + path + "?" + urlencode(keep, safe=":")
         summary = kind == "summary" or (kind == "default" and self.feed_mode == "summary")
         render = feed_tpl.rss if alt == "rss" else feed_tpl.atom
-        body = render(pg, entries, total=total, start=start, per_page=per_page, self_url=self_url,
-                      next_url=next_url, summary=summary, updated=idx.newest_updated,
-                      all_labels=[label for label, _ in idx.label_counts])
-        return _conditional(body.encode("utf-8"), RSS_TYPE if alt == "rss" else ATOM_TYPE,
-                            idx.newest_updated, request_headers, self.ignore_validators)
+        body = render(
+            pg,
+            entries,
+            total=total,
+            start=start,
+            per_page=per_page,
+            self_url=self_url,
+            next_url=next_url,
+            summary=summary,
+            updated=idx.newest_updated,
+            all_labels=[label for label, _ in idx.label_counts],
+        )
+        return _conditional(
+            body.encode("utf-8"),
+            RSS_TYPE if alt == "rss" else ATOM_TYPE,
+            idx.newest_updated,
+            request_headers,
+            self.ignore_validators,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -747,7 +805,7 @@ class NewsFeed:
     def edit(self, slug: str, new_body_html: str, *, updated: datetime | None = None) -> NewsItem:
         with self._lock:
             ordered, by_slug = self._snapshot
-            when = updated or datetime.now(timezone.utc).replace(microsecond=0)
+            when = updated or datetime.now(UTC).replace(microsecond=0)
             new = dataclasses.replace(by_slug[slug], body_html=new_body_html, updated=when)
             self._set([new if i.slug == slug else i for i in ordered])
             return new
@@ -764,10 +822,11 @@ class NewsFeed:
         if path in ("/rss.xml", "/feed", "/feed/"):
             if not self.feed_enabled:
                 return _text(404, "Not Found")
-            newest = max((i.updated for i in ordered), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
+            newest = max((i.updated for i in ordered), default=datetime(1970, 1, 1, tzinfo=UTC))
             body = news_tpl.rss(self, base, ordered[:NEWS_RSS_ITEMS], newest).encode("utf-8")
-            return _conditional(body, "application/rss+xml; charset=UTF-8", newest, request_headers,
-                                self.ignore_validators)
+            return _conditional(
+                body, "application/rss+xml; charset=UTF-8", newest, request_headers, self.ignore_validators
+            )
         if path == "/":
             return 200, html_headers, news_tpl.front(self, base, ordered[:NEWS_RSS_ITEMS]).encode("utf-8")
         m = re.match(r"^/news/([a-z0-9-]+)\.html$", path)
@@ -803,41 +862,116 @@ class Network:
 # Synthetic blogs for benchmarks
 
 #: Date range synthetic posts are spread over.
-SYNTHETIC_START = datetime(2017, 1, 1, tzinfo=timezone.utc)
-SYNTHETIC_END = datetime(2024, 12, 31, tzinfo=timezone.utc)
+SYNTHETIC_START = datetime(2017, 1, 1, tzinfo=UTC)
+SYNTHETIC_END = datetime(2024, 12, 31, tzinfo=UTC)
 
 #: Word counts of synthetic post bodies (like the curated posts: short notes to long essays).
 SYNTHETIC_MIN_WORDS, SYNTHETIC_MAX_WORDS = 150, 600
 
-_SUBJECTS = ["I", "We", "My neighbour", "The club", "Our reading group", "The council",
-             "A friend of mine", "The bakery on the corner", "Half the street", "The new volunteer",
-             "My sister", "The ferry crew"]
-_VERBS = ["spent an afternoon on", "finally finished", "started planning", "wrote a long note about",
-          "argued for an hour about", "took photos of", "made a list for", "kept coming back to",
-          "had second thoughts about", "asked around about"]
-_THINGS = ["the allotment", "the bicycle route along the river", "the library book sale", "the old harbour",
-           "the choir's spring concert", "the flea market", "a broken radio", "the bus timetable",
-           "the school fundraiser", "a box of letters from 1978", "the community garden", "the hiking map",
-           "a sourdough starter", "the rooftop beehives", "the chess tournament", "the winter coat drive"]
-_WHEN = ["on Saturday", "last week", "this morning", "after work", "over the holidays", "before the rain",
-         "at the weekend", "in the early evening", "during the long weekend", "yesterday"]
-_AFTER = ["and it went better than expected.", "which took longer than anyone admitted.",
-          "and now I have more questions than answers.", "so the photos will follow in the next post.",
-          "and the notes are below for anyone who asked.", "mostly because nobody else volunteered.",
-          "while the kettle boiled twice.", "with a lot of help from the comments here.",
-          "and I would do it again.", "even though the weather did not cooperate."]
-_EXTRA = ["Prices have gone up again, but not by much.", "Someone suggested we start earlier next time.",
-          "The map on the noticeboard is out of date.", "I counted fourteen people, which is a record.",
-          "There was tea, and there were opinions.", "The shortcut is not actually shorter.",
-          "Next month the plan is to try the other side of town.",
-          "It rained exactly when the forecast said it would.",
-          "My notes from last year turned out to be useful after all.",
-          "The best idea came from the youngest person there."]
-_TITLE_FORMS = ["Notes on {thing}", "{When}: {thing}", "Another look at {thing}",
-                "What I learned from {thing}", "A short report on {thing}", "{thing}, part {n}",
-                "Weekend notes: {thing}", "Back to {thing}"]
-_SYNTH_LABELS = ["notes", "local", "weekend", "books", "garden", "cycling", "food", "photos", "community",
-                 "travel", "music", "history"]
+_SUBJECTS = [
+    "I",
+    "We",
+    "My neighbour",
+    "The club",
+    "Our reading group",
+    "The council",
+    "A friend of mine",
+    "The bakery on the corner",
+    "Half the street",
+    "The new volunteer",
+    "My sister",
+    "The ferry crew",
+]
+_VERBS = [
+    "spent an afternoon on",
+    "finally finished",
+    "started planning",
+    "wrote a long note about",
+    "argued for an hour about",
+    "took photos of",
+    "made a list for",
+    "kept coming back to",
+    "had second thoughts about",
+    "asked around about",
+]
+_THINGS = [
+    "the allotment",
+    "the bicycle route along the river",
+    "the library book sale",
+    "the old harbour",
+    "the choir's spring concert",
+    "the flea market",
+    "a broken radio",
+    "the bus timetable",
+    "the school fundraiser",
+    "a box of letters from 1978",
+    "the community garden",
+    "the hiking map",
+    "a sourdough starter",
+    "the rooftop beehives",
+    "the chess tournament",
+    "the winter coat drive",
+]
+_WHEN = [
+    "on Saturday",
+    "last week",
+    "this morning",
+    "after work",
+    "over the holidays",
+    "before the rain",
+    "at the weekend",
+    "in the early evening",
+    "during the long weekend",
+    "yesterday",
+]
+_AFTER = [
+    "and it went better than expected.",
+    "which took longer than anyone admitted.",
+    "and now I have more questions than answers.",
+    "so the photos will follow in the next post.",
+    "and the notes are below for anyone who asked.",
+    "mostly because nobody else volunteered.",
+    "while the kettle boiled twice.",
+    "with a lot of help from the comments here.",
+    "and I would do it again.",
+    "even though the weather did not cooperate.",
+]
+_EXTRA = [
+    "Prices have gone up again, but not by much.",
+    "Someone suggested we start earlier next time.",
+    "The map on the noticeboard is out of date.",
+    "I counted fourteen people, which is a record.",
+    "There was tea, and there were opinions.",
+    "The shortcut is not actually shorter.",
+    "Next month the plan is to try the other side of town.",
+    "It rained exactly when the forecast said it would.",
+    "My notes from last year turned out to be useful after all.",
+    "The best idea came from the youngest person there.",
+]
+_TITLE_FORMS = [
+    "Notes on {thing}",
+    "{When}: {thing}",
+    "Another look at {thing}",
+    "What I learned from {thing}",
+    "A short report on {thing}",
+    "{thing}, part {n}",
+    "Weekend notes: {thing}",
+    "Back to {thing}",
+]
+_SYNTH_LABELS = [
+    "notes",
+    "local",
+    "weekend",
+    "books",
+    "garden",
+    "cycling",
+    "food",
+    "photos",
+    "community",
+    "travel",
+    "music",
+    "history",
+]
 
 
 def _synthetic_body(rng: random.Random) -> str:
@@ -847,8 +981,10 @@ def _synthetic_body(rng: random.Random) -> str:
         sentences = []
         for _ in range(rng.randint(3, 6)):
             if rng.random() < 0.6:
-                sentence = (f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_THINGS)} "
-                            f"{rng.choice(_WHEN)}, {rng.choice(_AFTER)}")
+                sentence = (
+                    f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_THINGS)} "
+                    f"{rng.choice(_WHEN)}, {rng.choice(_AFTER)}"
+                )
             else:
                 sentence = rng.choice(_EXTRA)
             sentences.append(sentence)
@@ -857,8 +993,7 @@ def _synthetic_body(rng: random.Random) -> str:
     return "\n".join(paragraphs)
 
 
-def build_blog(key: str, n_posts: int, template: str = "simple", locale: str = "en", seed: int = 0,
-               **options) -> Blog:
+def build_blog(key: str, n_posts: int, template: str = "simple", locale: str = "en", seed: int = 0, **options) -> Blog:
     """A deterministic synthetic blog of `n_posts` posts spread over 2017-2024 (for crawl and
     render benchmarks). Same arguments, same blog: ids, titles, bodies, dates and labels.
 
@@ -883,10 +1018,19 @@ def build_blog(key: str, n_posts: int, template: str = "simple", locale: str = "
         thing = rng.choice(_THINGS)
         title = rng.choice(_TITLE_FORMS).format(thing=thing, When=rng.choice(_WHEN).capitalize(), n=n % 7 + 2)
         title = title[0].upper() + title[1:]
-        posts.append(Post(post_id=post_id, title=title, slug="", published=published, updated=updated,
-                          author=options.get("author", "Blog Author"),
-                          labels=tuple(sorted(rng.sample(_SYNTH_LABELS, rng.randint(1, 3)))),
-                          body_html=_synthetic_body(rng), lang="en"))
+        posts.append(
+            Post(
+                post_id=post_id,
+                title=title,
+                slug="",
+                published=published,
+                updated=updated,
+                author=options.get("author", "Blog Author"),
+                labels=tuple(sorted(rng.sample(_SYNTH_LABELS, rng.randint(1, 3)))),
+                body_html=_synthetic_body(rng),
+                lang="en",
+            )
+        )
     options.setdefault("title", f"Synthetic blog {key}")
     options.setdefault("description", "Generated posts for crawl benchmarks.")
     return Blog(key=key, blog_id=blog_id, template=template, locale=locale, posts=posts, **options)

@@ -288,21 +288,24 @@ def profile_url(page: Page) -> str:
 
 #: Canned reader comments per language; a post gets 0-2 of them, chosen from its id.
 COMMENTS = {
-    "en": [("Hiro K.", "Thanks for putting this together, it is hard to find a calm summary."),
-           ("Anonymous", "Interesting. I would like to read more about the fishing side of this."),
-           ("Dana", "Bookmarked. The timeline at the end is useful.")],
-    "es": [("Lucía", "Muy buen resumen, gracias por compartirlo."),
-           ("Anónimo", "¿Hay alguna fuente en español sobre este tema?"),
-           ("Jorge M.", "Lo guardo para leerlo con calma este fin de semana.")],
-    "fr": [("Claire", "Merci pour ce résumé très clair."),
-           ("Anonyme", "Intéressant, j'attends la suite.")],
-    "de": [("Birgit", "Danke für die Zusammenfassung!"),
-           ("Anonym", "Spannend, bitte mehr davon.")],
-    "ru": [("Ирина", "Спасибо, очень понятно изложено."),
-           ("Анонимный", "Интересно, что будет дальше с переговорами."),
-           ("Павел", "Сохранил себе, хорошая подборка фактов.")],
-    "ja": [("たかし", "わかりやすいまとめをありがとうございます。"),
-           ("匿名", "続報を楽しみにしています。")],
+    "en": [
+        ("Hiro K.", "Thanks for putting this together, it is hard to find a calm summary."),
+        ("Anonymous", "Interesting. I would like to read more about the fishing side of this."),
+        ("Dana", "Bookmarked. The timeline at the end is useful."),
+    ],
+    "es": [
+        ("Lucía", "Muy buen resumen, gracias por compartirlo."),
+        ("Anónimo", "¿Hay alguna fuente en español sobre este tema?"),
+        ("Jorge M.", "Lo guardo para leerlo con calma este fin de semana."),
+    ],
+    "fr": [("Claire", "Merci pour ce résumé très clair."), ("Anonyme", "Intéressant, j'attends la suite.")],
+    "de": [("Birgit", "Danke für die Zusammenfassung!"), ("Anonym", "Spannend, bitte mehr davon.")],
+    "ru": [
+        ("Ирина", "Спасибо, очень понятно изложено."),
+        ("Анонимный", "Интересно, что будет дальше с переговорами."),
+        ("Павел", "Сохранил себе, хорошая подборка фактов."),
+    ],
+    "ja": [("たかし", "わかりやすいまとめをありがとうございます。"), ("匿名", "続報を楽しみにしています。")],
 }
 
 
@@ -344,7 +347,7 @@ def threaded_comments(page: Page, post) -> str:
 <h4>{esc(i18n.comment_count(len(comments), page.blog.locale))}</h4>
 <div class='comments-content'>
 <div id='comment-holder'>
-<div class="comment-thread toplevel-thread"><ol id="top-ra">{''.join(items)}</ol></div>
+<div class="comment-thread toplevel-thread"><ol id="top-ra">{"".join(items)}</ol></div>
 </div>
 </div>
 <p class='comment-footer'>
@@ -410,9 +413,7 @@ def archive_widget(page: Page, hierarchy: bool = True) -> str:
             )
             if mstate == "expanded" and posts:
                 out.append("<ul class='posts'>")
-                out.extend(
-                    f"<li><a href='{page.post_url(p)}'>{esc(p.title)}</a></li>" for p in posts
-                )
+                out.extend(f"<li><a href='{page.post_url(p)}'>{esc(p.title)}</a></li>" for p in posts)
                 out.append("</ul>")
             out.append("</li>\n</ul>")
         out.append("</li>\n</ul>")
@@ -548,7 +549,7 @@ def data_context(page: Page, template_name: str, widgets: list[tuple[str, str, s
     )
     return f"""<script type="text/javascript" src="https://www.blogger.com/static/v1/widgets/3845888474-widgets.js"></script>
 <script type='text/javascript'>
-window['__wavt'] = 'AOuZoY{stable_number(page.url) % 10**9}:{stable_number(b.blog_id)}';_WidgetManager._Init('//www.blogger.com/rearrange?blogID\\x3d{b.blog_id}','{js(page.url.split(':', 1)[1])}','{b.blog_id}');
-_WidgetManager._SetDataContext([{{'name': 'blog', 'data': {{{blog_data}}}}}, {{'name': 'features', 'data': {{}}}}, {{'name': 'messages', 'data': {{'edit': '{js(s["edit"])}', 'linkCopiedToClipboard': 'Link copied to clipboard!', 'ok': 'Ok', 'postLink': 'Post Link'}}}}, {{'name': 'template', 'data': {{'name': '{js(template_name)}', 'localizedName': '{js(template_name)}', 'isResponsive': false, 'isAlternateRendering': {'true' if page.mobile else 'false'}, 'isCustom': false}}}}, {{'name': 'view', 'data': {view}}}]);
+window['__wavt'] = 'AOuZoY{stable_number(page.url) % 10**9}:{stable_number(b.blog_id)}';_WidgetManager._Init('//www.blogger.com/rearrange?blogID\\x3d{b.blog_id}','{js(page.url.split(":", 1)[1])}','{b.blog_id}');
+_WidgetManager._SetDataContext([{{'name': 'blog', 'data': {{{blog_data}}}}}, {{'name': 'features', 'data': {{}}}}, {{'name': 'messages', 'data': {{'edit': '{js(s["edit"])}', 'linkCopiedToClipboard': 'Link copied to clipboard!', 'ok': 'Ok', 'postLink': 'Post Link'}}}}, {{'name': 'template', 'data': {{'name': '{js(template_name)}', 'localizedName': '{js(template_name)}', 'isResponsive': false, 'isAlternateRendering': {"true" if page.mobile else "false"}, 'isCustom': false}}}}, {{'name': 'view', 'data': {view}}}]);
 {register}
 </script>"""

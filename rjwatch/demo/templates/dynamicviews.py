@@ -27,8 +27,7 @@ def render(page: Page) -> str:
     lang = page.lang
     scripts = "\n".join(
         f"<script src='{SCRIPT_BASE}/js/{name}' type='text/javascript'></script>"
-        for name in ("thirdparty/jquery.js", "common.js", f"languages/lang__{lang}.js", "sidebar.js",
-                     "gadgets.js")
+        for name in ("thirdparty/jquery.js", "common.js", f"languages/lang__{lang}.js", "sidebar.js", "gadgets.js")
     )
     return f"""<!DOCTYPE html>
 <html class='v2' dir='ltr' lang='{lang}' xmlns='http://www.w3.org/1999/xhtml' xmlns:b='http://www.google.com/2005/gml/b' xmlns:data='http://www.google.com/2005/gml/data' xmlns:expr='http://www.google.com/2005/gml/expr'>

@@ -10,7 +10,7 @@ Which entries go in, in which order, is decided by `site.py`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import quote
 
@@ -39,8 +39,19 @@ def summary_html(page: Page, post) -> str:
     return f'{esc(text)}<br /><a href="{esc(link)}">{esc(page.s["read_more"])} &#187;</a>'
 
 
-def atom(page: Page, entries: list, *, total: int, start: int, per_page: int, self_url: str,
-         next_url: str | None, summary: bool, updated: datetime, all_labels: list[str]) -> str:
+def atom(
+    page: Page,
+    entries: list,
+    *,
+    total: int,
+    start: int,
+    per_page: int,
+    self_url: str,
+    next_url: str | None,
+    summary: bool,
+    updated: datetime,
+    all_labels: list[str],
+) -> str:
     b = page.blog
     tz = page.tz
     blog_tag = f"tag:blogger.com,1999:blog-{b.blog_id}"
@@ -110,8 +121,19 @@ def atom(page: Page, entries: list, *, total: int, start: int, per_page: int, se
     return "".join(out)
 
 
-def rss(page: Page, entries: list, *, total: int, start: int, per_page: int, self_url: str,
-        next_url: str | None, summary: bool, updated: datetime, all_labels: list[str]) -> str:
+def rss(
+    page: Page,
+    entries: list,
+    *,
+    total: int,
+    start: int,
+    per_page: int,
+    self_url: str,
+    next_url: str | None,
+    summary: bool,
+    updated: datetime,
+    all_labels: list[str],
+) -> str:
     b = page.blog
     tz = page.tz
     blog_tag = f"tag:blogger.com,1999:blog-{b.blog_id}"
@@ -124,7 +146,7 @@ def rss(page: Page, entries: list, *, total: int, start: int, per_page: int, sel
         'xmlns:gd="http://schemas.google.com/g/2005" '
         "xmlns:thr='http://purl.org/syndication/thread/1.0' version='2.0'><channel>",
         f"<atom:id>{blog_tag}</atom:id>",
-        f"<lastBuildDate>{format_datetime(updated.astimezone(timezone.utc))}</lastBuildDate>",
+        f"<lastBuildDate>{format_datetime(updated.astimezone(UTC))}</lastBuildDate>",
     ]
     out.extend(f"<category>{esc(label)}</category>" for label in all_labels)
     out.extend(
@@ -153,7 +175,7 @@ def rss(page: Page, entries: list, *, total: int, start: int, per_page: int, sel
         out.append(
             "<item>"
             f"<guid isPermaLink='false'>{blog_tag}.post-{post.post_id}</guid>"
-            f"<pubDate>{format_datetime(post.published.astimezone(timezone.utc))}</pubDate>"
+            f"<pubDate>{format_datetime(post.published.astimezone(UTC))}</pubDate>"
             f"<atom:updated>{_ts(post.updated, tz)}</atom:updated>{cats}"
             f"<title>{esc(post.title)}</title>"
             f"<description>{esc(body)}</description>"
@@ -188,7 +210,7 @@ def comments_feed(page: Page, self_url: str, updated: datetime, post=None) -> st
 def sitemap_index(base: str, pages: int, lastmod: datetime) -> str:
     rows = "".join(
         f"<sitemap><loc>{esc(base)}/sitemap.xml?page={n}</loc>"
-        f"<lastmod>{lastmod.astimezone(timezone.utc).isoformat(timespec='seconds').replace('+00:00', 'Z')}</lastmod></sitemap>"
+        f"<lastmod>{lastmod.astimezone(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')}</lastmod></sitemap>"
         for n in range(1, pages + 1)
     )
     return (
@@ -200,7 +222,7 @@ def sitemap_index(base: str, pages: int, lastmod: datetime) -> str:
 def sitemap_page(base: str, posts: list) -> str:
     rows = "".join(
         f"<url><loc>{esc(base + p.path)}</loc>"
-        f"<lastmod>{p.updated.astimezone(timezone.utc).isoformat(timespec='seconds').replace('+00:00', 'Z')}</lastmod></url>"
+        f"<lastmod>{p.updated.astimezone(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')}</lastmod></url>"
         for p in posts
     )
     return (

@@ -12,8 +12,20 @@ from datetime import datetime
 
 _EN = {
     "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "months": ["January", "February", "March", "April", "May", "June", "July", "August",
-               "September", "October", "November", "December"],
+    "months": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
     "date_header": "{dayname}, {month} {day}, {year}",
     "short_date": "{month} {day:02d}, {year}",
     "clock12": True,
@@ -58,8 +70,20 @@ LOCALES: dict[str, dict] = {
     "en": _EN,
     "es": {
         "days": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
-        "months": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-                   "septiembre", "octubre", "noviembre", "diciembre"],
+        "months": [
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "septiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
+        ],
         "date_header": "{dayname}, {day} de {month} de {year}",
         "short_date": "{month} {day:02d}, {year}",
         "clock12": False,
@@ -101,8 +125,20 @@ LOCALES: dict[str, dict] = {
     },
     "fr": {
         "days": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
-        "months": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-                   "septembre", "octobre", "novembre", "décembre"],
+        "months": [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],
         "date_header": "{dayname} {day} {month} {year}",
         "short_date": "{day:02d} {month} {year}",
         "clock12": False,
@@ -144,8 +180,20 @@ LOCALES: dict[str, dict] = {
     },
     "de": {
         "days": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
-        "months": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-                   "September", "Oktober", "November", "Dezember"],
+        "months": [
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember",
+        ],
         "date_header": "{dayname}, {day}. {month} {year}",
         "short_date": "{day:02d}. {month} {year}",
         "clock12": False,
@@ -188,10 +236,34 @@ LOCALES: dict[str, dict] = {
     "ru": {
         "days": ["понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"],
         # Genitive forms: the date header reads "20 марта 2017 г.".
-        "months": ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-                   "сентября", "октября", "ноября", "декабря"],
-        "months_nominative": ["январь", "февраль", "март", "апрель", "май", "июнь", "июль",
-                              "август", "сентябрь", "октябрь", "ноябрь", "декабрь"],
+        "months": [
+            "января",
+            "февраля",
+            "марта",
+            "апреля",
+            "мая",
+            "июня",
+            "июля",
+            "августа",
+            "сентября",
+            "октября",
+            "ноября",
+            "декабря",
+        ],
+        "months_nominative": [
+            "январь",
+            "февраль",
+            "март",
+            "апрель",
+            "май",
+            "июнь",
+            "июль",
+            "август",
+            "сентябрь",
+            "октябрь",
+            "ноябрь",
+            "декабрь",
+        ],
         "date_header": "{dayname}, {day} {month} {year} г.",
         "short_date": "{day} {month} {year} г.",
         "clock12": False,
@@ -199,8 +271,7 @@ LOCALES: dict[str, dict] = {
         "at": "на",
         "by": "Автор:",
         "labels": "Ярлыки:",
-        "comments": {0: "Комментариев нет:", 1: "1 комментарий:", "few": "{n} комментария:",
-                     "n": "{n} комментариев:"},
+        "comments": {0: "Комментариев нет:", 1: "1 комментарий:", "few": "{n} комментария:", "n": "{n} комментариев:"},
         "post_comment": "Отправить комментарий",
         "newer_post": "Следующее",
         "older_post": "Предыдущее",
@@ -234,8 +305,7 @@ LOCALES: dict[str, dict] = {
     },
     "ja": {
         "days": ["月曜日", "火曜日", "水曜日", "木曜日", "金曜日", "土曜日", "日曜日"],
-        "months": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月",
-                   "11月", "12月"],
+        "months": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
         "date_header": "{year}年{month_num}月{day}日{dayname}",
         "short_date": "{year}年{month_num}月{day}日",
         "clock12": False,
@@ -299,9 +369,7 @@ def date_header(dt: datetime, locale: str) -> str:
 def short_date(dt: datetime, locale: str) -> str:
     """The compact date the 2017+ themes print in the byline ("marzo 20, 2017")."""
     s = strings(locale)
-    return s["short_date"].format(
-        day=dt.day, month=s["months"][dt.month - 1], month_num=dt.month, year=dt.year
-    )
+    return s["short_date"].format(day=dt.day, month=s["months"][dt.month - 1], month_num=dt.month, year=dt.year)
 
 
 def clock(dt: datetime, locale: str) -> str:

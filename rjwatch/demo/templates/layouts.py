@@ -18,6 +18,7 @@ from rjwatch.demo.templates import (
     data_context,
     esc,
     head_meta,
+    i18n,
     label_path,
     labels_widget,
     navbar,
@@ -27,7 +28,6 @@ from rjwatch.demo.templates import (
     share_links,
     threaded_comments,
 )
-from rjwatch.demo.templates import i18n
 
 #: Per-family details: display name, body class variant, skin CSS highlights.
 SKINS = {
@@ -76,9 +76,7 @@ body {{ min-width: 960px; }}
 
 def _head(page: Page, family: str) -> str:
     name, _variant, color = SKINS[family]
-    bundle = (
-        "2975350028-widget_css_bundle.css" if family == "minima" else "3416767676-css_bundle_v2.css"
-    )
+    bundle = "2975350028-widget_css_bundle.css" if family == "minima" else "3416767676-css_bundle_v2.css"
     viewport = "" if family == "minima" else "<meta content='width=1100' name='viewport'/>\n"
     if page.mobile:
         viewport = "<meta content='width=device-width,initial-scale=1.0,minimum-scale=1.0,maximum-scale=1.0' name='viewport'/>\n"
@@ -121,9 +119,7 @@ def _footer(page: Page, post) -> str:
             f"<a href='{page.link(label_path(label))}' rel='tag'>{esc(label)}</a>" for label in post.labels
         )
         labels = f"<span class='post-labels'>\n{esc(s['labels'])}\n{links}\n</span>"
-    edit = (
-        f"https://www.blogger.com/post-edit.g?blogID={page.blog.blog_id}&postID={post.post_id}&from=pencil"
-    )
+    edit = f"https://www.blogger.com/post-edit.g?blogID={page.blog.blog_id}&postID={post.post_id}&from=pencil"
     return f"""<div class='post-footer'>
 <div class='post-footer-line post-footer-line-1'>
 <span class='post-author vcard'>
@@ -203,14 +199,8 @@ def _post(page: Page, post) -> str:
             "<div class='post hentry uncustomized-post-template' itemprop='blogPost' "
             "itemscope='itemscope' itemtype='http://schema.org/BlogPosting'>"
         )
-        metas = (
-            f"<meta content='{page.blog.blog_id}' itemprop='blogId'/>\n"
-            f"<meta content='{pid}' itemprop='postId'/>\n"
-        )
-        body_open = (
-            f"<div class='post-body entry-content' id='post-body-{pid}' "
-            "itemprop='description articleBody'>"
-        )
+        metas = f"<meta content='{page.blog.blog_id}' itemprop='blogId'/>\n<meta content='{pid}' itemprop='postId'/>\n"
+        body_open = f"<div class='post-body entry-content' id='post-body-{pid}' itemprop='description articleBody'>"
         header = "<div class='post-header'>\n<div class='post-header-line-1'></div>\n</div>"
     comments = ""
     if page.page_type == "item":
@@ -242,9 +232,9 @@ def _posts(page: Page) -> str:
             if current is not None:
                 out.append("\n        </div></div>\n      ")
             out.append(
-                "\n          <div class=\"date-outer\">\n        \n"
+                '\n          <div class="date-outer">\n        \n'
                 f"<h2 class='date-header'><span>{esc(page.date_header(post))}</span></h2>\n"
-                "\n          <div class=\"date-posts\">\n        \n"
+                '\n          <div class="date-posts">\n        \n'
             )
             current = day
         out.append(_post(page, post))
@@ -402,9 +392,9 @@ def _render_v2(page: Page, family: str) -> str:
 </div>"""
         footer = "<div class='foot section' id='mobile-footer' name='Footer'>" + profile_widget(page) + "</div>"
     else:
-        columns = f"""{_faux('fauxcolumn-center-outer')}
-{_faux('fauxcolumn-left-outer')}
-{_faux('fauxcolumn-right-outer')}
+        columns = f"""{_faux("fauxcolumn-center-outer")}
+{_faux("fauxcolumn-left-outer")}
+{_faux("fauxcolumn-right-outer")}
 <!-- corrects IE6 width calculation -->
 <div class='columns-inner'>
 <div class='column-center-outer'>
@@ -433,11 +423,11 @@ def _render_v2(page: Page, family: str) -> str:
 <body class='{body_class}'>
 {navbar(page)}
 <div class='body-fauxcolumns'>
-{_faux('body-fauxcolumn-outer')}
+{_faux("body-fauxcolumn-outer")}
 </div>
 <div class='content'>
 <div class='content-fauxcolumns'>
-{_faux('content-fauxcolumn-outer')}
+{_faux("content-fauxcolumn-outer")}
 </div>
 <div class='content-outer'>
 <div class='fauxborder-left content-fauxborder-left'>
@@ -500,8 +490,10 @@ def _render_v2(page: Page, family: str) -> str:
 
 
 def _render_minima(page: Page) -> str:
-    sidebar = "" if page.mobile else (
-        "<div id='sidebar-wrapper'>\n" + _sidebar(page).replace("sidebar-right-1", "sidebar") + "\n</div>"
+    sidebar = (
+        ""
+        if page.mobile
+        else ("<div id='sidebar-wrapper'>\n" + _sidebar(page).replace("sidebar-right-1", "sidebar") + "\n</div>")
     )
     return f"""<!DOCTYPE html>
 <html dir='ltr' xmlns='http://www.w3.org/1999/xhtml' xmlns:b='http://www.google.com/2005/gml/b' xmlns:data='http://www.google.com/2005/gml/data' xmlns:expr='http://www.google.com/2005/gml/expr'>

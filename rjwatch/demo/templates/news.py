@@ -9,7 +9,7 @@ navigation, a related-stories box and a footer) and the front page listing the s
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from rjwatch.demo.templates import esc, snippet
@@ -17,13 +17,13 @@ from rjwatch.demo.templates import esc, snippet
 
 def rss(site, base: str, items: list, updated: datetime) -> str:
     out = [
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" "
-        "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<channel>\n"
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/">\n<channel>\n'
         f"<title>{esc(site.title)}</title>\n<link>{esc(base)}/</link>\n"
         f"<description>{esc(site.description)}</description>\n<language>{esc(site.locale)}</language>\n"
-        f"<lastBuildDate>{format_datetime(updated.astimezone(timezone.utc))}</lastBuildDate>\n"
-        f"<atom:link href=\"{esc(base)}/rss.xml\" rel=\"self\" type=\"application/rss+xml\"/>\n"
+        f"<lastBuildDate>{format_datetime(updated.astimezone(UTC))}</lastBuildDate>\n"
+        f'<atom:link href="{esc(base)}/rss.xml" rel="self" type="application/rss+xml"/>\n'
         "<ttl>15</ttl>\n"
     ]
     for item in items:
@@ -32,8 +32,8 @@ def rss(site, base: str, items: list, updated: datetime) -> str:
         out.append(
             "<item>\n"
             f"<title>{esc(item.title)}</title>\n<link>{esc(url)}</link>\n"
-            f"<guid isPermaLink=\"true\">{esc(url)}</guid>\n"
-            f"<pubDate>{format_datetime(item.published.astimezone(timezone.utc))}</pubDate>\n"
+            f'<guid isPermaLink="true">{esc(url)}</guid>\n'
+            f"<pubDate>{format_datetime(item.published.astimezone(UTC))}</pubDate>\n"
             f"<dc:creator>{esc(item.author)}</dc:creator>\n{cats}\n"
             f"<description>{esc(snippet(item.body_html, 280))}</description>\n"
             "</item>\n"
@@ -87,12 +87,9 @@ def article(site, base: str, item, related: list) -> str:
         f'<meta property="og:url" content="{esc(url)}">\n'
         f'<meta property="article:published_time" content="{item.published.isoformat(timespec="seconds")}">\n'
         f'<meta name="author" content="{esc(item.author)}">\n'
-        '<script type="application/ld+json">' + json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-        + "</script>"
+        '<script type="application/ld+json">' + json.dumps(data, ensure_ascii=False).replace("</", "<\\/") + "</script>"
     )
-    rel = "\n".join(
-        f'<li><a href="{esc(base)}/news/{r.slug}.html">{esc(r.title)}</a></li>' for r in related
-    )
+    rel = "\n".join(f'<li><a href="{esc(base)}/news/{r.slug}.html">{esc(r.title)}</a></li>' for r in related)
     main = f"""<article class="story">
 <h1 class="headline">{esc(item.title)}</h1>
 <p class="byline">By <span class="author">{esc(item.author)}</span> &#183; <time datetime="{item.published.isoformat(timespec="seconds")}">{item.published.strftime("%B %d, %Y")}</time></p>
@@ -116,10 +113,20 @@ def front(site, base: str, items: list) -> str:
         f"<p>{esc(snippet(i.body_html))}</p></li>"
         for i in items
     )
-    return _chrome(site, base, site.title, f'<link rel="canonical" href="{esc(base)}/">',
-                   f'<section class="latest"><h1>Latest</h1>\n<ul>\n{cards}\n</ul></section>')
+    return _chrome(
+        site,
+        base,
+        site.title,
+        f'<link rel="canonical" href="{esc(base)}/">',
+        f'<section class="latest"><h1>Latest</h1>\n<ul>\n{cards}\n</ul></section>',
+    )
 
 
 def not_found(site, base: str) -> str:
-    return _chrome(site, base, f"Page not found | {site.title}", "",
-                   "<h1>Page not found</h1><p>The story you asked for is not here.</p>")
+    return _chrome(
+        site,
+        base,
+        f"Page not found | {site.title}",
+        "",
+        "<h1>Page not found</h1><p>The story you asked for is not here.</p>",
+    )

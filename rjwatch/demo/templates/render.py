@@ -6,8 +6,16 @@ their shared helpers from: the package never imports its own modules back.
 
 from __future__ import annotations
 
-from rjwatch.demo.templates import (CLASSIC_FAMILIES, FAMILIES, THEME_FAMILIES, Page, dynamicviews, layouts, themes,
-                                    thirdparty)
+from rjwatch.demo.templates import (
+    CLASSIC_FAMILIES,
+    FAMILIES,
+    THEME_FAMILIES,
+    Page,
+    dynamicviews,
+    layouts,
+    themes,
+    thirdparty,
+)
 
 
 def render_page(page: Page) -> str:

@@ -21,6 +21,7 @@ from rjwatch.demo.templates import (
     data_context,
     esc,
     head_meta,
+    i18n,
     label_path,
     labels_widget,
     profile_url,
@@ -28,7 +29,6 @@ from rjwatch.demo.templates import (
     snippet,
     threaded_comments,
 )
-from rjwatch.demo.templates import i18n
 
 #: Per-theme details: display name and variant class.
 THEMES = {
@@ -53,9 +53,11 @@ def _jsonld(page: Page, post) -> str:
         "publisher": {"@type": "Organization", "name": "Blogger"},
         "author": {"@type": "Person", "name": post.author},
     }
-    return "<script type='application/ld+json'>" + json.dumps(data, ensure_ascii=False, indent=2).replace(
-        "</", "<\\/"
-    ) + "</script>"
+    return (
+        "<script type='application/ld+json'>"
+        + json.dumps(data, ensure_ascii=False, indent=2).replace("</", "<\\/")
+        + "</script>"
+    )
 
 
 def _share(page: Page, post, where: str) -> str:
@@ -78,7 +80,7 @@ def _share(page: Page, post, where: str) -> str:
             f"title='{esc(label)}'>\n<span class='platform-sharing-text'>{esc(label)}</span>\n</span>\n</li>"
         )
     popup = f"sharing-popup-Blog1-{where}-{post.post_id}"
-    return f"""<div class='post-share-buttons post-share-buttons-{'top' if where == 'byline' else 'bottom invisible'}'>
+    return f"""<div class='post-share-buttons post-share-buttons-{"top" if where == "byline" else "bottom invisible"}'>
 <div class='byline post-share-buttons goog-inline-block'>
 <div aria-owns='{popup}' class='sharing' data-title='{esc(post.title)}'>
 <button aria-controls='{popup}' aria-label='Share' class='sharing-button touch-icon-button' role='button'>
@@ -88,7 +90,7 @@ def _share(page: Page, post, where: str) -> str:
 </button>
 <div class='share-buttons-container'>
 <ul aria-hidden='true' class='share-buttons hidden' id='{popup}' role='menu'>
-{''.join(items)}
+{"".join(items)}
 </ul>
 </div>
 </div>

@@ -43,9 +43,9 @@ def _jsonld(page: Page, post) -> str:
         "dateModified": page.iso(post.updated),
         "author": {"@type": "Person", "name": post.author},
     }
-    return '<script type="application/ld+json">' + json.dumps(data, ensure_ascii=False).replace(
-        "</", "<\\/"
-    ) + "</script>"
+    return (
+        '<script type="application/ld+json">' + json.dumps(data, ensure_ascii=False).replace("</", "<\\/") + "</script>"
+    )
 
 
 def _ad() -> str:
@@ -103,7 +103,7 @@ def _item(page: Page, post) -> str:
 </div>
 <div id="related-wrap">
 <div class="title-wrap related-title"><h3>You may like these posts</h3></div>
-<div class="related-ready"><div class="related-tag" data-label="{esc(first_label or '')}"></div></div>
+<div class="related-ready"><div class="related-tag" data-label="{esc(first_label or "")}"></div></div>
 </div>
 </div>
 </div>
