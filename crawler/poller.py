@@ -20,6 +20,10 @@ send the poller to another local service. A refused hop is a failure in the sour
 a move. Time: a source's work in one pass ends within SOURCE_DEADLINES fetch deadlines (each fetch
 is bounded from connect to last byte), so one stalling server delays only itself; a stop (`stop`)
 shuts the sockets of the fetches under way, and their sources stay due.
+
+Why one module of this size: one polling pass (fetch, parse, full text, store, record health) with
+its deadlines and stop handling; the decisions it takes (interval, back-off, when to alert) are the
+pure functions of crawler/schedule.py.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ round-up, a passing mention) is flagged `partial` and weighed down; a post where
 appears shrinks to a fifth. Each kind adds points, capped so one repeated word cannot carry a post;
 the score is 1 - exp(-points / SCORE_SCALE), in [0, 1). Every point is listed in `reasons`, which
 `rjwatch show` prints.
+
+Why one module of this size: the score is one function whose steps weigh each other (each cap and
+factor is a named constant above it); matching and sentence splitting are judge/terms.py's.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ shown through Apprise's privacy masking plus our own (user-only credentials, hea
 query strings), and a logging filter (`install_log_masking`) masks every secret part of every
 configured channel URL in all log lines, Apprise's and urllib3's debug lines included. URLs may read
 secrets from the environment (`${VAR}`). Source URLs in alerts are shown through `mask_url`.
+
+Why one module of this size: channels, rules, flood control, digests and masking are read together
+by `dispatch`; the outbox's SQL is storage.outbox's.
 """
 
 from __future__ import annotations

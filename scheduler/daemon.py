@@ -25,6 +25,9 @@ Runs record their process (pid and start time): a run whose process is gone (kil
 of the daemon) is marked `died` at the next start, by housekeeping, by the blog's next crawl and by
 `status`/`runs` (storage.sources.mark_dead_runs). `status` says the daemon is not running when the
 heartbeat's process is gone or the heartbeat is older than STALE_TICKS ticks.
+
+Why one module of this size: the jobs share one scheduler, one database connection, one lock and
+the stop signal, and each job is short; split apart they would pass that state around.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ Identity, in layers (a post seen again gets a sighting, never a second row):
    row with status `duplicate` and `duplicate_of` pointing at the original (the earliest published;
    a later-collected but earlier-published original takes the role over, and the story still has
    only one alert).
+
+Why one module of this size: it is the one write path, and a post's whole transaction (verdict,
+duplicate group, sightings, revisions, the alert) reads top to bottom here; the worker pool is
+judge.pool's.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ million posts would otherwise take over a second to rank.
 
 User input only ever reaches SQL as a bound parameter. The query text itself is checked here
 first, so a malformed query gets an error that names the problem.
+
+Why one module of this size: query checking, FTS5 expressions, the trigram spelling of short CJK
+terms and ranking are one query language, tested as one.
 """
 
 from __future__ import annotations

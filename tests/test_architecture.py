@@ -237,3 +237,23 @@ def test_layers_have_no_import_cycles():
     """No two modules import each other, directly or through others (inside a package or across)."""
     cycles = import_cycles(import_edges(project_modules()))
     assert not cycles, "modules that import each other:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+#: A module longer than this says at its top why it is one module ("Why one module of this size: ...").
+MAX_MODULE_LINES = 500
+#: What the demo says (its posts and news texts): data written as code, exempt from the size rule.
+SIZE_EXEMPT = {"rjwatch/demo/content.py"}
+
+
+def test_a_long_module_says_why_it_is_one():
+    long = []
+    for d in ("judge", "storage", "crawler", "scheduler", "rjwatch"):
+        for path in sorted((REPO / d).rglob("*.py")):
+            rel = path.relative_to(REPO).as_posix()
+            text = path.read_text("utf-8")
+            if rel in SIZE_EXEMPT or text.count("\n") <= MAX_MODULE_LINES:
+                continue
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            if "Why one module of this size:" not in doc:
+                long.append(f"{rel}: {text.count(chr(10))} lines")
+    assert not long, "modules over 500 lines with no reason at their top:\n" + "\n".join(long)

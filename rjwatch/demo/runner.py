@@ -14,6 +14,9 @@ console output.
 Files, all in the demo folder (default `./demo`): `rjwatch.db` (left behind to query),
 `rjwatch.toml` (the demo's config), `daemon.log` (the daemon's log) and `webhook.jsonl` (what the
 webhook received).
+
+Why one module of this size: `rjwatch demo` end to end (servers, config, daemon, terminal view,
+clean stop), one user-facing command.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ below. Kinds:
 
 `stop()` returns within about a second even with hanging or dripping handlers: handler threads
 are daemons, waits are on the server's stop event, and open connections are shut down.
+
+Why one module of this size: the demo's HTTP servers and their hostile behaviours (dribbling,
+hanging, redirect chains, oversize answers) used by the tests, each a few lines.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ the markup itself lives in `rjwatch.demo.templates`; serving on sockets and faul
 month, by label, sorted by published and by updated) that are rebuilt, under a lock, whenever a
 post is published, edited or deleted - so a 5,000-post blog answers any request in milliseconds
 and concurrent requests always see a consistent snapshot.
+
+Why one module of this size: the demo's Blogger model and its request router answer a blogspot
+host's whole URL space (home, search, archives, feeds, mobile pages) from one set of indexes.
 """
 
 from __future__ import annotations

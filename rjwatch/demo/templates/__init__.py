@@ -16,6 +16,9 @@ into the bytes a real Blogger host would send for that template family:
 
 Markup structure follows real Blogger output as recorded in tests/fixtures/pages; every text in it
 is the demo's own.
+
+Why one module of this size: the markup shared by every Blogger template family lives in one place,
+so the families differ only in templates/layouts.py.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ This module owns the markup of those five families, desktop and `?m=1` mobile: t
 `abbr.published` in the footer timestamp link, labels, share buttons, comments, the Blog pager,
 the sidebar (search, profile, Blog Archive hierarchy, labels) and the Attribution footer.
 Minima is the older, flatter v1 skeleton (no ids on the body, `dl` comments).
+
+Why one module of this size: each template family's skeleton is a block of markup modelled on real
+Blogger output; splitting them would separate families that share helpers.
 """
 
 from __future__ import annotations
