@@ -1,4 +1,4 @@
-"""Daemon benchmark: scheduling lag, memory and exactly-once alerts of `rjwatch run` under steady load.
+"""Daemon benchmark: scheduling lag, memory and repeated alert deliveries of `rjwatch run` under steady load.
 
 What it measures, for the real daemon (`rjwatch --db DB --config CFG run`, a subprocess) over N minutes:
 
@@ -11,7 +11,7 @@ What it measures, for the real daemon (`rjwatch --db DB --config CFG run`, a sub
   JOB_THREADS in scheduler/daemon.py, for as long as its subprocess lives);
 - memory: the daemon's VmRSS from /proc/<pid>/status every 10 s; "start" is the first sample after one
   minute, "end" the last one before SIGTERM (targets: growth <= 10 % and end <= 200 MB);
-- exactly once: posts that qualified for an alert during the run (outbox rows of kind new/copy/excerpt
+- delivered once each: posts that qualified for an alert during the run (outbox rows of kind new/copy/excerpt
   that are not suppressed) against the distinct `X-Rjwatch-Key`s a local webhook received (must be
   equal) and keys received twice (must be 0); plus what happened to every post the benchmark published;
 - work done: polling passes and feed fetches, blog crawls, and a clean stop (SIGTERM, exit 0);
