@@ -48,7 +48,9 @@ BENCHMARKS = [
         "poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"
     ),
     Bench("crawl", "crawl_bench.py", (), ("--posts", "500"), "full and incremental crawls of a local Blogger blog"),
-    Bench("daemon", "daemon_bench.py", (), ("--quick",), "the daemon under steady load: lag, memory, repeated deliveries"),
+    Bench(
+        "daemon", "daemon_bench.py", (), ("--quick",), "the daemon under steady load: lag, memory, repeated deliveries"
+    ),
     Bench(
         "search",
         "search_bench.py",
