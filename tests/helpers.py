@@ -26,6 +26,20 @@ from storage.db import connect
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
 REPO = HERE.parent
+
+#: Scrapy settings for test crawls that lift only the politeness delays, so the suite stays quick; the
+#: per-site concurrency limit, the caps, the retries and the robots.txt rules stay as in production.
+FAST = [
+    arg
+    for setting in (
+        "DOWNLOAD_DELAY=0",
+        "AUTOTHROTTLE_ENABLED=False",
+        "RETRY_TIMES=2",
+        "DOWNLOAD_TIMEOUT=5",
+        "LOG_LEVEL=INFO",
+    )
+    for arg in ("-s", setting)
+]
 CORPUS = REPO.parent / "shared" / "corpus" / "blogger"
 SEED_FILE = REPO / "rjwatch" / "data" / "seeds" / "000_2726ccec86287c13.txt"
 

@@ -26,23 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers import REPO, q, rows
+from helpers import FAST, REPO, q, rows
 from storage.db import connect
-
-#: Scrapy settings that lift only the politeness delays, so that the campaign stays quick; the
-#: per-site concurrency limit, the caps, the retries and the robots.txt rules stay as in production.
-FAST = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "RETRY_TIMES=2",
-    "-s",
-    "DOWNLOAD_TIMEOUT=5",
-    "-s",
-    "LOG_LEVEL=INFO",
-]
 
 #: Statuses whose posts alert (the same list as scheduler.alerts.POST_KINDS).
 ALERTING = ("new", "copy", "excerpt")

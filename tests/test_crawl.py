@@ -18,24 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, descendants, gone, q, relevant_articles, run_cli, wait_until
+from helpers import FAST, REPO, descendants, gone, q, relevant_articles, run_cli, wait_until
 from rjwatch.demo.site import build_blog
 from storage.db import connect
 
 pytestmark = pytest.mark.slow
-
-FAST = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "RETRY_TIMES=2",
-    "-s",
-    "DOWNLOAD_TIMEOUT=5",
-    "-s",
-    "LOG_LEVEL=INFO",
-]
 
 
 def crawl(db_path: Path, source: str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
