@@ -2,9 +2,10 @@
 
 A profile term is one of:
 - words in a spaced script (Latin, Cyrillic ...), each part exact, a prefix (`japan*`), or, for a
-  Cyrillic part written without `*`, a lemma: "итуруп" finds Итурупа and Итурупе, "доля" finds долю
-  and долей (pymorphy3's dictionary; every reading of an ambiguous word counts, so "Курил" is both
-  курить and Курилы and matches the islands);
+  Cyrillic part written without `*`, every inflected form of the word: "итуруп" finds Итурупа and
+  Итурупе, "доля" finds долю and долей. pymorphy3's dictionary gives the forms (the lexeme of each
+  reading of the word) when the profile loads; the dictionary is then let go, so judging a text is a
+  set lookup and the analysis processes do not carry the dictionary;
 - a CJK literal, found anywhere (no spaces in those scripts, and Korean particles attach to words);
 - `re:...`, a regular expression.
 
@@ -15,7 +16,6 @@ at an abbreviation ("U.S.") or an initial. The relevance score (judge/relevance.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,35 +35,35 @@ bzw z.b usw ca hr dt
 """.split()
 )
 
-# --- lemmas (Russian) --------------------------------------------------------------------------------
+# --- word forms (Russian) ----------------------------------------------------------------------------
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 
-#: Words whose lemmas are kept between texts: Russian news vocabulary repeats, so after a few
-#: hundred posts nearly every lookup is a hit (about 40 MB at most).
-LEMMA_CACHE_SIZE = 200_000
 
-#: A text word is lemmatised only when it shares this many first letters with some lemma term:
-#: Russian inflection changes endings, not the first letters, and the screen spares the analyser
-#: almost every word of a text (0.13 ms a lookup otherwise).
-LEMMA_SCREEN_LETTERS = 3
-
-
-@functools.cache
 def _analyzer():
-    import pymorphy3  # loaded on first use: 20 MB of dictionaries, ~0.5 s
+    import pymorphy3  # 20 MB of dictionaries, ~0.3 s to load: only while a profile loads
 
     return pymorphy3.MorphAnalyzer()
 
 
-@functools.lru_cache(maxsize=LEMMA_CACHE_SIZE)
-def lemmas(word: str) -> frozenset[str]:
-    """Every dictionary form of a (casefolded) Russian word, one per reading; the word itself for
-    anything else."""
-    if not _CYRILLIC_RE.search(word):
-        return frozenset((word,))
-    forms = {p.normal_form.replace("ё", "е") for p in _analyzer().parse(word)}
-    forms.add(word)
-    return frozenset(forms)
+#: The forms found so far, by word: a process that loaded a profile hands them to the analysis workers it
+#: forks, which then never load the dictionary themselves.
+_FORMS: dict[str, frozenset[str]] = {}
+
+
+def word_forms(words: list[str]) -> dict[str, frozenset[str]]:
+    """Every inflected form of each (casefolded) Russian word: the union of the lexemes of all its
+    readings ("курилы" gives курил, курилам ...; "доля" gives долю, долей ...), with ё also written е.
+    The dictionary is loaded only for words not seen before, and let go after the call."""
+    missing = [w for w in words if w not in _FORMS]
+    if missing:
+        morph = _analyzer()
+        for word in missing:
+            forms = {word}
+            for parse in morph.parse(word):
+                forms.update(f.word for f in parse.lexeme)
+            forms.update([f.replace("ё", "е") for f in forms])
+            _FORMS[word] = frozenset(forms)
+    return {w: _FORMS[w] for w in words}
 
 
 _TOKEN_RE = re.compile(r"\w+(?:[-–+.'’]\w+)*")
@@ -81,12 +81,17 @@ def _term_regex(term: str) -> str:
     return rf"(?<!\w){body}(?!\w)"
 
 
-def _part(word: str) -> tuple[str, object]:
-    """One word of a term: ("*", prefix), ("~", lemmas) for a Cyrillic word, ("=", word) otherwise."""
+def _is_form_word(word: str) -> bool:
+    """A term part matched by its inflected forms: a Cyrillic word without `*` or a hyphen."""
+    return not word.endswith("*") and _CYRILLIC_RE.search(word) is not None and not _HYPHEN_RE.search(word)
+
+
+def _part(word: str, forms: dict[str, frozenset[str]]) -> tuple[str, object]:
+    """One word of a term: ("*", prefix), ("~", its forms) for a Russian word, ("=", word) otherwise."""
     if word.endswith("*"):
         return "*", word[:-1]
-    if _CYRILLIC_RE.search(word) and not _HYPHEN_RE.search(word):
-        return "~", lemmas(word)
+    if word in forms:
+        return "~", forms[word]
     return "=", word
 
 
@@ -94,15 +99,15 @@ def _part_matches(tok: str, kind: str, value) -> bool:
     if kind == "*":
         return tok.startswith(value)
     if kind == "~":
-        return tok in value or not lemmas(tok).isdisjoint(value)
+        return tok in value
     return tok == value
 
 
 class TermMatcher:
     """Finds every concept's terms in normalised text, sentence by sentence.
 
-    Latin/Cyrillic terms are sequences of word parts, each exact, a prefix (`japan*`) or a Russian
-    lemma; they are indexed by their first part. The distinct words of a text are checked against that index first
+    Latin/Cyrillic terms are sequences of word parts, each exact, a prefix (`japan*`) or the set of a
+    Russian word's forms; they are indexed by their first part (a form set under each of its forms). The distinct words of a text are checked against that index first
     (set operations, a few dict lookups per distinct word), and only the positions of words that
     can start a term are examined, so a text that names nothing costs one tokenising pass.
     Japanese/Chinese/Korean terms are literals (or `re:` patterns) found with one regex alternation
@@ -111,12 +116,22 @@ class TermMatcher:
 
     def __init__(self, concept_terms: dict[str, list[str]]):
         # A term is a tuple of parts (kind, value): "=" an exact word, "*" a prefix, "~" a frozenset
-        # of lemmas. Terms are indexed by their first part: exact words and lemmas in dicts, prefixes
-        # by their length.
+        # of word forms. Terms are indexed by their first part: exact words and every word form in one
+        # dict, prefixes by their length.
         Entry = tuple  # (concept, parts)
         self.exact_first: dict[str, list[Entry]] = {}
         self.prefix_first: dict[str, list[Entry]] = {}
-        self.lemma_first: dict[str, list[Entry]] = {}
+        form_words = sorted(
+            {
+                w
+                for terms in concept_terms.values()
+                for term in terms
+                if not term.strip().startswith("re:")
+                for w in unicodedata.normalize("NFKC", term).casefold().split()
+                if _is_form_word(w)
+            }
+        )
+        forms = word_forms(form_words)
         lengths: set[int] = set()
         self.cjk: dict[str, re.Pattern[str]] = {}
         for concept, terms in concept_terms.items():
@@ -137,39 +152,31 @@ class TermMatcher:
                 if _CJK_RE.search(t):
                     literals.append(t.rstrip("*"))
                     continue
-                parts = tuple(_part(p) for p in t.split())
+                parts = tuple(_part(p, forms) for p in t.split())
                 kind, head = parts[0]
                 entry = (concept, parts)
                 if kind == "*":
                     self.prefix_first.setdefault(head, []).append(entry)
                     lengths.add(len(head))
                 elif kind == "~":
-                    for lemma in head:
-                        self.lemma_first.setdefault(lemma, []).append(entry)
+                    for form in head:
+                        self.exact_first.setdefault(form, []).append(entry)
                 else:
                     self.exact_first.setdefault(head, []).append(entry)
             if literals or patterns:
                 alts = [re.escape(t) for t in sorted(set(literals), key=len, reverse=True)] + patterns
                 self.cjk[concept] = re.compile("|".join(alts))
-        for table in (self.exact_first, self.prefix_first, self.lemma_first):
+        for table in (self.exact_first, self.prefix_first):
             for key in table:
                 table[key].sort(key=lambda e: len(e[1]), reverse=True)  # longest phrase wins
         self.exact_keys = frozenset(self.exact_first)
         self.lengths = sorted(lengths, reverse=True)
         self.starts = frozenset(k[:2] for k in self.prefix_first)
         self.min_prefix = min(lengths) if lengths else 0
-        self.lemma_starts = frozenset(k[:LEMMA_SCREEN_LETTERS] for k in self.lemma_first)
-
-    def _lemma_head(self, w: str) -> bool:
-        return (
-            w[:LEMMA_SCREEN_LETTERS] in self.lemma_starts
-            and _CYRILLIC_RE.match(w) is not None
-            and not lemmas(w).isdisjoint(self.lemma_first)
-        )
 
     def _heads(self, words: set[str]) -> set[str]:
-        """The words that can start a term (exact first parts, words with a prefix term's head, words
-        with a lemma term's lemma)."""
+        """The words that can start a term (exact first parts and word forms, words with a prefix term's
+        head)."""
         heads = words & self.exact_keys
         starts, prefix, lengths, shortest = self.starts, self.prefix_first, self.lengths, self.min_prefix
         for w in words:
@@ -178,8 +185,6 @@ class TermMatcher:
                     if length <= len(w) and w[:length] in prefix:
                         heads.add(w)
                         break
-            if self.lemma_starts and w not in heads and self._lemma_head(w):
-                heads.add(w)
         return heads
 
     def _candidates(self, tok: str) -> list:
@@ -188,12 +193,6 @@ class TermMatcher:
             for length in self.lengths:
                 if length <= len(tok):
                     cands += self.prefix_first.get(tok[:length], ())
-        if self.lemma_starts and self._lemma_head(tok):
-            for lemma in lemmas(tok):
-                cands += self.lemma_first.get(lemma, ())
-        if len(cands) > 1:
-            cands = list(dict.fromkeys(cands))  # a term listed under two lemmas of one word
-            cands.sort(key=lambda e: len(e[1]), reverse=True)
         return cands
 
     def names_anything(self, text: str, words: set[str] | None = None) -> bool:
