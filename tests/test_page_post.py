@@ -138,7 +138,7 @@ def test_a_page_gives_the_same_post_by_crawl_and_by_ingest(db_path, served, tmp_
     )
     assert doubled == 0
     record(
-        "17 a page gives the same post by crawl and by ingest",
+        "26 a page gives the same post by crawl and by ingest",
         runs=1 + 2 * len(POSTS),
         posts=len(POSTS),
         faults=0,
