@@ -13,6 +13,14 @@ language, the topic profile), with no seed, so the verdict is the relevance verd
     python bench/accuracy.py                 # every part, one table each, and the dev cases it gets wrong
     python bench/accuracy.py --part dev      # the tuning part only
     python bench/accuracy.py --quiet         # tables only
+    python bench/accuracy.py --part translations   # translated copies of the seed only
+
+The last table is translation detection (judge.translation): tests/fixtures/translations holds the
+packaged seed translated into five languages (`whole`, `commentary`: the translation between a
+blogger's own paragraphs, `partial`: passages quoted in a longer article) and independent articles on
+the same 2+2 talks (`event`), judged against the packaged seed. A translation counts as found when it
+is a copy or excerpt of the seed with kind `translation`; the target is every whole translation found
+as a copy and no same-event article called a copy or excerpt.
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CASES = REPO / "tests" / "fixtures" / "relevance"
+TRANSLATIONS = REPO / "tests" / "fixtures" / "translations"
+#: What each kind of translation fixture must be judged (file `{lang}_{kind}.txt`; other kinds: neither).
+TRANSLATION_EXPECTED = {"whole": "copy", "commentary": "copy", "partial": "excerpt"}
 PARTS = ("dev", "heldout", "heldout2")
 HELD_BACK = ("heldout", "heldout2")
 BOTH = "held-back (both)"
@@ -169,13 +180,104 @@ def misses_target(by_lang: dict[str, Tally]) -> list[str]:
     ]
 
 
+def translation_cases() -> list[tuple[str, str, str, str | None]]:
+    """(name, lang, text, expected status) for every translation fixture."""
+    out = []
+    for path in sorted(TRANSLATIONS.glob("*.txt")):
+        lang, kind = path.stem.split("_", 1)
+        out.append((path.stem, lang, path.read_text("utf-8"), TRANSLATION_EXPECTED.get(kind.split("_")[0])))
+    return out
+
+
+def evaluate_translations(profile) -> tuple[dict[str, Tally], list[str], list[str]]:
+    """Tallies per language of translation detection, whole translations missed, same-event false copies."""
+    from judge.analyze import analyze, prepare_seed
+    from judge.classify import decide
+    from storage.bootstrap import packaged_seed
+
+    art = packaged_seed()
+    seed = prepare_seed(1, art["title"], art["text"])
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    missed, false_copies = [], []
+    for name, lang, raw, want in translation_cases():
+        title, _, body = raw.partition("\n\n")
+        a = analyze({"url": f"https://example.org/{name}", "title": title, "text": body}, [seed], profile)
+        v = decide(a.seed_matches, a.relevance.relevant, None, translations=a.translation_matches)
+        found = v.kind == "translation" and v.status in ("copy", "excerpt")
+        for key in (lang, "all"):
+            tallies[key].add(want is not None, found)
+        if want == "copy" and v.status != "copy":
+            missed.append(f"{name}: judged {v.status}")
+        if want is None and found:
+            false_copies.append(f"{name}: judged {v.status} ({'; '.join(v.reasons)})")
+    return tallies, missed, false_copies
+
+
+def translation_table(by_lang: dict[str, Tally]) -> str:
+    out = [
+        "| translations | cases | translations | precision | recall | F1 | wrong |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for lang in sorted(by_lang, key=lambda k: (k == "all", k)):
+        t = by_lang[lang]
+        name = "**all**" if lang == "all" else lang
+        out.append(
+            f"| {name} | {t.n} | {t.tp + t.fn} | {t.precision:.2f} | {t.recall:.2f} | {t.f1:.2f} | {t.fp + t.fn} |"
+        )
+    return "\n".join(out)
+
+
+def corpus_false_translations(profile) -> tuple[int, int, list[str]]:
+    """The relevance cases (every part) are independent writing, many on the same topic in other
+    languages than the seed's: (cases, cases the cross-language check ran for, cases called a translation)."""
+    from judge.analyze import analyze, prepare_seed
+    from judge.classify import decide
+    from storage.bootstrap import packaged_seed
+
+    art = packaged_seed()
+    seed = prepare_seed(1, art["title"], art["text"])
+    cases, checked, wrong = load(), 0, []
+    for case in cases:
+        a = analyze(
+            {"url": f"https://example.org/{case.path.name}", "title": case.title, "text": case.body}, [seed], profile
+        )
+        checked += bool(a.translation_matches)
+        v = decide(a.seed_matches, a.relevance.relevant, None, translations=a.translation_matches)
+        if v.kind == "translation":
+            wrong.append(f"{case.name}: judged {v.status}")
+    return len(cases), checked, wrong
+
+
+def report_translations(profile) -> int:
+    tallies, missed, false_copies = evaluate_translations(profile)
+    print(translation_table(tallies))
+    print()
+    n, checked, corpus_wrong = corpus_false_translations(profile)
+    print(
+        f"relevance cases as negatives: {n} cases, {checked} shared a paragraph's names and numbers with the "
+        f"seed, {len(corpus_wrong)} called a translation"
+    )
+    false_copies += [f"{line} (relevance case)" for line in corpus_wrong]
+    for line in missed:
+        print(f"- whole translation missed: {line}")
+    for line in false_copies:
+        print(f"- same-event article called a translation: {line}")
+    if missed or false_copies:
+        print("translations: below the target (every whole translation found, no same-event copy)")
+        return 1
+    print("translations: every whole translation found, no same-event article called a copy or excerpt")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=(*PARTS, "all"), default="all")
+    ap.add_argument("--part", choices=(*PARTS, "translations", "all"), default="all")
     ap.add_argument("--quiet", action="store_true", help="tables only, not the development cases it gets wrong")
     args = ap.parse_args(argv)
     from judge.relevance import TopicProfile
 
+    if args.part == "translations":
+        return report_translations(TopicProfile.load())
     parts = PARTS if args.part == "all" else (args.part,)
     try:
         cases = load(parts)
@@ -212,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{part}: every language with {TARGET_MIN_CASES}+ cases meets precision and recall "
                 f">= {TARGET_PRECISION:.2f}"
             )
+    if args.part == "all":
+        print()
+        code = report_translations(profile) or code
     return code
 
 

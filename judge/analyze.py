@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from judge import fingerprint, identity, lang, text
-from judge.classify import SeedMatch
+from judge import fingerprint, identity, lang, text, translation
+from judge.classify import SeedMatch, TranslationSeedMatch, seed_status
 from judge.errors import RjwatchError
 from judge.htmltext import has_media, media_text, text_and_links
 from judge.relevance import Relevance, TopicProfile, normalize_lines
@@ -47,6 +47,9 @@ class Seed:
     title: str
     mode: str
     shingles: set[int]
+    lang: str | None = None
+    # Anchor bags of its paragraphs, to recognise it in another language (judge.translation).
+    anchors: list[tuple[str, ...]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +83,8 @@ class Analysis:
     # Does the topic profile carry vocabulary for the post's language? (False: the relevance score
     # says little, and the post is flagged rather than silently off-topic.)
     language_covered: bool = True
+    # Seeds this post translates in part or whole (checked only for posts that could be translations).
+    translation_matches: list[TranslationSeedMatch] = field(default_factory=list)
 
     @property
     def flags(self) -> list[str]:
@@ -95,13 +100,25 @@ class Analysis:
 
     @property
     def seed_similarity(self) -> dict[str, dict]:
-        return {str(m.seed_id): m.as_dict() for m in self.seed_matches}
+        out = {str(m.seed_id): m.as_dict() for m in self.seed_matches}
+        # Translations are only looked for when no seed is found in the post's own words; the words a
+        # post in another language shares with the seed (names, numbers) then say less than its anchors.
+        out.update({str(t.seed_id): t.as_dict() for t in self.translation_matches})
+        return out
 
 
 def prepare_seed(seed_id: int, title: str, body: str) -> Seed:
-    norm = text.normalize(text.clean_text(body))
+    clean = text.clean_text(body)
+    norm = text.normalize(clean)
     mode, toks = text.tokens(norm)
-    return Seed(seed_id, title, mode, fingerprint.shingles(mode, toks))
+    return Seed(
+        seed_id,
+        title,
+        mode,
+        fingerprint.shingles(mode, toks),
+        lang=lang.detect(clean),
+        anchors=translation.paragraph_anchors(clean),
+    )
 
 
 def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
@@ -150,6 +167,7 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
     matches = [SeedMatch(s.id, fingerprint.overlap(s.shingles, sh)) for s in seeds if s.mode == mode]
     blog_id, post_id = item.get("blog_id"), item.get("post_id")
     detected = lang.detect(clean, item.get("lang_hint"))
+    translations = translated_seeds(seeds, matches, detected, rel.relevant, clean)
     return Analysis(
         url=url,
         canonical_url=canonical,
@@ -174,7 +192,28 @@ def analyze(item: dict, seeds: list[Seed], profile: TopicProfile) -> Analysis:
         media_only=media_only,
         seed_note=seed_note(seeds, mode),
         language_covered=profile.covers(detected),
+        translation_matches=translations,
     )
+
+
+def translated_seeds(
+    seeds: list[Seed], matches: list[SeedMatch], post_lang: str | None, relevant: bool, clean: str
+) -> list[TranslationSeedMatch]:
+    """The seeds a post could translate, compared by anchors: only when no seed is already found in
+    its own words and the post could be a translation (relevant, another language, long enough)."""
+    if not seeds or seed_status(matches)[0] is not None:
+        return []
+    post_anchors = None
+    out = []
+    for s in seeds:
+        if not s.anchors or not translation.could_translate(post_lang, s.lang, relevant, len(clean)):
+            continue
+        if post_anchors is None:
+            post_anchors = translation.paragraph_anchors(clean)
+        m = translation.compare(s.anchors, post_anchors)
+        if m.paragraphs:
+            out.append(TranslationSeedMatch(s.id, m))
+    return out
 
 
 def seed_note(seeds: list[Seed], mode: str) -> str:

@@ -3,6 +3,7 @@
 Order of questions, first match wins:
 1. Is nearly the whole of a seed in the post?            -> copy
 2. Are substantial passages of a seed in the post?       -> excerpt
+   ... or is it a translation of a seed (judge.translation), whole -> copy, in part -> excerpt
 3. Is it the same article as an earlier collected post?  -> duplicate (linked by duplicate_of)
 4. Is it about the topic (relevance profile)?            -> new
 5. Otherwise                                             -> off_topic
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from judge.fingerprint import Overlap
+from judge.translation import TranslationMatch
 
 STATUSES = ("copy", "excerpt", "new", "duplicate", "off_topic")
 
@@ -52,11 +54,43 @@ class SeedMatch:
 
 
 @dataclass
+class TranslationSeedMatch:
+    """How much of a seed a post in another language translates (judge.translation.compare)."""
+
+    seed_id: int
+    match: TranslationMatch
+
+    def as_dict(self) -> dict:
+        return {"containment": round(self.match.share, 4), **self.match.as_dict()}
+
+
+@dataclass
 class Verdict:
     status: str
     seed_id: int | None = None  # the seed a copy/excerpt is of
     duplicate_of: int | None = None
     reasons: list[str] = field(default_factory=list)
+    # How a copy or excerpt carries the seed: "text" (the seed's own words) or "translation".
+    kind: str | None = None
+
+
+def translation_status(
+    translations: list[TranslationSeedMatch],
+) -> tuple[str | None, TranslationSeedMatch | None, str]:
+    """'copy' / 'excerpt' / None for the seed a post translates best, with a one-line reason."""
+    rank = {"copy": 2, "excerpt": 1, None: 0}
+    best = max(translations, key=lambda t: (rank[t.match.status], t.match.share), default=None)
+    if best is None or best.match.status is None:
+        return None, best, ""
+    m = best.match
+    return (
+        best.match.status,
+        best,
+        (
+            f"translates seed #{best.seed_id}: {m.paragraphs} of its {m.seed_paragraphs} paragraphs in order, "
+            f"{m.share:.0%} of its names, numbers and dates"
+        ),
+    )
 
 
 def best_seed(matches: list[SeedMatch]) -> SeedMatch | None:
@@ -97,11 +131,15 @@ def decide(
     duplicate_of: int | None,
     duplicate_jaccard: float | None = None,
     no_match: str = "no seeds loaded",
+    translations: list[TranslationSeedMatch] | None = None,
 ) -> Verdict:
     status, best, why = seed_status(matches, no_match)
     reasons = [why]
     if status:
-        return Verdict(status, best.seed_id if best else None, None, reasons)
+        return Verdict(status, best.seed_id if best else None, None, reasons, kind="text")
+    t_status, t_best, t_why = translation_status(translations or [])
+    if t_status and t_best:
+        return Verdict(t_status, t_best.seed_id, None, [*reasons, t_why], kind="translation")
     if duplicate_of is not None:
         reasons.append(
             f"same article as post #{duplicate_of} (estimated Jaccard "

@@ -33,7 +33,10 @@ TABLES = {
             "status": "copy / excerpt (of a seed), new (relevant coverage), duplicate (of duplicate_of), off_topic",
             "relevance": "Topic relevance 0–1 from the topic profile; see matched_terms and evidence",
             "matched_terms": "JSON {concept: {term: count}} behind the relevance score",
-            "seed_similarity": "JSON {seed id: {containment, jaccard, shared}}",
+            "seed_similarity": (
+                "JSON {seed id: {containment, jaccard, shared}}; for a translation {containment, kind: "
+                "translation, share, paragraphs, seed_paragraphs, anchors, run}"
+            ),
             "duplicate_of": "The earlier post this one repeats",
             "evidence": "JSON: the reasons for the status",
             "first_seen": "When rjwatch first collected it",

@@ -388,6 +388,11 @@ def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
         if kind in ("copy", "excerpt") and why.get("seed_similarity"):
             s = why["seed_similarity"]
             reason = f"{s.get('containment', 0):.0%} of seed #{why.get('seed')} found in it"
+            if why.get("kind") == "translation":
+                reason = (
+                    f"translates seed #{why.get('seed')} into {p.get('lang') or 'another language'} "
+                    f"({s.get('paragraphs', 0)} of its {s.get('seed_paragraphs', 0)} paragraphs in order)"
+                )
         else:
             reason = f"relevance {why.get('relevance', 0):.2f}: " + ", ".join(why.get("terms") or [])
         title = f"[{kind}] {p.get('title') or '(untitled)'}"

@@ -376,7 +376,10 @@ class Ingestor:
         """The status a post would get against what is stored now (no write)."""
         matches = lsh.near_duplicates(self.conn, a.signature, a.band_keys, DUPLICATE_MIN_JACCARD, exclude=exclude)
         root, root_j = self._root_of(matches)
-        return decide(a.seed_matches, a.relevance.relevant, root, root_j, a.seed_note), root_j
+        return (
+            decide(a.seed_matches, a.relevance.relevant, root, root_j, a.seed_note, a.translation_matches),
+            root_j,
+        )
 
     def _root_of(self, matches: list[tuple[int, float]]) -> tuple[int | None, float | None]:
         """The original (root) of the story the matches belong to, and the best similarity to it."""
@@ -408,7 +411,9 @@ class Ingestor:
             if dates.sort_key(published, now) < dates.sort_key(pub, first):
                 # Collected later but published earlier: this post is the original.
                 takes_over_from = verdict.duplicate_of
-                verdict = decide(a.seed_matches, a.relevance.relevant, None, no_match=a.seed_note)
+                verdict = decide(
+                    a.seed_matches, a.relevance.relevant, None, no_match=a.seed_note, translations=a.translation_matches
+                )
                 verdict.reasons.append(f"published before post #{takes_over_from}, which becomes its duplicate")
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
@@ -492,6 +497,8 @@ class Ingestor:
         if verdict.seed_id is not None:
             why["seed"] = verdict.seed_id
             why["seed_similarity"] = a.seed_similarity.get(str(verdict.seed_id))
+            if verdict.kind == "translation":
+                why["kind"] = "translation"  # the seed in another language (a.lang)
         payload = {
             "post_id": post_id,
             "status": verdict.status,
@@ -549,6 +556,8 @@ def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
         "reasons": verdict.reasons,
         "relevance": a.relevance.reasons,
         "seed": verdict.seed_id,
+        # How a copy or excerpt carries the seed: "text" or "translation" (in another language).
+        "kind": verdict.kind,
         "duplicate_jaccard": round(dup_j, 3) if dup_j is not None else None,
         "mode": a.mode,
         "shingles": a.shingle_count,

@@ -97,7 +97,7 @@ def counts_by_status(db: sqlite_utils.Database) -> dict[str, int]:
 # -- the seed's spread ---------------------------------------------------------------------------
 def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[dict]:
     """Every copy and excerpt of a seed (or of every seed), in the order they were first seen, with
-    what changed against the seed."""
+    what changed against the seed (for a translation: how many of the seed's paragraphs it carries)."""
     from judge.diff import paragraph_changes
 
     seeds = {r["id"]: r for r in db.query("SELECT id, title, text FROM seeds")}
@@ -107,8 +107,8 @@ def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[d
         params.append(seed_id)
     rows = []
     for r in db.query(
-        f"SELECT p.id, p.first_seen, p.published, p.status, p.title, p.url, p.text, p.seed_similarity, "
-        f"json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
+        f"SELECT p.id, p.first_seen, p.published, p.status, p.lang, p.title, p.url, p.text, p.seed_similarity, "
+        f"coalesce(json_extract(p.evidence, '$.kind'), 'text') AS kind, json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
         f"(SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings "
         f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY p.first_seen, p.id",
         params,
@@ -117,9 +117,18 @@ def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[d
         sim = json.loads(r.pop("seed_similarity") or "{}").get(str(r["seed"])) or {}
         text = r.pop("text")
         seed = seeds.get(r["seed"])
-        changes = paragraph_changes(seed["text"], text) if seed else None
         r["containment"] = round(sim.get("containment", 0.0), 3)
         r["blog"] = r["source"] or _host(r["url"])
+        if r["kind"] == "translation":
+            # Words cannot be compared across languages: say how much of the seed it translates.
+            r["changes"] = (
+                f"translation ({r['lang'] or '?'}): {sim.get('paragraphs', 0)} of {sim.get('seed_paragraphs', 0)} "
+                "¶ of the seed in order"
+            )
+            r["paragraphs"] = {k: sim.get(k) for k in ("paragraphs", "seed_paragraphs", "anchors")}
+            rows.append(r)
+            continue
+        changes = paragraph_changes(seed["text"], text) if seed else None
         r["changes"] = changes.summary() if changes else ""
         r["paragraphs"] = changes.__dict__ if changes else None
         rows.append(r)

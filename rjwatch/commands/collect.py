@@ -111,6 +111,11 @@ def _print_verdict(r: dict) -> None:
         click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")
     click.echo(f"  relevance:  {r['relevance']:.2f}")
     for sid, s in r["seed_similarity"].items():
+        if s.get("kind") == "translation":
+            click.echo(
+                f"  seed #{sid}:    translation, {s['paragraphs']} of {s['seed_paragraphs']} paragraphs in order"
+            )
+            continue
         click.echo(
             f"  seed #{sid}:    containment {s['containment']:.2f}  jaccard {s['jaccard']:.2f}  shared {s['shared']}"
         )

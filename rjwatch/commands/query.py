@@ -117,6 +117,12 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     for concept, terms in (post.get("matched_terms") or {}).items():
         click.echo(f"    {concept}: " + ", ".join(f"{t}×{n}" for t, n in sorted(terms.items(), key=lambda kv: -kv[1])))
     for sid, s in (post.get("seed_similarity") or {}).items():
+        if s.get("kind") == "translation":
+            click.echo(
+                f"  seed #{sid} ({post['seeds'].get(sid, '?')}): translation, {s['paragraphs']} of "
+                f"{s['seed_paragraphs']} paragraphs in order, {s['containment']:.0%} of its names and numbers"
+            )
+            continue
         click.echo(
             f"  seed #{sid} ({post['seeds'].get(sid, '?')}): containment {s['containment']:.2f}, "
             f"jaccard {s['jaccard']:.2f}, {s['shared']} shingles shared"
@@ -222,6 +228,8 @@ COPIES_COLUMNS = (
     "first_seen",
     "published",
     "status",
+    "kind",
+    "lang",
     "containment",
     "blog",
     "url",
@@ -239,7 +247,8 @@ COPIES_COLUMNS = (
 @handled
 def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
     """The seed's spread: every copy and excerpt in the order they were first seen, with what
-    changed against the seed.
+    changed against the seed. Translations into another language are listed too (kind
+    `translation`, with their language).
 
     Example:
 
@@ -258,7 +267,18 @@ def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
         COPIES_COLUMNS,
         fmt,
         title="copies and excerpts of the seed",
-        table_columns=["id", "first_seen", "published", "status", "containment", "blog", "url", "changes"],
+        table_columns=[
+            "id",
+            "first_seen",
+            "published",
+            "status",
+            "kind",
+            "lang",
+            "containment",
+            "blog",
+            "url",
+            "changes",
+        ],
     )
     if (fmt or default_format()) == "table":
         click.echo(f"{n} copies and excerpts" if n else "no copies or excerpts yet", err=True)
