@@ -45,6 +45,13 @@ BENCHMARKS = [
         "ingest", "ingest_bench.py", (), ("--quick",), "storage write path: posts/s, cost per post as the corpus grows"
     ),
     Bench(
+        "rejudge",
+        "rejudge_bench.py",
+        (),
+        ("--quick",),
+        "re-judging 100,000 stored posts after a seed change, beside ingest",
+    ),
+    Bench(
         "poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"
     ),
     Bench("crawl", "crawl_bench.py", (), ("--posts", "500"), "full and incremental crawls of a local Blogger blog"),

@@ -74,6 +74,11 @@ def worker_init(profile_raw: str | None, profile_source: str, seeds: list[tuple[
     _WORKER["seeds"] = [prepare_seed(*s) for s in seeds]
 
 
+def worker_state() -> tuple:
+    """(profile, prepared seeds) of this worker, for other pure jobs run in the pool (judge.rejudge)."""
+    return _WORKER["profile"], _WORKER["seeds"]
+
+
 def worker_analyze(item: dict) -> tuple[Analysis | None, str | None]:
     from judge.analyze import BadPost, analyze
 

@@ -59,6 +59,7 @@ from storage import meta, pidlock
 from storage.bootstrap import ensure_initialised, register_sources
 from storage.db import DatabaseError, backup_to, checkpoint, connect, write_tx
 from storage.ingest import AnalysisPool
+from storage.rejudge import current_rules, stale_count
 from storage.sources import (
     add_failed_crawl_run,
     blog_crawl_schedule,
@@ -122,6 +123,7 @@ class Daemon:
         self.signals = 0
         self.stopper: threading.Thread | None = None
         self.lags: list[float] = []
+        self._rules: str | None = None  # the rules hash last noticed (notice_rules)
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
 
     def _on_submitted(self, event) -> None:
@@ -442,9 +444,25 @@ class Daemon:
                 self.cfg = self.config_loader()
             register_sources(self.db, self.cfg.section("sources"))
             self.sync_crawl_jobs()
+            self.notice_rules()
             return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}
 
         self._guard("reload", body)
+
+    def notice_rules(self) -> None:
+        """Log it once when the topic profile or the seeds change: new posts are judged under the new
+        rules at once, stored ones keep their verdicts until `rjwatch rejudge` (which can change
+        verdicts and alerts, so an analyst runs it; `status` shows how many posts wait for it)."""
+        rules = current_rules(self.db)
+        if rules == self._rules:
+            return
+        if self._rules is not None or stale_count(self.db, rules):
+            log.warning(
+                "the topic profile or the seeds changed: %s stored post(s) were judged under other rules; "
+                "run `rjwatch rejudge` to judge them again",
+                stale_count(self.db, rules),
+            )
+        self._rules = rules
 
     # -- running ---------------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:
@@ -578,4 +596,5 @@ def status(db) -> dict:
     out["deliveries"] = outbox.delivery_counts(db)
     out["next_poll_due"] = health.next_poll_due(db)
     out["crawls"] = blog_crawls(db)
+    out["rejudge_needed"] = stale_count(db)
     return out

@@ -38,6 +38,7 @@ from judge.identity import canonical_url
 
 # The analysis pool lives with the analysis; these names are re-exported for the callers of storage.
 from judge.pool import AnalysisPool, default_workers  # noqa: F401
+from judge.rejudge import rules_hash
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk
 from storage import lsh, outbox
@@ -115,6 +116,8 @@ class Ingestor:
             raise DatabaseError(str(exc)) from None
         self.seed_rows = [tuple(r) for r in db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
         self.seeds = [prepare_seed(*r) for r in self.seed_rows]
+        # The rules every verdict of this ingestor is made under (see storage.rejudge).
+        self.judged_with = rules_hash(self.profile.raw, self.seed_rows)
         self.alerts = alerts
         self.pool = pool
 
@@ -348,7 +351,8 @@ class Ingestor:
         c.execute(
             "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
             "content_hash = ?, summary_only = ?, media_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
-            "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, revision = revision + 1 WHERE id = ?",
+            "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, judged_with = ?, revision = revision + 1 "
+            "WHERE id = ?",
             (
                 a.title,
                 a.author,
@@ -365,6 +369,7 @@ class Ingestor:
                 verdict.duplicate_of,
                 _evidence(a, verdict, dup_j),
                 int(has_cjk(a.title or old_title, a.text)),
+                self.judged_with,
                 post_id,
             ),
         )
@@ -418,8 +423,8 @@ class Ingestor:
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
             " lang, text, summary_only, media_only, content_hash, status, relevance, matched_terms, seed_similarity,"
-            " duplicate_of, evidence, labels, first_seen, last_seen, cjk) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " duplicate_of, evidence, labels, first_seen, last_seen, cjk, judged_with) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.canonical_url,
                 a.url,
@@ -445,6 +450,7 @@ class Ingestor:
                 now,
                 now,
                 int(has_cjk(a.title, a.text)),
+                self.judged_with,
             ),
         )
         post_id = cur.lastrowid

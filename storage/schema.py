@@ -414,6 +414,14 @@ def m013_media_only(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE posts ADD COLUMN media_only INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations(name="014_rejudge")
+def m014_rejudge(db: sqlite_utils.Database) -> None:
+    """Each verdict records the rules it was made under (judge.rejudge.rules_hash: the topic profile,
+    the seeds and the thresholds), so posts judged under other rules can be found and re-judged
+    (`rjwatch rejudge`). NULL: judged before this column existed, under rules nobody recorded."""
+    db.execute("ALTER TABLE posts ADD COLUMN judged_with TEXT")
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

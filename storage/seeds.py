@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from judge import dates, text
+from judge.errors import RjwatchError
 from judge.lang import detect
 from storage.db import write_tx
 
@@ -32,10 +33,17 @@ def add_seed(
         row = db.execute("SELECT id FROM seeds WHERE content_hash = ?", (digest,)).fetchone()
         if row:
             return row[0], False
+        # A seed id is never given twice (not even after `seed remove` of the newest seed): stored
+        # verdicts keep their comparisons under the seed's id (storage.rejudge reuses them).
+        next_id = db.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM seeds), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seeds_last_id'), 0)) + 1"
+        ).fetchone()[0]
         cur = db.execute(
-            "INSERT INTO seeds (title, url, published, lang, text, content_hash, origin, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO seeds (id, title, url, published, lang, text, content_hash, origin, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                next_id,
                 text.clean_title(title) or "(untitled)",
                 url,
                 dates.normalize(published),
@@ -47,6 +55,25 @@ def add_seed(
             ),
         )
         return cur.lastrowid, True
+
+
+class SeedError(ValueError, RjwatchError):
+    """A seed that is not there."""
+
+
+def remove_seed(db: sqlite_utils.Database, seed_id: int) -> str:
+    """Delete a seed; returns its title. Stored verdicts stay until they are re-judged."""
+    with write_tx(db):
+        row = db.execute("DELETE FROM seeds WHERE id = ? RETURNING title", (seed_id,)).fetchone()
+        if row is not None:  # its id is not given again (see add_seed)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('seeds_last_id', ?) ON CONFLICT (key) DO UPDATE SET "
+                "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (seed_id,),
+            )
+    if row is None:
+        raise SeedError(f"no seed #{seed_id} (see `rjwatch seed list`)")
+    return row[0]
 
 
 def list_seeds(db: sqlite_utils.Database) -> list[dict]:

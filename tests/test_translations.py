@@ -162,3 +162,19 @@ def test_a_translated_copy_is_alerted_once_as_a_translation(db):
     assert len(got) == 1, got
     assert got[0]["payload"]["title"].startswith("[copy] ")
     assert "translates seed #1 into ja (8 of its" in got[0]["payload"]["message"]
+
+
+def test_rejudging_keeps_translations_and_same_event_articles_as_they_are(db_path, tmp_path):
+    """Judging the stored posts again (every post, from its stored text) finds the same translations."""
+    feed = _feed(tmp_path / "feed.xml")
+    assert run_cli("--db", str(db_path), "ingest", str(feed)).exit_code == 0
+    before = {
+        r["id"]: (r["status"], json.loads(r["evidence"]).get("kind")) for r in rows(db_path, "SELECT * FROM posts")
+    }
+    assert sum(kind == "translation" for _, kind in before.values()) == sum(expected(p) is not None for p in CASES)
+    res = run_cli("--db", str(db_path), "rejudge", "--force")
+    assert res.exit_code == 0, res.output
+    after = {
+        r["id"]: (r["status"], json.loads(r["evidence"]).get("kind")) for r in rows(db_path, "SELECT * FROM posts")
+    }
+    assert after == before

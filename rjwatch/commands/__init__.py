@@ -2,7 +2,7 @@
 
     common.py     the context, the one error handler, the shared options (--db, --config, --format, ...)
     admin.py      init, settings, demo
-    seeds.py      seed add / list
+    seeds.py      seed add / list / remove
     collect.py    classify, ingest, crawl, poll, runs
     sources.py    source add / list / show / candidates / approve / disable / enable / remove /
                   discover / import / export
@@ -12,6 +12,7 @@
     daemon.py     run, status
     alerts.py     alerts (list), alerts test / retry
     cluster.py    cluster seed / worker / ingest / status
+    rejudge.py    rejudge (stored posts under the current profile and seeds)
     reference.py  docs/cli.md, generated from every command's --help
 
 The command modules import only `common` (and `query` for printing search hits), never this
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import click
 
-from rjwatch.commands import admin, alerts, cluster, collect, daemon, export, query, saved, seeds, sources
+from rjwatch.commands import admin, alerts, cluster, collect, daemon, export, query, rejudge, saved, seeds, sources
 from rjwatch.commands.common import CONTEXT_SETTINGS, Ctx, Group
 
 __all__ = ["main"]
@@ -46,6 +47,6 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(Ctx)
 
 
-for _module in (admin, seeds, collect, query, sources, daemon, alerts, export, saved, cluster):
+for _module in (admin, seeds, collect, query, sources, daemon, alerts, export, saved, cluster, rejudge):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -110,6 +110,11 @@ def status(obj: Ctx, fmt: str) -> None:
             f"blog #{c['id']} {c['url']}: last crawl {c['last_crawl'] or 'never'}, backfill "
             f"{'complete' if c['backfill_complete'] else 'not complete'}"
         )
+    if st.get("rejudge_needed"):
+        click.echo(
+            f"rejudge: {st['rejudge_needed']} post(s) were judged under another topic profile or other seeds; "
+            "run `rjwatch rejudge` (`--dry-run` shows what would change)"
+        )
     for f in st["failing_sources"]:
         click.echo(
             f"FAILING source #{f['id']} {f['url']}: {f['consecutive_failures']} in a row, "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rjwatch.commands.common import Ctx, format_option, group, handled
+from rjwatch.commands.common import Ctx, format_option, group, handled, row_id
 from rjwatch.output import safe
 
 
@@ -56,6 +56,39 @@ def seed_add(obj: Ctx, ref: str) -> None:
     """
     sid, title, created = add_seed_from(obj, ref)
     click.echo(f"seed #{sid}: {safe(title)}" + ("" if created else " [already loaded]"))
+    if created:
+        rejudge_hint(obj)
+
+
+def rejudge_hint(obj: Ctx) -> None:
+    """Say how many stored posts were judged under other seeds, and how to re-judge them."""
+    from storage.rejudge import stale_count
+
+    n = stale_count(obj.db())
+    if n:
+        click.echo(
+            f"{n} stored post(s) were judged under other seeds: run `rjwatch rejudge` to judge them "
+            "again (`rjwatch rejudge --dry-run` shows what would change)"
+        )
+
+
+@seed.command("remove")
+@click.argument("seed_id", type=row_id(), metavar="ID")
+@click.pass_obj
+@handled
+def seed_remove(obj: Ctx, seed_id: int) -> None:
+    """Remove the seed ID (see `seed list`); stored posts keep their verdicts until `rjwatch rejudge`.
+
+    Example:
+
+    \b
+        rjwatch seed remove 2
+    """
+    from storage.seeds import remove_seed
+
+    title = remove_seed(obj.db(), seed_id)
+    click.echo(f"removed seed #{seed_id}: {safe(title)}")
+    rejudge_hint(obj)
 
 
 @seed.command("list")
