@@ -223,9 +223,9 @@ def test_kill_9_mid_backfill_then_the_next_run_collects_everything(db_path, serv
     for attempt in range(2):
         before = len(posts(db_path))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Kill once this run has committed something (a loaded machine may take a while to start).
-        wait_until(lambda: len(posts(db_path)) > before or proc.poll() is not None, timeout=90)
-        time.sleep(0.5 * attempt)  # the second kill comes at a later moment of its run: the fault, not a wait
+        # Kill once this run has committed something (a loaded machine may take a while to start); the
+        # second run is killed at a later moment of its walk, after a second batch of 10 is committed.
+        wait_until(lambda: len(posts(db_path)) > before + 10 * attempt or proc.poll() is not None, timeout=90)
         kids = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
