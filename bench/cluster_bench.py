@@ -36,24 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from crawl_bench import CLEAN_ENV, Server, fresh_db, rjwatch  # noqa: E402
+from crawl_bench import CLEAN_ENV, FAST, Server, fresh_db, rjwatch  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "cluster_bench.txt"
 #: Posts of the benchmark blog (the size the cluster tests use).
 POSTS = 2000
 #: Politeness lifted for the benchmark only, as in crawl_bench.py: 16 requests in flight per process.
-FAST = [
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=16",
-    "-s",
-    "CONCURRENT_REQUESTS=16",
-    "-s",
-    "LOG_LEVEL=WARNING",
-]
 #: Longest a crawl or a drain may take before the benchmark gives up.
 TIMEOUT_S = 900
 

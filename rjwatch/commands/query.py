@@ -267,18 +267,7 @@ def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
         COPIES_COLUMNS,
         fmt,
         title="copies and excerpts of the seed",
-        table_columns=[
-            "id",
-            "first_seen",
-            "published",
-            "status",
-            "kind",
-            "lang",
-            "containment",
-            "blog",
-            "url",
-            "changes",
-        ],
+        table_columns=list(COPIES_COLUMNS[:-3]),  # the terminal table leaves out seed, title, sightings
     )
     if (fmt or default_format()) == "table":
         click.echo(f"{n} copies and excerpts" if n else "no copies or excerpts yet", err=True)
