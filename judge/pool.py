@@ -65,12 +65,16 @@ def die_with_parent(sig: int = signal.SIGKILL, *, exit_if_orphaned: bool = False
 _WORKER: dict = {}
 
 
-def worker_init(profile_raw: str | None, profile_source: str, seeds: list[tuple[int, str, str]]) -> None:
+def worker_init(
+    profile_raw: str | None, profile_source: str, seeds: list[tuple[int, str, str]], learned: str | None = None
+) -> None:
     die_with_parent(signal.SIGKILL, exit_if_orphaned=True)
     from judge.analyze import prepare_seed
+    from judge.learned import LearnedModel
     from judge.relevance import TopicProfile
 
     _WORKER["profile"] = TopicProfile.from_text(profile_raw, profile_source) if profile_raw else TopicProfile.load()
+    _WORKER["profile"].learned = LearnedModel.from_json(learned) if learned else None
     _WORKER["seeds"] = [prepare_seed(*s) for s in seeds]
 
 
@@ -117,7 +121,8 @@ class AnalysisPool:
 
     def _executor_for(self, ingestor) -> ProcessPoolExecutor:
         profile = ingestor.profile
-        key = (profile.raw, profile.source, tuple(ingestor.seed_rows))
+        learned = profile.learned.to_json() if profile.learned is not None else None
+        key = (profile.rules_text, profile.source, tuple(ingestor.seed_rows))
         with self._lock:
             if self._executor is None or key != self._key:
                 self._shutdown()
@@ -128,7 +133,7 @@ class AnalysisPool:
                     self.workers,
                     mp_context=ctx,
                     initializer=worker_init,
-                    initargs=(profile.raw, profile.source, list(ingestor.seed_rows)),
+                    initargs=(profile.raw, profile.source, list(ingestor.seed_rows), learned),
                 )
                 self._key = key
             return self._executor

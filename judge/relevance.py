@@ -34,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from judge.errors import RjwatchError
+from judge.learned import LearnedModel, rules_text
 from judge.terms import Segments, TermMatcher, _PhraseScreen, _term_regex, normalize_lines, segment, text_words
 
 __all__ = ["ProfileError", "Relevance", "TopicProfile", "normalize_lines", "segment", "text_words"]
@@ -114,6 +115,8 @@ SCORE_SCALE = 3.0
 #: a relations context plus one dispute term, or two such sentences and a fitting title. Checked
 #: against tests/fixtures/classify and the development part of tests/fixtures/relevance.
 RELEVANT_MIN_SCORE = 0.5
+#: The same threshold on the points' scale (about 2.08 points): where the learned model's offset is 0.
+RELEVANT_MIN_POINTS = -SCORE_SCALE * math.log(1.0 - RELEVANT_MIN_SCORE)
 
 #: Signs that a post speaks of the present day (against pure history of the 1904-05 war).
 _PRESENT_RE = re.compile(
@@ -142,6 +145,8 @@ class Relevance:
     matched_terms: dict[str, dict[str, int]]  # concept -> term -> count
     reasons: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # partial, history, enumeration, places_only
+    # Points the model learned from analyst marks added (judge.learned); 0 without a model.
+    learned: float = 0.0
 
     def as_dict(self) -> dict:
         return {
@@ -151,6 +156,7 @@ class Relevance:
             "matched_terms": self.matched_terms,
             "reasons": self.reasons,
             "flags": self.flags,
+            **({"learned": round(self.learned, 3)} if self.learned else {}),
         }
 
 
@@ -162,6 +168,9 @@ class TopicProfile:
     def __init__(self, data: dict, source: str = "<profile>", raw: str | None = None):
         self.source = source
         self.raw = raw
+        # What the installation's analyst marks taught (judge.learned), attached by storage when a
+        # model has been trained; None: the profile alone.
+        self.learned: LearnedModel | None = None
         self.name = str(data.get("name") or "topic")
         self.description = str(data.get("description") or "")
         langs = data.get("languages") or []
@@ -219,6 +228,11 @@ class TopicProfile:
             return re.compile("|".join(_term_regex(t) for t in norm))
         except re.error as exc:
             raise ProfileError(f"a masked term is not a valid pattern ({exc})") from None
+
+    @property
+    def rules_text(self) -> str | None:
+        """The profile's text plus the learned model's digest: what a verdict's rules hash names."""
+        return rules_text(self.raw, self.learned.digest if self.learned is not None else None)
 
     def covers(self, lang: str | None) -> bool:
         """Does the profile carry vocabulary for this language? (True when it lists none, or when
@@ -532,7 +546,17 @@ class TopicProfile:
                     "(a round-up or a passing mention)"
                 )
 
+        learned = 0.0
+        if self.learned is not None:
+            c = self.learned.contribution(norm_text, norm_title, flags)
+            learned = max(c.points, -points)  # the score never goes below 0
+            if learned:
+                points += learned
+                terms = ", ".join(f"{name} {p:+.2f}" for name, p in c.terms)
+                reasons.append(
+                    f"{learned:+.2f} learned from {self.learned.marks} analyst marks" + (f": {terms}" if terms else "")
+                )
         score = 1.0 - math.exp(-points / SCORE_SCALE)
         relevant = score >= RELEVANT_MIN_SCORE
         reasons.append(f"= score {score:.2f} ({'relevant' if relevant else 'below'} {RELEVANT_MIN_SCORE:g})")
-        return Relevance(score, relevant, points, matched, reasons, flags)
+        return Relevance(score, relevant, points, matched, reasons, flags, learned)

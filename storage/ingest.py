@@ -41,7 +41,7 @@ from judge.pool import AnalysisPool, default_workers  # noqa: F401
 from judge.rejudge import rules_hash
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk
-from storage import lsh, outbox
+from storage import lsh, marks, outbox
 from storage.db import DatabaseError, describe, write_tx
 
 #: Statuses that put a message in the alert outbox when a post is first stored.
@@ -90,11 +90,14 @@ class BatchResult:
 
 def load_profile(db: sqlite_utils.Database) -> TopicProfile:
     """The topic profile stored by `rjwatch init` (or the packaged default)."""
+    row = None
     if db["topics"].exists():
         row = db.execute("SELECT name, profile FROM topics ORDER BY id LIMIT 1").fetchone()
-        if row:
-            return TopicProfile.from_text(row[1], f"topic {row[0]!r} in the database")
-    return TopicProfile.load()
+        profile = TopicProfile.from_text(row[1], f"topic {row[0]!r} in the database") if row else TopicProfile.load()
+    else:
+        profile = TopicProfile.load()
+    profile.learned = marks.load_model(db)
+    return profile
 
 
 class Ingestor:
@@ -117,7 +120,7 @@ class Ingestor:
         self.seed_rows = [tuple(r) for r in db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
         self.seeds = [prepare_seed(*r) for r in self.seed_rows]
         # The rules every verdict of this ingestor is made under (see storage.rejudge).
-        self.judged_with = rules_hash(self.profile.raw, self.seed_rows)
+        self.judged_with = rules_hash(self.profile.rules_text, self.seed_rows)
         self.alerts = alerts
         self.pool = pool
 
@@ -350,9 +353,10 @@ class Ingestor:
         verdict, dup_j = self.verdict(a, exclude=post_id)
         c.execute(
             "UPDATE posts SET title = coalesce(?, title), author = coalesce(?, author), updated = ?, text = ?, "
-            "content_hash = ?, summary_only = ?, media_only = ?, lang = ?, status = ?, relevance = ?, matched_terms = ?, "
-            "seed_similarity = ?, duplicate_of = ?, evidence = ?, cjk = ?, judged_with = ?, revision = revision + 1 "
-            "WHERE id = ?",
+            "content_hash = ?, summary_only = ?, media_only = ?, lang = ?, machine_status = ?, "
+            "status = coalesce(analyst_status, ?), relevance = ?, matched_terms = ?, seed_similarity = ?, "
+            "duplicate_of = CASE WHEN analyst_status IS NULL THEN ? ELSE duplicate_of END, evidence = ?, cjk = ?, "
+            "judged_with = ?, revision = revision + 1 WHERE id = ?",
             (
                 a.title,
                 a.author,
@@ -362,6 +366,7 @@ class Ingestor:
                 int(a.summary_only),
                 int(a.media_only),
                 a.lang,
+                verdict.status,
                 verdict.status,
                 a.relevance.score,
                 json.dumps(a.relevance.matched_terms, ensure_ascii=False),
@@ -375,7 +380,8 @@ class Ingestor:
         )
         lsh.replace(c, post_id, a.signature, a.band_keys)
         self._links(post_id, a)
-        return Outcome(a.url, "updated", post_id, verdict.status)
+        status = c.execute("SELECT status FROM posts WHERE id = ?", (post_id,)).fetchone()[0]  # an analyst's stays
+        return Outcome(a.url, "updated", post_id, status)
 
     def verdict(self, a: Analysis, exclude: int | None = None) -> tuple[Verdict, float | None]:
         """The status a post would get against what is stored now (no write)."""
@@ -423,8 +429,8 @@ class Ingestor:
         cur = c.execute(
             "INSERT INTO posts (canonical_url, url, blog_id, post_id, source_id, title, author, published, updated,"
             " lang, text, summary_only, media_only, content_hash, status, relevance, matched_terms, seed_similarity,"
-            " duplicate_of, evidence, labels, first_seen, last_seen, cjk, judged_with) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " duplicate_of, evidence, labels, first_seen, last_seen, cjk, judged_with, machine_status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.canonical_url,
                 a.url,
@@ -451,6 +457,7 @@ class Ingestor:
                 now,
                 int(has_cjk(a.title, a.text)),
                 self.judged_with,
+                verdict.status,
             ),
         )
         post_id = cur.lastrowid
@@ -468,13 +475,17 @@ class Ingestor:
         """Re-link a story to its earlier-published original; True if the story had an alert already."""
         c = self.conn
         c.execute("UPDATE posts SET duplicate_of = ? WHERE duplicate_of = ?", (new_root, old_root))
-        status, evidence = c.execute("SELECT status, evidence FROM posts WHERE id = ?", (old_root,)).fetchone()
+        status, evidence = c.execute(
+            "SELECT coalesce(machine_status, status), evidence FROM posts WHERE id = ?", (old_root,)
+        ).fetchone()
         new_status = "duplicate" if status == "new" else status
         ev = json.loads(evidence or "{}")
         ev.setdefault("reasons", []).append(f"re-linked: post #{new_root} was published earlier")
+        # An analyst's mark stays in force (status and link); rjwatch's own verdict changes.
         c.execute(
-            "UPDATE posts SET duplicate_of = ?, status = ?, evidence = ? WHERE id = ?",
-            (new_root, new_status, json.dumps(ev, ensure_ascii=False), old_root),
+            "UPDATE posts SET duplicate_of = CASE WHEN analyst_status IS NULL THEN ? ELSE duplicate_of END, "
+            "status = coalesce(analyst_status, ?), machine_status = ?, evidence = ? WHERE id = ?",
+            (new_root, new_status, new_status, json.dumps(ev, ensure_ascii=False), old_root),
         )
         row = c.execute(
             "SELECT count(*) FROM alerts WHERE kind = 'new' AND post_id IN "

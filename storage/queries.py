@@ -6,6 +6,8 @@ import json
 
 import sqlite_utils
 
+from storage.marks import marks_of
+
 POST_COLUMNS = (
     "id",
     "url",
@@ -16,6 +18,8 @@ POST_COLUMNS = (
     "lang",
     "source",
     "status",
+    "machine_status",
+    "analyst_status",
     "relevance",
     "matched_terms",
     "seed_similarity",
@@ -29,7 +33,8 @@ POST_COLUMNS = (
 
 _LIST_SQL = """
 SELECT p.id, p.url, p.canonical_url, p.title, p.author, p.published, p.lang,
-       coalesce(s.name, s.url) AS source, p.status, p.relevance, p.matched_terms, p.seed_similarity,
+       coalesce(s.name, s.url) AS source, p.status, coalesce(p.machine_status, p.status) AS machine_status,
+       p.analyst_status, p.relevance, p.matched_terms, p.seed_similarity,
        p.duplicate_of, p.first_seen,
        (SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings,
        p.summary_only, p.media_only, coalesce(json_extract(p.evidence, '$.flags'), '[]') AS flags
@@ -87,6 +92,7 @@ def get_post(db: sqlite_utils.Database, post_id: int) -> dict | None:
     )
     post["links"] = [r["url"] for r in db.query("SELECT url FROM links WHERE post_id = ? ORDER BY rowid", [post_id])]
     post["seeds"] = {str(r["id"]): r["title"] for r in db.query("SELECT id, title FROM seeds")}
+    post["marks"] = marks_of(db, post_id)
     return post
 
 
@@ -274,6 +280,9 @@ EXPORT_COLUMNS = (
     "updated",
     "lang",
     "status",
+    "machine_status",
+    "analyst_status",
+    "analyst_note",
     "relevance",
     "duplicate_of",
     "blog_id",
@@ -306,6 +315,9 @@ def export_rows(db: sqlite_utils.Database, query: str | None = None, filters=Non
     frm, where, params, order = from_where(db, query, filters)
     sql = f"""
     SELECT p.id, p.canonical_url, p.url, p.title, p.author, p.published, p.updated, p.lang, p.status,
+           coalesce(p.machine_status, p.status), p.analyst_status,
+           CASE WHEN p.analyst_status IS NOT NULL THEN
+               (SELECT m.note FROM marks m WHERE m.post_id = p.id ORDER BY m.at DESC, m.id DESC LIMIT 1) END,
            p.relevance, p.duplicate_of, p.blog_id, p.post_id, p.first_seen, p.last_seen, p.revision,
            p.source_id, s.name AS source_name, s.url AS source_url, s.kind AS source_kind,
            p.matched_terms, p.seed_similarity, p.evidence,

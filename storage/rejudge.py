@@ -31,10 +31,11 @@ from judge import dates
 from judge.analyze import prepare_seed
 from judge.classify import DUPLICATE_MIN_JACCARD, decide
 from judge.fingerprint import band_keys, blob_to_sig
+from judge.learned import rules_text
 from judge.pool import AnalysisPool, default_workers
 from judge.rejudge import Reassessment, Task, reassess, rules_hash, split_rules, worker_reassess_many
 from judge.relevance import ProfileError
-from storage import lsh, outbox
+from storage import lsh, marks, outbox
 from storage.db import DatabaseError, write_tx
 from storage.ingest import ALERT_STATUSES, SNIPPET_CHARS, load_profile
 
@@ -88,15 +89,13 @@ class Report:
 
 
 def corrected_ids(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
-    """Posts an analyst has corrected: re-judging never overwrites them.
-
-    Analyst corrections are not stored yet; when they are (a `marks` table with a `post_id`
-    column), this is the one place that keeps re-judging off them."""
-    has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'marks'").fetchone()
-    if not has or not ids:
+    """Posts with an analyst's mark in force (storage.marks): re-judging never overwrites them."""
+    if not ids:
         return set()
-    marks = ",".join("?" * len(ids))
-    return {r[0] for r in conn.execute(f"SELECT DISTINCT post_id FROM marks WHERE post_id IN ({marks})", ids)}
+    marks_ = ",".join("?" * len(ids))
+    return {
+        r[0] for r in conn.execute(f"SELECT id FROM posts WHERE analyst_status IS NOT NULL AND id IN ({marks_})", ids)
+    }
 
 
 def current_rules(db: sqlite_utils.Database) -> str:
@@ -104,7 +103,7 @@ def current_rules(db: sqlite_utils.Database) -> str:
     row = db.execute("SELECT profile FROM topics ORDER BY id LIMIT 1").fetchone() if db["topics"].exists() else None
     raw = row[0] if row else load_profile(db).raw  # the stored text, without building the profile
     seeds = [tuple(r) for r in db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
-    return rules_hash(raw, seeds)
+    return rules_hash(rules_text(raw, marks.model_digest(db)), seeds)
 
 
 def stale_count(db: sqlite_utils.Database, rules: str | None = None) -> int:
@@ -150,7 +149,7 @@ class Rejudger:
             raise DatabaseError(str(exc)) from None
         self.seed_rows = [tuple(r) for r in db.execute("SELECT id, title, text FROM seeds ORDER BY id")]
         self.seeds = [prepare_seed(*r) for r in self.seed_rows]
-        self.rules = rules_hash(self.profile.raw, self.seed_rows)
+        self.rules = rules_hash(self.profile.rules_text, self.seed_rows)
         self.profile_part, self.seeds_part = split_rules(self.rules)
         self.workers = workers
 
@@ -305,9 +304,10 @@ class Rejudger:
         if dry_run:
             return None if verdict.status == old_status else Change(r.post_id, title, url, old_status, verdict.status)
         c.execute(
-            "UPDATE posts SET status = ?, relevance = ?, matched_terms = ?, seed_similarity = ?, duplicate_of = ?, "
-            "evidence = ?, judged_with = ? WHERE id = ?",
+            "UPDATE posts SET status = ?, machine_status = ?, relevance = ?, matched_terms = ?, seed_similarity = ?, "
+            "duplicate_of = ?, evidence = ?, judged_with = ? WHERE id = ?",
             (
+                verdict.status,
                 verdict.status,
                 r.relevance.score,
                 json.dumps(r.relevance.matched_terms, ensure_ascii=False),
@@ -371,8 +371,11 @@ class Rejudger:
             if root == post_id or status in SEED_STATUSES or dates.sort_key(pub, first) <= mine:
                 continue
             self.conn.execute("UPDATE posts SET duplicate_of = ? WHERE duplicate_of = ?", (post_id, root))
+            # An analyst's mark stays in force (storage.marks); rjwatch's own verdict changes.
             self.conn.execute(
-                "UPDATE posts SET duplicate_of = ?, status = CASE status WHEN 'new' THEN 'duplicate' ELSE status END "
+                "UPDATE posts SET duplicate_of = CASE WHEN analyst_status IS NULL THEN ? ELSE duplicate_of END, "
+                "machine_status = CASE machine_status WHEN 'new' THEN 'duplicate' ELSE machine_status END, "
+                "status = CASE WHEN analyst_status IS NULL AND status = 'new' THEN 'duplicate' ELSE status END "
                 "WHERE id = ?",
                 (post_id, root),
             )

@@ -422,6 +422,47 @@ def m014_rejudge(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE posts ADD COLUMN judged_with TEXT")
 
 
+SCHEMA_V15_MARKS = """
+-- Analyst corrections (`rjwatch mark`), kept as a history: the latest row of a post is its current
+-- mark; a row with status 'cleared' withdraws the one before. `machine_status` is what rjwatch said
+-- when the mark was made and `machine_duplicate_of` its duplicate link (restored when a mark is
+-- cleared); `url` the post's canonical URL, so marks can move between installations.
+CREATE TABLE marks (
+    id INTEGER PRIMARY KEY,
+    post_id INTEGER NOT NULL REFERENCES posts(id),
+    status TEXT NOT NULL,
+    duplicate_of INTEGER REFERENCES posts(id),
+    note TEXT,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    machine_status TEXT,
+    machine_duplicate_of INTEGER,
+    url TEXT
+);
+CREATE INDEX marks_post ON marks(post_id);
+-- posts.status is the verdict in force: the analyst's when there is one, else rjwatch's.
+-- posts.machine_status is always rjwatch's own verdict; posts.analyst_status the analyst's (or NULL).
+ALTER TABLE posts ADD COLUMN machine_status TEXT;
+ALTER TABLE posts ADD COLUMN analyst_status TEXT;
+UPDATE posts SET machine_status = status;
+-- Models learned from the marks (judge.learned); the latest row is in use, none: the profile alone.
+CREATE TABLE learned_models (
+    id INTEGER PRIMARY KEY,
+    trained_at TEXT NOT NULL,
+    marks INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    model TEXT
+);
+"""
+
+
+@migrations(name="015_marks")
+def m015_marks(db: sqlite_utils.Database) -> None:
+    """Analyst corrections and what they teach (storage.marks, judge.learned)."""
+    for statement in _split(SCHEMA_V15_MARKS):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -13,6 +13,7 @@
     alerts.py     alerts (list), alerts test / retry
     cluster.py    cluster seed / worker / ingest / status
     rejudge.py    rejudge (stored posts under the current profile and seeds)
+    marks.py      mark, marks (list / export / import), learn: analyst corrections and what they teach
     reference.py  docs/cli.md, generated from every command's --help
 
 The command modules import only `common` (and `query` for printing search hits), never this
@@ -25,7 +26,20 @@ from __future__ import annotations
 
 import click
 
-from rjwatch.commands import admin, alerts, cluster, collect, daemon, export, query, rejudge, saved, seeds, sources
+from rjwatch.commands import (
+    admin,
+    alerts,
+    cluster,
+    collect,
+    daemon,
+    export,
+    marks,
+    query,
+    rejudge,
+    saved,
+    seeds,
+    sources,
+)
 from rjwatch.commands.common import CONTEXT_SETTINGS, Ctx, Group
 
 __all__ = ["main"]
@@ -47,6 +61,6 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(Ctx)
 
 
-for _module in (admin, seeds, collect, query, sources, daemon, alerts, export, saved, cluster, rejudge):
+for _module in (admin, seeds, collect, query, sources, daemon, alerts, export, saved, cluster, rejudge, marks):
     for _command in _module.COMMANDS:
         main.add_command(_command)

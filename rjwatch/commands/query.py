@@ -104,6 +104,20 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
     click.echo(f"  source:      {post.get('source') or '-'}")
+    if post.get("analyst_status"):
+        last = post["marks"][-1] if post["marks"] else {}
+        note = f": {last['note']}" if last.get("note") else ""
+        of = f" of #{post['duplicate_of']}" if post["analyst_status"] == "duplicate" else ""
+        click.echo(
+            f"  analyst:     {post['analyst_status']}{of} (by {last.get('by', '?')}, {last.get('at', '?')}{note}); "
+            f"rjwatch says {post.get('machine_status') or '-'}"
+        )
+    if len(post["marks"]) > 1 or (post["marks"] and not post.get("analyst_status")):
+        click.echo(f"  marks ({len(post['marks'])}):")
+        for m in post["marks"]:
+            click.echo(
+                f"    {m['at']}  {m['by']}: {m['status']} (rjwatch said {m['machine_status']}) {m['note'] or ''}"
+            )
     if ev.get("flags"):
         from judge.analyze import FLAG_TEXT
 

@@ -57,8 +57,9 @@ def rejudge(
 ) -> None:
     """Judge stored posts again under the current topic profile, seeds and thresholds.
 
-    Run it after `seed add`, `seed remove` or a new topic profile (`init --topic`): posts judged
-    under other rules are re-judged from their stored text (nothing is fetched). Each batch is
+    Run it after `seed add`, `seed remove`, a new topic profile (`init --topic`) or new analyst
+    marks (it learns from them first, as `rjwatch learn`): posts judged under other rules are
+    re-judged from their stored text (nothing is fetched); posts with a mark keep it. Each batch is
     committed on its own, so an interrupted run is resumed by running it again. Posts that stop
     qualifying send nothing; posts that newly qualify alert only with --alert, once each.
 
@@ -84,6 +85,15 @@ def rejudge(
         ids=tuple(ids),
         force=force,
     )
+    from storage.ingest import load_profile
+    from storage.marks import marks_after_model, relearn_if_marked
+
+    if dry_run and marks_after_model(db):
+        click.echo("analyst marks were made since the last learning: `rjwatch learn` first to judge with them")
+    elif not dry_run:
+        model = relearn_if_marked(db, load_profile(db))
+        if model is not None:
+            click.echo(f"learned from {model.marks} analyst mark(s) first (see `rjwatch learn`)")
     judge = Rejudger(db, workers=workers)
     if sys.stderr.isatty():
         from storage.rejudge import select_ids
