@@ -97,12 +97,16 @@ def emit(
         return n
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from rjwatch.colours import terminal_style
 
     table = Table(title=title, show_lines=False, header_style="bold")
     for c in cols:
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(safe(r.get(c))) for c in cols))
+        cells = [_cell(safe(r.get(c))) for c in cols]
+        table.add_row(*(Text(v, style=terminal_style(v)) if c == "status" else v for c, v in zip(cols, cells)))
         n += 1
     Console(markup=False, highlight=False).print(table)
     return n

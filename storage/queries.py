@@ -164,7 +164,7 @@ def revision_texts(db: sqlite_utils.Database, post_id: int) -> list[tuple[str, s
 # -- stats ---------------------------------------------------------------------------------------
 #: Rows in each "top" list of `rjwatch stats`.
 STATS_TOP = 10
-#: Days shown in the per-day table (the plot covers the whole corpus).
+#: Days (and ISO weeks) shown in the per-day and per-week tables (the plot covers the whole range).
 STATS_DAYS = 30
 
 
@@ -182,10 +182,31 @@ def profile_languages(db: sqlite_utils.Database) -> list[str]:
     return [str(x).lower() for x in langs] if isinstance(langs, list) else []
 
 
-def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
-    """Counts for `rjwatch stats`: by status, source, language, day and week; the top sources of new
-    coverage; and the health of crawls and polls."""
-    cond, params = ("WHERE coalesce(p.published, p.first_seen) >= ?", [since]) if since else ("", [])
+def _window(since: str | None, until: str | None, alias: str = "p.") -> tuple[str, list[str]]:
+    """A WHERE clause keeping posts published (else first seen) in [since, until)."""
+    when = f"coalesce({alias}published, {alias}first_seen)"
+    terms = [(f"{when} >= ?", since), (f"{when} < ?", until)]
+    kept = [(sql, value) for sql, value in terms if value]
+    if not kept:
+        return "", []
+    return "WHERE " + " AND ".join(sql for sql, _ in kept), [value for _, value in kept]
+
+
+def iso_week(day: str) -> str:
+    """The ISO 8601 week of a date ("2020-W01"): weeks start on Monday and week 1 holds the year's
+    first Thursday, so the days of 2019-12-30 to 2020-01-05 are all 2020-W01 (strftime's %W would
+    call the first of them 2019-W52 and the rest 2020-W00)."""
+    from datetime import date
+
+    year, week, _ = date.fromisoformat(day[:10]).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def stats(db: sqlite_utils.Database, *, since: str | None = None, until: str | None = None) -> dict:
+    """Counts for `rjwatch stats`: by status, source, language, day and ISO week; the top sources of
+    new coverage; and the health of crawls and polls. `since` and `until` (ISO instants, until
+    excluded) keep the posts published (else first seen) between them."""
+    cond, params = _window(since, until)
     day = "substr(coalesce(p.published, p.first_seen), 1, 10)"
 
     def q(sql: str, extra: list | None = None) -> list[dict]:
@@ -216,12 +237,21 @@ def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
             f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
             f"GROUP BY day ORDER BY day DESC LIMIT {STATS_DAYS}"
         ),
-        "by_week": q(
-            f"SELECT strftime('%Y-W%W', {day}) AS week, count(*) AS posts, sum(status = 'new') AS new, "
-            f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} "
-            f"GROUP BY week ORDER BY week DESC LIMIT {STATS_DAYS}"
-        ),
     }
+    weeks: dict[str, dict] = {}
+    every_day = q(
+        f"SELECT {day} AS day, count(*) AS posts, sum(status = 'new') AS new, "
+        f"sum(status IN ('copy', 'excerpt')) AS copies FROM posts p {cond} GROUP BY day"
+    )
+    for r in every_day:
+        try:
+            week = iso_week(r["day"])
+        except ValueError:  # no date at all
+            continue
+        row = weeks.setdefault(week, {"week": week, "posts": 0, "new": 0, "copies": 0})
+        for key in ("posts", "new", "copies"):
+            row[key] += r[key]
+    out["by_week"] = [weeks[w] for w in sorted(weeks, reverse=True)[:STATS_DAYS]]
     covered = profile_languages(db)
     for row in out["by_lang"]:
         row["in_profile"] = "-" if not covered or row["lang"] == "?" else ("yes" if row["lang"] in covered else "no")
@@ -253,20 +283,19 @@ def stats(db: sqlite_utils.Database, *, since: str | None = None) -> dict:
     return out
 
 
-def daily_by_status(db: sqlite_utils.Database) -> tuple[list[dict], list[dict]]:
-    """Posts per day by status, and the seed copies (day, title) for marking on a plot."""
+def daily_counts(db: sqlite_utils.Database, *, since: str | None = None, until: str | None = None) -> list[dict]:
+    """Posts per day, status and language ({day, status, lang, n}), for the coverage plot; `since`
+    and `until` as in `stats`."""
+    cond, params = _window(since, until, alias="")
     day = "substr(coalesce(published, first_seen), 1, 10)"
-    counts = [
-        dict(r)
-        for r in db.query(f"SELECT {day} AS day, status, count(*) AS n FROM posts GROUP BY day, status ORDER BY day")
-    ]
-    copies = [
+    return [
         dict(r)
         for r in db.query(
-            f"SELECT {day} AS day, status, title FROM posts WHERE status IN ('copy', 'excerpt') ORDER BY day"
+            f"SELECT {day} AS day, status, coalesce(lang, '?') AS lang, count(*) AS n FROM posts {cond} "
+            f"GROUP BY day, status, lang ORDER BY day",
+            params,
         )
     ]
-    return counts, copies
 
 
 # -- export --------------------------------------------------------------------------------------

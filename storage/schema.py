@@ -7,6 +7,9 @@ upgrade, and a failed upgrade leaves the file as it was.
 The tables stay plain and Datasette-friendly: integer primary keys, declared foreign keys, ISO 8601
 text dates, JSON stored as text, and `posts_fts` as an external-content FTS5 table kept in step by
 triggers (Datasette detects it and offers search on `posts`).
+
+Why one module of this size: the migrations are one ordered history, read top to bottom; splitting
+them would hide the order they run in.
 """
 
 from __future__ import annotations
@@ -460,6 +463,24 @@ CREATE TABLE learned_models (
 def m015_marks(db: sqlite_utils.Database) -> None:
     """Analyst corrections and what they teach (storage.marks, judge.learned)."""
     for statement in _split(SCHEMA_V15_MARKS):
+        db.execute(statement)
+
+
+SCHEMA_SERVE_POSTS_LIST = """
+-- The posts as an analyst reads them, for browsing (`rjwatch serve`, any SQLite tool): what the post
+-- is, what rjwatch made of it, when, in which language, from where, and the URL it was fetched from
+-- (canonical_url, its identity, can differ in scheme and host); no text or JSON evidence, so a row
+-- stays one line. `analyst` is an analyst's mark when there is one (then `status` is it). The id goes last, for `rjwatch show ID` and for joining with the tables.
+CREATE VIEW posts_list AS
+SELECT p.title, p.status, p.analyst_status AS analyst, round(p.relevance, 2) AS relevance, p.published, p.lang AS language,
+       coalesce(s.name, s.url) AS source, p.url, p.id
+FROM posts p LEFT JOIN sources s ON s.id = p.source_id;
+"""
+
+
+@migrations(name="016_serve_posts_list")
+def m016_serve_posts_list(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_SERVE_POSTS_LIST):
         db.execute(statement)
 
 

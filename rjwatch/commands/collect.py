@@ -9,6 +9,7 @@ import sys
 import click
 
 from judge.identity import mask_url, mask_urls
+from rjwatch.colours import styled
 from rjwatch.commands.common import (
     EXIT_FAILED,
     CommandError,
@@ -104,7 +105,7 @@ def _dry_ingestor(obj: Ctx):
 
 def _print_verdict(r: dict) -> None:
     r = safe(r)
-    click.echo(f"{click.style(r['status'].upper(), bold=True)}  {r['title'] or '(no title)'}")
+    click.echo(f"{styled(r['status'], r['status'].upper())}  {r['title'] or '(no title)'}")
     click.echo(f"  url:        {r['canonical_url'] or '(none given: pass --url)'}")
     click.echo(f"  published:  {r['published'] or '-'}   lang: {r['lang'] or '-'}")
     if r["blogger"]["post_id"]:

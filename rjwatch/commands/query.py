@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rjwatch.colours import styled, terminal_style
 from rjwatch.commands.common import (
     POST_STATUSES,
     Ctx,
@@ -95,7 +96,7 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
         click.echo(json.dumps(post, ensure_ascii=False, indent=2))
         return
     ev = post.get("evidence") or {}
-    click.echo(f"#{post['id']}  {click.style(post['status'].upper(), bold=True)}  {post['title'] or '(no title)'}")
+    click.echo(f"#{post['id']}  {styled(post['status'], post['status'].upper())}  {post['title'] or '(no title)'}")
     click.echo(f"  url:         {post['url']}")
     click.echo(f"  canonical:   {post['canonical_url']}")
     click.echo(
@@ -211,7 +212,11 @@ def print_hits(rows: list[dict], fmt: str | None, *, rank: bool = False) -> None
         cell.append(_highlighted(r.get("snippet")))
         cell.append("\n" + safe(r["url"]), style="dim")
         table.add_row(
-            str(r["id"]), (r.get("published") or r.get("first_seen") or "")[:10], r["status"], r.get("lang") or "", cell
+            str(r["id"]),
+            (r.get("published") or r.get("first_seen") or "")[:10],
+            Text(r["status"], style=terminal_style(r["status"])),
+            r.get("lang") or "",
+            cell,
         )
     console = Console(markup=False, highlight=False)
     console.print(table)
@@ -291,34 +296,42 @@ def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
 @command()
 @since_option("Only posts published (else first seen) since: 2024-05-01, a timestamp, or 30d.")
 @click.option(
+    "--until", metavar="WHEN", help="Only posts published (else first seen) before this (same forms as --since)."
+)
+@click.option(
     "--plot",
     "plot_path",
     metavar="FILE.png",
     type=click.Path(dir_okay=False),
-    help="Also draw posts per day, stacked by status, with seed copies marked (needs matplotlib).",
+    help="Also draw posts per day, ISO week, month or year (chosen from the range), stacked by status "
+    "and by language, with seed copies marked; --since/--until zoom in (needs matplotlib).",
 )
 @record_format_option()
 @click.pass_obj
 @handled
-def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
-    """Counts by status, source, language, day and week; top sources of new coverage; crawl and
+def stats(obj: Ctx, since: str | None, until: str | None, plot_path: str | None, fmt: str) -> None:
+    """Counts by status, source, language, day and ISO week; top sources of new coverage; crawl and
     poll health.
 
     Example:
 
     \b
         rjwatch stats --since 90d --plot coverage.png
+        rjwatch stats --since 2022-01-01 --until 2023-01-01 --plot 2022.png
     """
-    from storage.queries import daily_by_status
+    from storage.queries import daily_counts
     from storage.queries import stats as get_stats
 
+    since, until = when(since, "--since"), when(until, "--until")
+    if since and until and since >= until:
+        fail(f"--since {since} is not before --until {until}")
     if plot_path:
         from rjwatch import plot
 
         plot.require()  # before any work: a missing extra is said at once
         plot.check_target(plot_path)  # and so is a missing folder or an unknown image type
     db = obj.db()
-    data = get_stats(db, since=when(since, "--since"))
+    data = get_stats(db, since=since, until=until)
     if fmt == "json":
         click.echo(json.dumps(safe(data), ensure_ascii=False, indent=2))
     else:
@@ -349,9 +362,10 @@ def stats(obj: Ctx, since: str | None, plot_path: str | None, fmt: str) -> None:
                 click.echo("\t".join(rows[0].keys()))
             emit(rows, list(rows[0].keys()), "table" if tty else "tsv")
     if plot_path:
-        counts, copies_ = daily_by_status(db)
-        plot.coverage(counts, copies_, plot_path)
-        click.echo(f"plot written to {plot_path}", err=True)
+        facts = plot.coverage(daily_counts(db, since=since, until=until), plot_path, since=since, until=until)
+        click.echo(
+            f"plot written to {plot_path} ({facts['total']} posts per {plot.UNIT_NAMES[facts['unit']]})", err=True
+        )
 
 
 COMMANDS = [posts, show, search, copies, stats]

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from judge.errors import RjwatchError
 from judge.pool import die_with_parent
+from rjwatch.colours import terminal_style
 from rjwatch.demo.hook import WebhookReceiver
 from rjwatch.demo.network import demo_late_posts, demo_network
 from rjwatch.demo.server import ServerGroup, SiteServer
@@ -383,7 +384,8 @@ class Demo:
                 title, body = block[0], block[1:]
                 detail = [ln for ln in body if ln.startswith(("Why:", "Source:", "http://", "https://"))]
                 self.alerts_seen.append(title)
-                style = "bold green" if title.startswith(("[copy]", "[excerpt]", "[new]")) else None
+                status = title[1 : title.find("]")] if title.startswith("[") else ""
+                style = terminal_style(status, bold=True) if status in ("copy", "excerpt", "new") else None
                 self.screen.event("alert  " + title, style=style, detail=detail)
 
         with open(self.log_path, "a", encoding="utf-8") as log:
