@@ -25,7 +25,7 @@ HEAVY_MODULES = ("scipy", "numpy", "datasketch", "trafilatura", "scrapy", "sqlit
 #: Exceptions that are not errors a user causes: control flow inside one module, caught where raised.
 INTERNAL_EXCEPTIONS = {"BlockedAddress", "Busy"}
 #: The formats any `--format` may offer: one set for every command (parquet only for export).
-ALL_FORMATS = {"table", "tsv", "csv", "json", "jsonl", "parquet"}
+ALL_FORMATS = {"table", "tsv", "csv", "json", "jsonl", "parquet", "atom"}
 
 
 def _commands(command: click.Command = main, parent: click.Context | None = None, name: str = "rjwatch"):

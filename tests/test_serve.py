@@ -152,7 +152,17 @@ def test_internal_tables_are_hidden_and_posts_read_one_line_each(server, corpus)
     assert listed and not listed & hidden
 
     page = _json(server + "/posts_list.json")
-    assert page["columns"] == ["title", "status", "analyst", "relevance", "published", "language", "source", "url", "id"]
+    assert page["columns"] == [
+        "title",
+        "status",
+        "analyst",
+        "relevance",
+        "published",
+        "language",
+        "source",
+        "url",
+        "id",
+    ]
     rows = [dict(zip(page["columns"], r)) for r in page["rows"]]
     assert [r["published"][:4] for r in rows] == ["2026", "2025", "2024"]  # newest published first
     talks = rows[0]

@@ -251,7 +251,7 @@ def group(*args, **kwargs):
 
 # --- --format, filters and paging ---------------------------------------------------------------
 def format_option(choices: tuple[str, ...] = FORMATS, default: str | None = None):
-    """`--format` with some of the one set of values: table, tsv, csv, json, jsonl (parquet for export)."""
+    """`--format` with some of the one set of values: table, tsv, csv, json, jsonl (parquet and atom for export)."""
     if default is None:
         help_text = "Output format (default: table on a terminal, else tsv)."
     else:

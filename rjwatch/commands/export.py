@@ -1,4 +1,4 @@
-"""Getting the corpus out: export (JSONL, CSV, Parquet; streaming) and serve (Datasette, read-only)."""
+"""Getting the corpus out: export (JSONL, CSV, Parquet, Atom; streaming) and serve (Datasette, read-only)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 #: Rows fetched per batch when writing Parquet: bounded memory whatever the corpus size.
 PARQUET_BATCH_ROWS = 5_000
-#: The formats of `export`: streams of records (JSON Lines, CSV) or a Parquet file.
-EXPORT_FORMATS = ("jsonl", "csv", "parquet")
+#: The formats of `export`: streams of records (JSON Lines, CSV), a Parquet file, or an Atom feed.
+EXPORT_FORMATS = ("jsonl", "csv", "parquet", "atom")
 
 
 @command()
@@ -36,23 +36,38 @@ EXPORT_FORMATS = ("jsonl", "csv", "parquet")
     help="Write here instead of stdout (Parquet needs a file, or a redirected stdout).",
 )
 @click.option("--no-text", is_flag=True, help="Leave out the post text.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    default=None,
+    help="Atom only: the address the desk is served at, for the feed's links (default: where `rjwatch serve` listens).",
+)
 @click.pass_obj
 @handled
 @filter_options
-def export(obj: Ctx, query: str | None, filters: Filters, fmt: str, output: str, no_text: bool) -> None:
+def export(
+    obj: Ctx, query: str | None, filters: Filters, fmt: str, output: str, no_text: bool, base_url: str | None
+) -> None:
     """Export posts with their provenance (source, sightings, status, evidence), streaming.
 
     Memory stays flat however many posts there are. Parquet needs the `parquet` extra (pyarrow).
-    A progress bar shows on stderr when it is a terminal.
+    `--format atom` writes the selected posts as one Atom feed, newest first, with the same entry
+    ids as the served feeds. A progress bar shows on stderr when it is a terminal.
 
-    Example:
+    Examples:
 
     \b
         rjwatch export --status copy --status excerpt --format csv > copies.csv
+        rjwatch export --status new --since 2024-05-01 --format atom -o new.atom
     """
     from storage.queries import EXPORT_COLUMNS, count_matching, export_rows
 
     db = obj.db()
+    if base_url is not None and fmt != "atom":
+        fail("--base-url is for --format atom")
+    if fmt == "atom":
+        _export_atom(db, query, filters, output, base_url)
+        return
     columns = [c for c in EXPORT_COLUMNS if not (no_text and c == "text")]
     if fmt == "parquet":
         from rjwatch import parquet
@@ -84,6 +99,19 @@ def export(obj: Ctx, query: str | None, filters: Filters, fmt: str, output: str,
                     ]
                 )
                 n += 1
+    if sys.stderr.isatty() or output != "-":
+        click.echo(f"exported {n} posts" + (f" to {output}" if output != "-" else ""), err=True)
+
+
+def _export_atom(db, query: str | None, filters: Filters, output: str, base_url: str | None) -> None:
+    """`export --format atom`: the selected posts as one Atom feed, newest first, streamed."""
+    from rjwatch import atom
+    from storage.queries import count_matching
+
+    head = atom.export_head(db, query, filters, base_url=base_url or atom.DEFAULT_BASE_URL)
+    total = count_matching(db, query, filters) if sys.stderr.isatty() else None
+    with _output_file(output, binary=True) as stream:
+        n = atom.write(stream, head, _with_progress(atom.export_rows(db, query, filters), total))
     if sys.stderr.isatty() or output != "-":
         click.echo(f"exported {n} posts" + (f" to {output}" if output != "-" else ""), err=True)
 

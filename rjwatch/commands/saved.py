@@ -78,6 +78,45 @@ def saved_run(obj: Ctx, name: str, rank: bool, limit: int, offset: int, fmt: str
     print_hits(run_search(db, query, filters, rank=rank, limit=limit, offset=offset), fmt, rank=rank)
 
 
+@saved.command("feed")
+@click.argument("name")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    default=None,
+    help="The address the desk is served at, for the feed's links (default: where `rjwatch serve` listens).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Most entries (the newest) in the feed (default: as many as the served feed).",
+)
+@click.pass_obj
+@handled
+def saved_feed(obj: Ctx, name: str, base_url: str | None, limit: int | None) -> None:
+    """Print the Atom feed of the saved search NAME, newest first.
+
+    The same feed as `rjwatch serve` gives at /feeds/saved/NAME.atom.
+
+    Example:
+
+    \b
+        rjwatch saved feed kurils > kurils.atom
+    """
+    from rjwatch import atom
+
+    data = atom.feed(
+        obj.db(),
+        "saved",
+        name=name,
+        base_url=base_url or atom.DEFAULT_BASE_URL,
+        limit=limit or atom.FEED_ENTRIES,
+    )
+    with click.open_file("-", "wb") as out:
+        out.write(data)
+
+
 @saved.command("remove")
 @click.argument("name")
 @click.pass_obj
