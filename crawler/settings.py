@@ -67,6 +67,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.context.CrawlContext": 100,
+    "crawler.progress.ProgressLine": 500,  # only with RJWATCH_PROGRESS (rjwatch crawl without -v)
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 

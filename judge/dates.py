@@ -11,6 +11,10 @@ import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
+#: What a post without a publication date shows: its page states none (in its metadata, its URL or an
+#: explicit "Posted on ..." line), and rjwatch guesses none from numbers in its text.
+UNDATED = "- (the page states no date)"
+
 _DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -60,20 +60,43 @@ def run_blog_crawls(
     full: bool = False,
     query: str | None = None,
     overrides: dict | None = None,
+    log_level: str | None = None,
 ) -> list[int]:
-    """Crawl the blogs in this process; returns the ids of this process's own `runs` rows."""
-    from scrapy.crawler import CrawlerProcess
+    """Crawl the blogs in this process; returns the ids of this process's own `runs` rows.
 
-    process = CrawlerProcess(scrapy_settings(db_path, cfg, overrides))
+    Scrapy's log goes to stderr at `log_level`, or at the LOG_LEVEL given as a Scrapy setting
+    (`--set`, `crawl_settings`); with neither, only a progress line and errors, one line each
+    (crawler.progress)."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import SETTINGS_PRIORITIES
+
+    from crawler import progress
+
+    settings = scrapy_settings(db_path, cfg, overrides)
+    quiet = not log_level and settings.getpriority("LOG_LEVEL") < SETTINGS_PRIORITIES["cmdline"]
+    if log_level:
+        settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    elif quiet:
+        settings.set("LOG_LEVEL", progress.QUIET_LOG_LEVEL, priority="cmdline")
+        settings.set("LOG_ENABLED", False, priority="cmdline")
+        settings.set("RJWATCH_PROGRESS", True, priority="cmdline")
+        progress.install_quiet_log()
+    process = CrawlerProcess(settings)
     for source in sources:
         kwargs = {"source_id": str(source["id"])}
         if full:
             kwargs["full"] = "1"
-        if query:
-            kwargs["query"] = query
+        # --query for this run, else the blog's own (rjwatch source set ID --query)
+        term = query or (source.get("settings") or {}).get("query")
+        if term:
+            kwargs["query"] = term
         process.crawl("blogger", **kwargs)
     crawlers = list(process.crawlers)
-    process.start()
+    try:
+        process.start()
+    finally:
+        if quiet:
+            progress.finish()
     return [c.rjwatch.run_id for c in crawlers if getattr(c, "rjwatch", None) and c.rjwatch.run_id]
 
 

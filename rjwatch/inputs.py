@@ -183,11 +183,12 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
     return "text", [item]
 
 
-def check_url(url: str | None) -> str | None:
+def check_url(url: str | None, what: str = "--url") -> str | None:
+    """`url` if it is an absolute http(s) URL; else an InputError naming `what` (the option or argument)."""
     if url is None:
         return None
     try:
         canonical_url(url)
     except ValueError as exc:
-        raise InputError(f"--url: {exc}") from None
+        raise InputError(f"{what}: {exc}") from None
     return url

@@ -55,6 +55,7 @@ from judge.durations import ConfigError, parse_duration
 from judge.errors import RjwatchError
 from judge.pool import die_with_parent
 from scheduler import alerts as alerts_mod
+from scheduler.crawl_log import ChildLog, child_log_level
 from storage import meta, pidlock
 from storage.bootstrap import ensure_initialised, register_sources
 from storage.db import DatabaseError, backup_to, checkpoint, connect, write_tx
@@ -172,7 +173,7 @@ class Daemon:
     # -- jobs ------------------------------------------------------------------------------------
     def setup(self) -> None:
         ensure_initialised(self.db)
-        register_sources(self.db, self.cfg.section("sources"))
+        self._register_config_sources()
         died = mark_dead_runs(self.db)  # runs of a daemon or crawl killed before this start
         if died:
             log.info("runs %s were left unfinished by a process that is gone: marked died", died)
@@ -315,6 +316,9 @@ class Daemon:
         if self.cfg.path:
             cmd += ["--config", str(self.cfg.path)]
         cmd += ["crawl", "--source", str(source_id)]
+        level = child_log_level(self.cfg["crawl_settings"], log)  # Scrapy's log, in full, into ours
+        if level:
+            cmd += ["--log-level", level]
         for item in self.cfg["crawl_settings"]:
             cmd += ["--set", item]
         timeout = parse_duration(self.cfg["crawl_timeout"])
@@ -331,21 +335,23 @@ class Daemon:
                 preexec_fn=_die_with_parent_by_sigterm,
             )
             self.children.add(proc)
+        child_log = ChildLog(proc.stderr, source_id)
         try:
             timed_out = False
             try:
-                _, err = proc.communicate(timeout=timeout)
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 log.warning("crawl of source %s exceeded %s s; stopping it", source_id, timeout)
                 timed_out = True
                 self._stop_child(proc)
-                _, err = proc.communicate()
+                proc.wait()
         finally:
             with self.children_lock:
                 self.children.discard(proc)
+            tail = child_log.finish()
+            proc.stderr.close()
         if proc.returncode < 0:
             self.tidy_locks()  # a child killed by a signal could not remove its lock file
-        tail = (err or "").strip().splitlines()[-3:]
         stopped = self.stopping.is_set()  # stopped by us, as the daemon stops: not a failure
         run_id, reason = self._record_exit(source_id, proc.pid, started, proc.returncode, timed_out, stopped, tail)
         if proc.returncode not in (0, -signal.SIGINT, -signal.SIGTERM, 130) and not stopped:
@@ -438,11 +444,17 @@ class Daemon:
         backup_to(self.db, target)
         return str(target)
 
+    def _register_config_sources(self) -> None:
+        """The config's `[[sources]]`: new ones added, edited ones applied (logged)."""
+        for sid, _url, _created, changes in register_sources(self.db, self.cfg.section("sources")):
+            for field, old, new in changes:
+                log.info("source #%s: %s %s -> %s (config)", sid, field, old, new)
+
     def reload(self) -> None:
         def body():
             if self.config_loader is not None:
                 self.cfg = self.config_loader()
-            register_sources(self.db, self.cfg.section("sources"))
+            self._register_config_sources()
             self.sync_crawl_jobs()
             self.notice_rules()
             return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}

@@ -15,11 +15,12 @@ from importlib import resources
 import sqlite_utils
 
 from judge.article import parse_text_article
-from judge.durations import ConfigError, parse_duration
+from judge.durations import ConfigError
 from judge.relevance import TopicProfile
 from storage.schema import migrate
 from storage.seeds import add_seed, store_topic
-from storage.sources import SourceError, add_source
+from storage.source_settings import SETTABLE, apply_config_entry, check_settings
+from storage.sources import SourceError, add_source, source_key
 
 PACKAGED_SEED = "000_2726ccec86287c13.txt"
 
@@ -41,27 +42,35 @@ def initialise(db: sqlite_utils.Database, topic_path: str | None = None) -> dict
     return {"applied": applied, "profile": profile, "seed": art, "seed_id": seed_id, "seed_created": created}
 
 
-def register_sources(db: sqlite_utils.Database, specs: list | None) -> list[tuple[int, str, bool]]:
-    """Add the `[[sources]]` tables of a config file (url, kind, name, every, full_text); returns (id, url, created).
+def register_sources(db: sqlite_utils.Database, specs: list | None) -> list[tuple[int, str, bool, list]]:
+    """Add the `[[sources]]` tables of a config file (url, kind, name, every, full_text, query);
+    returns (id, url, created, changes).
 
-    Sources removed from the file are left alone (use `rjwatch source disable|remove`): a config
-    edit never deletes collected history.
+    An entry naming a source that exists already applies its name and settings to it when the entry
+    changed since it was last applied (changes: (field, old, new)), so editing the file changes the
+    source, and a `rjwatch source set` made since is not undone by the next reload. Sources removed
+    from the file are left alone (use `rjwatch source disable|remove`): a config edit never deletes
+    collected history.
     """
     out = []
     for i, spec in enumerate(specs or []):
         if not isinstance(spec, dict) or not spec.get("url"):
             raise ConfigError(f"[[sources]] #{i + 1} needs a url")
         kind = str(spec.get("kind") or "feed")
-        settings = {}
-        if spec.get("every"):
-            settings["every"] = parse_duration(spec["every"])
-        if spec.get("full_text"):
-            settings["full_text"] = True
         try:
-            sid, created = add_source(db, str(spec["url"]), kind, name=spec.get("name"), settings=settings)
+            settings = check_settings(kind, {f: spec.get(f) for f in SETTABLE if f in spec})
+            sid, created = add_source(
+                db,
+                str(spec["url"]),
+                kind,
+                name=spec.get("name"),
+                settings={k: v for k, v in settings.items() if v is not None},
+            )
+            entry = {"name": spec.get("name"), "settings": settings}
+            changes = apply_config_entry(db, sid, source_key(str(spec["url"])), entry)
         except SourceError as exc:
             raise ConfigError(f"[[sources]] #{i + 1}: {exc}") from None
-        out.append((sid, str(spec["url"]), created))
+        out.append((sid, str(spec["url"]), created, [] if created else changes))
     return out
 
 

@@ -484,6 +484,17 @@ def m016_serve_posts_list(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@migrations(name="017_sources_removed_posts")
+def m017_sources_removed_posts(db: sqlite_utils.Database) -> None:
+    """The posts of a removed source, by the source's canonical URL: adding that URL again links them
+    back (storage.sources.remove_source / add_source)."""
+    db.execute(
+        "CREATE TABLE removed_source_posts (canonical TEXT NOT NULL, "
+        "post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE, removed_at TEXT NOT NULL, "
+        "PRIMARY KEY (canonical, post_id))"
+    )
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

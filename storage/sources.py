@@ -60,7 +60,19 @@ def add_source(
             "INSERT INTO sources (url, canonical, kind, name, state, added_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (fetchable_url(url), key, kind, name, state, dates.now_iso(), json.dumps(settings or {})),
         )
+        _relink_removed_posts(db, cur.lastrowid, key)
         return cur.lastrowid, True
+
+
+def _relink_removed_posts(db: sqlite_utils.Database, source_id: int, key: str) -> None:
+    """A source added again at the address of a removed one takes back that source's posts (the ones
+    no other source claimed meanwhile). Call inside a write_tx."""
+    db.execute(
+        "UPDATE posts SET source_id = ? WHERE source_id IS NULL AND id IN "
+        "(SELECT post_id FROM removed_source_posts WHERE canonical = ?)",
+        (source_id, key),
+    )
+    db.execute("DELETE FROM removed_source_posts WHERE canonical = ?", (key,))
 
 
 def get_source(db: sqlite_utils.Database, ref: str | int) -> dict:
@@ -172,10 +184,20 @@ def blog_crawls(db: sqlite_utils.Database) -> list[dict]:
     )
 
 
-def remove_source(db: sqlite_utils.Database, source_id: int) -> None:
+def remove_source(db: sqlite_utils.Database, source_id: int) -> int:
+    """Forget a source; its posts stay (unlinked) and are remembered by the source's address, so that
+    adding that address again links them back. Returns how many posts it had."""
     with write_tx(db):
-        if db.execute("DELETE FROM sources WHERE id = ?", (source_id,)).rowcount == 0:
+        row = db.execute("SELECT canonical FROM sources WHERE id = ?", (source_id,)).fetchone()
+        if row is None:
             raise SourceError(f"no source {source_id}")
+        kept = db.execute(
+            "INSERT OR IGNORE INTO removed_source_posts (canonical, post_id, removed_at) "
+            "SELECT ?, id, ? FROM posts WHERE source_id = ?",
+            (row[0], dates.now_iso(), source_id),
+        ).rowcount
+        db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+    return kept
 
 
 # --- runs ---------------------------------------------------------------------------------------

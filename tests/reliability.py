@@ -217,28 +217,48 @@ def write_config(path: Path, hook_url: str, **extra) -> Path:
 
 
 class Daemon:
-    """`rjwatch run` as a real subprocess."""
+    """`rjwatch run` as a real subprocess. Its stdout and stderr are read as they come (the daemon logs
+    every crawl's Scrapy log: an unread pipe would fill up and block it)."""
 
     def __init__(self, db_path: Path, config: Path):
         self.cmd = rjwatch_cmd(db_path, "run", config=config)
         self.proc: subprocess.Popen | None = None
         self.output = ""
+        self._chunks: list[str] = []
+        self._readers: list[threading.Thread] = []
 
     def start(self) -> Daemon:
         self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._chunks = []
+        self._readers = [
+            threading.Thread(target=self._drain, args=(stream,), daemon=True)
+            for stream in (self.proc.stdout, self.proc.stderr)
+        ]
+        for t in self._readers:
+            t.start()
         return self
+
+    def _drain(self, stream) -> None:
+        for line in stream:
+            self._chunks.append(line)
+
+    def wait(self, timeout: float) -> None:
+        """Wait for the daemon to exit (after a signal sent by the test); its output lands in `output`."""
+        self.proc.wait(timeout=timeout)
+        for t in self._readers:
+            t.join(timeout)
+        self.output += "".join(self._chunks)
+        self._chunks = []
 
     def stop(self, timeout: float = 40) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=timeout)
-        self.output += out + err
+        self.wait(timeout)
         return self.proc.returncode
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
-        out, err = self.proc.communicate(timeout=30)
-        self.output += out + err
+        self.wait(30)
 
 
 # --- holding a crawl at a known point --------------------------------------------------------------------

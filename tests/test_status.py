@@ -192,8 +192,7 @@ def test_25_stopping_the_daemon_as_a_crawl_starts_is_clean(db_path, tmp_path, se
         finally:
             d.proc.send_signal(signal.SIGTERM)  # one signal: a clean stop (a second one would force it)
             gate.open()  # the stopping crawl's held page is answered
-            out, err = d.proc.communicate(timeout=60)
-            d.output += out + err
+            d.wait(60)
         assert d.proc.returncode == 0, d.output
         stops += 1
         assert "Traceback" not in d.output and "KeyboardInterrupt" not in d.output, d.output

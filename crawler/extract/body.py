@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+from datetime import date
 from urllib.parse import urlsplit
 
 from lxml import etree
 
 from crawler.extract.markup import _BOILERPLATE_PREFIX_RE, BODY_BOILERPLATE_TOKENS, BODY_DROP_TAGS, _clean
-from crawler.extract.metadata import _clean_author, _iso
+from crawler.extract.metadata import _clean_author
 from judge.htmltext import html_to_text, links_from_html
 from judge.identity import canonical_host
 
@@ -115,6 +116,17 @@ def _is_self_nav(href: str | None, self_hosts: set[str]) -> bool:
 # trafilatura fallbacks.
 
 
+def trafilatura_date_params() -> dict:
+    """htmldate's settings for a page's date: from its metadata, markup and URL only. Its extensive
+    search (any number in the text that reads as a date, "2014-01-01" in a paragraph about a memo)
+    is off, which also spares its time; the date it finds is not used (metadata.find_page_date)."""
+    return {
+        "extensive_search": False,
+        "original_date": True,  # the publication date, not the last modification
+        "max_date": date.today().isoformat(),
+    }
+
+
 def _trafilatura_body(text: str, result: dict, base: str | None) -> bool:
     """Main text by trafilatura, for pages where no Blogger post body was found.
 
@@ -124,7 +136,13 @@ def _trafilatura_body(text: str, result: dict, base: str | None) -> bool:
     try:
         import trafilatura
 
-        doc = trafilatura.bare_extraction(text, url=result["url"], include_comments=False, with_metadata=True)
+        doc = trafilatura.bare_extraction(
+            text,
+            url=result["url"],
+            include_comments=False,
+            with_metadata=True,
+            date_extraction_params=trafilatura_date_params(),
+        )
     except Exception as exc:  # trafilatura has many internal failure modes on odd pages
         log.warning("trafilatura failed on %s: %s", result["url"], exc)
         return False
@@ -168,7 +186,7 @@ def _trafilatura_metadata(text: str, result: dict) -> None:
     try:
         import trafilatura
 
-        doc = trafilatura.extract_metadata(text, default_url=result["url"])
+        doc = trafilatura.extract_metadata(text, default_url=result["url"], date_config=trafilatura_date_params())
     except Exception as exc:
         log.warning("trafilatura metadata failed on %s: %s", result["url"], exc)
         return
@@ -180,7 +198,7 @@ def _merge_trafilatura_metadata(doc, result: dict) -> None:
         return
     if not result["title"]:
         result["title"] = _clean(getattr(doc, "title", None))
-    if not result["published"]:
-        result["published"] = _iso(getattr(doc, "date", None))
+    # Not its date: htmldate, even without its extensive search, reads any date-like number in the
+    # text as one (metadata.find_page_date takes the dates a page states).
     if not result["author"]:
         result["author"] = _clean_author(getattr(doc, "author", None))

@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import html as html_lib
 import json
+import re
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from crawler.extract.locate import _outside
 from crawler.extract.markup import (
@@ -38,6 +40,58 @@ MAX_AUTHOR_CHARS = 200
 
 #: Longest date-bearing text handed to dateparser (date headers are short; long text is prose).
 MAX_DATE_TEXT_CHARS = 80
+
+
+#: Longest text of an element read as a date line ("Posted on 5 March 2017"): a line, not a paragraph
+#: that mentions a date.
+MAX_DATE_LINE_CHARS = 100
+#: Elements looked at for a date line, in document order: a page's bylines come early, and a huge
+#: page must not cost a dateparser call per element.
+MAX_DATE_LINE_ELEMENTS = 5000
+
+#: The words that introduce a publication date on a page, per language of the topic profile (en, ru,
+#: ja, es, de, fr, zh, ko): the only printed dates trusted outside a blog's own date markup. The
+#: date after them is read in that language (and English).
+DATE_LINE_PREFIXES = {
+    "en": r"posted(?: by [^:]{1,60}?)? on|posted|published(?: on)?|date published|publication date|first published",
+    "ru": r"опубликовано|дата публикации|размещено|дата",
+    "ja": r"投稿日時?|公開日時?|掲載日時?|配信日時?",
+    "es": r"publicado(?: el)?|fecha de publicación",
+    "de": r"veröffentlicht(?: am)?|erschienen am|datum",
+    "fr": r"publiée?(?: le)?|date de publication|mis en ligne le",
+    "zh": r"发布时间|發佈時間|發布時間|发布日期|發布日期|发表于|發表於|日期",
+    "ko": r"게시일|작성일|등록일|발행일",
+}
+_DATE_LINE_RE = re.compile(
+    r"^\s*(?:" + "|".join(f"(?P<{lang}>{words})" for lang, words in DATE_LINE_PREFIXES.items()) + r")"
+    r"\s*[:：]?\s*(?P<rest>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: Words after a date line's prefix tried as its date, longest first ("Tuesday, 5 March 2017 10:00 AM").
+DATE_LINE_MAX_WORDS = 6
+#: Head metadata that names a publication date (`<meta name=...>` or `property=...`), most specific first.
+PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.issued",
+    "dcterms.created",
+    "citation_publication_date",
+    "parsely-pub-date",
+    "sailthru.date",
+)
+#: A full date in a URL path (`/2017/03/05/`, `/2017-03-05-title`); a year and month alone
+#: (Blogger's `/2017/03/post.html`) give no day, so no date.
+_URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:[/-]|\.html?$|$)")
+#: Elements whose text is never a date line.
+_NOT_TEXT = {"script", "style", "noscript", "template", "head", "title"}
 
 
 #: Legacy language codes Blogger still uses in locales, mapped to what dateparser knows.
@@ -278,3 +332,51 @@ def _date_parser(languages: tuple[str, ...]):
         return DateDataParser(languages=list(languages), settings=DATEPARSER_SETTINGS)
     except ValueError:  # a language dateparser does not know
         return DateDataParser(languages=["en"], settings=DATEPARSER_SETTINGS)
+
+
+def find_date_line(root) -> str | None:
+    """The date of an explicit date line ("Posted on 5 March 2017", "Опубликовано: 5 марта 2017",
+    "投稿日：2017年3月5日"): the first short element whose text starts with one of DATE_LINE_PREFIXES
+    and goes on with a full date. None when the page has none: numbers in its text are no date."""
+    for i, el in enumerate(root.iter()):
+        if i >= MAX_DATE_LINE_ELEMENTS:
+            break
+        if not isinstance(el.tag, str) or el.tag in _NOT_TEXT:
+            continue
+        text = _clean(_text(el))
+        if not text or len(text) > MAX_DATE_LINE_CHARS:
+            continue
+        m = _DATE_LINE_RE.match(text)
+        if not m:
+            continue
+        lang = next(k for k in DATE_LINE_PREFIXES if m.group(k))
+        # the date, then maybe more ("March 5, 2017 by Ivan", "5 марта 2017, 10:00 | Новости")
+        words = m.group("rest").split()
+        for n in range(min(len(words), DATE_LINE_MAX_WORDS), 0, -1):
+            value = _parse_date_text(" ".join(words[:n]).rstrip(",.;|·-–—"), lang)
+            if value:
+                return value
+    return None
+
+
+def find_page_date(root, head, url: str | None) -> str | None:
+    """A page's publication date from what states one, for pages outside Blogger's markup: its head
+    metadata, a `<time datetime>` element, a full date in its URL, or an explicit date line. Never a
+    date guessed from numbers in the text."""
+    for key in PUBLISHED_META:
+        value = _iso(head.meta_prop.get(key) or head.meta_name.get(key))
+        if value:
+            return value
+    for el in root.iter("time"):
+        value = _iso(el.get("datetime"))
+        if value:
+            return value
+    m = _URL_DATE_RE.search(urlsplit(url).path) if url else None
+    if m:
+        try:
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            d = None
+        if d and _plausible_year(d.year):
+            return d.isoformat()
+    return find_date_line(root)

@@ -43,6 +43,7 @@ from crawler.extract.metadata import (
     _find_title,
     _find_updated,
     _jsonld_post,
+    find_page_date,
 )
 from judge.htmltext import html_to_text, links_from_html
 from judge.identity import blog_id_from_feed_url, canonical_url
@@ -233,6 +234,8 @@ def _fallbacks(page: _Page, result: dict) -> None:
         have_metadata = _trafilatura_body(page.text, result, page.base)
     if not have_metadata and not (result["title"] and result["published"] and result["author"]):
         _trafilatura_metadata(page.text, result)
+    if not result["published"]:
+        result["published"] = find_page_date(page.root, page.head, result["url"])
 
 
 def _empty_result() -> dict:

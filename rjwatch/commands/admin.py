@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
+from judge.identity import mask_url
 from rjwatch import settings as settings_mod
 from rjwatch.commands.common import Ctx, command, fail, handled
 from rjwatch.commands.seeds import add_seed_from
+from rjwatch.commands.sources import shown_setting
 from rjwatch.output import safe
 
 
@@ -44,8 +46,12 @@ def init(obj: Ctx) -> None:
     for sid, title, made in extra:
         click.echo(f"seed #{sid}: {safe(title)}" + ("" if made else " [already loaded]"))
     if config_sources:
-        new = sum(1 for _, _, made in config_sources if made)
+        new = sum(1 for _, _, made, _ in config_sources if made)
         click.echo(f"sources from the config: {len(config_sources)} ({new} new)")
+    for sid, url, _, changes in config_sources:
+        if changes:
+            changed = ", ".join(f"{f} {shown_setting(f, old)} -> {shown_setting(f, new)}" for f, old, new in changes)
+            click.echo(f"source #{sid} {safe(mask_url(url))}: {changed}")
 
 
 @command("settings")

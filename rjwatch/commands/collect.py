@@ -24,6 +24,11 @@ from rjwatch.commands.common import (
 )
 from rjwatch.output import emit, safe
 
+#: Levels of Scrapy's log that `rjwatch crawl --log-level` takes.
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+#: `-v` shows Scrapy's usual log, `-vv` everything (each request and item).
+VERBOSE_LEVELS = {1: "INFO", 2: "DEBUG"}
+
 
 # --- classify ----------------------------------------------------------------------------------
 def _classification(ingestor, item: dict) -> dict:
@@ -104,10 +109,12 @@ def _dry_ingestor(obj: Ctx):
 
 
 def _print_verdict(r: dict) -> None:
+    from judge import dates
+
     r = safe(r)
     click.echo(f"{styled(r['status'], r['status'].upper())}  {r['title'] or '(no title)'}")
     click.echo(f"  url:        {r['canonical_url'] or '(none given: pass --url)'}")
-    click.echo(f"  published:  {r['published'] or '-'}   lang: {r['lang'] or '-'}")
+    click.echo(f"  published:  {r['published'] or dates.UNDATED}   lang: {r['lang'] or '-'}")
     if r["blogger"]["post_id"]:
         click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")
     click.echo(f"  relevance:  {r['relevance']:.2f}")
@@ -229,6 +236,17 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
     help="Push the blogs to the cluster's frontier instead of crawling here (docs/cluster.md); "
     "without a value, the cluster.redis_url setting.",
 )
+@click.option(
+    "--verbose",
+    "-v",
+    count=True,
+    help="Show Scrapy's log (INFO; -vv: DEBUG) instead of the progress line.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Show Scrapy's log from this level on instead of the progress line (wins over -v).",
+)
 @click.pass_obj
 @handled
 def crawl(
@@ -239,11 +257,14 @@ def crawl(
     query: str | None,
     scrapy_set: tuple[str, ...],
     cluster_redis: str | None,
+    verbose: int,
+    log_level: str | None,
 ) -> None:
     """Crawl Blogger blogs with Scrapy (feed first, then HTML), politely and incrementally.
 
     A URL that is not a source yet is refused, unless --add registers it as a blogger source first.
-    The exit code is non-zero when a crawl was interrupted or every request of a crawl failed (the
+    It shows a progress line, errors (one line each) and a summary per blog; Scrapy's own log with
+    -v or --log-level (or a LOG_LEVEL given with --set). The exit code is non-zero when a crawl was interrupted or every request of a crawl failed (the
     cause is printed and kept in the source's health: rjwatch source show ID).
 
     Example:
@@ -280,8 +301,15 @@ def crawl(
             )
         if not chosen:
             return
+        level = log_level.upper() if log_level else VERBOSE_LEVELS.get(min(verbose, max(VERBOSE_LEVELS)))
         run_ids = run_blog_crawls(
-            obj.path, obj.cfg, chosen, full=full, query=query, overrides={"_pairs": list(scrapy_set)}
+            obj.path,
+            obj.cfg,
+            chosen,
+            full=full,
+            query=query,
+            overrides={"_pairs": list(scrapy_set)},
+            log_level=level,
         )
     from storage.sources import runs_by_id
 

@@ -400,7 +400,7 @@ def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> li
             raise CommandError(
                 f"no source {source_ref}; to crawl a new blog, add --add (or register it first: rjwatch source add URL)"
             ) from None
-        check_url(source_ref)
+        check_url(source_ref, what="--source")
         source = get_source(db, add_source(db, source_ref, "blogger")[0])
     if source["kind"] != "blogger":
         raise CommandError(f"source #{source['id']} is a {source['kind']} source; crawls take blogs")

@@ -79,6 +79,7 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     \b
         rjwatch show 42
     """
+    from judge import dates
     from judge.diff import revision_diff
     from storage.queries import get_post, revision_texts
 
@@ -100,7 +101,7 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     click.echo(f"  url:         {post['url']}")
     click.echo(f"  canonical:   {post['canonical_url']}")
     click.echo(
-        f"  published:   {post['published'] or '-'}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}"
+        f"  published:   {post['published'] or dates.UNDATED}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}"
     )
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")

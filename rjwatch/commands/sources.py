@@ -1,4 +1,8 @@
-"""`rjwatch source`: the blogs and feeds to collect from (add, list, show, approve, discover, import, export)."""
+"""`rjwatch source`: the blogs and feeds to collect from (add, set, list, show, approve, remove, discover,
+import, export).
+
+Why one module of this size: one module per command group, and the source group has a dozen
+commands, each short."""
 
 from __future__ import annotations
 
@@ -87,18 +91,13 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
     """
     from urllib.parse import urljoin, urlsplit
 
-    from rjwatch import settings as settings_mod
     from rjwatch.inputs import check_url
-    from storage.sources import add_source
+    from storage.source_settings import check_settings
+    from storage.sources import add_source, get_source
 
-    check_url(url)
-    settings: dict = {}
-    if every:
-        try:
-            settings["every"] = settings_mod.parse_duration(every)
-        except settings_mod.ConfigError as exc:
-            raise CommandError(f"--every: {exc}") from None
-    settings["full_text"] = {True: "always", False: "never", None: "auto"}[full_text]
+    check_url(url, what="URL")
+    # checked before anything is fetched or stored: a bad --every is one line, whatever the kind
+    check_settings("feed", {"every": every}, as_options=True)
     if kind == "auto":
         kind, url = _detect_kind(obj, url)
     added = []
@@ -110,8 +109,119 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
     else:
         added.append((kind, url))
     for k, u in added:
-        sid, created = add_source(obj.db(), u, k, name=name, settings=settings if k == "feed" else None)
-        click.echo(f"source #{sid}: {k} {safe(mask_url(u))}" + ("" if created else " [already registered]"))
+        wanted = {"every": every} if k == "feed" else {}
+        if k == "feed":
+            wanted["full_text"] = {True: "always", False: "never", None: "auto"}[full_text]
+        settings = {f: v for f, v in check_settings(k, wanted).items() if v is not None}
+        sid, created = add_source(obj.db(), u, k, name=name, settings=settings)
+        line = f"source #{sid}: {k} {safe(mask_url(u))}"
+        if created:
+            found = _count_posts(obj, sid)
+            click.echo(line + (f" ({found} post(s) it had before its removal linked again)" if found else ""))
+            continue
+        asked = dict(settings) if (every is not None or full_text is not None) else {}
+        if full_text is None:
+            asked.pop("full_text", None)
+        differs = _differences(get_source(obj.db(), sid), name, asked)
+        if not differs:
+            click.echo(line + " [already registered]")
+            continue
+        now = ", ".join(f"{f} {shown_setting(f, old)}" for f, old, _ in differs)
+        fix = " ".join(_set_option(f, new) for f, _, new in differs)
+        click.echo(f"{line} [already registered, with {now}; to change: rjwatch source set {sid} {fix}]")
+
+
+def _count_posts(obj: Ctx, source_id: int) -> int:
+    from storage.sources import count_posts
+
+    return count_posts(obj.db(), source_id)
+
+
+def _differences(src: dict, name: str | None, settings: dict) -> list[tuple[str, object, object]]:
+    """(field, current, asked) for each option given to `source add` that the existing source has otherwise."""
+    out = []
+    if name is not None and name != src["name"]:
+        out.append(("name", src["name"], name))
+    for field, value in settings.items():
+        if src["settings"].get(field) != value:
+            out.append((field, src["settings"].get(field), value))
+    return out
+
+
+def _duration_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def shown_setting(field: str, value) -> str:
+    """A setting's value as `source set` takes it back."""
+    if value is None or value == "":
+        return "default" if field == "every" else "-"
+    if field == "every":
+        return _duration_text(float(value))
+    if field == "full_text" and isinstance(value, bool):  # stored so by older versions
+        return "always" if value else "never"
+    return safe(str(value))
+
+
+def _set_option(field: str, value) -> str:
+    import shlex
+
+    text = "auto" if field == "every" and value is None else ("" if value is None else shown_setting(field, value))
+    return f"--{field.replace('_', '-')} {shlex.quote(text)}"
+
+
+@source.command("set")
+@click.argument("ref", metavar="ID|URL")
+@click.option("--name", help="A label for listings (an empty one removes it).")
+@click.option(
+    "--every",
+    metavar="DURATION|auto",
+    help="A feed's fixed polling interval, or a blog's crawl interval (e.g. 30m, 6h); auto: back to "
+    "adaptive polling / the crawl_interval setting.",
+)
+@click.option(
+    "--full-text",
+    type=click.Choice(["auto", "always", "never"]),
+    help="A feed's entry pages: fetched for entries that read as a summary (auto), for every entry, or never.",
+)
+@click.option("--query", help="A blog's crawls ask its search for this term only (an empty one: the whole blog).")
+@click.pass_obj
+@handled
+def source_set(
+    obj: Ctx, ref: str, name: str | None, every: str | None, full_text: str | None, query: str | None
+) -> None:
+    """Change the name or settings of the source ID|URL, printing each change (old -> new).
+
+    A running daemon applies the change within a minute. Settings in a config's [[sources]] entry
+    apply again only when the entry is edited.
+
+    Example:
+
+    \b
+        rjwatch source set 3 --every 30m --full-text always
+        rjwatch source set https://example.blogspot.com/ --query Kuril --name "Example blog"
+    """
+    from storage.source_settings import check_settings, update_source
+    from storage.sources import get_source
+
+    if name is None and every is None and full_text is None and query is None:
+        raise CommandError("nothing to change: give --name, --every, --full-text or --query")
+    db = obj.db()
+    src = get_source(db, ref)
+    settings = check_settings(src["kind"], {"every": every, "full_text": full_text}, as_options=True)
+    if query is not None:
+        settings.update(check_settings(src["kind"], {"query": query or " "}, as_options=True))
+    changes = update_source(db, src["id"], name=name, settings=settings)
+    head = f"source #{src['id']} {src['kind']} {safe(mask_url(src['url']))}"
+    if not changes:
+        click.echo(f"{head}: nothing changed")
+        return
+    click.echo(head + ":")
+    for field, old, new in changes:
+        click.echo(f"  {field}: {shown_setting(field, old)} -> {shown_setting(field, new)}")
 
 
 @source.command("list")
@@ -295,7 +405,9 @@ def source_enable(obj: Ctx, ref: str) -> None:
 @click.pass_obj
 @handled
 def source_remove(obj: Ctx, ref: str) -> None:
-    """Forget the source ID|URL (its posts stay, no longer linked to it).
+    """Forget the source ID|URL and its health and crawl progress. Its posts stay, shown without a
+    source; adding the same URL again links them back to it. To stop collecting but keep the source,
+    use `rjwatch source disable`.
 
     Example:
 
@@ -305,8 +417,11 @@ def source_remove(obj: Ctx, ref: str) -> None:
     from storage.sources import get_source, remove_source
 
     src = get_source(obj.db(), ref)
-    remove_source(obj.db(), src["id"])
-    click.echo(f"source #{src['id']} removed: {safe(mask_url(src['url']))}")
+    kept = remove_source(obj.db(), src["id"])
+    line = f"source #{src['id']} removed: {safe(mask_url(src['url']))}"
+    if kept:
+        line += f"; its {kept} post(s) stay, without a source, until the URL is added again"
+    click.echo(line)
 
 
 @source.command("discover")
