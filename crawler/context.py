@@ -136,6 +136,7 @@ class CrawlContext:
             update["backfill_complete"] = 1
             update["last_full_at"] = dates.now_iso()
         src.update_crawl_state(self.db, self.source_id, **update)
+        src.name_unnamed(self.db, self.source_id, getattr(spider, "blog_title", None))  # listings show it
         if reason == "finished" and walk:
             self._health(walk, full_walk)
         self._alerts(anomaly, new_by_status, reason, full_walk)

@@ -496,6 +496,8 @@ class Poller:
                 if f.status != "not_modified":
                     values["etag"] = f.headers.get("etag")
                     values["last_modified"] = f.headers.get("last-modified")
+                if f.result is not None and not source.get("name"):
+                    src.name_unnamed(self.db, sid, f.result.title)  # listings show the feed's title
                 if f.final_url and f.final_url != source["url"]:
                     self._move(source, f.final_url)
                     values["moved_from"] = source["url"]

@@ -4,13 +4,21 @@ descriptions and SQL, shown in Datasette next to each table.
 
 from __future__ import annotations
 
+from judge.precision import RELEVANCE_DECIMALS_TERMINAL
+from storage.queries import POST_ORDERS
+
+#: Newest publication first, as `rjwatch posts` lists them.
+_NEWEST = POST_ORDERS["published"]
+
 CANNED_QUERIES = {
     "latest_new_coverage": {
         "title": "Latest new coverage",
-        "description": "Relevant posts that are neither copies of a seed nor duplicates, newest first.",
-        "sql": "SELECT p.id, p.first_seen, p.published, p.lang, round(p.relevance, 2) AS relevance, p.title, p.url, "
-        "coalesce(s.name, s.url) AS source FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
-        "WHERE p.status = 'new' ORDER BY p.id DESC LIMIT 200",
+        "description": "Relevant posts that are neither copies of a seed nor duplicates, newest published "
+        "first. url is where each was fetched from (the link that opens), canonical_url its identity.",
+        "sql": f"SELECT p.id, p.published, p.first_seen, p.lang, round(p.relevance, {RELEVANCE_DECIMALS_TERMINAL}) "
+        "AS relevance, p.title, p.url, coalesce(s.name, s.url) AS source, p.canonical_url "
+        "FROM posts p LEFT JOIN sources s ON s.id = p.source_id "
+        f"WHERE p.status = 'new' ORDER BY {_NEWEST} LIMIT 200",
     },
     "copies_of_the_seed": {
         "title": "Copies of the seed",

@@ -225,11 +225,12 @@ def roll_up(db: sqlite_utils.Database, first_id: int, last_id: int) -> None:
 
 
 def list_alerts(db: sqlite_utils.Database, *, status: str | None = None, limit: int = 50) -> list[dict]:
-    """The newest alerts (of one status), each with its title and its deliveries summed up in one line."""
+    """The newest alerts (of one status), each with its title (None when its payload has none), its
+    payload (JSON text) and its deliveries summed up in one line."""
     where, params = ("WHERE a.status = ?", [status]) if status else ("", [])
     return list(
         db.query(
-            f"SELECT a.id, a.kind, a.status, a.created_at, a.sent_at, a.key, a.post_id, a.last_error, "
+            f"SELECT a.id, a.kind, a.status, a.created_at, a.sent_at, a.key, a.post_id, a.last_error, a.payload, "
             f"json_extract(a.payload, '$.title') AS title, (SELECT group_concat(d.channel || ':' || d.status || "
             f"coalesce(' (' || d.last_error || ')', ''), '; ') FROM deliveries d WHERE d.alert_id = a.id) AS deliveries "
             f"FROM alerts a {where} ORDER BY a.id DESC LIMIT ?",

@@ -42,23 +42,38 @@ FROM posts p LEFT JOIN sources s ON s.id = p.source_id
 """
 
 
+#: The orders of `list_posts`. Published: newest publication first (a post without a date by when it was
+#: first seen), compared as instants (julianday reads the offsets) so that +09:00 and UTC dates
+#: interleave right; collected: the order the posts were stored, newest first; relevance: highest first.
+_PUBLISHED = "coalesce(julianday(p.published), julianday(p.first_seen))"
+POST_ORDERS = {
+    "published": f"{_PUBLISHED} DESC, p.id DESC",
+    "collected": "p.id DESC",
+    "relevance": f"p.relevance DESC, {_PUBLISHED} DESC, p.id DESC",
+}
+
+
 def _decode(row: dict) -> dict:
     for key in ("matched_terms", "seed_similarity", "evidence", "labels", "flags"):
         if key in row and isinstance(row[key], str):
             row[key] = json.loads(row[key])
-    if "relevance" in row and row["relevance"] is not None:
-        row["relevance"] = round(row["relevance"], 4)
     return row
 
 
 def list_posts(
-    db: sqlite_utils.Database, *, status: str | None = None, limit: int | None = None, offset: int = 0
+    db: sqlite_utils.Database,
+    *,
+    status: str | None = None,
+    sort: str = "published",
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict]:
+    """Stored posts in one of POST_ORDERS (default: newest published first), with their source's name."""
     where, params = "", []
     if status:
         where = "WHERE p.status = ?"
         params.append(status)
-    sql = f"{_LIST_SQL} {where} ORDER BY p.id DESC LIMIT ? OFFSET ?"
+    sql = f"{_LIST_SQL} {where} ORDER BY {POST_ORDERS[sort]} LIMIT ? OFFSET ?"
     params += [limit if limit is not None else -1, offset]
     return [_decode(dict(r)) for r in db.query(sql, params)]
 

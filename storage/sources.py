@@ -114,6 +114,32 @@ def list_sources(db: sqlite_utils.Database, *, kind: str | None = None, state: s
     return out
 
 
+#: Longest name a source takes from its feed's or blog's title (a name is a label in a list, not a text).
+SOURCE_NAME_MAX_CHARS = 200
+
+
+def name_unnamed(db: sqlite_utils.Database, source_id: int, title: str | None) -> None:
+    """Give a source that has no name the title its feed or blog declares (a name given by the user,
+    in `source add --name` or the config, is kept)."""
+    title = " ".join((title or "").split())[:SOURCE_NAME_MAX_CHARS]
+    if not title:
+        return
+    with write_tx(db):
+        db.execute("UPDATE sources SET name = ? WHERE id = ? AND coalesce(name, '') = ''", (title, source_id))
+
+
+def posts_collected(db: sqlite_utils.Database) -> dict[int, int]:
+    """How many distinct posts each source collected, by source id: the posts it was first to store and
+    every post it saw again (a blog's crawl that reads posts its feed's poll stored first collected
+    them too). One pass over the sightings, not one per source."""
+    return dict(
+        db.execute(
+            "SELECT source_id, count(*) FROM (SELECT source_id, post_id FROM sightings WHERE source_id IS NOT NULL "
+            "UNION SELECT source_id, id FROM posts WHERE source_id IS NOT NULL) GROUP BY source_id"
+        ).fetchall()
+    )
+
+
 def count_sources(db: sqlite_utils.Database, *, state: str) -> int:
     """How many sources are in this state (`candidate`: waiting for approval)."""
     return db.execute("SELECT count(*) FROM sources WHERE state = ?", (state,)).fetchone()[0]

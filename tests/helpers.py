@@ -117,11 +117,12 @@ def rss(items: list[tuple[str, str, str]]) -> bytes:
 
 
 # --- the CLI --------------------------------------------------------------------------------------
-def run_cli(*args: str, input: str | bytes | None = None):
-    """Run the real CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+def run_cli(*args: str, input: str | bytes | None = None, env: dict | None = None):
+    """Run the real CLI in-process (with these environment variables set, e.g. COLUMNS for the width
+    of a table); returns click's Result (exit_code, stdout, stderr)."""
     from rjwatch.commands import main
 
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False, env=env)
 
 
 def no_traceback(*outputs: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import FIXTURES, SEED_FILE, run_cli
+from rjwatch.commands.query import POSTS_COLUMNS, POSTS_MORE_COLUMNS
 
 
 def test_init_is_idempotent(db_path):
@@ -84,7 +85,10 @@ def test_ingest_posts_show_roundtrip(db_path, tmp_path):
     again = run_cli("--db", str(db_path), "ingest", str(page), "--url", url + "?m=1")
     assert "1 seen before" in again.output
     posts = json.loads(run_cli("--db", str(db_path), "posts", "--format", "json").output)
-    assert len(posts) == 1
+    assert len(posts) == 1 and list(posts[0]) == list(POSTS_COLUMNS)
+    # every column of a post can be asked for by name
+    more = ",".join(POSTS_COLUMNS + POSTS_MORE_COLUMNS)
+    posts = json.loads(run_cli("--db", str(db_path), "posts", "--format", "json", "--columns", more).output)
     p = posts[0]
     for key in (
         "id",
@@ -111,9 +115,11 @@ def test_ingest_posts_show_roundtrip(db_path, tmp_path):
     for fmt in ("jsonl", "csv", "tsv"):
         out = run_cli("--db", str(db_path), "posts", "--status", "copy", "--format", fmt)
         assert out.exit_code == 0 and "reposter.blogspot.com" in out.output, fmt
-    table = run_cli("--db", str(db_path), "posts", "--format", "table")
+    table = run_cli("--db", str(db_path), "posts", "--format", "table", env={"COLUMNS": "160"})
     assert table.exit_code == 0 and "What Russia" in table.output and "copy" in table.output
-    assert run_cli("--db", str(db_path), "posts", "--status", "new", "--format", "tsv").output == ""
+    header = "\t".join(POSTS_COLUMNS) + "\n"
+    assert run_cli("--db", str(db_path), "posts", "--status", "new", "--format", "tsv").output == header
+    assert run_cli("--db", str(db_path), "posts", "--status", "new", "--format", "tsv", "--no-headers").output == ""
 
 
 @pytest.mark.parametrize(

@@ -87,9 +87,10 @@ def test_21_control_and_bidi_characters_in_a_collected_title_never_reach_the_ter
     outputs = {}
     for fmt in ("text", "json"):
         outputs[f"show {fmt}"] = run_cli("--db", db, "show", post_id, "--format", fmt)
+    wide = {"COLUMNS": "250"}  # a terminal wide enough for a title on one line of the table
     for fmt in ("table", "tsv", "json", "jsonl", "csv"):
-        outputs[f"posts {fmt}"] = run_cli("--db", db, "posts", "--format", fmt)
-        outputs[f"search {fmt}"] = run_cli("--db", db, "search", "Kuril", "--format", fmt)
+        outputs[f"posts {fmt}"] = run_cli("--db", db, "posts", "--format", fmt, env=wide)
+        outputs[f"search {fmt}"] = run_cli("--db", db, "search", "Kuril", "--format", fmt, env=wide)
     for fmt in ("table", "tsv", "json"):
         outputs[f"source list {fmt}"] = run_cli("--db", db, "source", "list", "--format", fmt)
         outputs[f"runs {fmt}"] = run_cli("--db", db, "runs", "--format", fmt)

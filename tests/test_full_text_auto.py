@@ -95,7 +95,9 @@ def test_without_full_text_the_post_says_it_was_judged_on_a_summary(db_path, sit
     )
     assert run_cli("--db", str(db_path), "poll", "--all").exit_code == 0
     assert not any(h.endswith(".html") for h in _Site.hits)
-    rows = json.loads(run_cli("--db", str(db_path), "posts", "--format", "json").output)
+    rows = json.loads(
+        run_cli("--db", str(db_path), "posts", "--format", "json", "--columns", "id,summary_only,flags").output
+    )
     assert all(r["summary_only"] == 1 and "summary_only" in r["flags"] for r in rows)
     shown = run_cli("--db", str(db_path), "show", str(rows[0]["id"])).output
     assert "judged on a feed summary only" in shown

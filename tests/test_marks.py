@@ -52,7 +52,19 @@ def test_a_mark_is_in_force_everywhere_and_keeps_the_machine_verdict(db_path: Pa
     assert tuples(db_path, "SELECT status, machine_status, analyst_status FROM posts WHERE id = ?", pid) == [
         ("off_topic", "new", "off_topic")
     ]
-    listed = json.loads(run_cli("--db", str(db_path), "posts", "--status", "off_topic", "--format", "json").output)
+    listed = json.loads(
+        run_cli(
+            "--db",
+            str(db_path),
+            "posts",
+            "--status",
+            "off_topic",
+            "--format",
+            "json",
+            "--columns",
+            "id,machine_status,analyst_status",
+        ).output
+    )
     assert [(p["id"], p["machine_status"], p["analyst_status"]) for p in listed] == [(pid, "new", "off_topic")]
     assert json.loads(run_cli("--db", str(db_path), "posts", "--status", "new", "--format", "json").output) == []
     shown = run_cli("--db", str(db_path), "show", str(pid)).output

@@ -308,8 +308,11 @@ def test_limit_offset_and_output_formats(corpus):
     out = run_cli("--db", str(corpus), "search", "Japan", "--format", "csv").output
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [int(r["id"]) for r in rows] == every and "snippet" in rows[0]
-    tsv = run_cli("--db", str(corpus), "search", "Japan").output  # not a TTY: plain lines
-    assert len(tsv.splitlines()) == len(every) and all(line.count("\t") >= 8 for line in tsv.splitlines())
+    tsv = run_cli("--db", str(corpus), "search", "Japan").output  # not a TTY: a header line, then plain lines
+    header, *lines = tsv.splitlines()
+    assert header.split("\t") == list(csv.DictReader(io.StringIO(out)).fieldnames)
+    assert [int(line.split("\t")[0]) for line in lines] == every
+    assert all(line.count("\t") == header.count("\t") for line in lines)
 
 
 @pytest.mark.parametrize(

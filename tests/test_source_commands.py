@@ -62,7 +62,7 @@ def test_show_prints_a_feed_with_its_health_posts_and_runs(db_path, feed):
     h = health(db_path, 1)
     (run,) = rows(db_path, "SELECT * FROM runs WHERE source_id = 1")
     lines = out.splitlines()
-    assert lines[0] == f"#1 feed [enabled] {url}"
+    assert lines[0] == f"#1 feed [enabled] {url}  (Wire)"  # the feed's title names a source added without --name
     assert f"  posts: {FEED_POSTS}" in lines
     assert (
         f"  last poll {h['last_poll']}, last success {h['last_success']}, next due {h['next_due']}, "
@@ -127,7 +127,7 @@ def test_remove_forgets_the_source_and_keeps_its_posts(db_path, feed):
     assert q(db_path, "SELECT count(*) FROM posts") == FEED_POSTS
     assert q(db_path, "SELECT count(*) FROM posts WHERE source_id IS NOT NULL") == 0  # no longer linked
     assert q(db_path, "SELECT count(*) FROM runs WHERE source_id IS NOT NULL") == 0
-    assert ok(db_path, "source", "list") == ""
+    assert ok(db_path, "source", "list", "--no-headers") == ""
     one_line_error(cli(db_path, "source", "show", "1"), "no source 1")
     assert_consistent(db_path)
 

@@ -171,6 +171,7 @@ class BloggerSpider(scrapy.Spider):
         if url:
             self.set_home(url)
         self.blog_id: str | None = None
+        self.blog_title: str | None = None  # the feed's title: the blog's name in listings
         self.newest_updated: str | None = None
         self.feed_ok: bool | None = None
         self.silent = False
@@ -311,6 +312,7 @@ class BloggerSpider(scrapy.Spider):
             self.feed_ok = True
         if result.blog_id:
             self.blog_id = result.blog_id
+        self.blog_title = self.blog_title or result.title
         pages_needed = []
         for entry in result.entries:
             if entry.get("updated") or entry.get("published"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 
 import click
@@ -10,25 +12,30 @@ from rjwatch.commands.common import (
     EXIT_FAILED,
     CommandError,
     Ctx,
-    format_option,
+    Output,
     group,
     handled,
     limit_option,
+    output_options,
     row_id,
     status_option,
 )
-from rjwatch.output import emit, safe
+from rjwatch.output import safe
 
 #: The states of an alert in the outbox.
 ALERT_STATUSES = ("pending", "sent", "failed", "suppressed")
+#: The columns `alerts` prints, in every format.
+ALERT_COLUMNS = ("id", "kind", "status", "created_at", "sent_at", "title", "deliveries", "key", "post_id", "last_error")
+#: The `[kind] ` a message title starts with: the list has a kind column of its own.
+_KIND_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
 
 
 @group(invoke_without_command=True)
 @status_option(ALERT_STATUSES, what="alerts")
 @limit_option(50, help_text="At most this many alerts (newest first).")
-@format_option()
+@output_options(ALERT_COLUMNS)
 @click.pass_context
-def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str | None) -> None:
+def alerts(ctx: click.Context, status: str | None, limit: int, out: Output) -> None:
     """The alert outbox: what was sent, what waits, what failed (and why).
 
     Example:
@@ -45,14 +52,25 @@ def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str | None) 
         from storage.outbox import list_alerts
 
         rows = list_alerts(obj.db(), status=status, limit=limit)
-        emit(
-            rows,
-            ["id", "kind", "status", "created_at", "sent_at", "title", "deliveries", "key", "post_id", "last_error"],
-            fmt,
-            table_columns=["id", "kind", "status", "created_at", "title", "deliveries"],
-        )
+        for r in rows:
+            payload = r.pop("payload")
+            if not r["title"]:
+                r["title"] = _derived_title(obj.db(), r, payload)
+        out.emit(rows)
 
     body()
+
+
+def _derived_title(db, alert: dict, payload: str) -> str:
+    """The title of an alert about no post (a backfill, an anomaly, a failing source): the one its
+    message carries, without the `[kind]` the list shows in its own column."""
+    from scheduler.alerts import render
+
+    try:
+        title, _ = render(db, {**alert, "payload": json.loads(payload or "{}")})
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return f"({alert['kind']})"
+    return _KIND_PREFIX.sub("", title) or f"({alert['kind']})"
 
 
 @alerts.command("test")

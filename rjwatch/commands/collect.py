@@ -14,15 +14,16 @@ from rjwatch.commands.common import (
     EXIT_FAILED,
     CommandError,
     Ctx,
+    Output,
     blogger_sources,
     command,
-    format_option,
     handled,
     limit_option,
+    output_options,
     record_format_option,
     source_option,
 )
-from rjwatch.output import emit, safe
+from rjwatch.output import RELEVANCE_DECIMALS_TERMINAL, rounded, safe
 
 #: Levels of Scrapy's log that `rjwatch crawl --log-level` takes.
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -46,7 +47,7 @@ def _classification(ingestor, item: dict) -> dict:
         "canonical_url": None if a.url == NO_URL else a.canonical_url,
         "blogger": {"blog_id": a.blog_id, "post_id": a.post_id},
         "status": verdict.status,
-        "relevance": round(a.relevance.score, 4),
+        "relevance": rounded(a.relevance.score, "json"),
         "matched_terms": a.relevance.matched_terms,
         "seed_similarity": a.seed_similarity,
         "duplicate_of": verdict.duplicate_of,
@@ -117,7 +118,7 @@ def _print_verdict(r: dict) -> None:
     click.echo(f"  published:  {r['published'] or dates.UNDATED}   lang: {r['lang'] or '-'}")
     if r["blogger"]["post_id"]:
         click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")
-    click.echo(f"  relevance:  {r['relevance']:.2f}")
+    click.echo(f"  relevance:  {r['relevance']:.{RELEVANCE_DECIMALS_TERMINAL}f}")
     for sid, s in r["seed_similarity"].items():
         if s.get("kind") == "translation":
             click.echo(
@@ -343,13 +344,32 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+#: The columns `runs` prints, in every format (`new` and `dropped` count posts by status and drops
+#: by reason; empty when there were none).
+RUN_COLUMNS = (
+    "id",
+    "kind",
+    "source",
+    "mode",
+    "started_at",
+    "finished_at",
+    "finish_reason",
+    "pages",
+    "items",
+    "new",
+    "dropped",
+    "errors",
+    "anomaly",
+)
+
+
 @command()
 @source_option("Only the runs of this source.")
 @limit_option(20, help_text="At most this many runs (newest first).")
-@format_option()
+@output_options(RUN_COLUMNS)
 @click.pass_obj
 @handled
-def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
+def runs(obj: Ctx, source_ref: str | None, limit: int, out: Output) -> None:
     """Crawl and poll runs, newest first: pages, items, new posts by status, drops, errors, finish reason.
 
     Example:
@@ -368,38 +388,7 @@ def runs(obj: Ctx, source_ref: str | None, limit: int, fmt: str | None) -> None:
         r["dropped"] = st.get("dropped", {})
         r["anomaly"] = st.get("anomaly")
         r["mode"] = st.get("mode")
-    emit(
-        rows,
-        [
-            "id",
-            "kind",
-            "source",
-            "mode",
-            "started_at",
-            "finished_at",
-            "finish_reason",
-            "pages",
-            "items",
-            "new",
-            "dropped",
-            "errors",
-            "anomaly",
-        ],
-        fmt,
-        table_columns=[
-            "id",
-            "kind",
-            "source",
-            "mode",
-            "started_at",
-            "finish_reason",
-            "pages",
-            "items",
-            "new",
-            "errors",
-            "anomaly",
-        ],
-    )
+    out.emit(rows)
 
 
 @command()

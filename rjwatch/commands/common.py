@@ -3,7 +3,8 @@
 `--db` and `--config` are on every group and command (`rjwatch --db x search Kuril` and `rjwatch
 search Kuril --db x` both work; the value nearest the command wins). `--format` takes one set of
 values everywhere (`FORMATS`; a command showing one record takes `table` or `json`), and the
-filters and paging options are spelled and explained once here.
+filters and paging options are spelled and explained once here. Every command printing a list
+takes `output_options` (`--format`, `--columns`, `--no-headers`) and prints through `Output`.
 
 This module imports nothing heavy at import time (no scipy, numpy, datasketch, trafilatura or
 Scrapy): `rjwatch --help` loads only click and the command modules.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
@@ -21,7 +23,7 @@ import click
 
 from judge.errors import RjwatchError
 from rjwatch import settings as settings_mod
-from rjwatch.output import FORMATS, safe
+from rjwatch.output import FORMATS, default_format, emit, safe
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -261,6 +263,66 @@ def format_option(choices: tuple[str, ...] = FORMATS, default: str | None = None
     )
 
 
+class Output:
+    """How a list command prints its rows: the format, the columns (the command's own, or those of
+    `--columns`) and whether a header line comes first."""
+
+    def __init__(self, fmt: str | None, columns: Sequence[str], headers: bool):
+        self.fmt = fmt or default_format()
+        self.columns = tuple(columns)
+        self.headers = headers
+        self.chosen = False  # True when `--columns` named the columns
+
+    def emit(self, rows: Iterable[dict], *, title: str | None = None) -> int:
+        return emit(rows, self.columns, self.fmt, headers=self.headers, title=title)
+
+
+def pick_columns(value: str | None, columns: Sequence[str], available: Sequence[str]) -> tuple[str, ...]:
+    """The columns of `--columns a,b,c` (each one of `available`), or the command's `columns`."""
+    if value is None:
+        return tuple(columns)
+    picked = tuple(c.strip() for c in value.split(",") if c.strip())
+    unknown = [c for c in picked if c not in available]
+    if unknown or not picked:
+        what = f"unknown column {', '.join(map(repr, unknown))}" if unknown else "no column named"
+        fail(f"--columns: {what}; the columns are {', '.join(available)}", EXIT_USAGE)
+    return picked
+
+
+def output_options(columns: Sequence[str], available: Sequence[str] | None = None, formats: tuple[str, ...] = FORMATS):
+    """`--format`, `--columns` and `--no-headers` of a command printing a list: the command gets `out`
+    (an `Output`). Every format prints `columns` (a tuple constant of the command, so that a new column
+    is one line) unless `--columns` names others among `available` (default: `columns`)."""
+    available = tuple(available or columns)
+
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, fmt, columns_, no_headers, **kw):
+            out = Output(fmt, pick_columns(columns_, columns, available), not no_headers)
+            out.chosen = columns_ is not None
+            return fn(*args, out=out, **kw)
+
+        for option in reversed(
+            [
+                format_option(formats),
+                click.option(
+                    "--columns",
+                    "columns_",
+                    metavar="A,B,C",
+                    help=f"Print these columns, in this order, any of: {', '.join(available)} "
+                    f"(default: {', '.join(columns)}).",
+                ),
+                click.option(
+                    "--no-headers", is_flag=True, help="No header line (the column names) in table, TSV or CSV."
+                ),
+            ]
+        ):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorator
+
+
 def record_format_option():
     """`--format` of a command showing one record or a summary: a readable layout or JSON."""
     return format_option(RECORD_FORMATS, default="table")
@@ -360,27 +422,30 @@ def filter_options(fn):
     return wrapper
 
 
-def page_options(fn):
-    """Order, paging and format: shared by search and saved run."""
+def page_options(columns: Sequence[str], available: Sequence[str]):
+    """Order, paging and output (`output_options`): shared by search and saved run."""
 
     def rank_help() -> str:
         from storage.search import RANK_WINDOW
 
         return (
             f"Order by relevance to the query (bm25, title weighted above text) among the newest "
-            f"{RANK_WINDOW:,} matches, instead of newest first."
+            f"{RANK_WINDOW:,} matches, instead of most recently collected first; adds the column score."
         )
 
-    for decorator in reversed(
-        [
-            click.option("--rank", is_flag=True, cls=LazyHelpOption, help_text=rank_help),
-            limit_option(20),
-            offset_option(),
-            format_option(),
-        ]
-    ):
-        fn = decorator(fn)
-    return fn
+    def decorator(fn):
+        for option in reversed(
+            [
+                click.option("--rank", is_flag=True, cls=LazyHelpOption, help_text=rank_help),
+                limit_option(20),
+                offset_option(),
+                output_options(columns, available),
+            ]
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorator
 
 
 def blogger_sources(db, source_ref: str | None, *, register: bool = False) -> list[dict]:

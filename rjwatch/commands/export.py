@@ -75,7 +75,7 @@ def export(
         parquet.require()
         if output == "-" and sys.stdout.isatty():
             fail("Parquet is binary: give --output FILE or redirect stdout to a file")
-    rows = export_rows(db, query, filters)
+    rows = _machine_rounded(export_rows(db, query, filters))
     total = count_matching(db, query, filters) if sys.stderr.isatty() else None
     rows = _with_progress(rows, total)
     n = 0
@@ -114,6 +114,15 @@ def _export_atom(db, query: str | None, filters: Filters, output: str, base_url:
         n = atom.write(stream, head, _with_progress(atom.export_rows(db, query, filters), total))
     if sys.stderr.isatty() or output != "-":
         click.echo(f"exported {n} posts" + (f" to {output}" if output != "-" else ""), err=True)
+
+
+def _machine_rounded(rows):
+    """Relevance with the decimals every machine format prints (rjwatch.output.RELEVANCE_DECIMALS_MACHINE)."""
+    from rjwatch.output import rounded
+
+    for r in rows:
+        r["relevance"] = rounded(r["relevance"], "csv")
+        yield r
 
 
 @contextmanager

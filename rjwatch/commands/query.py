@@ -17,13 +17,14 @@ from rjwatch.colours import styled, terminal_style
 from rjwatch.commands.common import (
     POST_STATUSES,
     Ctx,
+    Output,
     command,
     fail,
     filter_options,
-    format_option,
     handled,
     limit_option,
     offset_option,
+    output_options,
     page_options,
     record_format_option,
     row_id,
@@ -31,7 +32,7 @@ from rjwatch.commands.common import (
     status_option,
     when,
 )
-from rjwatch.output import default_format, emit, safe
+from rjwatch.output import RELEVANCE_DECIMALS_TERMINAL, emit, rounded, safe, short_date, short_time
 
 if TYPE_CHECKING:
     from storage.search import Filters
@@ -40,30 +41,64 @@ if TYPE_CHECKING:
 PLAIN_MARKS = ("**", "**")
 
 
+#: The columns `posts` prints, in every format. `url` is where the post was fetched from (the link
+#: that opens); `canonical_url` is its identity (scheme and host normalised), which may not answer.
+POSTS_COLUMNS = (
+    "id",
+    "published",
+    "status",
+    "analyst_status",
+    "relevance",
+    "lang",
+    "source",
+    "title",
+    "url",
+    "canonical_url",
+)
+#: What else `posts --columns` can name (storage.queries.list_posts returns them all).
+POSTS_MORE_COLUMNS = (
+    "machine_status",
+    "first_seen",
+    "author",
+    "duplicate_of",
+    "sightings",
+    "summary_only",
+    "media_only",
+    "flags",
+    "matched_terms",
+    "seed_similarity",
+)
+#: The orders of `posts --sort` (storage.queries.POST_ORDERS).
+POST_SORTS = ("published", "collected", "relevance")
+
+
 @command()
 @status_option(POST_STATUSES)
-@limit_option(None, low=0, help_text="At most this many posts (newest first).")
+@click.option(
+    "--sort",
+    type=click.Choice(POST_SORTS),
+    default="published",
+    show_default=True,
+    help="published: newest publication date first (posts without one by when they were collected); "
+    "collected: most recently stored first; relevance: highest score first.",
+)
+@limit_option(None, low=0, help_text="At most this many posts.")
 @offset_option()
-@format_option()
+@output_options(POSTS_COLUMNS, POSTS_COLUMNS + POSTS_MORE_COLUMNS)
 @click.pass_obj
 @handled
-def posts(obj: Ctx, status: str | None, limit: int | None, offset: int, fmt: str | None) -> None:
-    """List stored posts, newest first.
+def posts(obj: Ctx, status: str | None, sort: str, limit: int | None, offset: int, out: Output) -> None:
+    """List stored posts, newest published first (see --sort), with the URL each was fetched from.
 
     Example:
 
     \b
-        rjwatch posts --status copy --format json
+        rjwatch posts --status copy --sort relevance --format json
+        rjwatch posts --columns id,published,url --no-headers | cut -f3
     """
-    from storage.queries import POST_COLUMNS, list_posts
+    from storage.queries import list_posts
 
-    rows = list_posts(obj.db(), status=status, limit=limit, offset=offset)
-    emit(
-        rows,
-        POST_COLUMNS,
-        fmt,
-        table_columns=["id", "status", "relevance", "published", "lang", "title", "canonical_url"],
-    )
+    out.emit(list_posts(obj.db(), status=status, sort=sort, limit=limit, offset=offset))
 
 
 @command()
@@ -93,6 +128,7 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
         for line in revision_diff(a, b, old_label=la, new_label=lb)
     ]
     post = safe(post)
+    post["relevance"] = rounded(post["relevance"], fmt)
     if fmt == "json":
         click.echo(json.dumps(post, ensure_ascii=False, indent=2))
         return
@@ -101,7 +137,8 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     click.echo(f"  url:         {post['url']}")
     click.echo(f"  canonical:   {post['canonical_url']}")
     click.echo(
-        f"  published:   {post['published'] or dates.UNDATED}   first seen: {post['first_seen']}   lang: {post['lang'] or '-'}"
+        f"  published:   {short_time(post['published']) or dates.UNDATED}   "
+        f"first seen: {short_time(post['first_seen'])}   lang: {post['lang'] or '-'}"
     )
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
@@ -127,7 +164,7 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     click.echo("  verdict:")
     for reason in ev.get("reasons", []):
         click.echo(f"    {reason}")
-    click.echo(f"  relevance {post['relevance']:.2f}:")
+    click.echo(f"  relevance {post['relevance']:.{RELEVANCE_DECIMALS_TERMINAL}f}:")
     for reason in ev.get("relevance", []):
         click.echo(f"    {reason}")
     for concept, terms in (post.get("matched_terms") or {}).items():
@@ -149,11 +186,13 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
         click.echo("  duplicates pointing here: " + ", ".join(f"#{d['id']}" for d in post["duplicates"]))
     click.echo(f"  sightings ({len(post['sightings'])}):")
     for s in post["sightings"]:
-        click.echo(f"    {s['via']:<6} {s['url']}  (first {s['first_seen']}, seen {s['times']}×)")
+        click.echo(f"    {s['via']:<6} {s['url']}  (first {short_time(s['first_seen'])}, seen {s['times']}×)")
     if post["revisions"]:
         click.echo(f"  revisions ({len(post['revisions'])} earlier):")
         for r in post["revisions"]:
-            click.echo(f"    r{r['revision']} replaced {r['replaced_at']} ({r['chars']} chars, was {r['status']})")
+            click.echo(
+                f"    r{r['revision']} replaced {short_time(r['replaced_at'])} ({r['chars']} chars, was {r['status']})"
+            )
         for line in post["revision_diffs"]:
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
             click.echo("    " + click.style(line, fg=colour if not line.startswith(("+++", "---")) else None))
@@ -162,17 +201,22 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
 
 
 # --- search -------------------------------------------------------------------------------------
+#: The columns `search` and `saved run` print (the terminal shows each match as a card with its
+#: snippet highlighted, unless --columns names columns); --rank adds `score`.
 SEARCH_COLUMNS = ("id", "published", "first_seen", "status", "lang", "relevance", "source", "title", "url", "snippet")
+#: What `search --columns` can name besides SEARCH_COLUMNS.
+SEARCH_MORE_COLUMNS = ("canonical_url", "score")
 
 
 @command()
 @click.argument("query")
-@page_options
+@page_options(SEARCH_COLUMNS, SEARCH_COLUMNS + SEARCH_MORE_COLUMNS)
 @click.pass_obj
 @handled
 @filter_options
-def search(obj: Ctx, query: str, filters: Filters, rank: bool, limit: int, offset: int, fmt: str | None) -> None:
-    """Full-text search over titles and texts, newest first.
+def search(obj: Ctx, query: str, filters: Filters, rank: bool, limit: int, offset: int, out: Output) -> None:
+    """Full-text search over titles and texts, most recently collected first (--rank: by relevance to
+    the query).
 
     QUERY uses FTS5 syntax: words (all must match), "exact phrases", OR, NOT, prefixes (Kuril*),
     NEAR(Abe Putin, 10), and title:Kuril. Japanese, Chinese and Korean terms are found anywhere
@@ -186,37 +230,40 @@ def search(obj: Ctx, query: str, filters: Filters, rank: bool, limit: int, offse
     from storage.search import search as run_search
 
     rows = run_search(obj.db(), query, filters, rank=rank, limit=limit, offset=offset)
-    print_hits(rows, fmt, rank=rank)
+    print_hits(rows, out, rank=rank)
 
 
-def print_hits(rows: list[dict], fmt: str | None, *, rank: bool = False) -> None:
-    fmt = fmt or default_format()
-    columns = SEARCH_COLUMNS + (("score",) if rank else ())
-    if fmt != "table":
+def print_hits(rows: list[dict], out: Output, *, rank: bool = False) -> None:
+    if rank and not out.chosen:
+        out.columns += ("score",)
+    for r in rows:
+        if "score" in r:
+            r["score"] = round(-r["score"], 4)  # bm25 is negative: bigger is better once flipped
+    if out.fmt != "table" or out.chosen:
         for r in rows:
             r["snippet"] = _marks(r.get("snippet"), *PLAIN_MARKS)
-            r["relevance"] = round(r["relevance"], 4)
-            if "score" in r:
-                r["score"] = round(-r["score"], 4)  # bm25 is negative: bigger is better once flipped
-        emit(rows, columns, fmt)
+        out.emit(rows)
         return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_lines=True, header_style="bold")
-    for c in ("id", "published", "status", "lang", "title / snippet"):
+    table = Table(show_lines=True, header_style="bold", show_header=out.headers)
+    for c in ("id", "published", "status", "lang", "relevance", "title / snippet"):
         table.add_column(c, overflow="fold")
     for r in rows:
         cell = Text(safe(r.get("title") or "(no title)"), style="bold")
         cell.append("\n")
         cell.append(_highlighted(r.get("snippet")))
         cell.append("\n" + safe(r["url"]), style="dim")
+        if r.get("source"):
+            cell.append("  " + safe(r["source"]), style="dim")
         table.add_row(
             str(r["id"]),
-            (r.get("published") or r.get("first_seen") or "")[:10],
+            short_date(r.get("published") or r.get("first_seen")) or "",
             Text(r["status"], style=terminal_style(r["status"])),
             r.get("lang") or "",
+            f"{rounded(r['relevance'], 'table'):.{RELEVANCE_DECIMALS_TERMINAL}f}",
             cell,
         )
     console = Console(markup=False, highlight=False)
@@ -243,6 +290,7 @@ def _highlighted(snippet: str | None):
 
 
 # --- copies -------------------------------------------------------------------------------------
+#: The columns `copies` prints, in every format.
 COPIES_COLUMNS = (
     "id",
     "first_seen",
@@ -262,10 +310,10 @@ COPIES_COLUMNS = (
 
 @command()
 @click.option("--seed", "seed_id", type=row_id(), metavar="ID", help="Only this seed (default: every seed).")
-@format_option()
+@output_options(COPIES_COLUMNS)
 @click.pass_obj
 @handled
-def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
+def copies(obj: Ctx, seed_id: int | None, out: Output) -> None:
     """The seed's spread: every copy and excerpt in the order they were first seen, with what
     changed against the seed. Translations into another language are listed too (kind
     `translation`, with their language).
@@ -281,15 +329,8 @@ def copies(obj: Ctx, seed_id: int | None, fmt: str | None) -> None:
     db = obj.db()
     if seed_id is not None and not seed_exists(db, seed_id):
         fail(f"no seed #{seed_id} (see `rjwatch seed list`)")
-    rows = seed_spread(db, seed_id)
-    n = emit(
-        rows,
-        COPIES_COLUMNS,
-        fmt,
-        title="copies and excerpts of the seed",
-        table_columns=list(COPIES_COLUMNS[:-3]),  # the terminal table leaves out seed, title, sightings
-    )
-    if (fmt or default_format()) == "table":
+    n = out.emit(seed_spread(db, seed_id), title="copies and excerpts of the seed")
+    if out.fmt == "table":
         click.echo(f"{n} copies and excerpts" if n else "no copies or excerpts yet", err=True)
 
 
@@ -358,10 +399,7 @@ def stats(obj: Ctx, since: str | None, until: str | None, plot_path: str | None,
             if not rows:
                 continue
             click.echo(f"\n{title}:")
-            tty = sys.stdout.isatty()
-            if not tty:
-                click.echo("\t".join(rows[0].keys()))
-            emit(rows, list(rows[0].keys()), "table" if tty else "tsv")
+            emit(rows, list(rows[0].keys()), "table" if sys.stdout.isatty() else "tsv")
     if plot_path:
         facts = plot.coverage(daily_counts(db, since=since, until=until), plot_path, since=since, until=until)
         click.echo(

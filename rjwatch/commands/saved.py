@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rjwatch.commands.common import Ctx, filter_options, format_option, group, handled, page_options
-from rjwatch.commands.query import print_hits
+from rjwatch.commands.common import Ctx, Output, filter_options, group, handled, output_options, page_options
+from rjwatch.commands.query import SEARCH_COLUMNS, SEARCH_MORE_COLUMNS, print_hits
+
+#: The columns `saved list` prints, in every format.
+SAVED_COLUMNS = ("name", "query", "filters", "created_at")
 
 if TYPE_CHECKING:
     from storage.search import Filters
@@ -40,10 +43,10 @@ def saved_add(obj: Ctx, name: str, query: str, filters: Filters, replace: bool) 
 
 
 @saved.command("list")
-@format_option()
+@output_options(SAVED_COLUMNS)
 @click.pass_obj
 @handled
-def saved_list(obj: Ctx, fmt: str | None) -> None:
+def saved_list(obj: Ctx, out: Output) -> None:
     """List saved searches.
 
     Example:
@@ -51,18 +54,17 @@ def saved_list(obj: Ctx, fmt: str | None) -> None:
     \b
         rjwatch saved list
     """
-    from rjwatch.output import emit
     from storage import saved as saved_mod
 
-    emit(saved_mod.list_all(obj.db()), ["name", "query", "filters", "created_at"], fmt)
+    out.emit(saved_mod.list_all(obj.db()))
 
 
 @saved.command("run")
 @click.argument("name")
-@page_options
+@page_options(SEARCH_COLUMNS, SEARCH_COLUMNS + SEARCH_MORE_COLUMNS)
 @click.pass_obj
 @handled
-def saved_run(obj: Ctx, name: str, rank: bool, limit: int, offset: int, fmt: str | None) -> None:
+def saved_run(obj: Ctx, name: str, rank: bool, limit: int, offset: int, out: Output) -> None:
     """Run the saved search NAME.
 
     Example:
@@ -75,7 +77,7 @@ def saved_run(obj: Ctx, name: str, rank: bool, limit: int, offset: int, fmt: str
 
     db = obj.db()
     query, filters = saved_mod.get(db, name)
-    print_hits(run_search(db, query, filters, rank=rank, limit=limit, offset=offset), fmt, rank=rank)
+    print_hits(run_search(db, query, filters, rank=rank, limit=limit, offset=offset), out, rank=rank)
 
 
 @saved.command("feed")

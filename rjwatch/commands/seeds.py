@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
-from rjwatch.commands.common import Ctx, format_option, group, handled, row_id
+from rjwatch.commands.common import Ctx, Output, group, handled, output_options, row_id
 from rjwatch.output import safe
+
+#: The columns `seed list` prints, in every format.
+SEED_COLUMNS = ("id", "title", "published", "lang", "chars", "origin")
 
 
 def add_seed_from(obj: Ctx, ref: str) -> tuple[int, str, bool]:
@@ -92,10 +95,10 @@ def seed_remove(obj: Ctx, seed_id: int) -> None:
 
 
 @seed.command("list")
-@format_option()
+@output_options(SEED_COLUMNS)
 @click.pass_obj
 @handled
-def seed_list(obj: Ctx, fmt: str | None) -> None:
+def seed_list(obj: Ctx, out: Output) -> None:
     """List the seeds.
 
     Example:
@@ -103,10 +106,9 @@ def seed_list(obj: Ctx, fmt: str | None) -> None:
     \b
         rjwatch seed list
     """
-    from rjwatch.output import emit
     from storage.seeds import list_seeds
 
-    emit(list_seeds(obj.db()), ["id", "title", "published", "lang", "chars", "origin"], fmt)
+    out.emit(list_seeds(obj.db()))
 
 
 COMMANDS = [seed]

@@ -12,8 +12,8 @@ from importlib import resources
 import click
 
 from judge.identity import mask_url, mask_urls
-from rjwatch.commands.common import CommandError, Ctx, format_option, group, handled
-from rjwatch.output import emit, safe
+from rjwatch.commands.common import CommandError, Ctx, Output, group, handled, output_options
+from rjwatch.output import safe
 
 
 @group()
@@ -224,13 +224,31 @@ def source_set(
         click.echo(f"  {field}: {shown_setting(field, old)} -> {shown_setting(field, new)}")
 
 
+#: The columns `source list` prints, in every format.
+SOURCE_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "state",
+    "posts",
+    "last_success",
+    "last_error",
+    "next_run",
+    "url",
+    "settings",
+)
+#: What else `source list --columns` can name.
+SOURCE_MORE_COLUMNS = ("last_run", "last_poll", "failures")
+
+
 @source.command("list")
 @click.option("--kind", type=click.Choice(["blogger", "feed"]), help="Only sources of this kind.")
-@format_option()
+@output_options(SOURCE_COLUMNS, SOURCE_COLUMNS + SOURCE_MORE_COLUMNS)
 @click.pass_obj
 @handled
-def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
-    """List sources (candidates included) with their post counts and last run.
+def source_list(obj: Ctx, kind: str | None, out: Output) -> None:
+    """List sources (candidates included): name, kind, posts collected, last success, last error and
+    next run (a feed's next poll, a blog's next crawl by the daemon).
 
     Example:
 
@@ -238,36 +256,48 @@ def source_list(obj: Ctx, kind: str | None, fmt: str | None) -> None:
         rjwatch source list
     """
     from storage.health import by_source
-    from storage.sources import list_sources
+    from storage.sources import list_sources, posts_collected
 
-    rows = list_sources(obj.db(), kind=kind)
-    health = by_source(obj.db())
+    db = obj.db()
+    rows = list_sources(db, kind=kind)
+    health = by_source(db)
+    collected = posts_collected(db)
+    crawls = _next_crawls(obj)
     for r in rows:
         h = health.get(r["id"], {})
         r["url"] = mask_url(r["url"])  # credentials in a source URL are never printed
+        r["posts"] = collected.get(r["id"], 0)
         r["last_poll"] = h.get("last_poll")
+        r["last_success"] = h.get("last_success")
         r["failures"] = h.get("consecutive_failures", 0)
         r["last_error"] = mask_urls(h.get("last_error") or h.get("disabled_reason"))
-        r["next_due"] = h.get("next_due")
-    emit(
-        rows,
-        [
-            "id",
-            "kind",
-            "state",
-            "url",
-            "name",
-            "settings",
-            "posts",
-            "last_run",
-            "last_poll",
-            "failures",
-            "last_error",
-            "next_due",
-        ],
-        fmt,
-        table_columns=["id", "kind", "state", "url", "posts", "last_poll", "failures", "last_error"],
-    )
+        r["next_run"] = crawls.get(r["id"]) if r["kind"] == "blogger" else h.get("next_due")
+    out.emit(rows)
+
+
+def _next_crawls(obj: Ctx) -> dict[int, str]:
+    """When the daemon crawls each enabled blog next (as its crawl jobs are scheduled), by source id."""
+    from datetime import UTC, datetime
+
+    from crawler.schedule import next_crawl_at
+    from judge import dates
+    from judge.durations import ConfigError, parse_duration
+    from storage.sources import blog_crawl_schedule
+
+    interval = parse_duration(obj.cfg["crawl_interval"])
+    now = datetime.now(UTC)
+    out = {}
+    for sid, settings, last, reason, complete in blog_crawl_schedule(obj.db()):
+        every = json.loads(settings or "{}").get("every") or interval
+        try:
+            every = parse_duration(every)
+        except ConfigError:
+            every = interval
+        at = next_crawl_at(
+            dates.parse(last), completed=reason == "finished" and bool(complete), every_s=float(every), now=now
+        )
+        out[sid] = at.isoformat(timespec="seconds")
+    return out
 
 
 @source.command("show")
@@ -329,11 +359,15 @@ def source_show(obj: Ctx, ref: str) -> None:
         )
 
 
+#: The columns `source candidates` prints, in every format.
+CANDIDATE_COLUMNS = ("id", "url", "name", "linking_posts", "post_ids", "sampled_relevance")
+
+
 @source.command("candidates")
-@format_option()
+@output_options(CANDIDATE_COLUMNS)
 @click.pass_obj
 @handled
-def source_candidates(obj: Ctx, fmt: str | None) -> None:
+def source_candidates(obj: Ctx, out: Output) -> None:
     """Blogs found by discovery, waiting for approval, with the posts that link to them.
 
     Example:
@@ -343,8 +377,7 @@ def source_candidates(obj: Ctx, fmt: str | None) -> None:
     """
     from storage.sources import list_candidates
 
-    rows = list_candidates(obj.db())
-    emit(rows, ["id", "url", "name", "linking_posts", "post_ids", "sampled_relevance"], fmt)
+    out.emit(list_candidates(obj.db()))
 
 
 def _set_state(obj: Ctx, ref: str, state: str, verb: str) -> None:
