@@ -14,13 +14,17 @@ language, the topic profile), with no seed, so the verdict is the relevance verd
     python bench/accuracy.py --part dev      # the tuning part only
     python bench/accuracy.py --quiet         # tables only
     python bench/accuracy.py --part translations   # translated copies of the seed only
+    python bench/accuracy.py --part translations --heldout-translations   # and the held-back table
 
-The last table is translation detection (judge.translation): tests/fixtures/translations holds the
+The last tables are translation detection (judge.translation): tests/fixtures/translations holds the
 packaged seed translated into five languages (`whole`, `commentary`: the translation between a
 blogger's own paragraphs, `partial`: passages quoted in a longer article) and independent articles on
 the same 2+2 talks (`event`), judged against the packaged seed. A translation counts as found when it
 is a copy or excerpt of the seed with kind `translation`; the target is every whole translation found
-as a copy and no same-event article called a copy or excerpt.
+as a copy and no same-event article called a copy or excerpt. The development fixtures and the
+held-back ones (tests/fixtures/translations/heldout, written apart and never tuned on) get a table
+each, the held-back one only when asked for (`--heldout-translations`: it is measured after a change,
+never while making it); only the development part's mistakes are named.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CASES = REPO / "tests" / "fixtures" / "relevance"
 TRANSLATIONS = REPO / "tests" / "fixtures" / "translations"
+#: The held-back translation fixtures: read by the bench only, never tuned on.
+TRANSLATIONS_HELDOUT = TRANSLATIONS / "heldout"
 #: What each kind of translation fixture must be judged (file `{lang}_{kind}.txt`; other kinds: neither).
 TRANSLATION_EXPECTED = {"whole": "copy", "commentary": "copy", "partial": "excerpt"}
 PARTS = ("dev", "heldout", "heldout2")
@@ -183,37 +189,69 @@ def misses_target(by_lang: dict[str, Tally]) -> list[str]:
     ]
 
 
-def translation_cases() -> list[tuple[str, str, str, str | None]]:
-    """(name, lang, text, expected status) for every translation fixture."""
+def split_translation_fixture(raw: str) -> tuple[dict[str, str], str, str]:
+    """(header, title, body) of a translation fixture: an optional `key: value` header ending with a
+    `---` line (the newer fixtures say what they are modelled on), then the title, a blank line, the body."""
+    header: dict[str, str] = {}
+    head, sep, rest = raw.partition("\n---\n")
+    lines = head.splitlines()
+    if sep and lines and all(": " in line and line.split(": ", 1)[0].isidentifier() for line in lines):
+        header = dict(line.split(": ", 1) for line in lines)
+        raw = rest
+    title, _, body = raw.partition("\n\n")
+    return header, title.strip(), body.strip()
+
+
+def translation_cases(folder: Path = TRANSLATIONS) -> list[tuple[str, str, str, str, str | None]]:
+    """(name, lang, title, body, expected status) for every translation fixture in one folder; the file
+    name is `{lang}_{kind}[_{slug}].txt`."""
     out = []
-    for path in sorted(TRANSLATIONS.glob("*.txt")):
+    for path in sorted(folder.glob("*.txt")):
         lang, kind = path.stem.split("_", 1)
-        out.append((path.stem, lang, path.read_text("utf-8"), TRANSLATION_EXPECTED.get(kind.split("_")[0])))
+        _, title, body = split_translation_fixture(path.read_text("utf-8"))
+        out.append((path.stem, lang, title, body, TRANSLATION_EXPECTED.get(kind.split("_")[0])))
     return out
 
 
-def evaluate_translations(profile) -> tuple[dict[str, Tally], list[str], list[str]]:
-    """Tallies per language of translation detection, whole translations missed, same-event false copies."""
+@dataclass
+class TranslationResult:
+    """One part's translation detection: tallies per language and what went wrong."""
+
+    tallies: dict[str, Tally]
+    wholes: int = 0
+    wholes_found: int = 0
+    events: int = 0
+    events_called: int = 0
+    missed: list[str] | None = None
+    false_copies: list[str] | None = None
+
+
+def evaluate_translations(profile, folder: Path = TRANSLATIONS) -> TranslationResult:
+    """Translation detection on one folder of fixtures, judged against the packaged seed."""
     from judge.analyze import analyze, prepare_seed
     from judge.classify import decide
     from storage.bootstrap import packaged_seed
 
     art = packaged_seed()
     seed = prepare_seed(1, art["title"], art["text"])
-    tallies: dict[str, Tally] = defaultdict(Tally)
-    missed, false_copies = [], []
-    for name, lang, raw, want in translation_cases():
-        title, _, body = raw.partition("\n\n")
+    res = TranslationResult(defaultdict(Tally), missed=[], false_copies=[])
+    for name, lang, title, body, want in translation_cases(folder):
         a = analyze({"url": f"https://example.org/{name}", "title": title, "text": body}, [seed], profile)
         v = decide(a.seed_matches, a.relevance.relevant, None, translations=a.translation_matches)
         found = v.kind == "translation" and v.status in ("copy", "excerpt")
         for key in (lang, "all"):
-            tallies[key].add(want is not None, found)
+            res.tallies[key].add(want is not None, found)
+        if name.split("_")[1] == "whole":
+            res.wholes += 1
+            res.wholes_found += found and v.status == "copy"
         if want == "copy" and v.status != "copy":
-            missed.append(f"{name}: judged {v.status}")
-        if want is None and found:
-            false_copies.append(f"{name}: judged {v.status} ({'; '.join(v.reasons)})")
-    return tallies, missed, false_copies
+            res.missed.append(f"{name}: judged {v.status}")
+        if want is None:
+            res.events += 1
+            res.events_called += v.status in ("copy", "excerpt")
+            if found or v.status in ("copy", "excerpt"):
+                res.false_copies.append(f"{name}: judged {v.status} ({'; '.join(v.reasons)})")
+    return res
 
 
 def translation_table(by_lang: dict[str, Tally]) -> str:
@@ -251,25 +289,53 @@ def corpus_false_translations(profile) -> tuple[int, int, list[str]]:
     return len(cases), checked, wrong
 
 
-def report_translations(profile) -> int:
-    tallies, missed, false_copies = evaluate_translations(profile)
-    print(translation_table(tallies))
+def translation_summary(res: TranslationResult) -> str:
+    return (
+        f"whole translations found as copies: {res.wholes_found} of {res.wholes}; "
+        f"same-event articles called copy or excerpt: {res.events_called} of {res.events}"
+    )
+
+
+def report_translations(profile, heldout: bool = False) -> int:
+    """The development table (and the held-back one when asked for); only the development part's
+    mistakes are named."""
+    dev = evaluate_translations(profile, TRANSLATIONS)
+    print("development")
+    print(translation_table(dev.tallies))
+    print(translation_summary(dev))
     print()
+    held = evaluate_translations(profile, TRANSLATIONS_HELDOUT) if heldout else None
+    if held:
+        print("held-back (never tuned on)")
+        print(translation_table(held.tallies))
+        print(translation_summary(held))
+        print()
     n, checked, corpus_wrong = corpus_false_translations(profile)
     print(
         f"relevance cases as negatives: {n} cases, {checked} shared a paragraph's names and numbers with the "
         f"seed, {len(corpus_wrong)} called a translation"
     )
-    false_copies += [f"{line} (relevance case)" for line in corpus_wrong]
-    for line in missed:
+    false_copies = dev.false_copies + [f"{line} (relevance case)" for line in corpus_wrong]
+    for line in dev.missed:
         print(f"- whole translation missed: {line}")
     for line in false_copies:
         print(f"- same-event article called a translation: {line}")
-    if missed or false_copies:
-        print("translations: below the target (every whole translation found, no same-event copy)")
-        return 1
-    print("translations: every whole translation found, no same-event article called a copy or excerpt")
-    return 0
+    code = 0
+    if dev.missed or false_copies:
+        print("translations (development): below the target (every whole translation found, no same-event copy)")
+        code = 1
+    else:
+        print(
+            "translations (development): every whole translation found, no same-event article called a copy or excerpt"
+        )
+    if held is None:
+        pass
+    elif held.missed or held.false_copies:
+        print("translations (held-back): below the target (every whole translation found, no same-event copy)")
+        code = 1
+    else:
+        print("translations (held-back): every whole translation found, no same-event article called a copy or excerpt")
+    return code
 
 
 # -- learning from analyst marks (storage.marks, judge.learned) ---------------------------------------
@@ -430,11 +496,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=(*PARTS, "translations", "learning", "learning-dev", "all"), default="all")
     ap.add_argument("--quiet", action="store_true", help="tables only, not the development cases it gets wrong")
+    ap.add_argument(
+        "--heldout-translations", action="store_true", help="also the held-back translation table (never tuned on)"
+    )
     args = ap.parse_args(argv)
     from judge.relevance import TopicProfile
 
     if args.part == "translations":
-        return report_translations(TopicProfile.load())
+        return report_translations(TopicProfile.load(), args.heldout_translations)
     if args.part in ("learning", "learning-dev"):
         return report_learning(tuning=args.part == "learning-dev")
     parts = PARTS if args.part == "all" else (args.part,)
@@ -475,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.part == "all":
         print()
-        code = report_translations(profile) or code
+        code = report_translations(profile, args.heldout_translations) or code
     return code
 
 

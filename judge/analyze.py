@@ -211,7 +211,7 @@ def translated_seeds(
         if post_anchors is None:
             post_anchors = translation.paragraph_anchors(clean)
         m = translation.compare(s.anchors, post_anchors)
-        if m.paragraphs:
+        if m.paragraphs or m.status:  # a copy by the order of its anchors alone has no paragraph matched
             out.append(TranslationSeedMatch(s.id, m))
     return out
 

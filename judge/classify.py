@@ -88,7 +88,7 @@ def translation_status(
         best,
         (
             f"translates seed #{best.seed_id}: {m.paragraphs} of its {m.seed_paragraphs} paragraphs in order, "
-            f"{m.share:.0%} of its names, numbers and dates"
+            f"{m.share:.0%} of its names, numbers and dates ({m.sequence:.0%} in its order, paragraphs aside)"
         ),
     )
 

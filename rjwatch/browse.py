@@ -93,7 +93,7 @@ TABLES = {
             "matched_terms": "JSON {concept: {term: count}} behind the relevance score",
             "seed_similarity": (
                 "JSON {seed id: {containment, jaccard, shared}}; for a translation {containment, kind: "
-                "translation, share, paragraphs, seed_paragraphs, anchors, run}"
+                "translation, share, paragraphs, seed_paragraphs, anchors, run, sequence}"
             ),
             "duplicate_of": "The earlier post this one repeats",
             "evidence": "JSON: the reasons for the status",
