@@ -49,7 +49,7 @@ BENCHMARKS = [
         "rejudge_bench.py",
         (),
         ("--quick",),
-        "re-judging 100,000 stored posts after a seed change, beside ingest",
+        "re-judging 100,000 stored posts after a profile change and a seed change, beside ingest",
     ),
     Bench(
         "poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"

@@ -280,11 +280,13 @@ class TopicProfile:
         if not norm:
             return {}, [], None
         words = text_words(norm)
-        if not self.matcher.names_anything(norm, words):
+        heads = self.matcher.first_look(norm, words)
+        if heads is None:
             return {}, [], None
         masked, history_at = self._mask(norm, words)
         seg = segment(masked)
-        hits = self.matcher.find(masked, seg, checked=True)
+        # Nothing masked: the segments' tokens are the words looked at first, and so are their heads.
+        hits = self.matcher.find(masked, seg, checked=True, heads=heads if masked == norm else None)
         history = [(seg.sentence_at(off), phrase) for off, phrase in history_at]
         return hits, history, seg
 

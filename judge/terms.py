@@ -66,6 +66,11 @@ def word_forms(words: list[str]) -> dict[str, frozenset[str]]:
     return {w: _FORMS[w] for w in words}
 
 
+#: Words whose answers (can it start a term, which terms) a matcher keeps between texts. Words
+#: recur from text to text, so looking them up again is the cost of judging a text; the bound keeps
+#: a long-running process's memory flat (a few MB), and a full memo simply starts over.
+MEMO_MAX_WORDS = 50_000
+
 _TOKEN_RE = re.compile(r"\w+(?:[-–+.'’]\w+)*")
 _HYPHEN_RE = re.compile(r"[-–]")
 
@@ -93,14 +98,6 @@ def _part(word: str, forms: dict[str, frozenset[str]]) -> tuple[str, object]:
     if word in forms:
         return "~", forms[word]
     return "=", word
-
-
-def _part_matches(tok: str, kind: str, value) -> bool:
-    if kind == "*":
-        return tok.startswith(value)
-    if kind == "~":
-        return tok in value
-    return tok == value
 
 
 class TermMatcher:
@@ -173,18 +170,32 @@ class TermMatcher:
         self.lengths = sorted(lengths, reverse=True)
         self.starts = frozenset(k[:2] for k in self.prefix_first)
         self.min_prefix = min(lengths) if lengths else 0
+        # What was worked out about words already met: (words checked, those that start a prefix
+        # term) and each head's plan (see _heads, _plan).
+        self._seen: tuple[set[str], set[str]] = (set(), set())
+        self._plans: dict[str, tuple[list, list[str] | None]] = {}
 
     def _heads(self, words: set[str]) -> set[str]:
         """The words that can start a term (exact first parts and word forms, words with a prefix term's
-        head)."""
-        heads = words & self.exact_keys
+        head). Whether a word starts a prefix term is worked out once and kept (`_seen`)."""
+        seen = self._seen  # one pair, read once: a full memo is replaced by a new pair, never emptied
+        known, prefix_heads = seen
+        new = words - known  # first: a word known by now is in prefix_heads already if it is one
+        heads = (words & self.exact_keys) | (words & prefix_heads)
+        if not new:
+            return heads
+        if len(known) > MEMO_MAX_WORDS:
+            self._seen = seen = (set(), set())
+            known, prefix_heads = seen
         starts, prefix, lengths, shortest = self.starts, self.prefix_first, self.lengths, self.min_prefix
-        for w in words:
+        for w in new:
             if w[:2] in starts and len(w) >= shortest:
                 for length in lengths:
                     if length <= len(w) and w[:length] in prefix:
                         heads.add(w)
+                        prefix_heads.add(w)  # before `known`: a known word not in it is surely no head
                         break
+            known.add(w)
         return heads
 
     def _candidates(self, tok: str) -> list:
@@ -195,6 +206,20 @@ class TermMatcher:
                     cands += self.prefix_first.get(tok[:length], ())
         return cands
 
+    def _plan(self, tok: str) -> tuple[list, list[str] | None]:
+        """(the terms a head can start, longest first; its concepts when all those terms are one
+        word, else None), kept between texts."""
+        plans = self._plans
+        plan = plans.get(tok)
+        if plan is None:
+            cands = self._candidates(tok)
+            single = list(dict.fromkeys(c for c, _ in cands)) if all(len(p) == 1 for _, p in cands) else None
+            plan = (cands, single)
+            if len(plans) > MEMO_MAX_WORDS:
+                self._plans = plans = {}
+            plans[tok] = plan
+        return plan
+
     def names_anything(self, text: str, words: set[str] | None = None) -> bool:
         """Could the text contain any term at all? (The cheap first look; no segmentation.) `words` is
         `text_words(text)` when the caller has it already."""
@@ -202,40 +227,49 @@ class TermMatcher:
             return True
         return bool(self._heads(text_words(text) if words is None else words))
 
+    def first_look(self, text: str, words: set[str]) -> set[str] | None:
+        """`names_anything` that hands back what it found: the words of `words` (= `text_words(text)`)
+        that can start a term, or None when the text can contain no term at all. `find` takes them
+        for the same text, so they are worked out once."""
+        heads = self._heads(words)
+        return heads if heads or (self.cjk and _CJK_RE.search(text)) else None
+
     def find(
-        self, text: str, seg: Segments | None = None, *, checked: bool = False
+        self, text: str, seg: Segments | None = None, *, checked: bool = False, heads: set[str] | None = None
     ) -> dict[str, list[tuple[int, str]]]:
         """{concept: [(sentence index, matched term), ...]} for a normalised text (`checked`: the
-        caller has seen `names_anything` say yes)."""
+        caller has seen `names_anything` say yes; `heads`: `first_look`'s answer for this very text,
+        whose words are the tokens of its segments)."""
         out: dict[str, list[tuple[int, str]]] = {}
         if not checked and not self.names_anything(text):
             return out  # the common case: a text that names nothing of the topic
         seg = seg or segment(text)
         toks, sids = seg.tokens, seg.sids
         n = len(toks)
-        heads = self._heads(set(toks))
-        plans = {h: self._candidates(h) for h in heads}
-        # Heads whose terms are all one word match wherever they occur: one entry per concept.
-        single = {
-            h: list(dict.fromkeys(c for c, parts in cands))
-            for h, cands in plans.items()
-            if all(len(parts) == 1 for _, parts in cands)
-        }
+        if heads is None:
+            heads = self._heads(set(toks))
+        plan = self._plan
         for i in [i for i, tok in enumerate(toks) if tok in heads]:
             tok = toks[i]
-            concepts = single.get(tok)
-            if concepts is not None:
+            cands, concepts = plan(tok)
+            if concepts is not None:  # every term it starts is this one word
                 for concept in concepts:
                     out.setdefault(concept, []).append((sids[i], tok))
                 continue
             done: set[str] = set()
-            for concept, parts in plans[tok]:
+            for concept, parts in cands:
                 if concept in done:
                     continue
                 k = len(parts)
                 if i + k > n:
                     continue
-                if k == 1 or all(_part_matches(toks[i + j], kind, p) for j, (kind, p) in enumerate(parts)):
+                # the first part is `tok` itself (that is how the term was found); check the others
+                for j in range(1, k):
+                    kind, value = parts[j]
+                    t = toks[i + j]
+                    if not (t == value if kind == "=" else t.startswith(value) if kind == "*" else t in value):
+                        break
+                else:
                     term = tok if k == 1 else " ".join(toks[i : i + k])
                     out.setdefault(concept, []).append((sids[i], term))
                     done.add(concept)
@@ -290,11 +324,28 @@ class _PhraseScreen:
 
 
 # --- sentences ------------------------------------------------------------------------------------
-# A match is either a token or a run of break characters (end punctuation, line breaks, "; "). A
-# lone full stop between word characters is inside a token ("u.s.s.r", "3.5", "example.com"); a full
-# stop after an abbreviation or an initial ends nothing; nor does a semicolon with no space after it.
-# A break run with a line break also ends the paragraph: headings and list items stay apart.
-_SEG_RE = re.compile(r"(\w+(?:[-–+.'’]\w+)*)|([.!?。！？\n;]+)")
+# A token is a word (_TOKEN_RE); a sentence break is a run of end punctuation, line breaks or "; ". A
+# lone full stop between word characters is inside a token ("u.s.s.r", "3.5", "example.com"), so it
+# breaks nothing; a full stop after an abbreviation or an initial ends nothing; nor does a semicolon
+# with no space after it. A break run with a line break also ends the paragraph: headings and list
+# items stay apart. Break runs are found by one regex pass and the words between two breaks by
+# another (in C), so the Python loop runs once per sentence, not once per word.
+_BREAK_RE = re.compile(r"[.!?。！？\n;]+")
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    """Is the break text[start:end] a lone full stop between word characters (part of a token)?"""
+    return (
+        end - start == 1
+        and text[start] == "."
+        and 0 < start
+        and end < len(text)
+        and bool(_WORD_CHAR_RE.match(text[start - 1]))
+        and bool(_WORD_CHAR_RE.match(text[end]))
+    )
+
+
+_WORD_CHAR_RE = re.compile(r"\w")
 
 
 @dataclass
@@ -313,7 +364,7 @@ class Segments:
 
 
 def segment(norm_text: str) -> Segments:
-    """Tokens, sentences and paragraphs of a normalised text (line breaks kept) in one regex pass.
+    """Tokens, sentences and paragraphs of a normalised text (line breaks kept).
     Hyphenated compounds also yield their parts (pro-russian -> pro-russian, pro, russian)."""
     toks: list[str] = []
     sids: list[int] = []
@@ -322,26 +373,40 @@ def segment(norm_text: str) -> Segments:
     k = para = 0
     prev = ""
     hyphens = "-" in norm_text or "–" in norm_text
-    for m in _SEG_RE.finditer(norm_text):
-        tok = m.group(1)
-        if tok:
-            toks.append(tok)
-            sids.append(k)
-            if hyphens and ("-" in tok or "–" in tok):
-                parts = _HYPHEN_RE.split(tok)
-                toks += parts
-                sids += [k] * len(parts)
-            prev = tok
-            continue
-        brk = m.group(2)
+    pos = 0
+    end = len(norm_text)
+    find = _BREAK_RE.search
+    while True:
+        m = find(norm_text, pos)
+        while m is not None and _inside_word(norm_text, m.start(), m.end()):
+            m = find(norm_text, m.end())
+        upto = m.start() if m else end
+        words = _TOKEN_RE.findall(norm_text, pos, upto) if upto > pos else ()
+        if words:
+            if hyphens and any("-" in w or "–" in w for w in words):
+                for tok in words:
+                    toks.append(tok)
+                    sids.append(k)
+                    if "-" in tok or "–" in tok:
+                        parts = _HYPHEN_RE.split(tok)
+                        toks += parts
+                        sids += [k] * len(parts)
+            else:
+                toks += words
+                sids += [k] * len(words)
+            prev = words[-1]
+        if m is None:
+            break
+        pos = m.end()
+        brk = m.group()
         if brk == "." and prev and (prev in ABBREVIATIONS or (len(prev) == 1 and prev.isalpha())):
             continue
-        if brk == ";" and not norm_text[m.end() : m.end() + 1].isspace():
+        if brk == ";" and not norm_text[pos : pos + 1].isspace():
             continue
         k += 1
         if "\n" in brk:
             para += 1
-        starts.append(m.end())
+        starts.append(pos)
         paras.append(para)
         prev = ""
     return Segments(toks, sids, starts, paras)

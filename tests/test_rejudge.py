@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, item, q, rows, run_cli, tuples, wait_until
-from reliability import assert_consistent, record
+from helpers import FIXTURES, item, news_feed, q, rows, run_cli, tuples, wait_job_passes, wait_until
+from reliability import Daemon, assert_consistent, record, write_config
+from rjwatch.demo.site import NewsItem
 from storage.db import connect
 from storage.ingest import Ingestor
 from storage.rejudge import current_rules
@@ -96,12 +98,9 @@ def test_alert_queues_one_alert_per_newly_qualifying_post(db_path: Path, tmp_pat
     assert _alerts(db_path) == [*before, ("post-1-copy", "pending")]
 
 
-def test_posts_that_stop_qualifying_send_nothing(db_path: Path, tmp_path: Path):
-    db = connect(db_path)
-    Ingestor(db).ingest(item("https://a.example.org/p", text=BODY, title=TITLE))
-    before = _alerts(db_path)
-    assert before  # alerted as new at ingest
-    # a topic profile about Russia and Bhutan: the post is off the topic now
+def _bhutan_topic(tmp: Path) -> Path:
+    """A topic profile about Russia and Bhutan (the packaged one with another second side): an
+    article on Russia and Japan is off the topic under it."""
     profile = (Path(__file__).resolve().parent.parent / "judge" / "profiles" / "russia_japan.toml").read_text("utf-8")
     head, rest = profile.split("[concepts.side_b]", 1)
     other = (
@@ -109,10 +108,19 @@ def test_posts_that_stop_qualifying_send_nothing(db_path: Path, tmp_path: Path):
         + '[concepts.side_b]\nlabel = "Bhutan"\nterms = ["bhutan*"]\n\n[concepts.dispute]'
         + rest.split("[concepts.dispute]", 1)[1]
     )
-    topic = tmp_path / "other.toml"
+    topic = tmp / "other.toml"
     topic.write_text(other, "utf-8")
+    return topic
+
+
+def test_posts_that_stop_qualifying_send_nothing(db_path: Path, tmp_path: Path):
+    db = connect(db_path)
+    Ingestor(db).ingest(item("https://a.example.org/p", text=BODY, title=TITLE))
+    before = _alerts(db_path)
+    assert before  # alerted as new at ingest
+    # a topic profile about Russia and Bhutan: the post is off the topic now
     config = tmp_path / "rjwatch.toml"
-    config.write_text(f"topic = {json.dumps(str(topic))}\n", "utf-8")
+    config.write_text(f"topic = {json.dumps(str(_bhutan_topic(tmp_path)))}\n", "utf-8")
     res = run_cli("--db", str(db_path), "--config", str(config), "init")
     assert res.exit_code == 0, res.output
     assert "rjwatch rejudge" in run_cli("--db", str(db_path), "status").output
@@ -309,3 +317,74 @@ def test_a_seed_id_is_never_given_twice_and_stored_comparisons_are_kept(db_path:
     # --force judges again from the text, with the same result
     res = run_cli("--db", str(db_path), "rejudge", "--force")
     assert "re-judged 1 post(s): 0 changed" in res.output
+
+
+@pytest.mark.slow
+def test_the_daemon_notices_a_new_profile_and_judges_new_posts_under_it(db_path: Path, tmp_path: Path, served):
+    """`rjwatch run` as a real process, a real feed on 127.0.0.1: the profile changes the way a user
+    changes it (`topic` in the config, `rjwatch init`, SIGHUP). The daemon says once how many stored
+    posts wait for `rjwatch rejudge`, `status` says so until it has run, and a post that arrives
+    after the change is judged under the new profile at once."""
+    feed = news_feed(3)
+    srv = served(feed)
+    cfg = write_config(tmp_path / "rj.toml", "console")
+    run_cli("--db", str(db_path), "source", "add", f"{srv.base_url}/rss.xml", "--kind", "feed")
+    # the first collection, stored under the packaged profile
+    run_cli("--db", str(db_path), "--config", str(cfg), "poll", "--all")
+    stored = q(db_path, "SELECT count(*) FROM posts")
+    assert stored == 3 and q(db_path, "SELECT count(*) FROM posts WHERE status = 'new'") == 3
+    old_rules = current_rules(connect(db_path))
+    d = Daemon(db_path, cfg).start()
+    try:
+        assert wait_job_passes(db_path, "reload", 1)  # the daemon knows the rules in force
+
+        # The user points `topic` at another profile, stores it with `rjwatch init`, and reloads the daemon.
+        cfg.write_text(f"topic = {json.dumps(str(_bhutan_topic(tmp_path)))}\n" + cfg.read_text("utf-8"), "utf-8")
+        res = run_cli("--db", str(db_path), "--config", str(cfg), "init")
+        assert res.exit_code == 0, res.output
+        new_rules = current_rules(connect(db_path))
+        assert new_rules.split("/")[0] != old_rules.split("/")[0]  # the profile half changed
+        d.proc.send_signal(signal.SIGHUP)
+        assert wait_job_passes(db_path, "reload", 2)
+
+        st = json.loads(run_cli("--db", str(db_path), "status", "--format", "json").stdout)
+        assert st["rejudge_needed"] == stored
+        text = run_cli("--db", str(db_path), "status").output
+        assert f"rejudge: {stored} post(s)" in text and "run `rjwatch rejudge`" in text
+
+        # A post published now is judged under the new profile by the daemon's next poll.
+        feed.publish(
+            NewsItem(
+                "sachalin",
+                TITLE,
+                datetime.now(UTC).replace(microsecond=0),
+                body_html="".join(f"<p>{p}</p>" for p in BODY.split("\n\n")),
+            )
+        )
+        assert wait_until(lambda: q(db_path, "SELECT count(*) FROM posts") == stored + 1)
+        fresh = rows(db_path, "SELECT id, status, judged_with FROM posts ORDER BY id DESC LIMIT 1")[0]
+        assert fresh["judged_with"] == new_rules and fresh["status"] == "off_topic"
+        assert q(db_path, "SELECT count(*) FROM alerts WHERE post_id = ?", fresh["id"]) == 0
+        assert (
+            json.loads(run_cli("--db", str(db_path), "status", "--format", "json").stdout)["rejudge_needed"] == stored
+        )
+
+        # rejudge while the daemon runs: nothing waits any more, and the daemon has nothing more to say
+        res = run_cli("--db", str(db_path), "rejudge", "--format", "json")
+        assert res.exit_code == 0, res.output
+        report = json.loads(res.output)
+        assert report["judged"] == stored
+        # those of the stored posts that the new profile puts off the topic (the others name the dispute itself)
+        assert report["changed"] >= 1 and {(t["from"], t["to"]) for t in report["transitions"]} == {
+            ("new", "off_topic")
+        }
+        assert not json.loads(run_cli("--db", str(db_path), "status", "--format", "json").stdout).get("rejudge_needed")
+        assert "rjwatch rejudge" not in run_cli("--db", str(db_path), "status").output
+        assert wait_job_passes(db_path, "reload", 2)
+    finally:
+        assert d.stop() == 0
+    assert {r for (r,) in tuples(db_path, "SELECT judged_with FROM posts")} == {new_rules}
+    notices = [line for line in d.output.splitlines() if "judged under other rules" in line]
+    assert len(notices) == 1, d.output[-3000:]
+    assert f"{stored} stored post(s) were judged under other rules" in notices[0]
+    assert "run `rjwatch rejudge`" in notices[0]
