@@ -20,7 +20,11 @@ run: $(BIN)/rjwatch
 demo: $(BIN)/rjwatch
 	$(BIN)/rjwatch demo $(DEMO_ARGS)
 
+# The desk's browser tests need chromium (Debian's package; installed here when running as root).
 test: $(BIN)/rjwatch
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq chromium fonts-ipafont-gothic; } || \
+		echo "chromium is not installed: the desk's browser tests will skip"
 	$(BIN)/pytest
 
 lint: $(BIN)/rjwatch

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from judge.text import normalize, tokens
 
 #: A post paragraph is "the same" as a seed paragraph when their token sets overlap at least this
 #: much (Jaccard). 0.6 keeps lightly edited paragraphs (a changed date, a dropped sentence) as kept.
 SAME_PARAGRAPH_JACCARD = 0.6
+#: Seeds whose paragraphs are kept between calls (a topic has a handful of seeds).
+SEED_CACHE = 16
 #: Paragraphs shorter than this many tokens (datelines, "(02)", share buttons) are ignored.
 MIN_PARAGRAPH_TOKENS = 4
 #: Characters of an added paragraph quoted in a change summary.
@@ -53,6 +56,12 @@ def _paragraphs(text: str) -> list[tuple[str, frozenset[str]]]:
     return out
 
 
+@lru_cache(maxsize=SEED_CACHE)
+def _seed_paragraphs(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A seed's paragraphs, kept: a spread compares every copy with the same few seeds."""
+    return tuple(_paragraphs(text))
+
+
 def _same(a: frozenset[str], b: frozenset[str]) -> bool:
     union = len(a | b)
     return bool(union) and len(a & b) / union >= SAME_PARAGRAPH_JACCARD
@@ -60,7 +69,7 @@ def _same(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def paragraph_changes(seed_text: str, post_text: str) -> ParagraphChanges:
     """Count the seed's paragraphs that a post keeps or drops, and the paragraphs it adds."""
-    seed, post = _paragraphs(seed_text), _paragraphs(post_text)
+    seed, post = _seed_paragraphs(seed_text), _paragraphs(post_text)
     matched_seed: set[int] = set()
     changes = ParagraphChanges()
     for text, toks in post:

@@ -116,9 +116,12 @@ def counts_by_status(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 # -- the seed's spread ---------------------------------------------------------------------------
-def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[dict]:
+def seed_spread(
+    db: sqlite_utils.Database, seed_id: int | None = None, *, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     """Every copy and excerpt of a seed (or of every seed), in the order they were first seen, with
-    what changed against the seed (for a translation: how many of the seed's paragraphs it carries)."""
+    what changed against the seed (for a translation: how many of the seed's paragraphs it carries).
+    `limit`/`offset`: one page of them (the changes are worked out for that page only)."""
     from judge.diff import paragraph_changes
 
     seeds = {r["id"]: r for r in db.query("SELECT id, title, text FROM seeds")}
@@ -127,12 +130,14 @@ def seed_spread(db: sqlite_utils.Database, seed_id: int | None = None) -> list[d
         where += " AND json_extract(p.evidence, '$.seed') = ?"
         params.append(seed_id)
     rows = []
+    # `+p.first_seen`: ordering by the bare column lets the planner walk posts_first_seen over the
+    # whole table (330 ms at 100,000 posts) instead of the few copies found by posts_status (2 ms).
     for r in db.query(
         f"SELECT p.id, p.first_seen, p.published, p.status, p.lang, p.title, p.url, p.text, p.seed_similarity, "
         f"coalesce(json_extract(p.evidence, '$.kind'), 'text') AS kind, json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
         f"(SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings "
-        f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY p.first_seen, p.id",
-        params,
+        f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY +p.first_seen, p.id LIMIT ? OFFSET ?",
+        [*params, -1 if limit is None else limit, offset],
     ):
         r = dict(r)
         sim = json.loads(r.pop("seed_similarity") or "{}").get(str(r["seed"])) or {}

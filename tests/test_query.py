@@ -465,11 +465,12 @@ def test_stats_plot_draws_a_png(corpus, tmp_path):
     [
         (["stats", "--plot", "x.png"], "plot"),
         (["export", "--format", "parquet", "-o", "x.parquet"], "parquet"),
-        (["serve", "--port", "1"], "serve"),
+        (["serve", "--datasette", "--port", "1"], "serve"),
+        (["serve", "--port", "1"], "desk"),
     ],
 )
 def test_a_missing_optional_extra_is_named_with_how_to_install_it(corpus, tmp_path, args, extra):
-    blocked = {"plot": "matplotlib", "parquet": "pyarrow", "serve": "datasette"}[extra]
+    blocked = {"plot": "matplotlib", "parquet": "pyarrow", "serve": "datasette", "desk": "starlette"}[extra]
     code = (
         f"import sys; sys.modules[{blocked!r}] = None; sys.modules[{blocked + '.parquet'!r}] = None\n"
         f"from rjwatch.commands import main\nmain({['--db', str(corpus), *args]!r})"
@@ -545,7 +546,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--port", str(port)],
+        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--datasette", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

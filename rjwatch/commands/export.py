@@ -1,4 +1,5 @@
-"""Getting the corpus out: export (JSONL, CSV, Parquet, Atom; streaming) and serve (Datasette, read-only)."""
+"""Getting the corpus out: export (JSONL, CSV, Parquet, Atom; streaming) and serve (the analyst's desk, or
+Datasette read-only)."""
 
 from __future__ import annotations
 
@@ -206,23 +207,33 @@ def _stderr_console():
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open a browser at the start page.")
+@click.option("--datasette", is_flag=True, help="Browse the raw tables in Datasette instead of the desk.")
+@click.option("--analyst", metavar="NAME", help="Whose marks the desk records (default: the OS user).")
 @click.pass_obj
 @handled
-def serve(obj: Ctx, host: str, port: int, open_browser: bool) -> None:
-    """Browse the corpus in Datasette, read-only, with canned queries and full-text search.
+def serve(obj: Ctx, host: str, port: int, open_browser: bool, datasette: bool, analyst: str | None) -> None:
+    """Open the analyst's desk: today's coverage, the seed's spread, review, search, sources, charts.
 
-    Needs the `serve` extra (datasette): pip install 'rjwatch[serve]'.
+    Listens on 127.0.0.1 by default. Another --host needs a token in $RJWATCH_DESK_TOKEN, asked on
+    every request. Needs the `desk` extra: pip install 'rjwatch[desk]'. With --datasette, browse the
+    corpus in Datasette, read-only, with canned queries and full-text search (the `serve` extra).
 
     Example:
 
     \b
         rjwatch serve --port 8001
+        rjwatch serve --datasette
     """
-    from rjwatch import browse
+    if datasette:
+        from rjwatch import browse
 
-    browse.require()
+        browse.require()
+        obj.db()  # exists, is an rjwatch database, and is up to date
+        sys.exit(browse.serve(obj.path, host=host, port=port, open_browser=open_browser))
+    from rjwatch.desk import server
+
     obj.db()  # exists, is an rjwatch database, and is up to date
-    sys.exit(browse.serve(obj.path, host=host, port=port, open_browser=open_browser))
+    sys.exit(server.serve(obj.path, host=host, port=port, open_browser=open_browser, analyst=analyst))
 
 
 COMMANDS = [export, serve]
