@@ -299,9 +299,17 @@ def create_app(
         sep = "&" if "?" in target else "?"
         return RedirectResponse(f"{target}{sep}{urlencode({'done': done})}", status_code=303)
 
-    async def mark(request: Request) -> Response:
+    async def _write(request: Request, form, write, done) -> Response:
+        """Run a storage write off the event loop; back to the page saying `done(result)`, or the error."""
         from starlette.concurrency import run_in_threadpool
 
+        try:
+            result = await run_in_threadpool(write)
+        except RjwatchError as exc:
+            return problem(request, exc)
+        return _back(form, done(result))
+
+    async def mark(request: Request) -> Response:
         from storage.marks import mark as make_mark
 
         form, refused = await _form(request)
@@ -320,15 +328,9 @@ def create_app(
             with writing() as db:
                 return make_mark(db, post_id, status, by=who, note=note, duplicate_of=dup_id)
 
-        try:
-            m = await run_in_threadpool(write)
-        except RjwatchError as exc:
-            return problem(request, exc)
-        return _back(form, f"post #{m.post_id}: {m.old} → {m.new}")
+        return await _write(request, form, write, lambda m: f"post #{m.post_id}: {m.old} → {m.new}")
 
     async def source_state(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
-
         from storage.sources import get_source, set_source_state
 
         form, refused = await _form(request)
@@ -346,15 +348,9 @@ def create_app(
                 set_source_state(db, src["id"], state)
                 return src
 
-        try:
-            src = await run_in_threadpool(write)
-        except RjwatchError as exc:
-            return problem(request, exc)
-        return _back(form, f"source #{src['id']} {action}d")
+        return await _write(request, form, write, lambda src: f"source #{src['id']} {action}d")
 
     async def source_add(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
-
         from rjwatch.desk.forms import add_source
 
         form, refused = await _form(request)
@@ -365,11 +361,7 @@ def create_app(
             with writing() as db:
                 return add_source(db, form.get("url") or "", form.get("kind") or "", form.get("name") or None)
 
-        try:
-            added = await run_in_threadpool(write)
-        except RjwatchError as exc:
-            return problem(request, exc)
-        return _back(form, "; ".join(added))
+        return await _write(request, form, write, "; ".join)
 
     # --- feeds -------------------------------------------------------------------------------------
     def atom(kind: str):
