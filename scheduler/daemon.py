@@ -60,7 +60,7 @@ from storage import meta, pidlock
 from storage.bootstrap import ensure_initialised, register_sources
 from storage.db import DatabaseError, backup_to, checkpoint, connect, write_tx
 from storage.ingest import AnalysisPool
-from storage.rejudge import current_rules, stale_count
+from storage.rejudge import current_rules, stale_count, stored_profile_text
 from storage.sources import (
     add_failed_crawl_run,
     blog_crawl_schedule,
@@ -125,6 +125,7 @@ class Daemon:
         self.stopper: threading.Thread | None = None
         self.lags: list[float] = []
         self._rules: str | None = None  # the rules hash last noticed (notice_rules)
+        self._topic_said: str | None = None  # the config's topic text last warned about (notice_topic)
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
 
     def _on_submitted(self, event) -> None:
@@ -457,6 +458,7 @@ class Daemon:
             self._register_config_sources()
             self.sync_crawl_jobs()
             self.notice_rules()
+            self.notice_topic()
             return {"crawl_jobs": sum(1 for j in self.scheduler.get_jobs() if j.id.startswith("crawl:"))}
 
         self._guard("reload", body)
@@ -475,6 +477,29 @@ class Daemon:
                 stale_count(self.db, rules),
             )
         self._rules = rules
+
+    def notice_topic(self) -> None:
+        """Say once when the config's `topic` names a profile other than the stored one: the daemon
+        judges under the stored profile until `rjwatch init` stores the new one (a reload alone does
+        not change what is watched, so an edit must not look as if it had)."""
+        try:
+            path = self.cfg["topic"] if self.cfg is not None else None
+        except (KeyError, TypeError):
+            return
+        if not path:
+            return
+        try:
+            raw = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raw = f"<unreadable: {exc.strerror}>"
+        if raw == stored_profile_text(self.db) or raw == self._topic_said:
+            return
+        self._topic_said = raw
+        log.warning(
+            "the config's topic %s is not the stored topic profile: run `rjwatch init` to store it "
+            "(then `rjwatch rejudge`); until then posts are judged under the stored one",
+            path,
+        )
 
     # -- running ---------------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:

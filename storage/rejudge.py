@@ -98,6 +98,12 @@ def corrected_ids(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
     }
 
 
+def stored_profile_text(db: sqlite_utils.Database) -> str | None:
+    """The text of the topic profile stored by `rjwatch init` (None before one is stored)."""
+    row = db.execute("SELECT profile FROM topics ORDER BY id LIMIT 1").fetchone() if db["topics"].exists() else None
+    return row[0] if row else None
+
+
 def current_rules(db: sqlite_utils.Database) -> str:
     """The rules hash of the profile and seeds stored now (what `posts.judged_with` is compared to)."""
     row = db.execute("SELECT profile FROM topics ORDER BY id LIMIT 1").fetchone() if db["topics"].exists() else None

@@ -340,6 +340,10 @@ def test_the_daemon_notices_a_new_profile_and_judges_new_posts_under_it(db_path:
 
         # The user points `topic` at another profile, stores it with `rjwatch init`, and reloads the daemon.
         cfg.write_text(f"topic = {json.dumps(str(_bhutan_topic(tmp_path)))}\n" + cfg.read_text("utf-8"), "utf-8")
+        # A reload before `init` changes nothing, and says so instead of looking as if it had.
+        d.proc.send_signal(signal.SIGHUP)
+        assert wait_job_passes(db_path, "reload", 2)
+        assert current_rules(connect(db_path)) == old_rules
         res = run_cli("--db", str(db_path), "--config", str(cfg), "init")
         assert res.exit_code == 0, res.output
         new_rules = current_rules(connect(db_path))
@@ -388,3 +392,5 @@ def test_the_daemon_notices_a_new_profile_and_judges_new_posts_under_it(db_path:
     assert len(notices) == 1, d.output[-3000:]
     assert f"{stored} stored post(s) were judged under other rules" in notices[0]
     assert "run `rjwatch rejudge`" in notices[0]
+    unstored = [line for line in d.output.splitlines() if "is not the stored topic profile" in line]
+    assert len(unstored) == 1 and "run `rjwatch init`" in unstored[0], d.output[-3000:]
