@@ -266,7 +266,7 @@ def test_the_web_view_links_to_fetched_urls_newest_published_first(collected):
     db, _ = collected
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rjwatch", "--db", str(db), "serve", "--port", str(port)],
+        [sys.executable, "-m", "rjwatch", "--db", str(db), "serve", "--datasette", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,9 +1,9 @@
-"""`rjwatch serve`: what an analyst meets in Datasette. Internal tables are hidden, the posts read one
+"""`rjwatch serve --datasette`: what an analyst meets in Datasette. Internal tables are hidden, the posts read one
 line each in the `posts_list` view (title, status, relevance, published, language, source, URL; newest
 published first), long cells are cut in the HTML pages, and the search box finds 北方領土 in the middle
 of a Japanese sentence (through the trigram index).
 
-A real `rjwatch serve` process on 127.0.0.1 is queried over HTTP (the JSON API and the HTML pages),
+A real `rjwatch serve --datasette` process on 127.0.0.1 is queried over HTTP (the JSON API and the HTML pages),
 over a database filled through the real write path.
 """
 
@@ -93,7 +93,7 @@ def _get(url: str) -> tuple[int, str]:
 def server(corpus):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--port", str(port)],
+        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--datasette", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
