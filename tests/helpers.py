@@ -13,7 +13,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -265,3 +271,40 @@ def fill_disk(folder: Path) -> Path:
         except OSError:
             pass
     return filler
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """(status, body) of a GET, error statuses included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+@contextmanager
+def datasette(db: Path) -> Iterator[str]:
+    """`rjwatch serve --datasette` on a free loopback port, as a subprocess; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rjwatch", "--db", str(db), "serve", "--datasette", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            http_get(base + "/")
+            return True
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read()
+            return False
+
+    try:
+        assert wait_until(up, timeout=60, step=0.3), "server did not start"
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

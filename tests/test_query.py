@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import free_port, run_cli, wait_until
+from helpers import datasette, http_get, run_cli
 
 SEED_URL = "https://seedcopy.blogspot.com/2017/03/what-russia-wants.html"
 
@@ -534,35 +534,12 @@ def test_upgrading_an_older_database_indexes_its_japanese_posts(corpus, tmp_path
     assert ids_of(db, "北方領土") == [post_id(db, "watch-ja.")]
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode("utf-8")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+_get = http_get
 
 
 @pytest.mark.slow
 def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--datasette", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-
-        def up() -> bool:
-            try:
-                _get(base + "/")
-                return True
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read()
-                return False
-
-        assert wait_until(up, timeout=60, step=0.3), "server did not start"
+    with datasette(corpus) as base:
         status, home = _get(base + "/")
         assert status == 200 and "rjwatch corpus" in home
         status, page = _get(base + "/rj")
@@ -584,9 +561,6 @@ def test_serve_opens_the_corpus_read_only_in_datasette(corpus):
         status, _ = _get(base + "/rj.json?sql=" + urllib.request.quote("DELETE FROM posts"))
         assert status >= 400
         assert sqlite3.connect(corpus).execute("SELECT count(*) FROM posts").fetchone()[0] == before
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_chinese_and_korean_terms_are_found_inside_sentences(db_path):

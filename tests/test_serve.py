@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import free_port, run_cli, wait_until
+from helpers import datasette, http_get, run_cli
 
 SOURCE = "https://watchblog.blogspot.com/"
 JA_TEXT = (
@@ -81,39 +79,13 @@ def corpus(tmp_path_factory) -> Path:
     return path
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode("utf-8")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+_get = http_get
 
 
 @pytest.fixture(scope="module")
 def server(corpus):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rjwatch", "--db", str(corpus), "serve", "--datasette", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            _get(base + "/")
-            return True
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            return False
-
-    try:
-        assert wait_until(up, timeout=60, step=0.3), "server did not start"
+    with datasette(corpus) as base:
         yield base + "/" + corpus.stem
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def _json(url: str):
