@@ -170,8 +170,8 @@ def evaluate(cases: list[Case], profile) -> tuple[dict[str, dict[str, Tally]], l
     return tallies, wrong
 
 
-def table(part: str, by_lang: dict[str, Tally]) -> str:
-    out = [f"| {part} | cases | relevant | precision | recall | F1 | wrong |", "|---|---:|---:|---:|---:|---:|---:|"]
+def table(part: str, by_lang: dict[str, Tally], positives: str = "relevant") -> str:
+    out = [f"| {part} | cases | {positives} | precision | recall | F1 | wrong |", "|---|---:|---:|---:|---:|---:|---:|"]
     for lang in sorted(by_lang, key=lambda k: (k == "all", k)):
         t = by_lang[lang]
         name = "**all**" if lang == "all" else lang
@@ -255,17 +255,7 @@ def evaluate_translations(profile, folder: Path = TRANSLATIONS) -> TranslationRe
 
 
 def translation_table(by_lang: dict[str, Tally]) -> str:
-    out = [
-        "| translations | cases | translations | precision | recall | F1 | wrong |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for lang in sorted(by_lang, key=lambda k: (k == "all", k)):
-        t = by_lang[lang]
-        name = "**all**" if lang == "all" else lang
-        out.append(
-            f"| {name} | {t.n} | {t.tp + t.fn} | {t.precision:.2f} | {t.recall:.2f} | {t.f1:.2f} | {t.fp + t.fn} |"
-        )
-    return "\n".join(out)
+    return table("translations", by_lang, positives="translations")
 
 
 def corpus_false_translations(profile) -> tuple[int, int, list[str]]:
