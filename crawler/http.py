@@ -230,6 +230,7 @@ def fetch(
     ok_statuses: tuple[int, ...] = (200, 203, 304),
     allowed: Iterable[str] = (),
     cancel: Cancel | None = None,
+    follow_redirects: bool = True,
 ) -> Response:
     """GET a URL. Raises FetchError on network errors, caps, and statuses outside `ok_statuses`.
 
@@ -237,6 +238,8 @@ def fetch(
     its site is in `allowed` (crawler.guard.allowed_sites: what the user typed, the registered
     source, the `trusted_hosts` setting). The whole fetch (connect, headers, body, every redirect)
     ends within `timeout` x TOTAL_TIME_FACTOR, or earlier at `cancel`'s deadline or cancellation.
+    `follow_redirects=False` returns a redirect answer itself (its `location` header, no body):
+    for a caller that follows hops one at a time (crawler.resolve).
     """
     started = time.monotonic()
     deadline = started + timeout * TOTAL_TIME_FACTOR
@@ -262,6 +265,7 @@ def fetch(
             max_redirects=max_redirects,
             user_agent=user_agent,
             ok_statuses=ok_statuses,
+            follow_redirects=follow_redirects,
         )
     finally:
         _local.flight = None
@@ -289,6 +293,7 @@ def _fetch(
     max_redirects,
     user_agent,
     ok_statuses,
+    follow_redirects=True,
 ) -> Response:
     hdrs = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
     hdrs.update(headers or {})
@@ -325,6 +330,9 @@ def _fetch(
         try:
             resp_headers = {k.lower(): v for k, v in resp.headers.items()}
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp_headers:
+                if not follow_redirects:
+                    _drain(resp)
+                    return Response(current, resp.status, resp_headers, b"", history)
                 history.append((resp.status, current))
                 current = urljoin(current, resp_headers["location"])
                 _drain(resp)  # a redirect's body is not ours to keep, but the connection must be clean

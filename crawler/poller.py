@@ -44,9 +44,11 @@ import sqlite_utils
 
 from crawler import feeds, schedule
 from crawler.config import PollSettings
+from crawler.feeds.engines import engine_host
 from crawler.guard import allowed_sites, unsafe_reason
 from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
 from crawler.middlewares import parse_retry_after
+from crawler.resolve import Resolver
 from judge import dates
 from judge.durations import MAX_DURATION_S
 from judge.identity import mask_url, mask_urls
@@ -55,6 +57,7 @@ from storage import health, outbox
 from storage import sources as src
 from storage.db import write_tx
 from storage.ingest import AnalysisPool, Ingestor
+from storage.query_links import adopt_resolved
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +174,7 @@ class Poller:
         self.host_limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(PER_HOST_LIMIT))
         self.lock = threading.Lock()
         self.cancels: set[Cancel] = set()  # one per source being fetched; a stop cancels them all
+        self.resolver = Resolver(self.settings.fetch)  # redirector links of engine feeds
         self.stopped = False
 
     # -- fetching (worker threads; no database access) ---------------------------------------
@@ -264,12 +268,16 @@ class Poller:
         problems = [result.problem] if result.bozo and result.problem else []
         if self.backfill:
             entries += self._follow_pages(result, problems, allowed, cancel)
+        self._entry_links(source, result, entries, problems, allowed, cancel)
         mode = full_text_mode(source.get("settings") or {})
         if mode != "never":
             self._fill_full_text(entries, allowed, cancel, mode)
         for e in entries:
-            e["seen_via"] = "feed"
-            e["seen_url"] = e.get("seen_url") or resp.url
+            if e.get("feed_link"):  # the publisher's URL is the post's; the feed's link is kept beside it
+                e["seen_via"], e["seen_url"] = "query", e["feed_link"]
+            else:
+                e["seen_via"] = "feed"
+                e["seen_url"] = e.get("seen_url") or resp.url
             e["source_id"] = source["id"]
         return Fetched(
             source,
@@ -281,6 +289,22 @@ class Poller:
             final_url=moved,
             problem="; ".join(problems)[: feeds.PROBLEM_MAX_CHARS] if problems else None,
         )
+
+    def _entry_links(self, source: dict, result, entries: list[dict], problems: list[str], allowed, cancel) -> None:
+        """The entry-link stage, before any page fetch and before identity: entries of a query source
+        or a recognised engine feed (crawler.feeds.engine_of) get `query_engine`, `feed_link` and the
+        publisher URL, unwrapped offline or resolved by following the redirector (crawler.resolve);
+        known wrappers in any feed are unwrapped too. Links left unresolved go to `problems`."""
+        query = (source.get("settings") or {}).get("query")
+        engine = (query.get("engine") if isinstance(query, dict) else None) or feeds.engine_of(result)
+        feed_url = result.feed_url or source["url"]
+        for e in entries:
+            feeds.prepare_entry(e, engine, feed_url)
+        problem = self.resolver.resolve_entries(
+            entries, allowed=allowed, cancel=cancel, engine_host=engine_host(feed_url) if engine else None
+        )
+        if problem:
+            problems.append(problem)
 
     def _follow_pages(self, first: feeds.FeedResult, problems: list[str], allowed, cancel: Cancel) -> list[dict]:
         """Entries of the pages after `first` (rel=next); their parse problems go to `problems`."""
@@ -461,6 +485,8 @@ class Poller:
                 if f.entries:
                     for e in f.entries:
                         e["run_id"] = run_id
+                    # a post stored under its feed link by an earlier poll moves to the publisher's URL
+                    adopt_resolved(self.db, [(e["feed_link"], e["url"]) for e in f.entries if e.get("feed_link")])
                     silent = schedule.first_collection(state.get("polls"))
                     result = self.ingestor.ingest_many(f.entries, silent=silent)
                     by_status = result.by_status()

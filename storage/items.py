@@ -10,7 +10,7 @@ from typing import Literal, TypedDict
 
 #: How a post was seen. `page`: its own HTML page; `feed`: an RSS/Atom entry; `export`: a Blogger
 #: backup file; `file`: a saved file given to `rjwatch ingest`; `cli`: text typed or piped in.
-SeenVia = Literal["page", "feed", "export", "file", "cli"]
+SeenVia = Literal["page", "feed", "export", "file", "cli", "query"]
 
 
 class PostIn(TypedDict, total=False):
@@ -31,6 +31,12 @@ class PostIn(TypedDict, total=False):
     seen_url: str | None  # the page or feed URL where it was seen (defaults to `url`)
     source_id: int | None  # the `sources` row it was collected for
     run_id: int | None  # the `runs` row of the crawl or poll that saw it
+    # Entries of search-engine and alert feeds (crawler.feeds.engines, crawler.resolve):
+    source_name: str | None  # the publisher's name the feed gives (RSS <source>)
+    origlink: str | None  # FeedBurner's feedburner:origLink, the publisher URL behind feedproxy
+    feed_link: str | None  # the link as the feed gave it (a redirector link); `url` is the publisher's
+    query_engine: str | None  # google-alerts | google-news | bing-news
+    unresolved: str | None  # why `url` is still the feed link (one line)
 
 
 REQUIRED_KEYS = ("url",)

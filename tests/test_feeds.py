@@ -82,8 +82,9 @@ def test_fixture(path: Path):
     got = dataclasses.asdict(result)
     got_entries = got.pop("entries")
     want = dict(expected["feed"])
-    # The entry accounting is checked where a sidecar states it (older sidecars predate it).
-    for key in ("entries_in_document", "entries_found", "entry_problems"):
+    # The entry accounting and the engine-recognition fields (feed id, generator) are checked where a
+    # sidecar states them (older sidecars predate them).
+    for key in ("entries_in_document", "entries_found", "entry_problems", "feed_id", "generator"):
         value = got.pop(key)
         if key in want:
             assert value == (want.pop(key) if key != "entry_problems" else [tuple(p) for p in want.pop(key)])

@@ -13,6 +13,8 @@ one concern a module:
 - `blogger_export`: `parse_blogger_export` / `read_blogger_export`, the published posts of a Blogger
   "Back up content" file.
 - `discovery`: `feed_links_from_html`, feed autodiscovery in an HTML page.
+- `engines`: `engine_of`, which recognises Google Alerts, Google News and Bing News feeds, and the
+  reading of their entries' links and titles (`prepare_entry`).
 - `base`: `FeedError` and what the others share.
 
 Oversized, empty, binary and HTML input is refused with `FeedError` (the size cap and the binary
@@ -24,6 +26,7 @@ from crawler.feeds.base import PROBLEM_MAX_CHARS, FeedError
 from crawler.feeds.blogger_export import MAX_EXPORT_BYTES, ExportResult, parse_blogger_export, read_blogger_export
 from crawler.feeds.discovery import feed_links_from_html
 from crawler.feeds.encoding import MAX_DOCTYPE_BYTES, is_probably_html, sniff_kind
+from crawler.feeds.engines import ENGINES, engine_of, prepare_entry
 from crawler.feeds.entries import SPLIT_MIN_BYTES, SPLIT_MIN_ENTRIES, FeedResult, parse_feed
 from storage.items import PostIn
 
@@ -35,6 +38,9 @@ __all__ = [
     "read_blogger_export",
     "ExportResult",
     "feed_links_from_html",
+    "engine_of",
+    "prepare_entry",
+    "ENGINES",
     "sniff_kind",
     "is_probably_html",
     "PostIn",

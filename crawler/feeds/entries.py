@@ -82,6 +82,8 @@ class FeedResult:
     lang: str | None = None  # the feed's declared language
     version: str | None = None  # feedparser's format name: atom10, rss20, rss10, rss092, ...
     encoding: str | None = None  # the character encoding the text was decoded with
+    feed_id: str | None = None  # the feed's Atom id / RSS guid-like id, as given (engine recognition)
+    generator: str | None = None  # the feed's <generator>, as given (engine recognition)
     entries_in_document: int | None = None  # <entry>/<item> elements in the bytes (None: not counted)
     entries_found: int = 0  # entries the XML parser recovered, before conversion to posts
     entry_problems: list[tuple[int, str]] = field(default_factory=list)  # (1-based entry number, why lost)
@@ -295,6 +297,8 @@ def _parse_utf8(
         lang=lang,
         version=version,
         encoding=encoding,
+        feed_id=(_get(feed, "id") or "").strip() or None,
+        generator=(_get(feed, "generator") or "").strip() or None,
     )
     is_atom = bool(version and version.startswith("atom"))
     entries = result.entries
@@ -452,7 +456,7 @@ def _entry_to_post(entry, base: str, feed_lang: str | None, is_atom: bool) -> Po
     title_detail = _get(entry, "title_detail") or {}
     content_detail = (_get(entry, "content") or [{}])[0]
     lang = _clean_lang(_get(content_detail, "language")) or _clean_lang(_get(title_detail, "language")) or feed_lang
-    return {
+    post: PostIn = {
         "url": url,
         "title": _plain(_get(entry, "title"), _get(title_detail, "type") == "text/html"),
         "author": _author(entry),
@@ -467,3 +471,12 @@ def _entry_to_post(entry, base: str, feed_lang: str | None, is_atom: bool) -> Po
         "post_id": post_id,
         "labels": _labels(entry),
     }
+    # What an engine feed's entry says of its publisher (crawler.feeds.engines reads them): the RSS
+    # <source> name (Google News titles end with it) and FeedBurner's original link.
+    source_name = _get(_get(entry, "source") or {}, "title")
+    if source_name and not is_atom:
+        post["source_name"] = source_name.strip()
+    origlink = _get(entry, "feedburner_origlink")
+    if _is_http(origlink):
+        post["origlink"] = origlink.strip()
+    return post

@@ -136,6 +136,10 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     click.echo(f"#{post['id']}  {styled(post['status'], post['status'].upper())}  {post['title'] or '(no title)'}")
     click.echo(f"  url:         {post['url']}")
     click.echo(f"  canonical:   {post['canonical_url']}")
+    for s in post["sightings"]:
+        if s["via"] == "query":  # the link a search or alert feed gave, behind the publisher's URL
+            unresolved = " (not resolved to the publisher)" if s["url"] == post["url"] else ""
+            click.echo(f"  feed link:   {s['url']}{unresolved}")
     click.echo(
         f"  published:   {short_time(post['published']) or dates.UNDATED}   "
         f"first seen: {short_time(post['first_seen'])}   lang: {post['lang'] or '-'}"
