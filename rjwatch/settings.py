@@ -106,7 +106,22 @@ def _not_empty(value: str) -> str:
     return value
 
 
+def _engine_bases(value: dict) -> dict:
+    from crawler.query_feeds import DEFAULT_BASES, QueryError, check_base
+
+    out = dict(DEFAULT_BASES)
+    for engine, base in value.items():
+        if engine not in DEFAULT_BASES:
+            raise ValueError(f"names an unknown engine {engine!r} (one of {', '.join(DEFAULT_BASES)})")
+        try:
+            out[engine] = check_base(engine, str(base))
+        except QueryError:
+            raise ValueError(f"{engine} must be an http(s) URL without a query") from None
+    return out
+
+
 CLOCK = Check("HH:MM", _clock)
+ENGINE_BASES = Check("a table of engine = http(s) base URL (google-news, bing-news, google-alerts)", _engine_bases)
 TIME_ZONE = Check("an IANA time zone name", _time_zone)
 NOT_EMPTY = Check("not empty", _not_empty)
 
@@ -220,6 +235,16 @@ SETTINGS: tuple[Setting, ...] = (
         "to them, like `localhost`) are never fetched; the URL you type and the sources you add always work, "
         "on their own host and port only (a URL without a port means port 80 or 443).",
     ),
+    Setting(
+        "query_engines",
+        {"google-news": "https://news.google.com", "bing-news": "https://www.bing.com"},
+        "Base URLs of the search engines whose news feeds `source add --query` builds (`google-news`, "
+        "`bing-news`), and of the Google Alerts feeds recognised as query sources (`google-alerts`, default "
+        "`https://www.google.com`; Google's country hosts are always recognised): for a mirror, or a local "
+        "fake in tests. A `[query_engines]` table naming only some engines; in the environment "
+        "`google-news=URL,bing-news=URL`. Applies when a query source is added (its feed URL is built then).",
+        ENGINE_BASES,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -240,6 +265,16 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             if isinstance(value, bool):
                 raise TypeError
             out = float(value)
+        elif isinstance(default, dict):
+            if isinstance(value, str):  # from the environment: `engine=URL,engine=URL`
+                pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+                if any(not sep for _, sep, _ in pairs):
+                    raise TypeError
+                out = {k.strip(): v.strip() for k, _, v in pairs}
+            elif isinstance(value, dict):
+                out = dict(value)
+            else:
+                raise TypeError
         elif isinstance(default, list):
             if isinstance(value, str):
                 return [v.strip() for v in value.split(",") if v.strip()]

@@ -58,7 +58,7 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
 
 
 @source.command("add")
-@click.argument("url")
+@click.argument("url", required=False)
 @click.option(
     "--kind",
     type=click.Choice(["auto", "blogger", "feed"]),
@@ -75,29 +75,81 @@ def _detect_kind(obj: Ctx, url: str) -> tuple[str, str]:
     "entries that read as a summary (short and cut, or the same for every entry) and name "
     "something of the topic, so that they are judged on their full text.",
 )
+@click.option(
+    "--query",
+    "query",
+    metavar="WORDS",
+    help="Instead of a URL: watch a search engine's news search for these words (the engine's own "
+    "syntax: OR, quotes), one feed source per --lang.",
+)
+@click.option(
+    "--engine",
+    metavar="NAME",
+    help="With --query: google-news (default) or bing-news (an undocumented RSS output of Bing that may change).",
+)
+@click.option(
+    "--lang",
+    metavar="LANG,LANG",
+    help="With --query: the languages to search in, comma-separated (default en): en, ru, ja, es, de, fr, it, "
+    "pt, uk, ko, zh.",
+)
 @click.pass_obj
 @handled
-def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | None, full_text: bool | None) -> None:
-    """Register the blog to crawl or the feed to poll at URL.
+def source_add(
+    obj: Ctx,
+    url: str | None,
+    kind: str,
+    name: str | None,
+    every: str | None,
+    full_text: bool | None,
+    query: str | None,
+    engine: str | None,
+    lang: str | None,
+) -> None:
+    """Register the blog to crawl or the feed to poll at URL, or (--query) a news search's feeds.
 
     With --kind auto, a Blogger blog (found by its markers) is registered twice: the blog as a crawl
-    source and its posts feed as a feed source. Another HTML page is resolved to its feed.
+    source and its posts feed as a feed source. Another HTML page is resolved to its feed. A Google
+    Alerts feed URL (https://www.google.com/alerts/feeds/USER/ALERT) is registered as a query source
+    without being fetched.
+
+    With --query, the engine's RSS URL of the search is built for each --lang and registered as a
+    feed source named after the query (a query source): every entry's page is fetched (full text
+    always), and it is polled no more often than the engine tolerates (Google News every 30 minutes,
+    Bing News and Google Alerts every hour; a longer --every is taken). The engines' addresses are
+    the `query_engines` setting.
 
     Example:
 
     \b
         rjwatch source add https://example.blogspot.com
         rjwatch source add https://news.example.org/rss.xml --kind feed --every 30m
+        rjwatch source add --query 'Kuril OR "Northern Territories"' --engine google-news --lang en,ru,ja,es
+        rjwatch source add https://www.google.com/alerts/feeds/01234567890123456789/9876543210987654321
     """
     from urllib.parse import urljoin, urlsplit
 
+    from crawler import query_feeds
     from rjwatch.inputs import check_url
     from storage.source_settings import check_settings
-    from storage.sources import add_source, get_source
 
+    if query is not None or engine is not None or lang is not None:
+        _add_query_sources(obj, url, kind, name, every, full_text, query, engine, lang)
+        return
+    if url is None:
+        raise CommandError("give the URL of a blog or feed, or --query WORDS")
     check_url(url, what="URL")
     # checked before anything is fetched or stored: a bad --every is one line, whatever the kind
-    check_settings("feed", {"every": every}, as_options=True)
+    every_s = check_settings("feed", {"every": every}, as_options=True).get("every")
+    alert = query_feeds.google_alerts_ids(url, obj.cfg["query_engines"][query_feeds.GOOGLE_ALERTS])
+    if alert and kind in ("auto", "feed"):
+        # recognised by its address, never fetched here: Google answers no unknown client for it
+        every_s = query_feeds.check_every(query_feeds.GOOGLE_ALERTS, every_s)
+        settings = query_feeds.query_settings(query_feeds.GOOGLE_ALERTS, None, None, every_s)
+        if full_text is False:
+            settings["full_text"] = "never"
+        _register(obj, [("feed", url, name, settings)], every, full_text, name_asked=name is not None)
+        return
     if kind == "auto":
         kind, url = _detect_kind(obj, url)
     added = []
@@ -108,11 +160,66 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
         added.append(("feed", urljoin(url, "/feeds/posts/default")))
     else:
         added.append((kind, url))
-    for k, u in added:
+    for k, u in list(added):
         wanted = {"every": every} if k == "feed" else {}
         if k == "feed":
             wanted["full_text"] = {True: "always", False: "never", None: "auto"}[full_text]
         settings = {f: v for f, v in check_settings(k, wanted).items() if v is not None}
+        added[added.index((k, u))] = (k, u, name, settings)
+    _register(obj, added, every, full_text, name_asked=name is not None)
+
+
+def _add_query_sources(
+    obj: Ctx,
+    url: str | None,
+    kind: str,
+    name: str | None,
+    every: str | None,
+    full_text: bool | None,
+    query: str | None,
+    engine: str | None,
+    lang: str | None,
+) -> None:
+    """`source add --query`: one feed source per language, everything checked before anything is written."""
+    from crawler import query_feeds
+    from storage.source_settings import check_settings
+
+    if query is None:
+        raise CommandError("--engine and --lang go with --query WORDS")
+    if url is not None:
+        raise CommandError(f"give a URL or --query, not both (got {safe(url[:100])!r} and --query)")
+    if kind not in ("auto", "feed"):
+        raise CommandError("--query registers feed sources; --kind blogger does not go with it")
+    engine = query_feeds.check_engine(engine or query_feeds.GOOGLE_NEWS)
+    words = query_feeds.check_query(query)
+    langs = query_feeds.parse_langs(engine, lang)
+    every_s = query_feeds.check_every(engine, check_settings("feed", {"every": every}, as_options=True).get("every"))
+    base = obj.cfg["query_engines"][engine]
+    added = []
+    for code in langs:
+        settings = query_feeds.query_settings(engine, words, code, every_s)
+        if full_text is False:
+            settings["full_text"] = "never"
+        label = (
+            (f"{name} ({code})" if len(langs) > 1 else name) if name else query_feeds.query_name(engine, words, code)
+        )
+        added.append(("feed", query_feeds.query_feed_url(engine, words, code, base), label, settings))
+    _register(obj, added, every, full_text, name_asked=name is not None)
+
+
+def _register(
+    obj: Ctx,
+    added: list[tuple[str, str, str | None, dict]],
+    every: str | None,
+    full_text: bool | None,
+    *,
+    name_asked: bool,
+) -> None:
+    """Add each (kind, url, name, settings); print one line per source, saying when it was there already
+    and how its settings (and the name, when `name_asked`) differ from the ones asked for."""
+    from storage.sources import add_source, get_source
+
+    for k, u, name, settings in added:
         sid, created = add_source(obj.db(), u, k, name=name, settings=settings)
         line = f"source #{sid}: {k} {safe(mask_url(u))}"
         if created:
@@ -122,7 +229,7 @@ def source_add(obj: Ctx, url: str, kind: str, name: str | None, every: str | Non
         asked = dict(settings) if (every is not None or full_text is not None) else {}
         if full_text is None:
             asked.pop("full_text", None)
-        differs = _differences(get_source(obj.db(), sid), name, asked)
+        differs = _differences(get_source(obj.db(), sid), name if name_asked else None, asked)
         if not differs:
             click.echo(line + " [already registered]")
             continue
@@ -196,7 +303,8 @@ def source_set(
     """Change the name or settings of the source ID|URL, printing each change (old -> new).
 
     A running daemon applies the change within a minute. Settings in a config's [[sources]] entry
-    apply again only when the entry is edited.
+    apply again only when the entry is edited. A query source keeps to its engine's shortest
+    interval (--every auto: that interval).
 
     Example:
 
@@ -204,6 +312,7 @@ def source_set(
         rjwatch source set 3 --every 30m --full-text always
         rjwatch source set https://example.blogspot.com/ --query Kuril --name "Example blog"
     """
+    from crawler import query_feeds
     from storage.source_settings import check_settings, update_source
     from storage.sources import get_source
 
@@ -212,6 +321,10 @@ def source_set(
     db = obj.db()
     src = get_source(db, ref)
     settings = check_settings(src["kind"], {"every": every, "full_text": full_text}, as_options=True)
+    asked = query_feeds.query_of(src["settings"])
+    if asked and "every" in settings:  # a query source keeps to its engine's interval; auto is that interval
+        engine = asked["engine"]
+        settings["every"] = query_feeds.check_every(engine, settings["every"]) or query_feeds.MIN_EVERY_S[engine]
     if query is not None:
         settings.update(check_settings(src["kind"], {"query": query or " "}, as_options=True))
     changes = update_source(db, src["id"], name=name, settings=settings)
@@ -242,24 +355,33 @@ SOURCE_MORE_COLUMNS = ("last_run", "last_poll", "failures")
 
 
 @source.command("list")
-@click.option("--kind", type=click.Choice(["blogger", "feed"]), help="Only sources of this kind.")
+@click.option(
+    "--kind",
+    type=click.Choice(["blogger", "feed", "query"]),
+    help="Only sources of this kind (query: the feeds of a news search or an alert, a kind of feed).",
+)
 @output_options(SOURCE_COLUMNS, SOURCE_COLUMNS + SOURCE_MORE_COLUMNS)
 @click.pass_obj
 @handled
 def source_list(obj: Ctx, kind: str | None, out: Output) -> None:
     """List sources (candidates included): name, kind, posts collected, last success, last error and
-    next run (a feed's next poll, a blog's next crawl by the daemon).
+    next run (a feed's next poll, a blog's next crawl by the daemon). A query source (the feed of a
+    news search or a Google Alert) shows its kind as `query (ENGINE, LANG)`.
 
     Example:
 
     \b
         rjwatch source list
+        rjwatch source list --kind query
     """
+    from crawler.query_feeds import query_label
     from storage.health import by_source
     from storage.sources import list_sources, posts_collected
 
     db = obj.db()
-    rows = list_sources(db, kind=kind)
+    rows = list_sources(db, kind="feed" if kind == "query" else kind)
+    if kind == "query":
+        rows = [r for r in rows if query_label(r["settings"])]
     health = by_source(db)
     collected = posts_collected(db)
     crawls = _next_crawls(obj)
@@ -272,6 +394,7 @@ def source_list(obj: Ctx, kind: str | None, out: Output) -> None:
         r["failures"] = h.get("consecutive_failures", 0)
         r["last_error"] = mask_urls(h.get("last_error") or h.get("disabled_reason"))
         r["next_run"] = crawls.get(r["id"]) if r["kind"] == "blogger" else h.get("next_due")
+        r["kind"] = query_label(r["settings"]) or r["kind"]
     out.emit(rows)
 
 
