@@ -404,6 +404,7 @@ class StreamPipeline:
         if not (item.get("html") or item.get("text")):
             raise NoPostBody(f"no post body in {item.get('url')}")
         item = dict(item)
+        item.pop("raw_response", None)  # WARC evidence is kept by local crawls only (not sent through Redis)
         silent = item.pop("_silent", False)
         self.server.xadd(ITEMS_STREAM, {"item": _encode(item), "silent": "1" if silent else "0"})
         return item

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.durations import ConfigError, parse_duration
+from storage.evidence import DEFAULT_STATUSES, Policy
 
 #: The Scrapy settings module of `scrapy crawl` (scrapy.cfg); rjwatch's own crawls start from it too.
 SCRAPY_SETTINGS_MODULE = "crawler.settings"
@@ -42,6 +43,23 @@ class FetchSettings:
         )
 
 
+def evidence_policy(cfg: Mapping[str, Any]) -> Policy:
+    """Which posts keep WARC evidence (the `evidence`, `evidence_statuses` and `evidence_dir` settings;
+    a mapping without them gets the defaults)."""
+
+    def get(name: str, default: Any) -> Any:
+        try:
+            return cfg[name]
+        except KeyError:
+            return default
+
+    return Policy(
+        enabled=bool(get("evidence", True)),
+        statuses=tuple(str(s) for s in get("evidence_statuses", DEFAULT_STATUSES)),
+        folder=str(get("evidence_dir", "") or ""),
+    )
+
+
 @dataclass(frozen=True)
 class PollSettings:
     """What the feed poller needs: its fetches' bounds, the adaptive intervals in seconds, its threads,
@@ -53,6 +71,7 @@ class PollSettings:
     max_interval_s: float
     workers: int
     failure_alert_after: int
+    evidence: Policy = Policy()
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> PollSettings:
@@ -63,6 +82,7 @@ class PollSettings:
             max_interval_s=parse_duration(cfg["max_interval"]),
             workers=int(cfg["poll_workers"]),
             failure_alert_after=int(cfg["failure_alert_after"]),
+            evidence=evidence_policy(cfg),
         )
 
 
@@ -75,6 +95,7 @@ class CrawlSettings:
     batch_size: int
     failure_alert_after: int
     scrapy: tuple[str, ...] = ()
+    evidence: Policy = Policy()
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> CrawlSettings:
@@ -83,6 +104,7 @@ class CrawlSettings:
             batch_size=int(cfg["batch_size"]),
             failure_alert_after=int(cfg["failure_alert_after"]),
             scrapy=tuple(str(item) for item in cfg["crawl_settings"]),
+            evidence=evidence_policy(cfg),
         )
 
 
@@ -108,6 +130,10 @@ def scrapy_settings(db_path: str | os.PathLike, crawl: CrawlSettings, overrides:
     settings.set("RJWATCH_TRUSTED_HOSTS", list(fetch.trusted_hosts), priority="cmdline")
     # A blog whose crawls fail this many times in a row raises one alert, like a feed.
     settings.set("RJWATCH_FAILURE_ALERT_AFTER", crawl.failure_alert_after, priority="cmdline")
+    # Which posts keep their response as WARC evidence (crawler.pipelines -> storage.evidence).
+    settings.set("RJWATCH_EVIDENCE", crawl.evidence.enabled, priority="cmdline")
+    settings.set("RJWATCH_EVIDENCE_STATUSES", list(crawl.evidence.statuses), priority="cmdline")
+    settings.set("RJWATCH_EVIDENCE_DIR", crawl.evidence.folder, priority="cmdline")
     for item in list(crawl.scrapy) + list((overrides or {}).get("_pairs", [])):
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():

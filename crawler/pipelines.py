@@ -17,12 +17,46 @@ from pathlib import Path
 
 from scrapy.exceptions import DropItem, NotConfigured
 
+from judge import dates
 from judge.pool import AnalysisPool
 from storage import sources as src
 from storage.db import connect
-from storage.ingest import Ingestor
+from storage.evidence import DEFAULT_STATUSES, Policy
+from storage.ingest import Ingestor, for_analysis
+from storage.items import RawResponse
 
 log = logging.getLogger(__name__)
+
+
+def raw_response(response) -> RawResponse:
+    """A Scrapy response as an item carries it to storage, which keeps it as WARC evidence once the
+    post's verdict is known (storage.evidence)."""
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, values in response.headers.items() for v in values]
+    return RawResponse(response.url, response.status, headers, response.body, dates.now_iso())
+
+
+class CarryResponseMiddleware:
+    """Spider middleware: every post a callback yields carries the response it came from (the post's
+    page, or the feed page whose entry it is: one object shared by that page's posts, so its record is
+    written once). The body is held only as long as the item."""
+
+    def _carry(self, response, item, shared: list) -> None:
+        if isinstance(item, dict) and (item.get("html") or item.get("text")) and not item.get("candidate_for"):
+            if not shared:
+                shared.append(raw_response(response))
+            item.setdefault("raw_response", shared[0])
+
+    def process_spider_output(self, response, result):
+        shared: list[RawResponse] = []
+        for item in result:
+            self._carry(response, item, shared)
+            yield item
+
+    async def process_spider_output_async(self, response, result):
+        shared: list[RawResponse] = []
+        async for item in result:
+            self._carry(response, item, shared)
+            yield item
 
 
 class NoPostBody(DropItem):
@@ -62,7 +96,13 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         self.db = connect(Path(self.db_path))
-        self.ingestor = Ingestor(self.db)
+        settings = self.crawler.settings
+        policy = Policy(
+            enabled=settings.getbool("RJWATCH_EVIDENCE", True),
+            statuses=tuple(settings.getlist("RJWATCH_EVIDENCE_STATUSES", list(DEFAULT_STATUSES))),
+            folder=settings.get("RJWATCH_EVIDENCE_DIR") or "",
+        )
+        self.ingestor = Ingestor(self.db, evidence_policy=policy)
         if self.workers > 0:
             # spawn, not fork: the crawl process runs a reactor and threads that a fork would copy.
             self.pool = AnalysisPool(self.workers, method="spawn")
@@ -103,7 +143,10 @@ class StoragePipeline:
             self._count(self.ingestor.ingest_many(batch, silent=self._silent()))
             return
         known = [self.ingestor.known_unchanged(it) for it in batch]
-        futures = [None if k is not None else self.pool.analyze_later(self.ingestor, it) for it, k in zip(batch, known)]
+        futures = [
+            None if k is not None else self.pool.analyze_later(self.ingestor, for_analysis(it))
+            for it, k in zip(batch, known)
+        ]
         self.pending.append((batch, list(zip(known, futures))))
         self._write_ready(wait=False)
 

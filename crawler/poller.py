@@ -57,6 +57,7 @@ from storage import health, outbox
 from storage import sources as src
 from storage.db import write_tx
 from storage.ingest import AnalysisPool, Ingestor
+from storage.items import RawResponse
 from storage.query_links import adopt_resolved
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,17 @@ def _repeated_texts(entries: list[dict]) -> set[str]:
     return {text for text, n in seen.items() if n > 1}
 
 
+def _raw(resp) -> RawResponse:
+    return RawResponse(resp.url, resp.status, list(resp.headers.items()), resp.body, dates.now_iso())
+
+
+def _carry(entries: list[dict], resp) -> None:
+    """The feed response goes with its entries as their evidence (storage.evidence writes it once)."""
+    raw = _raw(resp)
+    for e in entries:
+        e.setdefault("raw_response", raw)
+
+
 @dataclass
 class Fetched:
     source: dict
@@ -170,7 +182,7 @@ class Poller:
         self.db = db
         self.settings = settings if isinstance(settings, PollSettings) else PollSettings.from_config(settings)
         self.backfill = backfill
-        self.ingestor = Ingestor(db, pool=pool)
+        self.ingestor = Ingestor(db, pool=pool, evidence_policy=self.settings.evidence)
         self.host_limits: dict[str, threading.Semaphore] = defaultdict(lambda: threading.Semaphore(PER_HOST_LIMIT))
         self.lock = threading.Lock()
         self.cancels: set[Cancel] = set()  # one per source being fetched; a stop cancels them all
@@ -265,6 +277,7 @@ class Poller:
         except feeds.FeedError as exc:
             return Fetched(source, "failed", resp.status, error=f"not a feed: {exc}")
         entries = list(result.entries)
+        _carry(entries, resp)
         problems = [result.problem] if result.bozo and result.problem else []
         if self.backfill:
             entries += self._follow_pages(result, problems, allowed, cancel)
@@ -322,6 +335,7 @@ class Poller:
             except (FetchError, feeds.FeedError) as exc:
                 log.warning("rjwatch: backfill stopped at %s: %s", nxt, exc)
                 break
+            _carry(result.entries, resp)
             out.extend(result.entries)
             if result.bozo and result.problem:
                 problems.append(f"page {pages + 1}: {result.problem}")
@@ -357,6 +371,7 @@ class Poller:
                 continue
             if page.get("html"):
                 e["html"], e["text"], e["summary_only"] = page["html"], None, False
+                e["raw_response"] = _raw(resp)  # the page is the post's evidence now, not the feed
                 for key in ("blog_id", "post_id", "author"):
                     if page.get(key) and not e.get(key):
                         e[key] = page[key]

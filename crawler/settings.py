@@ -62,6 +62,10 @@ DOWNLOADER_MIDDLEWARES = {
     # A post page whose post came in full with a feed entry is not fetched again.
     "crawler.middlewares.SkipCollectedMiddleware": 60,
 }
+SPIDER_MIDDLEWARES = {
+    # Each post goes to storage with the response it came from (its WARC evidence).
+    "crawler.pipelines.CarryResponseMiddleware": 900,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 300,
 }

@@ -120,9 +120,23 @@ def _engine_bases(value: dict) -> dict:
     return out
 
 
+#: The post statuses that can keep WARC evidence (`evidence_statuses`).
+EVIDENCE_STATUSES = ("copy", "excerpt", "new", "duplicate", "off_topic")
+
+
+def _statuses(value: list) -> list:
+    unknown = [v for v in value if v not in EVIDENCE_STATUSES]
+    if unknown:
+        raise ValueError(
+            f"must name post statuses ({', '.join(EVIDENCE_STATUSES)}); unknown: {', '.join(map(str, unknown))}"
+        )
+    return value
+
+
 CLOCK = Check("HH:MM", _clock)
 ENGINE_BASES = Check("a table of engine = http(s) base URL (google-news, bing-news, google-alerts)", _engine_bases)
 TIME_ZONE = Check("an IANA time zone name", _time_zone)
+STATUSES = Check("post statuses: " + ", ".join(EVIDENCE_STATUSES), _statuses)
 NOT_EMPTY = Check("not empty", _not_empty)
 
 
@@ -227,6 +241,24 @@ SETTINGS: tuple[Setting, ...] = (
         "cluster.ingest_batch", 200, "Posts the cluster ingest worker stores per transaction.", int_range(1, MAX_BATCH)
     ),
     Setting(
+        "evidence",
+        True,
+        "Keep the raw HTTP response of each post with one of `evidence_statuses` as a gzip WARC record "
+        "(`rjwatch show ID` names it, `rjwatch evidence ID` writes it out); false: keep none.",
+    ),
+    Setting(
+        "evidence_statuses",
+        ["copy", "excerpt", "new"],
+        "The post statuses whose response is kept as WARC evidence (the verdict when the post is stored).",
+        STATUSES,
+    ),
+    Setting(
+        "evidence_dir",
+        "",
+        "Folder of the WARC evidence files, one per UTC day: `rjwatch-YYYY-MM-DD.warc.gz`. Empty: `evidence/` "
+        "beside the database; a relative path is taken from the database's folder.",
+    ),
+    Setting(
         "trusted_hosts",
         [],
         "Private hosts (`host` for every port, or `host:port`) that learned URLs "
@@ -277,10 +309,11 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
                 raise TypeError
         elif isinstance(default, list):
             if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            if not isinstance(value, list):
+                out = [v.strip() for v in value.split(",") if v.strip()]
+            elif not isinstance(value, list):
                 raise TypeError
-            return list(value)
+            else:
+                out = list(value)
         else:
             if isinstance(value, (dict, list)):
                 raise TypeError

@@ -21,6 +21,7 @@ judge.pool's.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -41,8 +42,10 @@ from judge.pool import AnalysisPool, default_workers  # noqa: F401
 from judge.rejudge import rules_hash
 from judge.relevance import ProfileError, TopicProfile
 from judge.text import has_cjk
-from storage import lsh, marks, outbox
+from storage import evidence, lsh, marks, outbox
 from storage.db import DatabaseError, describe, write_tx
+
+log = logging.getLogger(__name__)
 
 #: Statuses that put a message in the alert outbox when a post is first stored.
 ALERT_STATUSES = ("new", "copy", "excerpt")
@@ -110,6 +113,7 @@ class Ingestor:
         profile: TopicProfile | None = None,
         alerts: bool = True,
         pool: AnalysisPool | None = None,
+        evidence_policy: evidence.Policy | None = None,
     ):
         self.db = db
         self.conn: sqlite3.Connection = db.conn
@@ -123,6 +127,8 @@ class Ingestor:
         self.judged_with = rules_hash(self.profile.rules_text, self.seed_rows)
         self.alerts = alerts
         self.pool = pool
+        self.evidence = evidence_policy or evidence.Policy()  # which posts keep their response as WARC evidence
+        self.unsynced: set = set()  # WARC files written in the open transaction, fsynced before it commits
 
     # -- public API ------------------------------------------------------------------------
     def analyze(self, item: dict) -> Analysis:
@@ -132,7 +138,9 @@ class Ingestor:
         """Store one post in its own transaction. Raises BadPost for a post that cannot be stored."""
         a = self.analyze(item)
         with write_tx(self.db):
-            return self._store(a, item, silent=silent)
+            outcome = self._store(a, item, silent=silent)
+            self._sync_evidence()
+            return outcome
 
     def ingest_many(self, items: Iterable[dict], *, silent: bool = False) -> BatchResult:
         """Store a batch in one transaction; bad posts are reported in the result and skipped.
@@ -146,7 +154,7 @@ class Ingestor:
         todo = [it for it, k in zip(items, known) if k is None]
         if self.pool is not None and len(todo) >= POOL_MIN_ITEMS:
             try:
-                analysed = self.pool.shared(self, todo, self._analyze_safely)
+                analysed = self.pool.shared(self, [for_analysis(it) for it in todo], self._analyze_safely)
                 return self.write_prepared(
                     ((it, (k, None) if k is not None else next(analysed)) for it, k in zip(items, known)), silent=silent
                 )
@@ -191,7 +199,7 @@ class Ingestor:
             def submit(batch):
                 known = [self.known_unchanged(it) for it in batch]
                 todo = [it for it, k in zip(batch, known) if k is None]
-                analysed = pool.map(self, todo)
+                analysed = pool.map(self, [for_analysis(it) for it in todo])
                 return batch, ((k, None) if k is not None else next(analysed) for k in known)
 
             pending = None
@@ -225,6 +233,7 @@ class Ingestor:
                             result.outcomes.append(self._store(a, item, silent=silent))
                 except sqlite3.IntegrityError as exc:
                     result.outcomes.append(Outcome(url, "error", error=f"rejected by the database: {exc}"))
+            self._sync_evidence()
         return result
 
     def known_unchanged(self, item: dict) -> int | None:
@@ -381,6 +390,7 @@ class Ingestor:
         lsh.replace(c, post_id, a.signature, a.band_keys)
         self._links(post_id, a)
         status = c.execute("SELECT status FROM posts WHERE id = ?", (post_id,)).fetchone()[0]  # an analyst's stays
+        self._keep_evidence(post_id, status, item, "updated")
         return Outcome(a.url, "updated", post_id, status)
 
     def verdict(self, a: Analysis, exclude: int | None = None) -> tuple[Verdict, float | None]:
@@ -464,12 +474,38 @@ class Ingestor:
         lsh.add(c, post_id, a.signature, a.band_keys)
         self._sighting(post_id, item, a, now)
         self._links(post_id, a)
+        self._keep_evidence(post_id, verdict.status, item, "first")
         story_alerted = False
         if takes_over_from is not None:
             story_alerted = self._take_over(post_id, takes_over_from)
         if self.alerts and verdict.status in ALERT_STATUSES:
             self._enqueue_alert(post_id, a, verdict, item, now, silent=silent, story_alerted=story_alerted)
         return Outcome(a.url, "inserted", post_id, verdict.status)
+
+    def _keep_evidence(self, post_id: int, status: str, item: dict, reason: str) -> None:
+        """Keep the response the post's text came from (storage.evidence), once the verdict is known and
+        only for the policy's statuses. A post is never lost for its evidence: a record that cannot be
+        written is logged and the post stored without it."""
+        raw = item.pop("raw_response", None)
+        if raw is None or not self.evidence.wants(status):
+            return
+        if reason == "updated" and not evidence.for_post(self.db, post_id):
+            reason = "first"  # the first version kept (stored before with another status, or with evidence off)
+        try:
+            evidence.keep_raw(
+                self.db, post_id, raw, reason=reason, folder=self.evidence.folder or None, unsynced=self.unsynced
+            )
+        except evidence.EvidenceError as exc:
+            log.warning("rjwatch: post #%s stored without its evidence: %s", post_id, exc)
+
+    def _sync_evidence(self) -> None:
+        """fsync the WARC files of this transaction's records before it commits (storage.evidence)."""
+        if self.unsynced:
+            paths, self.unsynced = self.unsynced, set()
+            try:
+                evidence.sync_files(paths)
+            except OSError as exc:
+                raise evidence.EvidenceError(f"cannot write evidence to disk: {exc.strerror}") from None
 
     def _take_over(self, new_root: int, old_root: int) -> bool:
         """Re-link a story to its earlier-published original; True if the story had an alert already."""
@@ -538,6 +574,13 @@ class Ingestor:
             note=note,
             created_at=now,
         )
+
+
+def for_analysis(item: dict) -> dict:
+    """The item as the analysis needs it: without the raw response (worker processes never get bodies)."""
+    if "raw_response" not in item:
+        return item
+    return {k: v for k, v in item.items() if k != "raw_response"}
 
 
 def _is_newer(new: str | None, old: str | None) -> bool:

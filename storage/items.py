@@ -6,11 +6,26 @@ dicts too) and pass them to `storage.ingest`. Only `url` and one of `html`/`text
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
 #: How a post was seen. `page`: its own HTML page; `feed`: an RSS/Atom entry; `export`: a Blogger
 #: backup file; `file`: a saved file given to `rjwatch ingest`; `cli`: text typed or piped in.
 SeenVia = Literal["page", "feed", "export", "file", "cli", "query"]
+
+
+@dataclass(eq=False)
+class RawResponse:
+    """The HTTP response a post's text came from, carried with the item to storage, which keeps it as
+    WARC evidence (storage.evidence) once the verdict is known. One object may be shared by the posts
+    of one feed fetch: its record is then written once (`record`) and its body let go."""
+
+    url: str  # the URL the response came from (after redirects)
+    status: int
+    headers: list[tuple[str, str]]  # as received (names as sent), the body already decoded
+    body: bytes
+    fetched_at: str | None = None  # ISO 8601 UTC; storage takes the time of writing when absent
+    record: dict | None = field(default=None, repr=False)  # set by storage once the WARC record is written
 
 
 class PostIn(TypedDict, total=False):
@@ -37,6 +52,7 @@ class PostIn(TypedDict, total=False):
     feed_link: str | None  # the link as the feed gave it (a redirector link); `url` is the publisher's
     query_engine: str | None  # google-alerts | google-news | bing-news
     unresolved: str | None  # why `url` is still the feed link (one line)
+    raw_response: RawResponse  # the response the text came from (WARC evidence); never analysed
 
 
 REQUIRED_KEYS = ("url",)

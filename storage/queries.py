@@ -6,6 +6,7 @@ import json
 
 import sqlite_utils
 
+from storage import evidence
 from storage.marks import marks_of
 
 POST_COLUMNS = (
@@ -108,6 +109,7 @@ def get_post(db: sqlite_utils.Database, post_id: int) -> dict | None:
     post["links"] = [r["url"] for r in db.query("SELECT url FROM links WHERE post_id = ? ORDER BY rowid", [post_id])]
     post["seeds"] = {str(r["id"]): r["title"] for r in db.query("SELECT id, title FROM seeds")}
     post["marks"] = marks_of(db, post_id)
+    post["evidence_records"] = evidence.for_post(db, post_id)  # WARC records of its raw responses
     return post
 
 

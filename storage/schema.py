@@ -495,6 +495,36 @@ def m017_sources_removed_posts(db: sqlite_utils.Database) -> None:
     )
 
 
+SCHEMA_EVIDENCE = """
+-- WARC evidence (storage.evidence): the raw response a post's text came from, one row per record a
+-- post names (one record may be named by several posts: the feed response of feed-only posts).
+CREATE TABLE evidence (
+    id INTEGER PRIMARY KEY,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,                 -- WARC-Target-URI: where the response came from
+    fetched_at TEXT NOT NULL,          -- WARC-Date (UTC)
+    http_status INTEGER,
+    warc_file TEXT NOT NULL,           -- relative to the database's folder when inside it
+    offset INTEGER NOT NULL,           -- of the record's gzip member in the file
+    length INTEGER NOT NULL,           -- bytes of that member
+    record_id TEXT NOT NULL,           -- WARC-Record-ID, <urn:uuid:...>
+    sha256 TEXT NOT NULL,              -- hex SHA-256 of the payload (the body as kept)
+    payload_digest TEXT,               -- WARC-Payload-Digest (warcio's, sha1:BASE32)
+    block_digest TEXT,                 -- WARC-Block-Digest
+    reason TEXT NOT NULL DEFAULT 'first',  -- first | updated | revised | removed
+    kept_at TEXT NOT NULL
+);
+CREATE INDEX evidence_post ON evidence(post_id);
+CREATE INDEX evidence_file ON evidence(warc_file, offset);
+"""
+
+
+@migrations(name="020_evidence")
+def m020_evidence(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_EVIDENCE):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -7,6 +7,7 @@
     sources.py    source add / list / show / candidates / approve / disable / enable / remove /
                   discover / import / export
     query.py      posts, show, search, copies, stats
+    evidence.py   evidence (a post's kept raw responses, written out and checked)
     export.py     export, serve
     saved.py      saved add / list / run / remove
     daemon.py     run, status
@@ -32,6 +33,7 @@ from rjwatch.commands import (
     cluster,
     collect,
     daemon,
+    evidence,
     export,
     marks,
     query,
@@ -61,6 +63,20 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(Ctx)
 
 
-for _module in (admin, seeds, collect, query, sources, daemon, alerts, export, saved, cluster, rejudge, marks):
+for _module in (
+    admin,
+    seeds,
+    collect,
+    query,
+    evidence,
+    sources,
+    daemon,
+    alerts,
+    export,
+    saved,
+    cluster,
+    rejudge,
+    marks,
+):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -107,7 +107,8 @@ def posts(obj: Ctx, status: str | None, sort: str, limit: int | None, offset: in
 @click.pass_obj
 @handled
 def show(obj: Ctx, post_id: int, fmt: str) -> None:
-    """Show the post POST_ID with its evidence: why it got its status, sightings, duplicates, revisions.
+    """Show the post POST_ID with its evidence: why it got its status, sightings, duplicates, revisions,
+    and the WARC records of its raw responses (file, offset, record id, SHA-256; `rjwatch evidence ID`).
 
     Example:
 
@@ -147,6 +148,8 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     if post.get("post_id"):
         click.echo(f"  blogger:     blog {post['blog_id']} post {post['post_id']}")
     click.echo(f"  source:      {post.get('source') or '-'}")
+    for i, r in enumerate(post["evidence_records"]):
+        click.echo(("  evidence:    " if i == 0 else " " * 15) + evidence_line(r))
     if post.get("analyst_status"):
         last = post["marks"][-1] if post["marks"] else {}
         note = f": {last['note']}" if last.get("note") else ""
@@ -409,6 +412,15 @@ def stats(obj: Ctx, since: str | None, until: str | None, plot_path: str | None,
         click.echo(
             f"plot written to {plot_path} ({facts['total']} posts per {plot.UNIT_NAMES[facts['unit']]})", err=True
         )
+
+
+def evidence_line(r: dict) -> str:
+    """One WARC record as `show` names it: file, offset, record id, digest, fetch time, HTTP status."""
+    reason = f", {r['reason']}" if r["reason"] != "first" else ""
+    return (
+        f"{r['warc_file']} offset {r['offset']} (record {r['record_id']}, sha256 {r['sha256'][:12]}…, "
+        f"{r['fetched_at']}, HTTP {r['http_status']}{reason})"
+    )
 
 
 COMMANDS = [posts, show, search, copies, stats]
