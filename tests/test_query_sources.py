@@ -186,6 +186,22 @@ def test_a_google_alerts_url_is_a_query_source_with_its_ids_as_strings(db_path):
     assert ALERT_USER in src["url"]  # the leading zero is kept
 
 
+def test_a_google_alerts_feed_in_an_opml_file_is_imported_as_a_query_source(db_path, tmp_path):
+    alert = f"https://www.google.com/alerts/feeds/{ALERT_USER}/{ALERT_ID}"
+    opml = tmp_path / "subscriptions.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>'
+        f'<outline type="rss" text="Alert" xmlUrl="{alert}"/>'
+        '<outline type="rss" text="News" xmlUrl="https://news.example.org/rss.xml"/></body></opml>'
+    )
+    ok(db_path, "source", "import", str(opml))
+    settings = {r["url"]: json.loads(r["settings"]) for r in rows(db_path, "SELECT url, settings FROM sources")}
+    assert settings[alert]["query"] == {"engine": "google-alerts", "q": None, "lang": None}
+    assert "query" not in settings["https://news.example.org/rss.xml"]
+    listed = ok(db_path, "source", "list", "--kind", "query", "--format", "json")
+    assert [s["url"] for s in json.loads(listed)] == [alert]
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

@@ -648,9 +648,16 @@ def source_import(obj: Ctx, opml: str | None, defaults: bool) -> None:
         outlines = read_opml(data)
     except OpmlError as exc:
         raise CommandError(f"{name}: {exc}") from None
+    from crawler import query_feeds
+
+    alerts_base = obj.cfg["query_engines"][query_feeds.GOOGLE_ALERTS]
     added = 0
     for o in outlines:
-        _, created = add_source(obj.db(), o["url"], o.get("kind") or "feed", name=o.get("title"))
+        settings = None
+        if (o.get("kind") or "feed") == "feed" and query_feeds.google_alerts_ids(o["url"], alerts_base):
+            # a Google Alerts feed in a reader's subscriptions is a query source, as with `source add`
+            settings = query_feeds.query_settings(query_feeds.GOOGLE_ALERTS, None, None)
+        _, created = add_source(obj.db(), o["url"], o.get("kind") or "feed", name=o.get("title"), settings=settings)
         added += created
     click.echo(f"{name}: {len(outlines)} feed(s), {added} new source(s)")
 
