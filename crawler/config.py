@@ -143,3 +143,26 @@ def scrapy_settings(db_path: str | os.PathLike, crawl: CrawlSettings, overrides:
         if key != "_pairs":
             settings.set(key, value, priority="cmdline")
     return settings
+
+
+@dataclass(frozen=True)
+class RecheckSettings:
+    """What re-checking stored copies needs: its fetches' bounds, the statuses whose pages are checked
+    (`recheck_statuses`), the web archive's submit URL (`archive_submit_url`; empty: off) and the
+    first wait after a failed submission (`archive_retry`)."""
+
+    fetch: FetchSettings
+    statuses: tuple[str, ...]
+    archive_submit_url: str = ""
+    archive_retry_s: float = 3600.0
+    evidence: Policy = Policy()  # where and whether the responses a check found are kept (WARC)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> RecheckSettings:
+        return cls(
+            fetch=FetchSettings.from_config(cfg),
+            statuses=tuple(str(s) for s in cfg["recheck_statuses"]),
+            archive_submit_url=str(cfg["archive_submit_url"] or "").strip(),
+            archive_retry_s=parse_duration(cfg["archive_retry"]),
+            evidence=evidence_policy(cfg),
+        )

@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from crawler.guard import DEFAULT_PORTS, PRIVATE, blocked_ip, site_allowed, unsafe_reason
 from crawler.http import Cancel, FetchError, fetch
+from judge.errors import RjwatchError
 from judge.links import needs_fetching, strip_tracking, unwrap
 
 #: Requests in flight at once per redirector host, across the sources of a pass: one, as for a
@@ -106,7 +107,7 @@ def _private_literal(url: str, allowed) -> str | None:
     return f"the link points to a {PRIVATE} ({host})" if private else None
 
 
-class Unresolved(Exception):
+class Unresolved(RjwatchError):
     """A link that could not be resolved; `str()` is the one-line reason. `lasting`: the same
     answer is expected next time (a script page, a loop, a private address), so it is remembered."""
 

@@ -125,3 +125,48 @@ def next_crawl_at(last_started: datetime | None, *, completed: bool, every_s: fl
         return now
     due = last_started + timedelta(seconds=every_s)
     return now if due <= now else due
+
+
+# --- re-checking stored copies -----------------------------------------------------------------------
+#: A copy's page is checked every day for this long after it was first seen: a post that copied the
+#: seed is most often taken down or edited within days of being noticed.
+RECHECK_DAILY_FOR = timedelta(days=7)
+#: ... then every week ...
+RECHECK_WEEKLY_EVERY = timedelta(days=7)
+#: ... until this long after it was first seen; then it is no longer checked (what was kept stays).
+RECHECK_UNTIL = timedelta(days=30)
+#: Longest wait before a failed web-archive submission is tried again (the first wait is the
+#: `archive_retry` setting, doubled per failure): the archive is still asked once a day, never given up on.
+ARCHIVE_MAX_RETRY_S = 24 * 3600
+
+
+def recheck_slots(first_seen: datetime) -> list[datetime]:
+    """The times a copy first seen at `first_seen` is due for a check: daily for RECHECK_DAILY_FOR,
+    then weekly until RECHECK_UNTIL (with the defaults: days 1-7, 14, 21, 28)."""
+    day = timedelta(days=1)
+    out = [first_seen + day * n for n in range(1, RECHECK_DAILY_FOR // day + 1)]
+    at = first_seen + RECHECK_DAILY_FOR + RECHECK_WEEKLY_EVERY
+    while at - first_seen <= RECHECK_UNTIL:
+        out.append(at)
+        at += RECHECK_WEEKLY_EVERY
+    return out
+
+
+def next_recheck(first_seen: datetime, last_checked: datetime | None) -> datetime | None:
+    """When the page of a copy is due next: the first slot after its last check (or after it was
+    first seen); None once the schedule has ended. A check missed while nothing ran (the daemon was
+    down) is one check when it runs again, not one per missed slot."""
+    after = last_checked or first_seen
+    return next((slot for slot in recheck_slots(first_seen) if slot > after), None)
+
+
+def recheck_due(first_seen: datetime, last_checked: datetime | None, now: datetime) -> bool:
+    """Is the page of a copy due for a check at `now`?"""
+    due = next_recheck(first_seen, last_checked)
+    return due is not None and due <= now
+
+
+def archive_retry_wait(failures: int, first_s: float) -> float:
+    """Seconds before a web-archive submission that failed `failures` times in a row is tried again:
+    `first_s` after the first failure, doubling, at most ARCHIVE_MAX_RETRY_S."""
+    return float(min(ARCHIVE_MAX_RETRY_S, first_s * 2 ** min(max(0, failures - 1), 32)))

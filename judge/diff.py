@@ -1,5 +1,5 @@
-"""What changed between two texts: paragraphs kept, removed and added against a seed, and line
-diffs between revisions of a post.
+"""What changed between two texts: paragraphs kept, removed and added against a seed, line diffs
+between revisions of a post, and whether a page read again changed substantially.
 
 Paragraphs are compared by their comparison tokens (`judge.text.tokens`), so case, spacing,
 markup and mojibake noise never count as a change; a paragraph counts as kept when most of its
@@ -12,6 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from judge.fingerprint import overlap, shingles
 from judge.text import normalize, tokens
 
 #: A post paragraph is "the same" as a seed paragraph when their token sets overlap at least this
@@ -25,6 +26,12 @@ MIN_PARAGRAPH_TOKENS = 4
 QUOTE_CHARS = 60
 #: Lines of context in a revision diff.
 DIFF_CONTEXT = 1
+#: A page read again whose text shares less than this much (Jaccard of word 3-shingles, as the
+#: near-duplicate check measures) with the stored version has changed substantially. A fixed typo
+#: or a changed date costs a few shingles (0.95+), a paragraph added to six about 0.85; a rewritten
+#: or cut half is ~0.5. 0.7 is where bench/neardup_params.py puts an edited copy with 5% of its
+#: words changed (0.75): lighter edits than that are not worth a revision and an alert.
+SUBSTANTIAL_CHANGE_SIMILARITY = 0.7
 
 
 @dataclass
@@ -97,3 +104,20 @@ def revision_diff(old: str, new: str, *, old_label: str = "before", new_label: s
             n=DIFF_CONTEXT,
         )
     )
+
+
+def text_similarity(old: str, new: str) -> float:
+    """How alike two versions of a text are: the Jaccard similarity of their shingle sets (1.0: the
+    same words in the same order; spacing, case and markup never count)."""
+    old_mode, old_toks = tokens(normalize(old or ""))
+    new_mode, new_toks = tokens(normalize(new or ""), old_mode)
+    a, b = shingles(old_mode, old_toks), shingles(old_mode, new_toks)
+    if not a and not b:
+        return 1.0
+    return overlap(a, b).jaccard
+
+
+def substantially_changed(old: str, new: str) -> tuple[bool, float]:
+    """(changed substantially?, similarity) of a stored text and the text its page carries now."""
+    similarity = text_similarity(old, new)
+    return similarity < SUBSTANTIAL_CHANGE_SIMILARITY, similarity

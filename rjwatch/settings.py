@@ -120,23 +120,32 @@ def _engine_bases(value: dict) -> dict:
     return out
 
 
-#: The post statuses that can keep WARC evidence (`evidence_statuses`).
-EVIDENCE_STATUSES = ("copy", "excerpt", "new", "duplicate", "off_topic")
+#: Post statuses (judge.classify.STATUSES) whose pages `recheck_statuses` may name.
+POST_STATUSES = ("copy", "excerpt", "new", "duplicate", "off_topic")
 
 
 def _statuses(value: list) -> list:
-    unknown = [v for v in value if v not in EVIDENCE_STATUSES]
-    if unknown:
-        raise ValueError(
-            f"must name post statuses ({', '.join(EVIDENCE_STATUSES)}); unknown: {', '.join(map(str, unknown))}"
-        )
+    bad = [v for v in value if v not in POST_STATUSES]
+    if bad:
+        raise ValueError(f"names unknown statuses {', '.join(map(str, bad))} (known: {', '.join(POST_STATUSES)})")
     return value
 
 
+def _submit_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    if text and (urlsplit(text).scheme not in ("http", "https") or not urlsplit(text).hostname):
+        raise ValueError("must be empty or an http(s) URL such as https://web.archive.org/save/")
+    return text
+
+
+SUBMIT_URL = Check("empty, or an http(s) URL", _submit_url)
+RECHECK_STATUSES = Check("a list of post statuses (" + ", ".join(POST_STATUSES) + ")", _statuses)
 CLOCK = Check("HH:MM", _clock)
 ENGINE_BASES = Check("a table of engine = http(s) base URL (google-news, bing-news, google-alerts)", _engine_bases)
 TIME_ZONE = Check("an IANA time zone name", _time_zone)
-STATUSES = Check("post statuses: " + ", ".join(EVIDENCE_STATUSES), _statuses)
+STATUSES = Check("post statuses: " + ", ".join(POST_STATUSES), _statuses)
 NOT_EMPTY = Check("not empty", _not_empty)
 
 
@@ -276,6 +285,28 @@ SETTINGS: tuple[Setting, ...] = (
         "fake in tests. A `[query_engines]` table naming only some engines; in the environment "
         "`google-news=URL,bing-news=URL`. Applies when a query source is added (its feed URL is built then).",
         ENGINE_BASES,
+    ),
+    Setting(
+        "recheck_statuses",
+        ["copy", "excerpt"],
+        "Statuses of the posts whose pages are checked again (daily for a week after they were first seen, "
+        "then weekly until a month): a page answering 404/410 is marked removed, one that changed substantially "
+        "revised, each with one alert; the stored text and earlier versions stay. Empty: no re-checks.",
+        RECHECK_STATUSES,
+    ),
+    Setting("recheck_tick", "1h", "How often the daemon looks for copies whose pages are due for a check.", DURATION),
+    Setting(
+        "archive_submit_url",
+        "",
+        "Submit each post of `recheck_statuses` once to a public web archive: a GET of this URL followed by the "
+        "post's URL, e.g. `https://web.archive.org/save/`. Empty (the default): nothing is submitted.",
+        SUBMIT_URL,
+    ),
+    Setting(
+        "archive_retry",
+        "1h",
+        "First wait before a failed web-archive submission is tried again; doubles per failure, at most a day.",
+        DURATION,
     ),
 )
 

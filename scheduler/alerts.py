@@ -76,6 +76,8 @@ MAX_PER_HOUR = 3600
 MAX_ROW_ID = 2**63 - 1
 #: Kinds of outbox rows that describe one post (the rest are about sources and runs).
 POST_KINDS = ("new", "copy", "excerpt")
+#: Kinds about a stored copy's page found gone (404/410) or changed substantially (crawler.recheck).
+PAGE_KINDS = ("copy_removed", "copy_revised")
 
 _ENV_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
@@ -86,7 +88,7 @@ class AlertConfigError(ValueError, RjwatchError):
 
 @dataclass
 class Rule:
-    kinds: tuple[str, ...] = ("new", "copy", "excerpt", "source_failing", "anomaly", "backfill")
+    kinds: tuple[str, ...] = ("new", "copy", "excerpt", "source_failing", "anomaly", "backfill", *PAGE_KINDS)
     langs: tuple[str, ...] = ()
     sources: tuple[int, ...] = ()
     min_relevance: float = 0.0
@@ -111,6 +113,11 @@ class Rule:
                     return False
                 if not hit:
                     return False
+        elif alert["kind"] in PAGE_KINDS:
+            if self.langs and payload.get("lang") not in self.langs:
+                return False
+            if self.sources and payload.get("source_id") not in self.sources:
+                return False
         return True
 
 
@@ -402,6 +409,28 @@ def render(db: sqlite_utils.Database, alert: dict) -> tuple[str, str]:
                 f"Published: {p.get('published') or '-'}   Language: {p.get('lang') or '-'}   Status: {kind}",
                 f"Why: {reason}",
                 *([f"Note: {'; '.join(_flag_text(f) for f in why['flags'])}"] if why.get("flags") else []),
+                "",
+                (p.get("snippet") or "")[:SNIPPET_CHARS],
+                "",
+                p.get("url") or "",
+                f"(rjwatch post #{p.get('post_id')}, key {alert['key']})",
+            ]
+        )
+    elif kind in PAGE_KINDS:
+        if kind == "copy_removed":
+            title = f"[copy removed] {p.get('title') or '(untitled)'}"
+            what = f"The page answered HTTP {p.get('http_status')} on {p.get('removed_at') or '-'}: it is gone."
+        else:
+            title = f"[copy revised] {p.get('title') or '(untitled)'}"
+            what = (
+                f"The page changed on {p.get('revised_at') or '-'} ({p.get('why') or '-'}); "
+                f"now {p.get('status') or '-'}, was {p.get('was') or '-'}."
+            )
+        body = "\n".join(
+            [
+                f"Source: {_source_label(db, p.get('source_id'))}",
+                what,
+                "The stored text and its earlier versions are kept (rjwatch show).",
                 "",
                 (p.get("snippet") or "")[:SNIPPET_CHARS],
                 "",

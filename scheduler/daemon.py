@@ -12,6 +12,8 @@ catch up after downtime.
   `cluster.redis_url` set it pushes the blog's start URL to the cluster instead (docs/cluster.md);
 - alerts: every minute, delivers the outbox (scheduler.alerts);
 - digest: daily at `digest_time` in `timezone`;
+- recheck: every `recheck_tick`, checks the pages of stored copies that are due (crawler.recheck:
+  removed, revised) and submits copies to the web archive when `archive_submit_url` is set;
 - housekeeping: daily WAL checkpoint, optional backup (SQLite's backup API), pruning of old runs;
 - heartbeat: every minute, `meta.heartbeat`; reload: every minute and on SIGHUP, picks up added or
   removed sources and changed intervals.
@@ -79,6 +81,9 @@ TICK_S = 60
 CHILD_STOP_GRACE_S = 20
 #: Runs kept by housekeeping (older ones are pruned; their posts stay).
 KEEP_RUNS_DAYS = 90
+#: The first re-check of copies' pages waits this long after a start, so the first poll and the
+#: alerts pending from before go first.
+RECHECK_FIRST_DELAY_S = 5
 #: Jitter added to blog crawl intervals, so that many blogs do not start at once.
 CRAWL_JITTER_S = 120
 #: Job threads. A crawl job only waits for its subprocess, so threads are cheap; with too few, five
@@ -201,6 +206,12 @@ class Daemon:
         self.scheduler.add_job(
             self.housekeeping, IntervalTrigger(hours=24), id="housekeeping", next_run_time=now + timedelta(minutes=5)
         )
+        self.scheduler.add_job(
+            self.recheck,
+            IntervalTrigger(seconds=parse_duration(self.cfg["recheck_tick"])),
+            id="recheck",
+            next_run_time=now + timedelta(seconds=RECHECK_FIRST_DELAY_S),
+        )
         self.scheduler.add_job(self.reload, tick, id="reload")
         self.sync_crawl_jobs()
 
@@ -306,6 +317,16 @@ class Daemon:
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
 
         self._guard("poll", body)
+
+    def recheck(self) -> None:
+        def body():
+            from crawler.config import RecheckSettings
+            from crawler.recheck import Rechecker
+
+            settings = RecheckSettings.from_config(self.cfg)  # built per pass: a reloaded config applies
+            return Rechecker(self.db, settings).run(stop=self.stopping).as_dict()
+
+        self._guard("recheck", body)
 
     def crawl(self, source_id: int) -> None:
         self._guard(f"crawl:{source_id}", lambda: self._run_crawl(source_id))

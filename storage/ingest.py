@@ -337,11 +337,10 @@ class Ingestor:
     def _seen_again(self, post_id: int, a: Analysis, item: dict, now: str) -> Outcome:
         c = self.conn
         row = c.execute(
-            "SELECT content_hash, updated, summary_only, status, title, text, revision, "
-            "blog_id, post_id, published FROM posts WHERE id = ?",
+            "SELECT content_hash, updated, summary_only, status FROM posts WHERE id = ?",
             (post_id,),
         ).fetchone()
-        old_hash, old_updated, old_summary, old_status, old_title, old_text, revision, bid, pid, pub = row
+        old_hash, old_updated, old_summary, old_status = row[:4]
         self._sighting(post_id, item, a, now)
         c.execute(
             "UPDATE posts SET last_seen = ?, blog_id = coalesce(blog_id, ?), post_id = coalesce(post_id, ?),"
@@ -354,6 +353,23 @@ class Ingestor:
         if not changed or (a.summary_only and not old_summary) or not (newer or fuller):
             return Outcome(a.url, "seen", post_id, old_status)
         # An edited post (or the full text of a post first seen as a summary): keep the old version.
+        status = self._revise(post_id, a, now, updated=dates.normalize(a.updated))
+        self._keep_evidence(post_id, status, item, "updated")
+        return Outcome(a.url, "updated", post_id, status)
+
+    def revise(self, post_id: int, a: Analysis, *, updated: str | None = None) -> tuple[int, str]:
+        """Store `a` as the new version of the stored post `post_id` (call inside a write transaction):
+        the current version goes to `revisions`, the post is judged again. `updated`: the time the
+        new version is known from (default: the analysis's own). Returns (new revision, status)."""
+        status = self._revise(post_id, a, dates.now_iso(), updated=updated or dates.normalize(a.updated))
+        revision = self.conn.execute("SELECT revision FROM posts WHERE id = ?", (post_id,)).fetchone()[0]
+        return revision, status
+
+    def _revise(self, post_id: int, a: Analysis, now: str, *, updated: str | None) -> str:
+        c = self.conn
+        old_updated, old_status, old_title, old_text, revision = c.execute(
+            "SELECT updated, status, title, text, revision FROM posts WHERE id = ?", (post_id,)
+        ).fetchone()
         c.execute(
             "INSERT INTO revisions (post_id, revision, title, text, updated, status, replaced_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -369,7 +385,7 @@ class Ingestor:
             (
                 a.title,
                 a.author,
-                dates.normalize(a.updated),
+                updated,
                 a.text,
                 a.content_hash,
                 int(a.summary_only),
@@ -389,9 +405,7 @@ class Ingestor:
         )
         lsh.replace(c, post_id, a.signature, a.band_keys)
         self._links(post_id, a)
-        status = c.execute("SELECT status FROM posts WHERE id = ?", (post_id,)).fetchone()[0]  # an analyst's stays
-        self._keep_evidence(post_id, status, item, "updated")
-        return Outcome(a.url, "updated", post_id, status)
+        return c.execute("SELECT status FROM posts WHERE id = ?", (post_id,)).fetchone()[0]  # an analyst's stays
 
     def verdict(self, a: Analysis, exclude: int | None = None) -> tuple[Verdict, float | None]:
         """The status a post would get against what is stored now (no write)."""

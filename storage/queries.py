@@ -6,7 +6,7 @@ import json
 
 import sqlite_utils
 
-from storage import evidence
+from storage import checks, evidence
 from storage.marks import marks_of
 
 POST_COLUMNS = (
@@ -110,6 +110,8 @@ def get_post(db: sqlite_utils.Database, post_id: int) -> dict | None:
     post["seeds"] = {str(r["id"]): r["title"] for r in db.query("SELECT id, title FROM seeds")}
     post["marks"] = marks_of(db, post_id)
     post["evidence_records"] = evidence.for_post(db, post_id)  # WARC records of its raw responses
+    post["page_checks"] = checks.page_checks(db, post_id)
+    post["archive"] = checks.archive_of(db, post_id)
     return post
 
 
@@ -119,11 +121,18 @@ def counts_by_status(db: sqlite_utils.Database) -> dict[str, int]:
 
 # -- the seed's spread ---------------------------------------------------------------------------
 def seed_spread(
-    db: sqlite_utils.Database, seed_id: int | None = None, *, limit: int | None = None, offset: int = 0
+    db: sqlite_utils.Database,
+    seed_id: int | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    removed: bool = False,
 ) -> list[dict]:
     """Every copy and excerpt of a seed (or of every seed), in the order they were first seen, with
-    what changed against the seed (for a translation: how many of the seed's paragraphs it carries).
-    `limit`/`offset`: one page of them (the changes are worked out for that page only)."""
+    what changed against the seed (for a translation: how many of the seed's paragraphs it carries)
+    and the state of its page (`page`: live, or removed/revised with the date; crawler.recheck).
+    `limit`/`offset`: one page of them (the changes are worked out for that page only); `removed`:
+    only those whose page is gone."""
     from judge.diff import paragraph_changes
 
     seeds = {r["id"]: r for r in db.query("SELECT id, title, text FROM seeds")}
@@ -131,17 +140,21 @@ def seed_spread(
     if seed_id is not None:
         where += " AND json_extract(p.evidence, '$.seed') = ?"
         params.append(seed_id)
+    if removed:
+        where += " AND p.page_state = 'removed'"
     rows = []
     # `+p.first_seen`: ordering by the bare column lets the planner walk posts_first_seen over the
     # whole table (330 ms at 100,000 posts) instead of the few copies found by posts_status (2 ms).
     for r in db.query(
         f"SELECT p.id, p.first_seen, p.published, p.status, p.lang, p.title, p.url, p.text, p.seed_similarity, "
+        f"p.page_state, p.page_state_at, "
         f"coalesce(json_extract(p.evidence, '$.kind'), 'text') AS kind, json_extract(p.evidence, '$.seed') AS seed, coalesce(s.name, s.url) AS source, "
         f"(SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings "
         f"FROM posts p LEFT JOIN sources s ON s.id = p.source_id WHERE {where} ORDER BY +p.first_seen, p.id LIMIT ? OFFSET ?",
         [*params, -1 if limit is None else limit, offset],
     ):
         r = dict(r)
+        r["page"] = page_label(r.pop("page_state"), r.pop("page_state_at"))
         sim = json.loads(r.pop("seed_similarity") or "{}").get(str(r["seed"])) or {}
         text = r.pop("text")
         seed = seeds.get(r["seed"])
@@ -161,6 +174,13 @@ def seed_spread(
         r["paragraphs"] = changes.__dict__ if changes else None
         rows.append(r)
     return rows
+
+
+def page_label(state: str | None, at: str | None) -> str:
+    """`live` (also for a page never checked), or `removed 2026-12-05` / `revised 2026-12-05`."""
+    if state in ("removed", "revised"):
+        return f"{state} {(at or '')[:10]}".strip()
+    return "live"
 
 
 def _host(url: str) -> str:

@@ -525,6 +525,48 @@ def m020_evidence(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+SCHEMA_COPY_CHECKS = """
+-- Whether the page of a stored copy is still there as it was (crawler.recheck): 'live', 'removed'
+-- (404/410) or 'revised' (changed substantially; the earlier version is in `revisions`), and since
+-- when. NULL: never checked.
+ALTER TABLE posts ADD COLUMN page_state TEXT CHECK (page_state IN ('live', 'removed', 'revised'));
+ALTER TABLE posts ADD COLUMN page_state_at TEXT;
+-- The checked posts, for the re-check's selection (the few among many posts).
+CREATE INDEX posts_page_state ON posts(page_state) WHERE page_state IS NOT NULL;
+-- Every check of a copy's page: its HTTP status (NULL: no answer), what it came to (unchanged,
+-- edited (a small edit), revised, removed, still_removed, back (a removed page answering again),
+-- failed), why, and when the next check is due then (NULL: the schedule has ended).
+CREATE TABLE page_checks (
+    id INTEGER PRIMARY KEY,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    checked_at TEXT NOT NULL,
+    http_status INTEGER,
+    outcome TEXT NOT NULL,
+    detail TEXT,
+    next_check TEXT
+);
+CREATE INDEX page_checks_post ON page_checks(post_id, checked_at);
+-- Submissions of copies to a public web archive (the `archive_submit_url` setting): one row per post;
+-- `archived_at` is set once the archive accepted it, else the next attempt waits for next_attempt_at.
+CREATE TABLE archive_submissions (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    archived_at TEXT,
+    http_status INTEGER,
+    location TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT
+);
+"""
+
+
+@migrations(name="021_copy_checks")
+def m021_copy_checks(db: sqlite_utils.Database) -> None:
+    for statement in _split(SCHEMA_COPY_CHECKS):
+        db.execute(statement)
+
+
 def _split(script: str) -> list[str]:
     """Split a schema script into statements (triggers contain `;` inside BEGIN ... END)."""
     out, buf = [], []

@@ -14,6 +14,7 @@
     alerts.py     alerts (list), alerts test / retry
     cluster.py    cluster seed / worker / ingest / status
     rejudge.py    rejudge (stored posts under the current profile and seeds)
+    recheck.py    recheck (the pages of stored copies: removed, revised; the web archive)
     marks.py      mark, marks (list / export / import), learn: analyst corrections and what they teach
     reference.py  docs/cli.md, generated from every command's --help
 
@@ -37,6 +38,7 @@ from rjwatch.commands import (
     export,
     marks,
     query,
+    recheck,
     rejudge,
     saved,
     seeds,
@@ -76,6 +78,7 @@ for _module in (
     saved,
     cluster,
     rejudge,
+    recheck,
     marks,
 ):
     for _command in _module.COMMANDS:

@@ -194,6 +194,22 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
     click.echo(f"  sightings ({len(post['sightings'])}):")
     for s in post["sightings"]:
         click.echo(f"    {s['via']:<6} {s['url']}  (first {short_time(s['first_seen'])}, seen {s['times']}×)")
+    if post.get("page_state") or post["page_checks"]:
+        from storage.queries import page_label
+
+        click.echo(f"  page:        {page_label(post.get('page_state'), post.get('page_state_at'))}")
+        click.echo(f"  checks ({len(post['page_checks'])}):")
+        for c in post["page_checks"]:
+            status = f"HTTP {c['http_status']}" if c["http_status"] else "no answer"
+            click.echo(
+                f"    {short_time(c['checked_at'])}  {c['outcome']:<13} {status}  {c['detail'] or ''}"
+                + (f"  (next {short_time(c['next_check'])})" if c["next_check"] else "")
+            )
+    if post.get("archive"):
+        a = post["archive"]
+        where = a["location"] or f"HTTP {a['http_status']}"
+        state = f"archived {short_time(a['archived_at'])}: {where}" if a["archived_at"] else "not yet archived"
+        click.echo(f"  web archive: {state} ({a['attempts']} attempt(s))")
     if post["revisions"]:
         click.echo(f"  revisions ({len(post['revisions'])} earlier):")
         for r in post["revisions"]:
@@ -312,23 +328,27 @@ COPIES_COLUMNS = (
     "seed",
     "title",
     "sightings",
+    "page",
 )
 
 
 @command()
 @click.option("--seed", "seed_id", type=row_id(), metavar="ID", help="Only this seed (default: every seed).")
+@click.option("--removed", is_flag=True, help="Only copies whose page is gone (it answered 404/410 when re-checked).")
 @output_options(COPIES_COLUMNS)
 @click.pass_obj
 @handled
-def copies(obj: Ctx, seed_id: int | None, out: Output) -> None:
+def copies(obj: Ctx, seed_id: int | None, removed: bool, out: Output) -> None:
     """The seed's spread: every copy and excerpt in the order they were first seen, with what
     changed against the seed. Translations into another language are listed too (kind
-    `translation`, with their language).
+    `translation`, with their language). `page` says whether the copy's page is still there
+    (`live`) or was found `removed` or `revised` on that date (`rjwatch recheck`).
 
     Example:
 
     \b
         rjwatch copies --seed 1 --format csv > spread.csv
+        rjwatch copies --removed
     """
     from storage.queries import seed_spread
     from storage.seeds import seed_exists
@@ -336,7 +356,7 @@ def copies(obj: Ctx, seed_id: int | None, out: Output) -> None:
     db = obj.db()
     if seed_id is not None and not seed_exists(db, seed_id):
         fail(f"no seed #{seed_id} (see `rjwatch seed list`)")
-    n = out.emit(seed_spread(db, seed_id), title="copies and excerpts of the seed")
+    n = out.emit(seed_spread(db, seed_id, removed=removed), title="copies and excerpts of the seed")
     if out.fmt == "table":
         click.echo(f"{n} copies and excerpts" if n else "no copies or excerpts yet", err=True)
 
