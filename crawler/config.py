@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from judge.durations import ConfigError, parse_duration
@@ -60,10 +60,19 @@ def evidence_policy(cfg: Mapping[str, Any]) -> Policy:
     )
 
 
+def _extract_rules(cfg: Mapping[str, Any]) -> dict:
+    """The `extract_rules` table of a config (checked when it was loaded); {} from a mapping without it."""
+    try:
+        return dict(cfg["extract_rules"] or {})
+    except KeyError:  # a mapping of the older settings only
+        return {}
+
+
 @dataclass(frozen=True)
 class PollSettings:
     """What the feed poller needs: its fetches' bounds, the adaptive intervals in seconds, its threads,
-    and the failure streak that raises an alert."""
+    the failure streak that raises an alert, and the `extract_rules` table (as in the config: checked
+    when it was loaded, compiled by crawler.extract.rules where pages are extracted)."""
 
     fetch: FetchSettings
     poll_interval_s: float
@@ -72,6 +81,7 @@ class PollSettings:
     workers: int
     failure_alert_after: int
     evidence: Policy = Policy()
+    extract_rules: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> PollSettings:
@@ -83,19 +93,22 @@ class PollSettings:
             workers=int(cfg["poll_workers"]),
             failure_alert_after=int(cfg["failure_alert_after"]),
             evidence=evidence_policy(cfg),
+            extract_rules=_extract_rules(cfg),
         )
 
 
 @dataclass(frozen=True)
 class CrawlSettings:
     """What a Scrapy crawl takes from rjwatch's settings: its requests' bounds, the posts stored per
-    transaction, the failure streak that raises an alert, and the `crawl_settings` KEY=VALUE pairs."""
+    transaction, the failure streak that raises an alert, the `crawl_settings` KEY=VALUE pairs, and the
+    `extract_rules` table for the pages it extracts."""
 
     fetch: FetchSettings
     batch_size: int
     failure_alert_after: int
     scrapy: tuple[str, ...] = ()
     evidence: Policy = Policy()
+    extract_rules: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> CrawlSettings:
@@ -105,6 +118,7 @@ class CrawlSettings:
             failure_alert_after=int(cfg["failure_alert_after"]),
             scrapy=tuple(str(item) for item in cfg["crawl_settings"]),
             evidence=evidence_policy(cfg),
+            extract_rules=_extract_rules(cfg),
         )
 
 
@@ -134,6 +148,8 @@ def scrapy_settings(db_path: str | os.PathLike, crawl: CrawlSettings, overrides:
     settings.set("RJWATCH_EVIDENCE", crawl.evidence.enabled, priority="cmdline")
     settings.set("RJWATCH_EVIDENCE_STATUSES", list(crawl.evidence.statuses), priority="cmdline")
     settings.set("RJWATCH_EVIDENCE_DIR", crawl.evidence.folder, priority="cmdline")
+    # per-site extraction rules for the pages a crawl extracts (crawler.extract.rules)
+    settings.set("RJWATCH_EXTRACT_RULES", dict(crawl.extract_rules), priority="cmdline")
     for item in list(crawl.scrapy) + list((overrides or {}).get("_pairs", [])):
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():

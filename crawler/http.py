@@ -60,6 +60,14 @@ class Response:
         return self.headers.get("content-type", "")
 
 
+def raw_response(resp: Response):
+    """`resp` as storage keeps it for WARC evidence (storage.items.RawResponse), stamped now."""
+    from judge import dates
+    from storage.items import RawResponse
+
+    return RawResponse(resp.url, resp.status, list(resp.headers.items()), resp.body, dates.now_iso())
+
+
 class Cancel:
     """Ends the fetches that carry it: at once on `cancel()` (a stopping daemon), or at `deadline`
     (a time.monotonic() value: the share of a poll pass one source may take). Their sockets are shut

@@ -6,6 +6,8 @@ crawler.feeds parses the bytes (feedparser never fetches anything itself). Many 
 once by a bounded thread pool, with at most PER_HOST_LIMIT requests in flight per host and a little
 jitter; the entries go through storage's single write path in this (the only writing) thread, and
 the new validators are saved in the same transaction as the entries, so a crash can never skip any.
+The entries of a query feed (a search or alert feed) get their publishers' pages through
+crawler.publishers (robots.txt, one request at a time per publisher site in the whole pass).
 
 HTTP semantics: 304 is "nothing new"; 301/308 move the source (the old URL is kept); 410 disables
 it with a reason; 429/503 honour Retry-After; other 4xx/5xx and network errors are failures, which
@@ -46,18 +48,18 @@ from crawler import feeds, schedule
 from crawler.config import PollSettings
 from crawler.feeds.engines import engine_host
 from crawler.guard import allowed_sites, unsafe_reason
-from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch
+from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch, raw_response
 from crawler.middlewares import parse_retry_after
+from crawler.publishers import PublisherPages, RobotsCache
 from crawler.resolve import Resolver
 from judge import dates
 from judge.durations import MAX_DURATION_S
 from judge.identity import mask_url, mask_urls
 from judge.relevance import normalize_lines
-from storage import health, outbox
+from storage import health, outbox, queries
 from storage import sources as src
-from storage.db import write_tx
+from storage.db import read_only_twin, write_tx
 from storage.ingest import AnalysisPool, Ingestor
-from storage.items import RawResponse
 from storage.query_links import adopt_resolved
 
 log = logging.getLogger(__name__)
@@ -125,13 +127,9 @@ def _repeated_texts(entries: list[dict]) -> set[str]:
     return {text for text, n in seen.items() if n > 1}
 
 
-def _raw(resp) -> RawResponse:
-    return RawResponse(resp.url, resp.status, list(resp.headers.items()), resp.body, dates.now_iso())
-
-
 def _carry(entries: list[dict], resp) -> None:
     """The feed response goes with its entries as their evidence (storage.evidence writes it once)."""
-    raw = _raw(resp)
+    raw = raw_response(resp)
     for e in entries:
         e.setdefault("raw_response", raw)
 
@@ -176,9 +174,11 @@ class Poller:
         *,
         backfill: bool = False,
         pool: AnalysisPool | None = None,
+        robots: RobotsCache | None = None,
     ):
         """`settings`: a PollSettings, or a mapping of the documented settings (the app's config) to build
-        one from. `pool` analyses big batches of new entries (a backfill, a 500-entry feed) in worker processes."""
+        one from. `pool` analyses big batches of new entries (a backfill, a 500-entry feed) in worker processes.
+        `robots`: publisher sites' robots.txt rules kept from earlier passes (the daemon's)."""
         self.db = db
         self.settings = settings if isinstance(settings, PollSettings) else PollSettings.from_config(settings)
         self.backfill = backfill
@@ -188,6 +188,26 @@ class Poller:
         self.cancels: set[Cancel] = set()  # one per source being fetched; a stop cancels them all
         self.resolver = Resolver(self.settings.fetch)  # redirector links of engine feeds
         self.stopped = False
+        self.pages = PublisherPages(self.settings.fetch, self.settings.extract_rules, robots, self._stored_in_full)
+        self._reader = None  # a read-only connection for the fetching threads (opened when needed)
+        self._reader_lock = threading.Lock()
+
+    def _stored_in_full(self, urls: list[str]) -> set[str]:
+        """Which of these publisher URLs are stored with their full text (their pages need no fetch).
+        Read on a read-only connection of its own: the fetching threads never touch the writer's."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = read_only_twin(self.db)
+            if self._reader is False or self._reader is None:
+                self._reader = False
+                return set()
+            return queries.stored_in_full(self._reader, urls)
+
+    def _close_reader(self) -> None:
+        with self._reader_lock:
+            if self._reader:
+                self._reader.conn.close()
+            self._reader = None
 
     # -- fetching (worker threads; no database access) ---------------------------------------
     def _get(
@@ -283,8 +303,15 @@ class Poller:
             entries += self._follow_pages(result, problems, allowed, cancel)
         self._entry_links(source, result, entries, problems, allowed, cancel)
         mode = full_text_mode(source.get("settings") or {})
-        if mode != "never":
-            self._fill_full_text(entries, allowed, cancel, mode)
+        query = bool((source.get("settings") or {}).get("query"))
+        publisher = [e for e in entries if query or e.get("query_engine")]
+        if publisher:  # entries of a search or alert feed: their pages, always (crawler.publishers)
+            self.pages.fill(publisher, allowed=allowed, cancel=cancel)
+            entries_of_feed = [e for e in entries if not (query or e.get("query_engine"))]
+        else:
+            entries_of_feed = entries
+        if mode != "never" and entries_of_feed:
+            self._fill_full_text(entries_of_feed, allowed, cancel, mode)
         for e in entries:
             if e.get("feed_link"):  # the publisher's URL is the post's; the feed's link is kept beside it
                 e["seen_via"], e["seen_url"] = "query", e["feed_link"]
@@ -365,13 +392,15 @@ class Poller:
             fetched += 1
             try:
                 resp = self._get(e["url"], ok=(200, 203), allowed=allowed, cancel=cancel)
-                page = extract.extract_page(resp.body, e["url"])
+                page = extract.extract_with_rules(resp.body, e["url"], self.pages.rules)
             except (FetchError, extract.ExtractError) as exc:
                 log.info("rjwatch: full text of %s not fetched: %s", e["url"], exc)
                 continue
+            if page.get("extraction"):
+                e["extraction"] = page["extraction"]
             if page.get("html"):
                 e["html"], e["text"], e["summary_only"] = page["html"], None, False
-                e["raw_response"] = _raw(resp)  # the page is the post's evidence now, not the feed
+                e["raw_response"] = raw_response(resp)  # the page is the post's evidence now, not the feed
                 for key in ("blog_id", "post_id", "author"):
                     if page.get(key) and not e.get(key):
                         e[key] = page[key]
@@ -403,6 +432,13 @@ class Poller:
         states = {s["id"]: health.get(self.db, s["id"]) for s in sources}
         run_id = src.start_run(self.db, "poll", sources[0]["id"] if len(sources) == 1 else None)
         workers = workers or self.settings.workers
+        try:
+            self._pass(sources, states, summary, run_id, workers, stop)
+        finally:
+            self._close_reader()
+        return summary
+
+    def _pass(self, sources: list[dict], states: dict, summary: PollSummary, run_id: int, workers: int, stop) -> None:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
             pending = {pool.submit(self._safe_fetch, s, states[s["id"]]) for s in sources}
             stopped = False
@@ -434,7 +470,6 @@ class Poller:
                 "sources": len(sources),
             },
         )
-        return summary
 
     def _safe_fetch(self, source: dict, state: dict) -> Fetched:
         try:

@@ -96,13 +96,17 @@ def decode_text(loaded: Loaded) -> str:
         raise InputError(f"{loaded.name}: not valid UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
-def posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note] | None = None) -> tuple[str, list[dict]]:
+def posts_from(
+    loaded: Loaded, *, need_url: bool, notes: list[Note] | None = None, rules=None
+) -> tuple[str, list[dict]]:
     """(kind, posts) of an input. `kind` is page | feed | export | text.
 
     Problems that did not stop the input (lost entries, repaired characters) are appended to `notes`.
+    `rules`: the `extract_rules` setting (crawler.extract.ExtractRules or its table), for a page of a
+    site that has one; the post's `extraction` then says what the rule gave.
     """
     try:
-        return _posts_from(loaded, need_url=need_url, notes=notes if notes is not None else [])
+        return _posts_from(loaded, need_url=need_url, notes=notes if notes is not None else [], rules=rules)
     except InputError:
         raise
     except Exception as exc:  # a parser failing on odd input fails this input only
@@ -110,7 +114,7 @@ def posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note] | None = Non
         raise InputError(f"{loaded.name}: could not be parsed ({type(exc).__name__}: {message})") from None
 
 
-def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[str, list[dict]]:
+def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note], rules=None) -> tuple[str, list[dict]]:
     if not loaded.data.strip():
         raise InputError(f"{loaded.name}: empty input")
     kind = feeds.sniff_kind(loaded.data, loaded.content_type)
@@ -149,7 +153,7 @@ def _posts_from(loaded: Loaded, *, need_url: bool, notes: list[Note]) -> tuple[s
         from crawler import extract  # imports trafilatura: only when a page needs it
 
         try:
-            page = extract.extract_page(loaded.data, loaded.url)
+            page = extract.extract_with_rules(loaded.data, loaded.url, rules)
         except extract.ExtractError as exc:
             raise InputError(f"{loaded.name}: {exc}") from None
         if page.get("page_type") in ("archive", "index") and not page.get("post_id"):

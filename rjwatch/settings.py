@@ -142,11 +142,24 @@ def _submit_url(value: str) -> str:
 
 SUBMIT_URL = Check("empty, or an http(s) URL", _submit_url)
 RECHECK_STATUSES = Check("a list of post statuses (" + ", ".join(POST_STATUSES) + ")", _statuses)
+
+
+def _extract_rules(value: dict) -> dict:
+    from crawler.extract.rules import RuleError, compile_rules
+
+    try:
+        compile_rules(value)
+    except RuleError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 CLOCK = Check("HH:MM", _clock)
 ENGINE_BASES = Check("a table of engine = http(s) base URL (google-news, bing-news, google-alerts)", _engine_bases)
 TIME_ZONE = Check("an IANA time zone name", _time_zone)
 STATUSES = Check("post statuses: " + ", ".join(POST_STATUSES), _statuses)
 NOT_EMPTY = Check("not empty", _not_empty)
+EXTRACT_RULES = Check("tables of CSS/XPath selectors", _extract_rules)
 
 
 @dataclass(frozen=True)
@@ -308,6 +321,16 @@ SETTINGS: tuple[Setting, ...] = (
         "First wait before a failed web-archive submission is tried again; doubles per failure, at most a day.",
         DURATION,
     ),
+    Setting(
+        "extract_rules",
+        {},
+        "Per-site extraction rules for pages where the generic extraction picks the wrong block: "
+        '`[extract_rules."news.example.com"]` (a host, or `host:port`) with `title`, `date` and `body` '
+        'selectors, CSS or XPath (an XPath starts with `/` or `(`), e.g. `body = "div.article-body"`, '
+        '`date = "//time/@datetime"`. Used for the pages of feed entries and publishers, crawled pages, and `rjwatch classify`/`ingest`; '
+        "what a rule does not find is left to the generic extraction. In the environment: the tables as TOML text.",
+        EXTRACT_RULES,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -329,11 +352,14 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
                 raise TypeError
             out = float(value)
         elif isinstance(default, dict):
-            if isinstance(value, str):  # from the environment: `engine=URL,engine=URL`
-                pairs = [p.partition("=") for p in value.split(",") if p.strip()]
-                if any(not sep for _, sep, _ in pairs):
-                    raise TypeError
-                out = {k.strip(): v.strip() for k, _, v in pairs}
+            if isinstance(value, str):  # from the environment: TOML tables, or `key=value,key=value`
+                try:
+                    out = tomllib.loads(value)
+                except tomllib.TOMLDecodeError:
+                    pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+                    if any(not sep for _, sep, _ in pairs):
+                        raise TypeError from None
+                    out = {k.strip(): v.strip() for k, _, v in pairs}
             elif isinstance(value, dict):
                 out = dict(value)
             else:
@@ -349,12 +375,14 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             if isinstance(value, (dict, list)):
                 raise TypeError
             out = str(value)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, tomllib.TOMLDecodeError):
         raise ConfigError(f"{origin}: {setting.name} must be {type(default).__name__}, got {value!r}"[:300]) from None
     if setting.check is not None:
         try:
             out = setting.check(out)
         except ValueError as exc:
+            if isinstance(out, dict):  # the check's message names the table and field itself
+                raise ConfigError(f"{origin}: {exc}"[:300]) from None
             raise ConfigError(f"{origin}: {setting.name} {exc}, got {value!r}"[:300]) from None
     return out
 

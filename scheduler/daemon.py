@@ -126,6 +126,10 @@ class Daemon:
         self._local = threading.local()
         # Analysis worker processes for big polled batches; started on the first one, kept until exit.
         self.analysis_pool = AnalysisPool.from_setting(int(cfg["ingest_workers"]))
+        # Publisher sites' robots.txt, kept across polling passes (each for its own expiry).
+        from crawler.publishers import RobotsCache
+
+        self.robots = RobotsCache()
         self.signals = 0
         self.stopper: threading.Thread | None = None
         self.lags: list[float] = []
@@ -313,7 +317,7 @@ class Daemon:
             if not due:
                 return {"polled": 0}
             settings = PollSettings.from_config(self.cfg)  # built per pass: a reloaded config applies
-            s = Poller(self.db, settings, pool=self.analysis_pool).poll(due, stop=self.stopping)
+            s = Poller(self.db, settings, pool=self.analysis_pool, robots=self.robots).poll(due, stop=self.stopping)
             return {"polled": s.polled, "not_modified": s.not_modified, "failed": s.failed, "new": s.new_by_status}
 
         self._guard("poll", body)

@@ -182,6 +182,18 @@ def backup_to(db: sqlite_utils.Database, target: Path) -> None:
         dst.close()
 
 
+def read_only_twin(db: sqlite_utils.Database) -> sqlite_utils.Database | None:
+    """A second, read-only connection to the file of `db` (for threads that only read while `db`
+    writes); None for a database in memory."""
+    path = _file_of(db.conn)
+    if not path:
+        return None
+    try:
+        return connect(path, create=False, readonly=True)
+    except (DatabaseError, sqlite3.Error):
+        return None
+
+
 def _file_of(conn: sqlite3.Connection) -> str | None:
     """The main database file of a connection (for error messages that look at its filesystem)."""
     try:

@@ -353,7 +353,7 @@ class Ingestor:
         if not changed or (a.summary_only and not old_summary) or not (newer or fuller):
             return Outcome(a.url, "seen", post_id, old_status)
         # An edited post (or the full text of a post first seen as a summary): keep the old version.
-        status = self._revise(post_id, a, now, updated=dates.normalize(a.updated))
+        status = self._revise(post_id, a, now, updated=dates.normalize(a.updated), item=item)
         self._keep_evidence(post_id, status, item, "updated")
         return Outcome(a.url, "updated", post_id, status)
 
@@ -365,7 +365,7 @@ class Ingestor:
         revision = self.conn.execute("SELECT revision FROM posts WHERE id = ?", (post_id,)).fetchone()[0]
         return revision, status
 
-    def _revise(self, post_id: int, a: Analysis, now: str, *, updated: str | None) -> str:
+    def _revise(self, post_id: int, a: Analysis, now: str, *, updated: str | None, item: dict | None = None) -> str:
         c = self.conn
         old_updated, old_status, old_title, old_text, revision = c.execute(
             "SELECT updated, status, title, text, revision FROM posts WHERE id = ?", (post_id,)
@@ -397,7 +397,7 @@ class Ingestor:
                 json.dumps(a.relevance.matched_terms, ensure_ascii=False),
                 json.dumps(a.seed_similarity),
                 verdict.duplicate_of,
-                _evidence(a, verdict, dup_j),
+                _evidence(a, verdict, dup_j, item),
                 int(has_cjk(a.title or old_title, a.text)),
                 self.judged_with,
                 post_id,
@@ -475,7 +475,7 @@ class Ingestor:
                 json.dumps(a.relevance.matched_terms, ensure_ascii=False),
                 json.dumps(a.seed_similarity),
                 verdict.duplicate_of,
-                _evidence(a, verdict, dup_j),
+                _evidence(a, verdict, dup_j, item),
                 json.dumps(a.labels, ensure_ascii=False),
                 now,
                 now,
@@ -625,7 +625,12 @@ def _top_terms(a: Analysis, limit: int = 8) -> list[str]:
     return [t for t, _ in sorted(ranked.items(), key=lambda kv: (kv[1][0], -kv[1][1]))[:limit]]
 
 
-def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
+#: Keys of a post (PostIn) that its evidence keeps, under these names: why its page's text is missing,
+#: and the extraction rule that gave its text.
+ITEM_EVIDENCE_KEYS = {"full_text_missing": "full_text", "extraction": "extraction"}
+
+
+def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None, item: dict | None = None) -> str:
     ev = {
         "reasons": verdict.reasons,
         "relevance": a.relevance.reasons,
@@ -639,6 +644,9 @@ def _evidence(a: Analysis, verdict: Verdict, dup_j: float | None) -> str:
         # enumeration, media_only, summary_only, uncovered_language (the profile lacks the language).
         "flags": a.flags,
     }
+    for key, name in ITEM_EVIDENCE_KEYS.items():
+        if (item or {}).get(key):
+            ev[name] = str(item[key])
     return json.dumps(ev, ensure_ascii=False)
 
 

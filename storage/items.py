@@ -42,6 +42,8 @@ class PostIn(TypedDict, total=False):
     labels: list[str]
     links: list[str]  # outbound links; computed from `html` when absent
     summary_only: bool  # True when the body is a feed summary, not the full post
+    full_text_missing: str | None  # why the page's text is missing (robots.txt, a failed fetch): evidence `full_text`
+    extraction: str | None  # the site's extraction rule that gave the text (evidence `extraction`)
     seen_via: SeenVia
     seen_url: str | None  # the page or feed URL where it was seen (defaults to `url`)
     source_id: int | None  # the `sources` row it was collected for

@@ -1,4 +1,4 @@
-"""Read-only queries behind `rjwatch posts` and `rjwatch show`."""
+"""Read-only queries behind `rjwatch posts` and `rjwatch show`, and which posts are stored in full (the poller)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import sqlite_utils
 
+from judge.identity import canonical_url
 from storage import checks, evidence
 from storage.marks import marks_of
 
@@ -30,6 +31,7 @@ POST_COLUMNS = (
     "summary_only",
     "media_only",
     "flags",
+    "full_text",
 )
 
 _LIST_SQL = """
@@ -38,7 +40,8 @@ SELECT p.id, p.url, p.canonical_url, p.title, p.author, p.published, p.lang,
        p.analyst_status, p.relevance, p.matched_terms, p.seed_similarity,
        p.duplicate_of, p.first_seen,
        (SELECT count(*) FROM sightings g WHERE g.post_id = p.id) AS sightings,
-       p.summary_only, p.media_only, coalesce(json_extract(p.evidence, '$.flags'), '[]') AS flags
+       p.summary_only, p.media_only, coalesce(json_extract(p.evidence, '$.flags'), '[]') AS flags,
+       json_extract(p.evidence, '$.full_text') AS full_text
 FROM posts p LEFT JOIN sources s ON s.id = p.source_id
 """
 
@@ -416,3 +419,22 @@ def count_matching(db: sqlite_utils.Database, query: str | None = None, filters=
 
     frm, where, params, _ = from_where(db, query, filters)
     return db.execute(f"SELECT count(*) FROM {frm} WHERE {where}", params).fetchone()[0]
+
+
+def stored_in_full(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
+    """Which of these URLs (as given) name posts stored with their full text, not a feed's summary."""
+    by_key: dict[str, str] = {}
+    for u in urls:
+        try:
+            by_key[canonical_url(u)] = u
+        except ValueError:
+            continue
+    found: set[str] = set()
+    keys = list(by_key)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT canonical_url FROM posts WHERE summary_only = 0 AND canonical_url IN ({marks})"
+        for (key,) in db.execute(sql, chunk):
+            found.add(by_key[key])
+    return found

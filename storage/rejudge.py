@@ -307,6 +307,9 @@ class Rejudger:
             "flags": r.flags,
             "rejudged": dates.now_iso(),
         }
+        for kept in ("full_text", "extraction"):  # how the text was had: the same after re-judging
+            if old_ev.get(kept):
+                ev[kept] = old_ev[kept]
         if dry_run:
             return None if verdict.status == old_status else Change(r.post_id, title, url, old_status, verdict.status)
         c.execute(

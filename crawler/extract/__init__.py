@@ -20,11 +20,21 @@ truncated or malformed HTML is extracted as far as it goes.
 One concern a module: `decode` (input checks, decoding, parsing), `head` (page-level facts and
 Blogger's blog data), `locate` (the post body and its container), `metadata` (title, dates, author,
 labels), `body` (cleaning, trafilatura fallbacks), `listing` (archive and index pages), `markup`
-(Blogger's markup as XPaths and patterns), `page` (`extract_page`, stage by stage), `post`.
+(Blogger's markup as XPaths and patterns), `page` (`extract_page`, stage by stage), `post`, `rules`
+(per-site CSS/XPath selectors of the `extract_rules` setting, applied over `extract_page`).
 """
 
 from crawler.extract.decode import ExtractError
 from crawler.extract.page import extract_page
 from crawler.extract.post import post_from_page
+from crawler.extract.rules import ExtractRules, RuleError, compile_rules, extract_with_rules
 
-__all__ = ["ExtractError", "extract_page", "post_from_page"]
+__all__ = [
+    "ExtractError",
+    "ExtractRules",
+    "RuleError",
+    "compile_rules",
+    "extract_page",
+    "extract_with_rules",
+    "post_from_page",
+]

@@ -36,4 +36,6 @@ def post_from_page(page: dict, url: str, *, seen_via: str, seen_url: str | None)
     post: PostIn = {k: page.get(k) for k in PAGE_POST_KEYS}
     post["text"] = None if page.get("html") else page.get("text")
     post.update(url=url, seen_via=seen_via, seen_url=seen_url)
+    if page.get("extraction"):  # a site's extraction rule gave (some of) it: crawler.extract.rules
+        post["extraction"] = page["extraction"]
     return post

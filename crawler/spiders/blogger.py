@@ -373,7 +373,8 @@ class BloggerSpider(scrapy.Spider):
                 self.walk.fail(role, "not an HTML page", response.status)
             return
         try:
-            page = extract.extract_page(response.body, response.url)
+            rules = self.settings.getdict("RJWATCH_EXTRACT_RULES") if hasattr(self, "settings") else None
+            page = extract.extract_with_rules(response.body, response.url, rules)
         except extract.ExtractError as exc:
             self.crawler.stats.inc_value("rjwatch/errors")
             if role:

@@ -51,7 +51,8 @@ def _classification(ingestor, item: dict) -> dict:
         "matched_terms": a.relevance.matched_terms,
         "seed_similarity": a.seed_similarity,
         "duplicate_of": verdict.duplicate_of,
-        "reasons": verdict.reasons + a.relevance.reasons,
+        "extraction": item.get("extraction") or "generic",
+        "reasons": verdict.reasons + a.relevance.reasons + ([item["extraction"]] if item.get("extraction") else []),
     }
 
 
@@ -82,7 +83,7 @@ def classify(obj: Ctx, ref: str, url: str | None, fmt: str) -> None:
 
     check_url(url)
     loaded = read_input(ref, obj.cfg, url=url)
-    kind, items = posts_from(loaded, need_url=False)
+    kind, items = posts_from(loaded, need_url=False, rules=obj.cfg["extract_rules"])
     ingestor = _dry_ingestor(obj)
     results = [_classification(ingestor, it) for it in items]
     if fmt == "json":
@@ -119,6 +120,8 @@ def _print_verdict(r: dict) -> None:
     if r["blogger"]["post_id"]:
         click.echo(f"  blogger:    blog {r['blogger']['blog_id']} post {r['blogger']['post_id']}")
     click.echo(f"  relevance:  {r['relevance']:.{RELEVANCE_DECIMALS_TERMINAL}f}")
+    if r.get("extraction") and r["extraction"] != "generic":
+        click.echo(f"  extraction: {r['extraction']}")
     for sid, s in r["seed_similarity"].items():
         if s.get("kind") == "translation":
             click.echo(
@@ -173,7 +176,7 @@ def ingest(obj: Ctx, refs: tuple[str, ...], url: str | None, fmt: str) -> None:
         notes: list[Note] = []
         try:
             loaded = read_input(ref, obj.cfg, url=url)
-            _, found = posts_from(loaded, need_url=True, notes=notes)
+            _, found = posts_from(loaded, need_url=True, notes=notes, rules=obj.cfg["extract_rules"])
         except InputError as exc:
             totals["errors"] += 1
             problems.append(str(exc))

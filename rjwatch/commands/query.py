@@ -65,6 +65,7 @@ POSTS_MORE_COLUMNS = (
     "summary_only",
     "media_only",
     "flags",
+    "full_text",
     "matched_terms",
     "seed_similarity",
 )
@@ -168,6 +169,10 @@ def show(obj: Ctx, post_id: int, fmt: str) -> None:
         from judge.analyze import FLAG_TEXT
 
         click.echo("  flags:       " + "; ".join(FLAG_TEXT.get(f, f) for f in ev["flags"]))
+    if ev.get("full_text"):
+        click.echo(f"  full text:   missing, judged on the feed's teaser: {ev['full_text']}")
+    if ev.get("extraction"):
+        click.echo(f"  extraction:  {ev['extraction']}")
     click.echo("  verdict:")
     for reason in ev.get("reasons", []):
         click.echo(f"    {reason}")
