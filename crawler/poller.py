@@ -303,13 +303,13 @@ class Poller:
             entries += self._follow_pages(result, problems, allowed, cancel)
         self._entry_links(source, result, entries, problems, allowed, cancel)
         mode = full_text_mode(source.get("settings") or {})
-        query = bool((source.get("settings") or {}).get("query"))
+        query = isinstance((source.get("settings") or {}).get("query"), dict)  # a blog's search term is a str
         publisher = [e for e in entries if query or e.get("query_engine")]
-        if publisher:  # entries of a search or alert feed: their pages, always (crawler.publishers)
+        entries_of_feed = [e for e in entries if not (query or e.get("query_engine"))]
+        if publisher and (source.get("settings") or {}).get("full_text") not in ("never", False):
+            # entries of a search or alert feed: their publishers' pages (crawler.publishers), unless the
+            # user turned full text off for this source (`--full-text never`)
             self.pages.fill(publisher, allowed=allowed, cancel=cancel)
-            entries_of_feed = [e for e in entries if not (query or e.get("query_engine"))]
-        else:
-            entries_of_feed = entries
         if mode != "never" and entries_of_feed:
             self._fill_full_text(entries_of_feed, allowed, cancel, mode)
         for e in entries:

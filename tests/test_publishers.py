@@ -179,6 +179,19 @@ def test_query_feed_entries_are_judged_on_their_publishers_pages(db_path, tmp_pa
     assert len(posts(db_path)) == 2
 
 
+def test_a_query_source_with_full_text_turned_off_fetches_no_publisher_page(db_path, tmp_path, servers):
+    write_config(tmp_path)
+    pub = servers(Publisher("courier", {"/a": article_page("Peace treaty talks resume in Moscow", ARTICLE)}), HOSTS[0])
+    feeds = servers(QueryFeeds({"/feed1.xml": [(None, f"{pub.base_url}/a", TEASER)]}))
+    sid = query_source(db_path, f"{feeds.base_url}/feed1.xml")
+    res = run_cli("--db", str(db_path), "source", "set", str(sid), "--full-text", "never")
+    assert res.exit_code == 0, res.output
+    poll(db_path)
+    assert feeds.log.wait_for(1)
+    assert paths(pub) == []  # not even robots.txt
+    assert [p["summary_only"] for p in posts(db_path).values()] == [1]
+
+
 # --- (b) one request at a time per publisher ---------------------------------------------------------
 @pytest.mark.slow
 def test_one_request_at_a_time_per_publisher_across_the_pass(db_path, tmp_path, servers):
