@@ -51,12 +51,10 @@ import shutil
 import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -64,6 +62,8 @@ from pathlib import Path
 #: The checkout this file belongs to: the project is imported from here, not from an installed copy.
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from serving import ServerProcess  # noqa: E402  (bench/, the folder of this script)
 
 #: Where the tables (poll_bench.txt) and the --profile listings (poll_profile.txt) are written.
 OUT_DIR = REPO / "bench" / "out"
@@ -287,45 +287,21 @@ def serve(n_feeds: int, n_hosts: int, entries: int) -> None:
     asyncio.run(main())
 
 
-class FeedServer:
+class FeedServer(ServerProcess):
     """The serving process, seen from the benchmark."""
 
     def __init__(self, n_feeds: int, n_hosts: int, entries: int):
-        self.proc = subprocess.Popen(
+        super().__init__(
             [sys.executable, __file__, "--serve", str(n_feeds), str(n_hosts), str(entries)],
-            stdout=subprocess.PIPE,
-            text=True,
+            "feed server",
+            SERVER_START_TIMEOUT_S,
         )
-        ready: dict = {}
-
-        def read_first_line():
-            line = self.proc.stdout.readline()
-            if line:
-                ready.update(json.loads(line))
-
-        reader = threading.Thread(target=read_first_line, daemon=True)
-        reader.start()
-        reader.join(SERVER_START_TIMEOUT_S)
-        if "port" not in ready:
-            self.stop()
-            raise SystemExit("the feed server did not start")
-        self.port = ready["port"]
 
     def url(self, i: int, host: int) -> str:
         return f"http://{address(host)}:{self.port}{feed_path(i)}"
 
     def control(self, what: str) -> dict:
-        with urllib.request.urlopen(f"http://{address(0)}:{self.port}/_bench/{what}", timeout=60) as resp:
-            return json.loads(resp.read())
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        return self.ask(f"http://{address(0)}:{self.port}", what)
 
 
 # =================================================================================================

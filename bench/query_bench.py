@@ -48,12 +48,10 @@ import shutil
 import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -61,6 +59,8 @@ from urllib.parse import parse_qs, urlsplit
 #: The checkout this file belongs to: the project is imported from here, not from an installed copy.
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from serving import ServerProcess  # noqa: E402  (bench/, the folder of this script)
 
 #: Where the table (query_bench.txt) is written.
 OUT_DIR = REPO / "bench" / "out"
@@ -287,43 +287,19 @@ def serve(n_feeds: int, items: int, hosts: int, links: str) -> None:
     asyncio.run(main())
 
 
-class Server:
+class Server(ServerProcess):
     """The serving process, seen from the benchmark."""
 
     def __init__(self, n_feeds: int, items: int, hosts: int, links: str):
-        self.proc = subprocess.Popen(
+        super().__init__(
             [sys.executable, __file__, "--serve", str(n_feeds), str(items), str(hosts), links],
-            stdout=subprocess.PIPE,
-            text=True,
+            "benchmark server",
+            SERVER_START_TIMEOUT_S,
         )
-        ready: dict = {}
-
-        def read_first_line():
-            line = self.proc.stdout.readline()
-            if line:
-                ready.update(json.loads(line))
-
-        reader = threading.Thread(target=read_first_line, daemon=True)
-        reader.start()
-        reader.join(SERVER_START_TIMEOUT_S)
-        if "port" not in ready:
-            self.stop()
-            raise SystemExit("the benchmark server did not start")
-        self.port = ready["port"]
         self.base = f"http://{ENGINE_ADDRESS}:{self.port}"
 
     def control(self, what: str) -> dict:
-        with urllib.request.urlopen(f"{self.base}/_bench/{what}", timeout=60) as resp:
-            return json.loads(resp.read())
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        return self.ask(self.base, what)
 
 
 # =================================================================================================

@@ -54,6 +54,13 @@ BENCHMARKS = [
     Bench(
         "poll", "poll_bench.py", (), ("--quick",), "one polling pass over 1,000 local feeds; parse + ingest of a feed"
     ),
+    Bench(
+        "query",
+        "query_bench.py",
+        (),
+        ("--feeds", "40", "--hosts", "80"),
+        "one polling pass over query feeds, every publisher page fetched, beside the pass without pages",
+    ),
     Bench("crawl", "crawl_bench.py", (), ("--posts", "500"), "full and incremental crawls of a local Blogger blog"),
     Bench(
         "daemon", "daemon_bench.py", (), ("--quick",), "the daemon under steady load: lag, memory, repeated deliveries"

@@ -42,6 +42,20 @@ class FetchSettings:
             trusted_hosts=tuple(str(h) for h in cfg["trusted_hosts"]),
         )
 
+    def fetch(self, url: str, **kw):
+        """crawler.http.fetch within these bounds, as this user agent; `kw`: headers, ok_statuses,
+        allowed, cancel, ... as fetch takes them."""
+        from crawler.http import fetch
+
+        return fetch(
+            url,
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+            max_redirects=self.max_redirects,
+            user_agent=self.user_agent,
+            **kw,
+        )
+
 
 def evidence_policy(cfg: Mapping[str, Any]) -> Policy:
     """Which posts keep WARC evidence (the `evidence`, `evidence_statuses` and `evidence_dir` settings;

@@ -48,7 +48,7 @@ from crawler import feeds, schedule
 from crawler.config import PollSettings
 from crawler.feeds.engines import engine_host
 from crawler.guard import allowed_sites, unsafe_reason
-from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, fetch, raw_response
+from crawler.http import TOTAL_TIME_FACTOR, Cancel, FetchError, raw_response
 from crawler.middlewares import parse_retry_after
 from crawler.publishers import PublisherPages, RobotsCache
 from crawler.resolve import Resolver
@@ -227,18 +227,7 @@ class Poller:
         if not sem.acquire(timeout=wait_s):
             raise FetchError(f"{url[:200]}: timed out (waiting for the host's other requests)")
         try:
-            bounds = self.settings.fetch
-            return fetch(
-                url,
-                headers=headers,
-                timeout=bounds.timeout,
-                max_bytes=bounds.max_bytes,
-                max_redirects=bounds.max_redirects,
-                user_agent=bounds.user_agent,
-                ok_statuses=ok,
-                allowed=allowed,
-                cancel=cancel,
-            )
+            return self.settings.fetch.fetch(url, headers=headers, ok_statuses=ok, allowed=allowed, cancel=cancel)
         finally:
             sem.release()
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from crawler.config import FetchSettings
 from crawler.guard import site_key, unsafe_reason
-from crawler.http import Cancel, FetchError, fetch, raw_response
+from crawler.http import Cancel, FetchError, raw_response
 
 log = logging.getLogger(__name__)
 
@@ -198,17 +198,7 @@ class PublisherPages:
         self._use_page(e, resp)
 
     def _fetch(self, url: str, allowed, cancel: Cancel, ok: tuple[int, ...]):
-        bounds = self.settings
-        return fetch(
-            url,
-            timeout=bounds.timeout,
-            max_bytes=bounds.max_bytes,
-            max_redirects=bounds.max_redirects,
-            user_agent=bounds.user_agent,
-            ok_statuses=ok,
-            allowed=allowed,
-            cancel=cancel,
-        )
+        return self.settings.fetch(url, ok_statuses=ok, allowed=allowed, cancel=cancel)
 
     def _robots(self, site: str, url: str, allowed, cancel: Cancel) -> _Robots:
         """The site's robots.txt rules, fetched when not cached (the caller holds the site's slot)."""

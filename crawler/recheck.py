@@ -32,7 +32,7 @@ import sqlite_utils
 from crawler import extract, schedule
 from crawler.config import RecheckSettings
 from crawler.guard import allowed_sites
-from crawler.http import Cancel, FetchError, Response, fetch
+from crawler.http import Cancel, FetchError, Response
 from judge import dates
 from judge.analyze import BadPost
 from judge.diff import substantially_changed
@@ -131,17 +131,7 @@ class Rechecker:
 
     # -- one page ---------------------------------------------------------------------------------
     def _fetch(self, url: str, allowed) -> Response:
-        bounds = self.settings.fetch
-        return fetch(
-            url,
-            timeout=bounds.timeout,
-            max_bytes=bounds.max_bytes,
-            max_redirects=bounds.max_redirects,
-            user_agent=bounds.user_agent,
-            ok_statuses=(200, 203),
-            allowed=allowed,
-            cancel=self.cancel,
-        )
+        return self.settings.fetch.fetch(url, ok_statuses=(200, 203), allowed=allowed, cancel=self.cancel)
 
     def check(self, post: dict, summary: RecheckSummary, *, next_check: datetime | None) -> str:
         """Fetch one post's page and record what it came to; returns the outcome."""
@@ -256,15 +246,8 @@ class Rechecker:
             if self.cancel.cancelled:
                 return
             try:
-                resp = fetch(
-                    endpoint + post["url"],
-                    timeout=self.settings.fetch.timeout,
-                    max_bytes=self.settings.fetch.max_bytes,
-                    max_redirects=self.settings.fetch.max_redirects,
-                    user_agent=self.settings.fetch.user_agent,
-                    ok_statuses=(200, 201, 202, 203),
-                    allowed=allowed,
-                    cancel=self.cancel,
+                resp = self.settings.fetch.fetch(
+                    endpoint + post["url"], ok_statuses=(200, 201, 202, 203), allowed=allowed, cancel=self.cancel
                 )
             except FetchError as exc:
                 if exc.cancelled:

@@ -6,7 +6,6 @@ import json
 
 import sqlite_utils
 
-from judge.identity import canonical_url
 from storage import checks, evidence
 from storage.marks import marks_of
 
@@ -423,18 +422,6 @@ def count_matching(db: sqlite_utils.Database, query: str | None = None, filters=
 
 def stored_in_full(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
     """Which of these URLs (as given) name posts stored with their full text, not a feed's summary."""
-    by_key: dict[str, str] = {}
-    for u in urls:
-        try:
-            by_key[canonical_url(u)] = u
-        except ValueError:
-            continue
-    found: set[str] = set()
-    keys = list(by_key)
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT canonical_url FROM posts WHERE summary_only = 0 AND canonical_url IN ({marks})"
-        for (key,) in db.execute(sql, chunk):
-            found.add(by_key[key])
-    return found
+    from storage.sources import known_urls
+
+    return known_urls(db, urls, full_text=True)

@@ -425,8 +425,9 @@ def update_crawl_state(db: sqlite_utils.Database, source_id: int, **values) -> N
         )
 
 
-def known_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
-    """Which of these URLs (as given) name posts already stored (compared canonically)."""
+def known_urls(db: sqlite_utils.Database, urls: list[str], *, full_text: bool = False) -> set[str]:
+    """Which of these URLs (as given) name posts already stored (compared canonically); with
+    `full_text`, only those stored with their full text, not a feed's summary."""
     by_key: dict[str, str] = {}
     for u in urls:
         try:
@@ -438,7 +439,9 @@ def known_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        for (key,) in db.execute(f"SELECT canonical_url FROM posts WHERE canonical_url IN ({marks})", chunk):
+        only_full = "summary_only = 0 AND " if full_text else ""
+        sql = f"SELECT canonical_url FROM posts WHERE {only_full}canonical_url IN ({marks})"
+        for (key,) in db.execute(sql, chunk):
             found.add(by_key[key])
     return found
 
