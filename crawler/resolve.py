@@ -11,7 +11,8 @@ link-local address that is not trusted is refused without any connection to it.
 
 Politeness: at most REDIRECTOR_IN_FLIGHT request per redirector host at once across all sources, at
 most MAX_RESOLUTIONS_PER_POLL links per source and poll, and the source's own time share (the
-poller's `Cancel` deadline). A host that timed out is not asked again in the same source's poll.
+poller's `Cancel` deadline). A host that timed out is not asked again in the same source's poll, and
+one that answered SCRIPT_ONLY_GIVE_UP links in a row by script is left alone for SCRIPT_ONLY_PAUSE_S.
 Outcomes are remembered process-wide (a bounded LRU, by link and the sites allowed) so a daemon,
 which makes a new poller each pass, does not resolve the same link every poll.
 
@@ -48,6 +49,11 @@ RESOLVE_MAX_BYTES = 64 * 1024
 CACHE_LINKS = 20_000
 #: Different reasons named in a source's health line; the rest are counted.
 MAX_REASONS_SHOWN = 2
+#: A redirector host that answered this many links in a row with a page that moves on only by script
+#: (news.google.com since mid-2024) is not asked for more links for SCRIPT_ONLY_PAUSE_S: each link
+#: would cost a request for the same answer, and Google answers quick series of them with HTTP 429.
+SCRIPT_ONLY_GIVE_UP = 3
+SCRIPT_ONLY_PAUSE_S = 6 * 3600
 
 _META_REFRESH_RE = re.compile(
     rb"""<meta[^>]+http-equiv\s*=\s*["']?refresh["']?[^>]*content\s*=\s*["']\s*\d*\s*;?\s*url\s*=\s*([^"'>]+)""",
@@ -111,15 +117,37 @@ class Unresolved(RjwatchError):
     """A link that could not be resolved; `str()` is the one-line reason. `lasting`: the same
     answer is expected next time (a script page, a loop, a private address), so it is remembered."""
 
-    def __init__(self, reason: str, lasting: bool = True, host_down: bool = False):
+    def __init__(self, reason: str, lasting: bool = True, host_down: bool = False, by_script: bool = False):
         super().__init__(reason)
         self.lasting = lasting
         self.host_down = host_down
+        self.by_script = by_script  # a page that moves on only by script
 
 
 #: Outcomes by (link, allowed sites): (publisher URL, None) or (None, lasting reason).
 _cache: OrderedDict[tuple[str, frozenset], tuple[str | None, str | None]] = OrderedDict()
 _cache_lock = threading.Lock()
+#: Redirector hosts (host:port) answering by script: [links in a row, paused until (time.monotonic())].
+_script_only: dict[str, list[float]] = {}
+
+
+def _script_answer(host: str, by_script: bool) -> None:
+    """Count a script-only answer of `host` (or reset its streak on any other outcome)."""
+    with _cache_lock:
+        if not by_script:
+            _script_only.pop(host, None)
+            return
+        streak = _script_only.setdefault(host, [0, 0.0])
+        streak[0] += 1
+        if streak[0] >= SCRIPT_ONLY_GIVE_UP:
+            streak[1] = time.monotonic() + SCRIPT_ONLY_PAUSE_S
+
+
+def script_only_pause(host: str) -> float:
+    """Seconds `host` is left alone for answering its links by script (0: ask it)."""
+    with _cache_lock:
+        streak = _script_only.get(host)
+    return max(0.0, streak[1] - time.monotonic()) if streak else 0.0
 
 
 class Resolver:
@@ -147,8 +175,11 @@ class Resolver:
         except Unresolved as exc:
             if exc.lasting:
                 _remember(key, None, str(exc))
+            if not exc.host_down:
+                _script_answer(_netloc(link), exc.by_script)
             raise
         _remember(key, url, None)
+        _script_answer(_netloc(link), False)
         return url
 
     def _follow(self, link: str, allowed, cancel: Cancel | None, engine_host: str | None) -> str:
@@ -167,7 +198,7 @@ class Resolver:
                 target = meta_refresh_target(resp.body, current)
                 if not target:
                     if b"<script" in resp.body.lower():
-                        raise Unresolved(f"{host} serves them through script")
+                        raise Unresolved(f"{host} serves them through script", by_script=True)
                     raise Unresolved(f"{host} answered a page, not a redirect")
             if urlsplit(target).scheme.lower() not in ("http", "https"):
                 raise Unresolved(f"{host} redirected to a {urlsplit(target).scheme or 'relative'}: URL")
@@ -246,6 +277,9 @@ class Resolver:
                 reason = f"more than {MAX_RESOLUTIONS_PER_POLL} links to resolve in one poll"
             elif host in down:
                 reason = down[host]
+            elif not remembered and script_only_pause(host):
+                attempts -= 1  # not asked: costs no request
+                reason = f"{_host(link)} serves them through script (not asked again for a while)"
             elif cancel is not None and (
                 cancel.cancelled or (cancel.deadline is not None and time.monotonic() >= cancel.deadline)
             ):

@@ -336,3 +336,25 @@ def test_links_beyond_the_per_poll_cap_are_resolved_on_the_next_poll(monkeypatch
         assert resolver.resolve_entries(second, allowed=allowed, engine_host=srv.netloc) is None
         assert [e["url"] for e in second] == [s.url for s in all_stories]
         assert srv.log.wait_for(4) and srv.log.count() == 4  # each link asked once
+
+
+def test_a_redirector_answering_by_script_is_left_alone_after_a_few_links(db_path, tmp_path, publishers):
+    from crawler.resolve import SCRIPT_ONLY_GIVE_UP
+
+    cfg = config(tmp_path)
+    all_stories = stories(publishers, n_en=4)  # 7 stories, all behind script-only pages (news.google.com now)
+    app = GoogleNews(all_stories, mode="js")
+    engine = SiteServer(app).start()
+    try:
+        add_feed(db_path, cfg, f"{engine.base_url}/rss/search?q=Kuril&hl=en-US&gl=US&ceid=US:en")
+        poll(db_path, cfg)
+        asked = [r.path for r in engine.log.records() if "/articles/" in r.path]
+    finally:
+        engine.stop()
+    en = [s for s in all_stories if s.lang == "en"]
+    assert len(asked) == SCRIPT_ONLY_GIVE_UP < len(en)  # then no more requests for the same answer
+    assert q(db_path, "SELECT count(*) FROM posts") == len(en)  # every item kept, under its feed link
+    assert len(_unresolved(db_path)) == len(en)
+    line = health(db_path)["last_error"]
+    assert line.startswith(f"{len(en)} of {len(en)} links could not be resolved"), line
+    assert "not asked again for a while" in line
