@@ -133,6 +133,17 @@ TABLES = {
         "beside rjwatch's own verdict."
     },
     "candidate_evidence": {"description": "Which relevant posts link to a candidate source."},
+    "evidence": {
+        "description": "WARC records of the raw responses kept posts came from (rjwatch evidence ID): the day's "
+        "file under evidence/, offset, record id and SHA-256."
+    },
+    "page_checks": {
+        "description": "Every re-check of a copy's page (rjwatch recheck): HTTP status, outcome (unchanged, "
+        "edited, revised, removed, back, failed) and when the next check is due."
+    },
+    "archive_submissions": {
+        "description": "Copies submitted to a web archive (the archive_submit_url setting), with its answer."
+    },
 }
 
 QUERIES = CANNED_QUERIES
