@@ -42,6 +42,7 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -116,6 +117,11 @@ class Daemon:
         self.lock: pidlock.PidLock | None = None
         self.tick_s = min(TICK_S, parse_duration(cfg["poll_tick"]))
         self.stopping = threading.Event()
+        # Jobs under way, so that a stop waits for them to end before it shuts the scheduler down:
+        # APScheduler 3's shutdown(wait=True) holds the job-store lock while it waits for running jobs,
+        # and a job asking the scheduler for its jobs then (reload, heartbeat) would wait for it forever.
+        self.jobs_done = threading.Condition()
+        self.jobs_running = 0
         self.children: set[subprocess.Popen] = set()
         self.children_lock = threading.Lock()
         self.scheduler = BlockingScheduler(
@@ -267,19 +273,37 @@ class Daemon:
             log.info("crawl job %s every %.0f s, next at %s", job_id, every, first.isoformat(timespec="seconds"))
 
     # -- job bodies --------------------------------------------------------------------------------
-    def _guard(self, name: str, fn) -> None:
-        if self.stopping.is_set():
+    @contextmanager
+    def _job(self):
+        """A job's turn: yields False once the daemon is stopping (the job then does nothing), else
+        counts the job as under way until it ends (`_shutdown` waits for that count to reach 0)."""
+        with self.jobs_done:
+            go = not self.stopping.is_set()
+            self.jobs_running += go
+        if not go:
+            yield False
             return
-        started = dates.now_iso()
         try:
-            result = fn()
-            outcome = "ok"
-            if isinstance(result, dict) and "outcome" in result:  # a job that knows better than "it returned"
-                outcome = result.pop("outcome")
-            self._job_state(name, started, outcome, result)
-        except Exception as exc:  # a failing job is recorded and retried next time, never fatal
-            log.exception("job %s failed", name)
-            self._job_state(name, started, f"error: {type(exc).__name__}: {exc}"[:300], None)
+            yield True
+        finally:
+            with self.jobs_done:
+                self.jobs_running -= 1
+                self.jobs_done.notify_all()
+
+    def _guard(self, name: str, fn) -> None:
+        with self._job() as go:
+            if not go:
+                return
+            started = dates.now_iso()
+            try:
+                result = fn()
+                outcome = "ok"
+                if isinstance(result, dict) and "outcome" in result:  # a job that knows better than "it returned"
+                    outcome = result.pop("outcome")
+                self._job_state(name, started, outcome, result)
+            except Exception as exc:  # a failing job is recorded and retried next time, never fatal
+                log.exception("job %s failed", name)
+                self._job_state(name, started, f"error: {type(exc).__name__}: {exc}"[:300], None)
 
     def _job_state(self, name: str, started: str, outcome: str, result) -> None:
         meta.set_job_state(
@@ -287,6 +311,14 @@ class Daemon:
         )
 
     def heartbeat(self, *, stopped: bool = False) -> None:
+        if stopped:  # the last beat, once the scheduler has stopped
+            self._beat(stopped=True)
+            return
+        with self._job() as go:
+            if go:
+                self._beat()
+
+    def _beat(self, *, stopped: bool = False) -> None:
         import resource
 
         jobs = {}
@@ -552,7 +584,10 @@ class Daemon:
             procs = list(self.children)
         for proc in procs:
             self._stop_child(proc)
-        self.scheduler.shutdown(wait=True)  # running jobs see `stopping` and end early
+        with self.jobs_done:  # running jobs see `stopping` and end early; no new one starts
+            while self.jobs_running:
+                self.jobs_done.wait()
+        self.scheduler.shutdown(wait=True)
         if self.analysis_pool is not None:
             self.analysis_pool.close()
 

@@ -5,7 +5,9 @@ second-scale ticks, real Apprise to a local receiver that counts deliveries by i
 from __future__ import annotations
 
 import json
+import random
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -292,3 +294,33 @@ def test_10_two_daemons_and_a_manual_crawl_during_the_daemons_crawl_never_overla
     lost = assert_stored_once(db_path, post_ids=[p.post_id for p in blog.posts])
     assert_consistent(db_path)
     record("10 two daemons, a manual crawl alongside", runs=len(runs) + 2, posts=len(blog.posts), faults=2, lost=lost)
+
+
+#: Stops of the daemon while its reload and heartbeat jobs run many times a second.
+STOPS = 8
+
+
+@pytest.mark.reliability
+@pytest.mark.slow
+def test_36_a_stop_while_jobs_ask_the_scheduler_for_its_jobs_ends_the_daemon(db_path, tmp_path):
+    # Reload and heartbeat ask APScheduler for its jobs; with a 0.02 s tick they run ~50 times a
+    # second, so a SIGTERM lands while one of them does. Shutting the scheduler down while such a job
+    # runs used to hang the daemon for good (the shutdown holds the job-store lock the job waits for).
+    cfg = write_config(tmp_path / "rj.toml", "json://127.0.0.1:9/unused", poll_tick="0.02s", alert_tick="0.02s")
+    rng = random.Random(36)
+    exits = []
+    for _ in range(STOPS):
+        d = Daemon(db_path, cfg).start()
+        try:
+            assert wait_job_passes(db_path, "reload", 3)
+            time.sleep(rng.uniform(0, 0.2))  # the fault: a stop at a random moment of the job stream
+        finally:
+            try:
+                exits.append(d.stop(timeout=30))
+            except subprocess.TimeoutExpired:
+                d.kill9()
+                exits.append("hung")
+    assert exits == [0] * STOPS, d.output[-2000:]
+    beat = json.loads(q(db_path, "SELECT value FROM meta WHERE key = 'heartbeat'"))
+    assert beat.get("stopped")  # the last one recorded its stop
+    record("36 a stop while jobs ask the scheduler for its jobs", runs=STOPS, posts=0, faults=STOPS, lost=0, doubled=0)
